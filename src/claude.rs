@@ -1,0 +1,399 @@
+//! What iw knows about Claude Code: its tool names, the shape of `settings.json` it really reads,
+//! and how to write its permission rules.
+//!
+//! Facts here were measured against the real CLI (see `docs/claude-code.md`): a hook entry that is
+//! not `{"matcher": …, "hooks": [{"type": "command", "command": …}]}` is ignored silently, and a
+//! path rule `//abs/path` is absolute while `path` is relative to where `claude` was started.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::pattern::AccessPattern;
+
+/// Built-in Claude Code tools that give an agent a capability. An agent that is not given one of
+/// these in the registry gets it in `permissions.deny`.
+pub const CAPABILITY_TOOLS: &[&str] = &[
+    "Agent",
+    "Artifact",
+    "Bash",
+    "BashOutput",
+    "CronCreate",
+    "CronDelete",
+    "CronList",
+    "Edit",
+    "EnterWorktree",
+    "ExitWorktree",
+    "Glob",
+    "Grep",
+    "KillShell",
+    "LS",
+    "LSP",
+    "ListMcpResourcesTool",
+    "Monitor",
+    "MultiEdit",
+    "NotebookEdit",
+    "NotebookRead",
+    "PowerShell",
+    "Read",
+    "ReadMcpResourceTool",
+    "SendMessage",
+    "Skill",
+    "SlashCommand",
+    "Task",
+    "TaskCreate",
+    "TaskGet",
+    "TaskList",
+    "TaskOutput",
+    "TaskStop",
+    "TaskUpdate",
+    "TeamCreate",
+    "TeamDelete",
+    "TodoWrite",
+    "WebFetch",
+    "WebSearch",
+    "Write",
+];
+
+/// Built-in tools for talking with the user or loading other tools; never denied.
+pub const INTERACTION_TOOLS: &[&str] = &[
+    "AskUserQuestion",
+    "EnterPlanMode",
+    "ExitPlanMode",
+    "ToolSearch",
+];
+
+/// Pairs of names for the same tool (Claude Code renamed `Task` to `Agent`).
+pub const TOOL_ALIASES: &[(&str, &str)] = &[("Task", "Agent")];
+
+/// The other name of `tool`, if it has one.
+pub fn alias_of(tool: &str) -> Option<&'static str> {
+    TOOL_ALIASES.iter().find_map(|&(a, b)| {
+        if a == tool {
+            Some(b)
+        } else if b == tool {
+            Some(a)
+        } else {
+            None
+        }
+    })
+}
+
+/// Every built-in tool name iw accepts.
+pub fn builtin_tools() -> impl Iterator<Item = &'static str> {
+    CAPABILITY_TOOLS
+        .iter()
+        .chain(INTERACTION_TOOLS.iter())
+        .copied()
+}
+
+/// Splits `mcp__server` or `mcp__server__tool` into its parts.
+pub fn mcp_parts(name: &str) -> Option<(&str, Option<&str>)> {
+    let rest = name.strip_prefix("mcp__")?;
+    let (server, tool) = match rest.split_once("__") {
+        Some((s, t)) => (s, Some(t)),
+        None => (rest, None),
+    };
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if ok(server) && tool.is_none_or(ok) {
+        Some((server, tool))
+    } else {
+        None
+    }
+}
+
+/// Checks a registry tool name: a built-in Claude Code tool, `mcp__server`, or
+/// `mcp__server__tool`. On error returns the message and, when one is close, a suggestion.
+pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
+    if builtin_tools().any(|t| t == name) {
+        return Ok(());
+    }
+    if name.starts_with("mcp__") {
+        if mcp_parts(name).is_some() {
+            return Ok(());
+        }
+        return Err((
+            format!("`{name}` is not a valid MCP tool name"),
+            Some(
+                "write `mcp__<server>` for all of a server's tools or `mcp__<server>__<tool>` for one; \
+                 names use letters, digits, `-` and `_`"
+                    .into(),
+            ),
+        ));
+    }
+    if name.contains('(') {
+        return Err((
+            format!("`{name}` is a permission rule, not a tool name"),
+            Some(
+                "list the bare tool name (e.g. `Bash`); iw's hook enforces paths and commands"
+                    .into(),
+            ),
+        ));
+    }
+    let help = crate::diag::did_you_mean(name, builtin_tools())
+        .map(|s| format!("did you mean `{s}`?"))
+        .or_else(|| {
+            Some(format!(
+                "Claude Code's tools are {}; MCP tools are `mcp__<server>[__<tool>]`",
+                CAPABILITY_TOOLS.join(", ")
+            ))
+        });
+    Err((format!("`{name}` is not a Claude Code tool"), help))
+}
+
+/// Quotes `s` for a POSIX shell when it contains anything but safe characters.
+pub fn shell_quote(s: &str) -> Cow<'_, str> {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c));
+    if safe {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(format!("'{}'", s.replace('\'', r#"'\''"#)))
+    }
+}
+
+/// The command Claude Code runs before every tool use of `agent`.
+pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str) -> String {
+    format!(
+        "{} -C {} hook pre-tool-use --agent {agent}",
+        shell_quote(&iw_bin.to_string_lossy()),
+        shell_quote(&root.to_string_lossy()),
+    )
+}
+
+/// Escapes gitignore metacharacters in a literal path.
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "*?[]{}\\!#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Claude Code path specifier for `pattern`, absolute (`//…`) so that it means the project's
+/// path wherever the agent's session was started.
+pub fn path_rule(root: &Path, pattern: &AccessPattern) -> String {
+    let root = root.to_string_lossy();
+    let root = root.trim_end_matches('/');
+    format!("/{}/{}", escape_glob(root), pattern.glob)
+}
+
+/// The `permissions` block iw writes for an agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// `permissions.allow`: the agent's tools.
+    pub allow: Vec<String>,
+    /// `permissions.deny`: tools it is not given, and paths it may not edit.
+    pub deny: Vec<String>,
+}
+
+/// Computes an agent's permissions from its tools and the patterns it may not write to.
+pub fn permissions<'a>(
+    tools: &[String],
+    no_write: impl IntoIterator<Item = &'a AccessPattern>,
+    root: &Path,
+) -> Permissions {
+    let mut allow: Vec<String> = Vec::new();
+    for t in tools {
+        if !allow.contains(t) {
+            allow.push(t.clone());
+        }
+    }
+    let given = |t: &str| tools.iter().any(|x| x == t || alias_of(x) == Some(t));
+    let mut deny: Vec<String> = CAPABILITY_TOOLS
+        .iter()
+        .filter(|t| !given(t))
+        .map(|t| t.to_string())
+        .collect();
+    for p in no_write {
+        let rule = format!("Edit({})", path_rule(root, p));
+        if !deny.contains(&rule) {
+            deny.push(rule);
+        }
+    }
+    Permissions { allow, deny }
+}
+
+/// Checks that a rendered `settings.json` is in the format Claude Code reads and that it runs
+/// `expected_hook` before every tool use. Returns one message per problem.
+pub fn check_settings(settings: &Value, expected_hook: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(obj) = settings.as_object() else {
+        return vec!["the top level must be a JSON object".into()];
+    };
+    if let Some(model) = obj.get("model")
+        && !model.is_string()
+    {
+        problems.push("`model` must be a string".into());
+    }
+    if let Some(perms) = obj.get("permissions") {
+        match perms.as_object() {
+            None => problems.push("`permissions` must be an object".into()),
+            Some(p) => {
+                for key in ["allow", "deny", "ask"] {
+                    if let Some(v) = p.get(key) {
+                        let ok = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+                        if !ok {
+                            problems.push(format!("`permissions.{key}` must be a list of strings"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let Some(hooks) = obj.get("hooks") else {
+        problems.push(
+            "there is no `hooks` object, so Claude Code would never call iw's hook; add \
+             \"hooks\": {\"PreToolUse\": [{\"matcher\": \"*\", \"hooks\": [{\"type\": \"command\", \
+             \"command\": \"${IW_HOOK_COMMAND}\"}]}]}"
+                .into(),
+        );
+        return problems;
+    };
+    let Some(hooks) = hooks.as_object() else {
+        problems.push("`hooks` must be an object mapping event names to lists".into());
+        return problems;
+    };
+    let mut found = false;
+    for (event, entries) in hooks {
+        let Some(entries) = entries.as_array() else {
+            problems.push(format!("`hooks.{event}` must be a list"));
+            continue;
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let at = format!("hooks.{event}[{i}]");
+            let Some(entry) = entry.as_object() else {
+                problems.push(format!("`{at}` must be an object"));
+                continue;
+            };
+            if entry.contains_key("command") {
+                problems.push(format!(
+                    "`{at}` has `command` at its top level (the seed's format); Claude Code \
+                     ignores such entries silently. Nest it: {{\"matcher\": \"*\", \"hooks\": \
+                     [{{\"type\": \"command\", \"command\": …}}]}}"
+                ));
+                continue;
+            }
+            let matcher = match entry.get("matcher") {
+                None => Some(""),
+                Some(Value::String(s)) => Some(s.as_str()),
+                Some(_) => {
+                    problems.push(format!("`{at}.matcher` must be a string"));
+                    None
+                }
+            };
+            let Some(list) = entry.get("hooks").and_then(Value::as_array) else {
+                problems.push(format!(
+                    "`{at}` has no `hooks` list; Claude Code expects \
+                     {{\"matcher\": …, \"hooks\": [{{\"type\": \"command\", \"command\": …}}]}}"
+                ));
+                continue;
+            };
+            for (j, h) in list.iter().enumerate() {
+                let hat = format!("{at}.hooks[{j}]");
+                let Some(h) = h.as_object() else {
+                    problems.push(format!("`{hat}` must be an object"));
+                    continue;
+                };
+                match h.get("type").and_then(Value::as_str) {
+                    Some("command") => match h.get("command").and_then(Value::as_str) {
+                        Some(cmd) if !cmd.trim().is_empty() => {
+                            if event == "PreToolUse"
+                                && cmd == expected_hook
+                                && matches!(matcher, Some("") | Some("*"))
+                            {
+                                found = true;
+                            }
+                        }
+                        _ => problems.push(format!("`{hat}.command` must be a non-empty string")),
+                    },
+                    Some(_) => {}
+                    None => problems.push(format!("`{hat}` needs a `type` (e.g. \"command\")")),
+                }
+            }
+        }
+    }
+    if !found && problems.is_empty() {
+        problems.push(format!(
+            "no `hooks.PreToolUse` entry with matcher \"*\" runs iw's hook (`{expected_hook}`), so \
+             this agent's tool calls would not be checked; use \"command\": \"${{IW_HOOK_COMMAND}}\""
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tool_names() {
+        assert!(check_tool_name("Bash").is_ok());
+        assert!(check_tool_name("mcp__chrome-devtools").is_ok());
+        assert!(check_tool_name("mcp__github__create_issue").is_ok());
+        let (msg, help) = check_tool_name("bash").unwrap_err();
+        assert!(msg.contains("not a Claude Code tool"));
+        assert_eq!(help.as_deref(), Some("did you mean `Bash`?"));
+        assert!(check_tool_name("mcp__").is_err());
+        assert!(check_tool_name("mcp__a b").is_err());
+        assert!(
+            check_tool_name("Bash(npm test:*)")
+                .unwrap_err()
+                .0
+                .contains("permission rule")
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/usr/bin/iw"), "/usr/bin/iw");
+        assert_eq!(shell_quote("/my dir/iw"), "'/my dir/iw'");
+        assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+    }
+
+    #[test]
+    fn permissions_deny_missing_tools_and_paths() {
+        let p = permissions(
+            &["Read".into(), "Task".into()],
+            [&AccessPattern::parse("tests/**").unwrap()],
+            Path::new("/srv/p"),
+        );
+        assert_eq!(p.allow, vec!["Read", "Task"]);
+        assert!(p.deny.contains(&"Bash".to_string()));
+        assert!(
+            !p.deny.contains(&"Agent".to_string()),
+            "alias of a given tool"
+        );
+        assert!(!p.deny.contains(&"Read".to_string()));
+        assert!(p.deny.contains(&"Edit(//srv/p/tests/**)".to_string()));
+    }
+
+    #[test]
+    fn settings_in_seed_format_is_rejected() {
+        let seed = json!({"hooks": {"PreToolUse": [{"command": "/x/auto-deny.py"}]}});
+        let problems = check_settings(&seed, "iw hook");
+        assert!(
+            problems[0].contains("ignores such entries silently"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn settings_in_claude_format_is_accepted() {
+        let ok = json!({"hooks": {"PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "iw hook"}]}]}});
+        assert!(check_settings(&ok, "iw hook").is_empty());
+        let narrow = json!({"hooks": {"PreToolUse": [{"matcher": "Write", "hooks": [{"type": "command", "command": "iw hook"}]}]}});
+        assert!(check_settings(&narrow, "iw hook")[0].contains("matcher \"*\""));
+        assert!(!check_settings(&json!({}), "iw hook").is_empty());
+    }
+}

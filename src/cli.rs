@@ -1,0 +1,398 @@
+//! The command line: argument definitions, dispatch and exit codes.
+//!
+//! Exit codes: 0 success; 1 error (invalid input, failed operation, refused confirmation);
+//! 2 only from `iw plan --exit-code` (changes present) and from `iw hook` (deny). Usage errors
+//! exit 1, not clap's usual 2, so that scripts never mistake a typo for "changes present".
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+use crate::diag::{Diagnostic, Error, Result};
+use crate::lock::{ApplyLock, LockFile};
+use crate::plan::{self, Selection};
+use crate::project::{self, Project};
+use crate::{apply, hook, ui};
+
+const ABOUT: &str = "Run a team of Claude Code agents, each in its own tmux session and fenced to \
+its files and tools, declared in agents/registry.yaml and reconciled like terraform.";
+
+const LONG_ABOUT: &str = "iw reconciles a team of Claude Code agents with what agents/registry.yaml \
+declares: it generates each agent's .claude/settings.json and CLAUDE.md from templates, shows the \
+difference with `iw plan`, converges with `iw apply`, and records what it wrote in state/iw.lock. \
+Every agent's tool calls go through `iw hook pre-tool-use`.";
+
+const AFTER_HELP: &str = "\
+Typical use:
+  iw validate                 check agents/registry.yaml and templates/
+  iw plan                     review what would change (unified diffs)
+  iw apply                    make it so (asks for confirmation on a terminal)
+  iw plan --exit-code         CI / pre-commit drift gate: 0 none, 2 changes, 1 error
+
+Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook).
+Colours only on a terminal; NO_COLOR and --color never turn them off.";
+
+/// iw's command line.
+#[derive(Debug, Parser)]
+#[command(name = "iw", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Project root: the directory holding agents/registry.yaml [default: current directory]
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set
+    Auto,
+    /// Always
+    Always,
+    /// Never
+    Never,
+}
+
+/// iw's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the registry and templates; report every problem with file:line:col
+    #[command(after_help = "Exit 0 when valid, 1 when not. Nothing is written.")]
+    Validate(ValidateArgs),
+    /// Show what apply would change, with unified diffs
+    #[command(after_help = "\
+Symbols: + create, ~ update in place, - delete, -/+ replace.
+A file edited by hand is marked \"modified outside iw\"; apply backs it up before replacing it.
+
+Examples:
+  iw plan                              everything
+  iw plan --target backend-agent       one agent (repeatable)
+  iw plan --exit-code --no-diff        CI gate: exit 0 no changes, 2 changes, 1 error
+  iw plan --json | jq .summary         machine-readable (docs/json-output.md)")]
+    Plan(PlanArgs),
+    /// Make the generated files match the registry, then record them in state/iw.lock
+    #[command(after_help = "\
+apply shows the plan and asks for confirmation on a terminal. Without a terminal it refuses
+unless --yes is given. Hand-edited files are saved under state/backups/ before being replaced.
+Only one apply runs at a time per project (advisory lock on state/apply.lock).")]
+    Apply(ApplyArgs),
+    /// Show the delegation graph (who may delegate to whom)
+    Graph(GraphArgs),
+    /// Claude Code hook entry points (called by Claude Code, not by people)
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+/// Arguments of `iw validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--target` / `--exclude`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Only this agent (repeatable)
+    #[arg(long = "target", value_name = "AGENT")]
+    pub targets: Vec<String>,
+    /// Not this agent (repeatable)
+    #[arg(long = "exclude", value_name = "AGENT")]
+    pub excludes: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+        }
+    }
+}
+
+/// Arguments of `iw plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 2 when there are changes, 0 when there are none, 1 on error
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Do not show diffs, only what changes
+    #[arg(long)]
+    pub no_diff: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub select: SelectArgs,
+}
+
+/// Arguments of `iw apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Do not show diffs in the plan shown before applying
+    #[arg(long)]
+    pub no_diff: bool,
+    /// How long to wait for another apply to finish
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub select: SelectArgs,
+}
+
+/// Output format of `iw graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A tree from the agents nobody delegates to
+    Text,
+    /// Graphviz DOT (`iw graph --format dot | dot -Tsvg > graph.svg`)
+    Dot,
+    /// JSON: agents, edges and spawn order
+    Json,
+}
+
+/// Arguments of `iw graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+/// `iw hook …`
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Decide on one tool call (Claude Code's PreToolUse event JSON on stdin)
+    #[command(
+        after_help = "Exit 0 allows the tool call; exit 2 denies it, with the reason on stderr."
+    )]
+    PreToolUse(HookArgs),
+}
+
+/// Arguments of `iw hook pre-tool-use`.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The agent making the call
+    #[arg(long, value_name = "NAME")]
+    pub agent: String,
+}
+
+fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))
+}
+
+/// Runs iw with the process's arguments and returns the exit code.
+pub fn run() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let is_hook = args.get(1..).is_some_and(|a| {
+        a.iter()
+            .filter(|s| !s.to_string_lossy().starts_with('-'))
+            .any(|s| s == "hook")
+    });
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                // A hook that cannot parse its arguments must block, not fail open.
+                _ if is_hook => 2,
+                _ => 1,
+            };
+        }
+    };
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => {
+            console::set_colors_enabled(true);
+            console::set_colors_enabled_stderr(true);
+        }
+        ColorWhen::Never => {
+            console::set_colors_enabled(false);
+            console::set_colors_enabled_stderr(false);
+        }
+    }
+    let json = matches!(&cli.command, Command::Validate(a) if a.json)
+        || matches!(&cli.command, Command::Plan(a) if a.json);
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e, json);
+            1
+        }
+    }
+}
+
+fn print_diagnostics(diags: &[Diagnostic]) {
+    let color = console::colors_enabled_stderr();
+    let mut err = std::io::stderr().lock();
+    for (i, d) in diags.iter().enumerate() {
+        if i > 0 {
+            let _ = err.write_all(b"\n");
+        }
+        let _ = err.write_all(d.render(color).as_bytes());
+    }
+}
+
+fn report_error(e: &Error, json: bool) {
+    let diags = e.diagnostics();
+    if json {
+        let doc = serde_json::json!({"error": true, "diagnostics": diags});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    print_diagnostics(&diags);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 1 {
+        eprintln!("{errors} errors; nothing was changed.");
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    if let Command::Hook(HookCommand::PreToolUse(args)) = &cli.command {
+        let decision = hook::pre_tool_use(&args.agent, std::io::stdin().lock());
+        if let hook::Decision::Deny(reason) = &decision {
+            eprintln!("{reason}");
+        }
+        return Ok(decision.exit_code());
+    }
+    let root = project::resolve_root(cli.dir.as_deref())?;
+    match cli.command {
+        Command::Validate(args) => validate(&root, args),
+        Command::Plan(args) => plan_cmd(&root, args),
+        Command::Apply(args) => apply_cmd(&root, args),
+        Command::Graph(args) => graph(&root, args),
+        Command::Hook(_) => unreachable!("handled above"),
+    }
+}
+
+fn load(root: &std::path::Path) -> Result<Project> {
+    let project = Project::load(root)?;
+    print_diagnostics(&project.warnings);
+    Ok(project)
+}
+
+fn validate(root: &std::path::Path, args: ValidateArgs) -> Result<i32> {
+    let project = Project::load(root)?;
+    project.render_all()?;
+    if args.json {
+        let doc = serde_json::json!({
+            "valid": true,
+            "agents": project.registry.agents.len(),
+            "diagnostics": project.warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print_diagnostics(&project.warnings);
+        let templates: Vec<String> = project
+            .templates
+            .list
+            .iter()
+            .map(|t| t.display.clone())
+            .collect();
+        println!(
+            "{} {} is valid: {} agents; templates: {}.",
+            console::style("✓").green().bold(),
+            project::REGISTRY_PATH,
+            project.registry.agents.len(),
+            templates.join(", ")
+        );
+    }
+    Ok(0)
+}
+
+fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
+    let project = load(root)?;
+    let plan = plan::compute(&project, LockFile::read(root)?, &args.select.selection())?;
+    if args.json {
+        let doc = ui::plan_json(&plan, &project.root);
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print!("{}", ui::plan_text(&plan, !args.no_diff));
+        if !plan.is_empty() {
+            println!("Run `iw apply` to make these changes.");
+        }
+    }
+    Ok(if args.exit_code && !plan.is_empty() {
+        2
+    } else {
+        0
+    })
+}
+
+fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
+    let project = load(root)?;
+    let selection = args.select.selection();
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        // Refuse before taking the lock, so that a refused apply writes nothing at all.
+        let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
+        if !plan.is_empty() {
+            print!("{}", ui::plan_text(&plan, !args.no_diff));
+            return Err(Error::with_help(
+                "refusing to apply without confirmation: stdin is not a terminal",
+                "review the plan with `iw plan`, then run `iw apply --yes`",
+            ));
+        }
+    }
+    let _lock = ApplyLock::acquire(root, args.lock_timeout)?;
+    // Computed again under the lock: what is shown is what is applied.
+    let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
+    print!("{}", ui::plan_text(&plan, !args.no_diff));
+    if !plan.is_empty() && !args.yes {
+        print!(
+            "\nDo you want to make these changes? Only 'yes' will be accepted.\n  Enter a value: "
+        );
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if answer.trim() != "yes" {
+            return Err(Error::msg("apply cancelled; nothing was changed"));
+        }
+        println!();
+    }
+    let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
+    if !plan.is_empty() {
+        println!("\n{}", ui::apply_done(&report));
+    } else if report.lock_written {
+        println!("Lockfile {} updated.", crate::lock::LOCK_PATH);
+    }
+    Ok(0)
+}
+
+fn graph(root: &std::path::Path, args: GraphArgs) -> Result<i32> {
+    let project = load(root)?;
+    let g = project.registry.graph();
+    match args.format {
+        GraphFormat::Text => print!("{}", g.to_text()),
+        GraphFormat::Dot => print!("{}", g.to_dot()),
+        GraphFormat::Json => {
+            let doc = serde_json::json!({
+                "agents": project.registry.names().collect::<Vec<_>>(),
+                "edges": g.edges().iter().map(|(a, b)| serde_json::json!({"from": a, "to": b})).collect::<Vec<_>>(),
+                "spawn_order": g.spawn_order(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+    }
+    Ok(0)
+}
+
+/// The clap command, for generating documentation.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

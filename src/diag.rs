@@ -1,0 +1,378 @@
+//! Diagnostics and the crate's error type.
+//!
+//! Every user-facing failure is a [`Diagnostic`]: what is wrong, where (file:line:col, or agent and
+//! field), and what to do next. Validation collects them all before failing; [`Error`] carries them
+//! to the command line, which renders them as source snippets for people or as JSON for scripts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Blocks the command (exit 1).
+    Error,
+    /// Reported, but the command goes on.
+    Warning,
+}
+
+/// A position in a source file, 1-based, with the length of the highlighted text in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+    /// Characters to underline (at least one is shown).
+    pub len: u32,
+}
+
+/// One problem found in the user's input or environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The file it is in, as shown to the user (relative to the project root when inside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line in `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column in `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The agent concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The registry field concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The text of the offending line, for the snippet.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+    /// Characters to underline on `source_line`.
+    #[serde(skip)]
+    pub span_len: u32,
+}
+
+impl Diagnostic {
+    /// A new error diagnostic with just a message.
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            file: None,
+            line: None,
+            column: None,
+            agent: None,
+            field: None,
+            help: None,
+            source_line: None,
+            span_len: 1,
+        }
+    }
+
+    /// A new warning diagnostic with just a message.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    /// Points the diagnostic at `pos` in `file`, whose full text is `source`.
+    pub fn at(mut self, file: &str, source: &str, pos: Pos) -> Self {
+        self.file = Some(file.to_string());
+        if pos.line > 0 {
+            self.line = Some(pos.line);
+            self.column = Some(pos.column.max(1));
+            self.source_line = source
+                .lines()
+                .nth(pos.line as usize - 1)
+                .map(str::to_string);
+            self.span_len = pos.len.max(1);
+        }
+        self
+    }
+
+    /// Names the file without a position.
+    pub fn in_file(mut self, file: &str) -> Self {
+        self.file = Some(file.to_string());
+        self
+    }
+
+    /// Names the agent concerned.
+    pub fn agent(mut self, agent: &str) -> Self {
+        self.agent = Some(agent.to_string());
+        self
+    }
+
+    /// Names the field concerned.
+    pub fn field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
+    }
+
+    /// Adds advice on what to do.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors, false for warnings.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The message prefixed with the agent and field it concerns, e.g. "agent `a`, field `model`: …".
+    pub fn headline(&self) -> String {
+        let mut s = String::new();
+        if let Some(agent) = &self.agent {
+            s.push_str(&format!("agent `{agent}`"));
+        }
+        if let Some(field) = &self.field {
+            if s.is_empty() {
+                s.push_str(&format!("field `{field}`"));
+            } else {
+                s.push_str(&format!(", field `{field}`"));
+            }
+        }
+        if s.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{s}: {}", self.message)
+        }
+    }
+
+    /// Renders the diagnostic for a terminal, with a source snippet when the line is known.
+    pub fn render(&self, color: bool) -> String {
+        use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let headline = self.headline();
+        let location = match (&self.file, self.line, self.column) {
+            (Some(f), Some(l), Some(c)) => Some(format!("{f}:{l}:{c}")),
+            (Some(f), _, _) => Some(f.clone()),
+            _ => None,
+        };
+        let mut out = match (&self.source_line, &self.file, self.line, self.column) {
+            (Some(text), Some(file), Some(line), Some(col)) => {
+                let start = char_to_byte(text, col as usize - 1);
+                let end = char_to_byte(text, col as usize - 1 + self.span_len as usize).max(start);
+                let snippet = Snippet::source(text.as_str())
+                    .line_start(line as usize)
+                    .path(file.as_str())
+                    .annotation(AnnotationKind::Primary.span(start..end));
+                let mut report = vec![level.primary_title(headline.as_str()).element(snippet)];
+                if let Some(help) = &self.help {
+                    report.push(Group::with_title(
+                        Level::HELP.secondary_title(help.as_str()),
+                    ));
+                }
+                renderer.render(&report)
+            }
+            _ => {
+                // No source line: a compact two-line form (annotate-snippets would add a stray
+                // gutter line here).
+                let (label, label_style) = match self.severity {
+                    Severity::Error => ("error", console::Style::new().red().bold()),
+                    Severity::Warning => ("warning", console::Style::new().yellow().bold()),
+                };
+                let bold = console::Style::new().bold().force_styling(color);
+                let mut s = format!(
+                    "{}{} ",
+                    label_style.force_styling(color).apply_to(label),
+                    bold.apply_to(":")
+                );
+                if let Some(loc) = &location {
+                    s.push_str(&format!("{loc}: "));
+                }
+                s.push_str(&bold.apply_to(&headline).to_string());
+                if let Some(help) = &self.help {
+                    let help_style = console::Style::new().cyan().bold().force_styling(color);
+                    s.push_str(&format!("\n{}: {help}", help_style.apply_to("help")));
+                }
+                s
+            }
+        };
+        out.push('\n');
+        out
+    }
+}
+
+/// Byte offset of the `n`th character of `s` (or `s.len()` past the end).
+fn char_to_byte(s: &str, n: usize) -> usize {
+    s.char_indices().nth(n).map(|(i, _)| i).unwrap_or(s.len())
+}
+
+/// The best suggestion for a misspelled `word` among `candidates`, if one is close enough.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// The crate's error type: invalid input (with all its diagnostics), a failed file operation, or
+/// another failure with advice.
+#[derive(Debug)]
+pub enum Error {
+    /// The input is invalid; every problem found is listed.
+    Invalid(Vec<Diagnostic>),
+    /// A file system operation failed.
+    Io {
+        /// What iw was doing ("read", "write", ...).
+        action: &'static str,
+        /// The path it was doing it to.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Anything else, with what to do about it.
+    Other {
+        /// What went wrong.
+        message: String,
+        /// What to do next.
+        help: Option<String>,
+    },
+}
+
+impl Error {
+    /// An error with a message and no advice.
+    pub fn msg(message: impl Into<String>) -> Self {
+        Error::Other {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// An error with a message and advice.
+    pub fn with_help(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::Other {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+
+    /// Wraps an I/O error with the action and path it concerns.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The error as a list of diagnostics, for rendering.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            Error::Invalid(d) => d.clone(),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => {
+                let mut d =
+                    Diagnostic::error(format!("cannot {action} {}: {source}", path.display()));
+                if source.kind() == std::io::ErrorKind::PermissionDenied {
+                    d = d.help("check the file's owner and permissions");
+                }
+                vec![d]
+            }
+            Error::Other { message, help } => {
+                let mut d = Diagnostic::error(message.clone());
+                d.help = help.clone();
+                vec![d]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let diags = self.diagnostics();
+        for (i, d) in diags.iter().filter(|d| d.is_error()).enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match (&d.file, d.line, d.column) {
+                (Some(file), Some(l), Some(c)) => write!(f, "{file}:{l}:{c}: {}", d.headline())?,
+                (Some(file), _, _) => write!(f, "{file}: {}", d.headline())?,
+                _ => write!(f, "{}", d.headline())?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_plain_has_location_snippet_and_help() {
+        let src = "agents:\n  a:\n    modle: opus\n";
+        let d = Diagnostic::error("unknown field `modle`")
+            .at(
+                "agents/registry.yaml",
+                src,
+                Pos {
+                    line: 3,
+                    column: 5,
+                    len: 5,
+                },
+            )
+            .agent("a")
+            .help("did you mean `model`?");
+        let out = d.render(false);
+        assert!(out.contains("agents/registry.yaml:3:5"), "{out}");
+        assert!(out.contains("modle: opus"), "{out}");
+        assert!(out.contains("^^^^^"), "{out}");
+        assert!(out.contains("did you mean `model`?"), "{out}");
+        assert!(out.contains("agent `a`: unknown field"), "{out}");
+    }
+
+    #[test]
+    fn suggestions_are_close_matches_only() {
+        let fields = ["name", "display_name", "delegates_to", "model"];
+        assert_eq!(did_you_mean("delegate_to", fields), Some("delegates_to"));
+        assert_eq!(did_you_mean("modle", fields), Some("model"));
+        assert_eq!(did_you_mean("zzzzzz", fields), None);
+    }
+
+    #[test]
+    fn display_joins_error_headlines() {
+        let e = Error::Invalid(vec![
+            Diagnostic::error("one").in_file("f.yaml"),
+            Diagnostic::warning("ignored"),
+            Diagnostic::error("two").agent("b"),
+        ]);
+        assert_eq!(e.to_string(), "f.yaml: one\nagent `b`: two");
+    }
+}

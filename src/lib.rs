@@ -1,0 +1,24 @@
+//! iw: a declarative reconciler for a team of Claude Code agents, each in its own tmux session
+//! and fenced to the files and tools its role allows.
+//!
+//! Desired state is `agents/registry.yaml` (+ templates); actual state is the files on disk and
+//! the lockfile `state/iw.lock`. [`plan::compute`] shows the difference as plain data,
+//! [`apply::apply`] converges, and [`hook`] is the enforcement point Claude Code calls before
+//! every tool use.
+
+#![warn(missing_docs)]
+
+pub mod apply;
+pub mod claude;
+pub mod cli;
+pub mod diag;
+pub mod fsutil;
+pub mod graph;
+pub mod hook;
+pub mod lock;
+pub mod pattern;
+pub mod plan;
+pub mod project;
+pub mod registry;
+pub mod render;
+pub mod ui;

@@ -1,0 +1,157 @@
+//! A project: its root, and the desired state read from it (registry + templates), validated.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Error, Result};
+use crate::fsutil;
+use crate::lock::{Inputs, TemplateInput};
+use crate::registry::{self, Agent, Registry};
+use crate::render::{Context, Origin, RenderedFile, Templates};
+
+/// The registry's path relative to the project root.
+pub const REGISTRY_PATH: &str = "agents/registry.yaml";
+
+/// A loaded, validated project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Absolute, canonical project root.
+    pub root: PathBuf,
+    /// The validated registry.
+    pub registry: Registry,
+    /// SHA-256 of the registry file.
+    pub registry_sha256: String,
+    /// The templates in use.
+    pub templates: Templates,
+    /// Rendering context (paths of the root and the iw binary).
+    pub ctx: Context,
+    /// Warnings found while loading.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Resolves `-C DIR` (default: the current directory) to an absolute, canonical path.
+pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
+    let dir = dir.unwrap_or(Path::new("."));
+    dir.canonicalize().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::with_help(
+                format!("project directory {} does not exist", dir.display()),
+                "pass the project root with -C DIR",
+            )
+        } else {
+            Error::io("open project directory", dir, e)
+        }
+    })
+}
+
+impl Project {
+    /// Loads and validates the registry and templates of the project at `root` (canonical).
+    /// Every problem found in either is reported.
+    pub fn load(root: &Path) -> Result<Project> {
+        let reg_path = root.join(REGISTRY_PATH);
+        let src = match fsutil::read_optional(&reg_path)? {
+            Some(bytes) => bytes,
+            None => {
+                return Err(Error::with_help(
+                    format!("no registry at {}", reg_path.display()),
+                    "create agents/registry.yaml (see examples/pilot), or point iw at the project \
+                     root with -C DIR",
+                ));
+            }
+        };
+        let registry_sha256 = fsutil::sha256_hex(&src);
+        let mut diags = Vec::new();
+        let text = match String::from_utf8(src) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                        .in_file(REGISTRY_PATH),
+                );
+                None
+            }
+        };
+        let registry = text.and_then(|t| match registry::parse(REGISTRY_PATH, &t) {
+            Ok((r, w)) => {
+                diags.extend(w);
+                Some(r)
+            }
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        });
+        let templates = match Templates::load(root) {
+            Ok((t, w)) => {
+                diags.extend(w);
+                Some(t)
+            }
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        };
+        match (registry, templates) {
+            (Some(registry), Some(templates)) if !diags.iter().any(Diagnostic::is_error) => {
+                Ok(Project {
+                    root: root.to_path_buf(),
+                    registry,
+                    registry_sha256,
+                    templates,
+                    ctx: Context::new(root.to_path_buf()),
+                    warnings: diags,
+                })
+            }
+            _ => Err(Error::Invalid(diags)),
+        }
+    }
+
+    /// Renders the generated files of `agents`, reporting every rendering problem at once.
+    pub fn render<'a>(
+        &self,
+        agents: impl IntoIterator<Item = &'a Agent>,
+    ) -> Result<Vec<RenderedFile>> {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for agent in agents {
+            match self.templates.render(&self.registry, agent, &self.ctx) {
+                Ok(f) => files.extend(f),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(files)
+        } else {
+            Err(Error::Invalid(errors))
+        }
+    }
+
+    /// Renders every agent: the full check `iw validate` runs.
+    pub fn render_all(&self) -> Result<Vec<RenderedFile>> {
+        self.render(self.registry.agents.values())
+    }
+
+    /// The input hashes recorded in the lockfile.
+    pub fn inputs(&self) -> Inputs {
+        Inputs {
+            registry: self.registry_sha256.clone(),
+            templates: self
+                .templates
+                .list
+                .iter()
+                .map(|t| {
+                    let source = match &t.origin {
+                        Origin::Builtin => "builtin".to_string(),
+                        Origin::Project(_) => format!("templates/{}.template", t.output),
+                    };
+                    (
+                        t.output.to_string(),
+                        TemplateInput {
+                            source,
+                            sha256: fsutil::sha256_hex(t.text.as_bytes()),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}

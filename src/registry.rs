@@ -1,0 +1,979 @@
+//! The agent registry (`agents/registry.yaml`): its schema, parsing and validation.
+//!
+//! Parsing is typed (serde-saphyr), so YAML's implicit typing cannot turn `NO` into `false`.
+//! Validation reports every problem at once, each with file:line:col, what is wrong and what to
+//! do: YAML syntax and types (the first such error, as parsing cannot go on past it), every unknown
+//! field (with "did you mean"), then every semantic problem — names, required fields, models,
+//! tools, delegation targets and cycles, access patterns and exclusive-access conflicts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::claude;
+use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::graph::DelegationGraph;
+use crate::pattern::AccessPattern;
+
+/// Fields of an agent entry.
+pub const AGENT_FIELDS: &[&str] = &[
+    "name",
+    "display_name",
+    "description",
+    "model",
+    "tools",
+    "delegates_to",
+    "cannot_access",
+    "exclusive_access",
+    "responsibilities",
+    "forbidden",
+    "persona",
+];
+
+/// Top-level fields of the registry.
+pub const TOP_FIELDS: &[&str] = &["agents"];
+
+/// Model aliases Claude Code accepts besides full `claude-…` model ids.
+pub const MODEL_ALIASES: &[&str] = &["sonnet", "haiku", "opus"];
+
+/// A validated registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// Agents by name.
+    pub agents: BTreeMap<String, Agent>,
+}
+
+/// One validated agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    /// Machine name, e.g. `backend-agent`; also its directory under `agents/`.
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// What the agent is for.
+    pub description: String,
+    /// `sonnet`, `haiku`, `opus` or a `claude-…` model id.
+    pub model: String,
+    /// Claude Code tools the agent may use.
+    pub tools: Vec<String>,
+    /// Agents it may delegate to.
+    pub delegates_to: Vec<String>,
+    /// Paths it may not write to.
+    pub cannot_access: Vec<AccessPattern>,
+    /// Paths only it may write to.
+    pub exclusive_access: Vec<AccessPattern>,
+    /// What it must do.
+    pub responsibilities: Vec<String>,
+    /// What it must not do.
+    pub forbidden: Vec<String>,
+    /// Its persona file, relative to the project root (default `docs/agents/<name>.md`).
+    pub persona: String,
+}
+
+impl Registry {
+    /// The delegation graph.
+    pub fn graph(&self) -> DelegationGraph {
+        DelegationGraph::new(
+            self.agents
+                .values()
+                .map(|a| (a.name.as_str(), a.delegates_to.as_slice())),
+        )
+    }
+
+    /// The patterns `agent` may not write to: its own `cannot_access` and every other agent's
+    /// `exclusive_access`, each with the agent that owns it (if any).
+    pub fn no_write_patterns<'a>(
+        &'a self,
+        agent: &'a Agent,
+    ) -> impl Iterator<Item = (&'a AccessPattern, Option<&'a str>)> + 'a {
+        let own = agent.cannot_access.iter().map(|p| (p, None));
+        let others = self
+            .agents
+            .values()
+            .filter(move |o| o.name != agent.name)
+            .flat_map(|o| {
+                o.exclusive_access
+                    .iter()
+                    .map(move |p| (p, Some(o.name.as_str())))
+            });
+        own.chain(others)
+    }
+
+    /// Names of all agents, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.agents.keys().map(String::as_str)
+    }
+}
+
+/// True when `name` is a valid agent name: `^[a-z][a-z0-9-]{0,62}$`.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+/// True when `model` is an alias Claude Code knows or looks like a `claude-…` model id.
+pub fn valid_model(model: &str) -> bool {
+    MODEL_ALIASES.contains(&model)
+        || model.strip_prefix("claude-").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.@[]".contains(c))
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw (as written) types: every field optional and spanned, so that validation can say where.
+
+mod raw {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RegistryDoc {
+        pub agents: Option<Spanned<AgentMap>>,
+    }
+
+    /// The `agents` mapping, in file order, with the location of each key.
+    #[derive(Debug)]
+    pub struct AgentMap(pub Vec<(Spanned<String>, Spanned<AgentDoc>)>);
+
+    impl<'de> Deserialize<'de> for AgentMap {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(PairsVisitor::<AgentDoc>(std::marker::PhantomData))
+                .map(AgentMap)
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AgentDoc {
+        pub name: Option<Spanned<String>>,
+        pub display_name: Option<Spanned<String>>,
+        pub description: Option<Spanned<String>>,
+        pub model: Option<Spanned<String>>,
+        pub tools: Option<Spanned<Vec<Spanned<String>>>>,
+        pub delegates_to: Option<Spanned<Vec<Spanned<String>>>>,
+        pub cannot_access: Option<Spanned<Vec<Spanned<String>>>>,
+        pub exclusive_access: Option<Spanned<Vec<Spanned<String>>>>,
+        pub responsibilities: Option<Vec<String>>,
+        pub forbidden: Option<Vec<String>>,
+        pub persona: Option<Spanned<String>>,
+    }
+
+    /// Visits a mapping into `(key, value)` pairs, keeping key locations and file order.
+    pub struct PairsVisitor<V>(pub std::marker::PhantomData<V>);
+
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for PairsVisitor<V> {
+        type Value = Vec<(Spanned<String>, Spanned<V>)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping of agent names to agent definitions")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some(k) = m.next_key::<Spanned<String>>()? {
+                v.push((k, m.next_value()?));
+            }
+            Ok(v)
+        }
+    }
+
+    /// The keys of a document only (values skipped), to report every unknown field at once.
+    #[derive(Debug, Default)]
+    pub struct KeyScan {
+        pub top: Vec<Spanned<String>>,
+        pub agents: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
+    }
+
+    impl<'de> Deserialize<'de> for KeyScan {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Top;
+            impl<'de> Visitor<'de> for Top {
+                type Value = KeyScan;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a mapping")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<KeyScan, A::Error> {
+                    let mut scan = KeyScan::default();
+                    while let Some(k) = m.next_key::<Spanned<String>>()? {
+                        if k.value == "agents" {
+                            let agents: Agents = m.next_value()?;
+                            scan.agents = agents.0;
+                        } else {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                        scan.top.push(k);
+                    }
+                    Ok(scan)
+                }
+            }
+            d.deserialize_map(Top)
+        }
+    }
+
+    struct Agents(Vec<(Spanned<String>, Vec<Spanned<String>>)>);
+    impl<'de> Deserialize<'de> for Agents {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Agents;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a mapping")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Agents, A::Error> {
+                    let mut v = Vec::new();
+                    while let Some(k) = m.next_key::<Spanned<String>>()? {
+                        let keys: Keys = m.next_value()?;
+                        v.push((k, keys.0));
+                    }
+                    Ok(Agents(v))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+
+    struct Keys(Vec<Spanned<String>>);
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a mapping")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Keys, A::Error> {
+                    let mut v = Vec::new();
+                    while let Some(k) = m.next_key::<Spanned<String>>()? {
+                        m.next_value::<IgnoredAny>()?;
+                        v.push(k);
+                    }
+                    Ok(Keys(v))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML errors → diagnostics.
+
+/// Where a spanned value is, as a diagnostic position. `len` is the highlighted width.
+pub(crate) fn pos_of<T>(s: &Spanned<T>, len: usize) -> Pos {
+    Pos {
+        line: s.referenced.line() as u32,
+        column: s.referenced.column() as u32,
+        len: len.max(1) as u32,
+    }
+}
+
+fn spos(s: &Spanned<String>) -> Pos {
+    pos_of(s, s.value.chars().count())
+}
+
+/// Converts a serde-saphyr error into a diagnostic pointing into `file`.
+pub(crate) fn yaml_error(
+    file: &str,
+    src: &str,
+    err: &serde_saphyr::Error,
+    fields: &[&str],
+) -> Diagnostic {
+    let inner = err.without_snippet();
+    let mut message = inner.to_string();
+    // The plain message ends with " at line L, column C"; the snippet shows that instead.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let loc = err.location();
+    let pos = loc.map(|l| Pos {
+        line: l.line() as u32,
+        column: l.column() as u32,
+        len: 1,
+    });
+    let key = pos.and_then(|p| key_on_line(src, p.line));
+    let mut help = None;
+    match inner {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            message = format!("unknown field `{field}`");
+            help = Some(unknown_field_help(field, expected));
+        }
+        serde_saphyr::Error::Eof { .. } if src.trim().is_empty() => {
+            message = "the file is empty".into();
+        }
+        _ => {
+            let pretty = match message.as_str() {
+                "expected sequence start" => Some("expected a list"),
+                "expected string scalar" => Some("expected a text value"),
+                "expected mapping start" => Some("expected a mapping (`key: value` lines)"),
+                _ => None,
+            };
+            if let Some(p) = pretty {
+                message = p.to_string();
+                if p == "expected a list" {
+                    help = Some("write `[a, b]` or one `- item` per line".into());
+                }
+            }
+            if message.contains("null") && message.contains("string") {
+                message = "expected a text value, found nothing (null)".into();
+                help = Some("write a value, or quote it (\"\") if empty text is meant".into());
+            }
+            if let Some(k) = key.filter(|k| fields.contains(&k.as_str())) {
+                message = format!("`{k}`: {message}");
+            }
+        }
+    }
+    let mut d = Diagnostic::error(message);
+    d = match pos {
+        Some(p) => d.at(file, src, p),
+        None => d.in_file(file),
+    };
+    d.help = help.or(d.help);
+    d
+}
+
+fn unknown_field_help(field: &str, expected: &[&str]) -> String {
+    match did_you_mean(field, expected.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("known fields: {}", expected.join(", ")),
+    }
+}
+
+/// The mapping key written on `line` of `src`, if the line looks like `key: …`.
+fn key_on_line(src: &str, line: u32) -> Option<String> {
+    let text = src.lines().nth(line.checked_sub(1)? as usize)?;
+    let t = text.trim_start().trim_start_matches("- ");
+    let (k, _) = t.split_once(':')?;
+    let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!k.is_empty() && !k.contains(' ')).then(|| k.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and validation.
+
+/// Parses and validates a registry. `file` is the name shown in diagnostics. On success returns
+/// the registry and any warnings; on failure every error found (and the warnings).
+pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let blank = src.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    });
+    if blank {
+        return Err(vec![Diagnostic::error("the file is empty").in_file(file).help(
+            "a registry is a mapping `agents: {<name>: {name, display_name, description, model, tools}}`; see examples/pilot",
+        )]);
+    }
+    let doc: raw::RegistryDoc = match serde_saphyr::from_str(src) {
+        Ok(doc) => doc,
+        Err(e) => return Err(structural_errors(file, src, &e)),
+    };
+    let mut v = Validator {
+        file,
+        src,
+        diags: Vec::new(),
+        edges: BTreeMap::new(),
+    };
+    let registry = v.registry(doc);
+    let (errors, warnings): (Vec<_>, Vec<_>) = v.diags.into_iter().partition(|d| d.is_error());
+    if errors.is_empty() {
+        Ok((registry, warnings))
+    } else {
+        Err(errors.into_iter().chain(warnings).collect())
+    }
+}
+
+/// Errors for a document serde could not read: every unknown field when that was the cause
+/// (found by a second, keys-only pass), else the one YAML error.
+fn structural_errors(file: &str, src: &str, err: &serde_saphyr::Error) -> Vec<Diagnostic> {
+    let first = yaml_error(file, src, err, AGENT_FIELDS);
+    if !matches!(
+        err.without_snippet(),
+        serde_saphyr::Error::SerdeUnknownField { .. }
+    ) {
+        return vec![first];
+    }
+    let scan: raw::KeyScan = match serde_saphyr::from_str(src) {
+        Ok(s) => s,
+        Err(e2) => return vec![first, yaml_error(file, src, &e2, AGENT_FIELDS)],
+    };
+    let mut out = Vec::new();
+    for k in &scan.top {
+        if !TOP_FIELDS.contains(&k.value.as_str()) {
+            out.push(
+                Diagnostic::error(format!("unknown field `{}`", k.value))
+                    .at(file, src, spos(k))
+                    .help(unknown_field_help(&k.value, TOP_FIELDS)),
+            );
+        }
+    }
+    for (agent, keys) in &scan.agents {
+        for k in keys {
+            if !AGENT_FIELDS.contains(&k.value.as_str()) {
+                out.push(
+                    Diagnostic::error(format!("unknown field `{}`", k.value))
+                        .at(file, src, spos(k))
+                        .agent(&agent.value)
+                        .help(unknown_field_help(&k.value, AGENT_FIELDS)),
+                );
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(first);
+    }
+    out
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    src: &'a str,
+    diags: Vec<Diagnostic>,
+    /// Where each `delegates_to` entry is, by (agent, target), to point at cycles.
+    edges: BTreeMap<(String, String), Pos>,
+}
+
+/// A diagnostic being built; it is added to the validator's list when dropped, so a whole
+/// `self.err(…).agent(…).field(…)` statement records one diagnostic.
+struct Pending<'v> {
+    diags: &'v mut Vec<Diagnostic>,
+    d: Option<Diagnostic>,
+}
+
+impl Pending<'_> {
+    fn map(mut self, f: impl FnOnce(Diagnostic) -> Diagnostic) -> Self {
+        self.d = self.d.take().map(f);
+        self
+    }
+    fn agent(self, a: &str) -> Self {
+        self.map(|d| d.agent(a))
+    }
+    fn field(self, f: &str) -> Self {
+        self.map(|d| d.field(f))
+    }
+    fn help(self, h: impl Into<String>) -> Self {
+        let h = h.into();
+        self.map(|d| d.help(h))
+    }
+    fn help_opt(self, h: Option<String>) -> Self {
+        match h {
+            Some(h) => self.help(h),
+            None => self,
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(d) = self.d.take() {
+            self.diags.push(d);
+        }
+    }
+}
+
+impl Validator<'_> {
+    fn err(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
+        let d = Diagnostic::error(message).at(self.file, self.src, pos);
+        Pending {
+            diags: &mut self.diags,
+            d: Some(d),
+        }
+    }
+
+    fn warn(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
+        let d = Diagnostic::warning(message).at(self.file, self.src, pos);
+        Pending {
+            diags: &mut self.diags,
+            d: Some(d),
+        }
+    }
+
+    fn registry(&mut self, doc: raw::RegistryDoc) -> Registry {
+        let Some(agents) = doc.agents else {
+            self.diags.push(
+                Diagnostic::error("missing required field `agents`")
+                    .in_file(self.file)
+                    .help("the registry is a mapping `agents: {<name>: {name, display_name, description, model, tools}}`"),
+            );
+            return Registry {
+                agents: BTreeMap::new(),
+            };
+        };
+        let known: Vec<String> = agents
+            .value
+            .0
+            .iter()
+            .map(|(k, _)| k.value.clone())
+            .collect();
+        let mut out = BTreeMap::new();
+        let mut exclusive: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (key, agent) in agents.value.0 {
+            if let Some(a) = self.agent(&key, agent, &known, &mut exclusive) {
+                out.insert(a.name.clone(), a);
+            }
+        }
+        let registry = Registry { agents: out };
+        for cycle in registry.graph().cycles() {
+            if cycle.len() == 2 {
+                continue; // self-delegation, reported at its entry
+            }
+            let mut d = Diagnostic::error(format!("delegation cycle: {}", cycle.join(" → ")));
+            d = match self.edges.get(&(cycle[0].clone(), cycle[1].clone())) {
+                Some(&pos) => d.at(self.file, self.src, pos),
+                None => d.in_file(self.file),
+            };
+            let d = d.agent(&cycle[0]).field("delegates_to").help(
+                "delegation must form a hierarchy so sessions can start in order; remove one \
+                     of these `delegates_to` entries",
+            );
+            self.diags.push(d);
+        }
+        registry
+    }
+
+    fn agent(
+        &mut self,
+        key: &Spanned<String>,
+        doc: Spanned<raw::AgentDoc>,
+        known: &[String],
+        exclusive: &mut BTreeMap<String, (String, String)>,
+    ) -> Option<Agent> {
+        let name_key = key.value.clone();
+        let mut ok = true;
+        if !valid_name(&name_key) {
+            ok = false;
+            self.err(
+                format!("`{name_key}` is not a valid agent name"),
+                spos(key),
+            )
+            .help("agent names match ^[a-z][a-z0-9-]{0,62}$: lowercase letters, digits and `-`, starting with a letter");
+        }
+        let entry_pos = pos_of(key, name_key.chars().count());
+        let a = doc.value;
+        let agent_name = name_key.as_str();
+
+        let mut required = |v: &mut Self, field: &str, value: Option<Spanned<String>>| -> String {
+            match value {
+                Some(s) if !s.value.trim().is_empty() => s.value,
+                Some(s) => {
+                    v.err(format!("`{field}` is empty"), spos(&s))
+                        .agent(agent_name)
+                        .field(field);
+                    ok = false;
+                    String::new()
+                }
+                None => {
+                    v.err(format!("missing required field `{field}`"), entry_pos)
+                        .agent(agent_name)
+                        .field(field)
+                        .help(format!("add `{field}:` to this agent"));
+                    ok = false;
+                    String::new()
+                }
+            }
+        };
+
+        let name_value = a.name.clone();
+        let name = required(self, "name", a.name);
+        let display_name = required(self, "display_name", a.display_name);
+        let description = required(self, "description", a.description);
+        let model_span = a.model.clone();
+        let model = required(self, "model", a.model);
+        if let Some(n) = name_value
+            && !n.value.is_empty()
+            && n.value != name_key
+        {
+            ok = false;
+            self.err(
+                format!("`name` is `{}` but the entry's key is `{name_key}`", n.value),
+                spos(&n),
+            )
+            .agent(agent_name)
+            .field("name")
+            .help("the key and `name` must be equal; the name is the agent's directory and session name");
+        }
+        if let Some(m) = &model_span
+            && !model.is_empty()
+            && !valid_model(&model)
+        {
+            ok = false;
+            let mut help = format!(
+                "use one of {} or a full model id such as `claude-sonnet-4-5`",
+                MODEL_ALIASES.join(", ")
+            );
+            if let Some(s) = did_you_mean(&model, MODEL_ALIASES.iter().copied()) {
+                help = format!("did you mean `{s}`? ({help})");
+            }
+            self.err(format!("`{model}` is not a Claude model"), spos(m))
+                .agent(agent_name)
+                .field("model")
+                .help(help);
+        }
+
+        let tools = match a.tools {
+            None => {
+                ok = false;
+                self.err("missing required field `tools`", entry_pos)
+                    .agent(agent_name)
+                    .field("tools")
+                    .help("list the Claude Code tools this agent may use, e.g. `tools: [Read, Grep, Glob]`");
+                Vec::new()
+            }
+            Some(list) => {
+                let mut tools: Vec<String> = Vec::new();
+                for t in list.value {
+                    if let Err((msg, help)) = claude::check_tool_name(&t.value) {
+                        ok = false;
+                        self.err(msg, spos(&t))
+                            .agent(agent_name)
+                            .field("tools")
+                            .help_opt(help);
+                    } else if tools.contains(&t.value) {
+                        self.warn(format!("`{}` is listed twice", t.value), spos(&t))
+                            .agent(agent_name)
+                            .field("tools");
+                    } else {
+                        tools.push(t.value);
+                    }
+                }
+                tools
+            }
+        };
+
+        let mut delegates_to = Vec::new();
+        for d in a.delegates_to.map(|l| l.value).unwrap_or_default() {
+            if d.value == name_key {
+                ok = false;
+                self.err(format!("`{}` delegates to itself", d.value), spos(&d))
+                    .agent(agent_name)
+                    .field("delegates_to")
+                    .help("remove it: an agent already does its own work");
+            } else if !known.contains(&d.value) {
+                ok = false;
+                let help = match did_you_mean(&d.value, known.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known agents: {}", known.join(", ")),
+                };
+                self.err(
+                    format!(
+                        "delegation target `{}` is not an agent in the registry",
+                        d.value
+                    ),
+                    spos(&d),
+                )
+                .agent(agent_name)
+                .field("delegates_to")
+                .help(help);
+            } else if delegates_to.contains(&d.value) {
+                self.warn(format!("`{}` is listed twice", d.value), spos(&d))
+                    .agent(agent_name)
+                    .field("delegates_to");
+            } else {
+                self.edges
+                    .insert((name_key.clone(), d.value.clone()), spos(&d));
+                delegates_to.push(d.value);
+            }
+        }
+
+        let cannot_access = self.patterns(agent_name, "cannot_access", a.cannot_access, &mut ok);
+        let exclusive_spans = a.exclusive_access.clone();
+        let exclusive_access =
+            self.patterns(agent_name, "exclusive_access", a.exclusive_access, &mut ok);
+        if let Some(spans) = exclusive_spans {
+            for (p, span) in exclusive_access.iter().zip(
+                spans
+                    .value
+                    .iter()
+                    .filter(|s| AccessPattern::parse(&s.value).is_ok()),
+            ) {
+                match exclusive.get(&p.glob) {
+                    Some((owner, written)) if owner != &name_key => {
+                        ok = false;
+                        self.err(
+                            format!("`{}` is already held exclusively by `{owner}` (as `{written}`)", p.source),
+                            spos(span),
+                        )
+                        .agent(agent_name)
+                        .field("exclusive_access")
+                        .help(format!("exclusive access has one holder; remove it here or from `{owner}`, or delegate that work to `{owner}`"));
+                    }
+                    _ => {
+                        exclusive.insert(p.glob.clone(), (name_key.clone(), p.source.clone()));
+                    }
+                }
+            }
+        }
+
+        let persona = match a.persona {
+            Some(p) => {
+                if p.value.trim().is_empty() {
+                    ok = false;
+                    self.err("`persona` is empty", spos(&p))
+                        .agent(agent_name)
+                        .field("persona");
+                }
+                p.value
+            }
+            None => format!("docs/agents/{name_key}.md"),
+        };
+
+        ok.then(|| Agent {
+            name,
+            display_name,
+            description,
+            model,
+            tools,
+            delegates_to,
+            cannot_access,
+            exclusive_access,
+            responsibilities: a.responsibilities.unwrap_or_default(),
+            forbidden: a.forbidden.unwrap_or_default(),
+            persona,
+        })
+    }
+
+    fn patterns(
+        &mut self,
+        agent: &str,
+        field: &str,
+        list: Option<Spanned<Vec<Spanned<String>>>>,
+        ok: &mut bool,
+    ) -> Vec<AccessPattern> {
+        let mut out: Vec<AccessPattern> = Vec::new();
+        for s in list.map(|l| l.value).unwrap_or_default() {
+            match AccessPattern::parse(&s.value) {
+                Ok(p) => {
+                    if out.iter().any(|o| o.glob == p.glob) {
+                        self.warn(format!("`{}` is listed twice", s.value), spos(&s))
+                            .agent(agent)
+                            .field(field);
+                    } else {
+                        out.push(p);
+                    }
+                }
+                Err(why) => {
+                    *ok = false;
+                    self.err(format!("`{}` is not a valid access pattern: {why}", s.value), spos(&s))
+                        .agent(agent)
+                        .field(field)
+                        .help("patterns are gitignore-style globs relative to the project root, e.g. `tests/**` or `*.spec.*`");
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = "agents:
+  plan:
+    name: plan
+    display_name: Plan
+    description: Plans
+    model: opus
+    tools: [Read, Task]
+    delegates_to: [back]
+  back:
+    name: back
+    display_name: Back
+    description: \"Says \\\"hi\\\"\"
+    model: claude-sonnet-4-5
+    tools: [Bash, Read, Write]
+    cannot_access: [tests/**]
+";
+
+    fn errors(src: &str) -> Vec<String> {
+        match parse("r.yaml", src) {
+            Ok(_) => vec![],
+            Err(d) => d
+                .into_iter()
+                .filter(|d| d.is_error())
+                .map(|d| {
+                    format!(
+                        "{}:{} {}",
+                        d.line.unwrap_or(0),
+                        d.column.unwrap_or(0),
+                        d.headline()
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn valid_registry_parses() {
+        let (r, warnings) = parse("r.yaml", OK).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(r.agents.len(), 2);
+        assert_eq!(r.agents["back"].description, "Says \"hi\"");
+        assert_eq!(r.agents["plan"].delegates_to, vec!["back"]);
+        assert_eq!(r.agents["back"].cannot_access[0].glob, "tests/**");
+        assert_eq!(r.agents["back"].persona, "docs/agents/back.md");
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name("backend-agent"));
+        assert!(valid_name("a"));
+        for bad in [
+            "",
+            "A",
+            "1a",
+            "-a",
+            "a_b",
+            "../x",
+            "a/b",
+            "a.b",
+            &"a".repeat(64),
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn models() {
+        for m in [
+            "opus",
+            "sonnet",
+            "haiku",
+            "claude-opus-4-1",
+            "claude-3-5-haiku-20241022",
+        ] {
+            assert!(valid_model(m), "{m}");
+        }
+        for m in ["gpt-4", "Opus", "claude-", "claude-X"] {
+            assert!(!valid_model(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn all_unknown_fields_are_reported_with_suggestions() {
+        let src = OK
+            .replace("    delegates_to: [back]", "    delegate_to: [back]")
+            .replace(
+                "    cannot_access: [tests/**]",
+                "    cannot_acess: [tests/**]",
+            );
+        let e = errors(&src);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("8:5 agent `plan`: unknown field `delegate_to`"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("15:5 agent `back`: unknown field `cannot_acess`"),
+            "{e:?}"
+        );
+        let d = parse("r.yaml", &src).unwrap_err();
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `delegates_to`?"));
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported() {
+        let src = OK
+            .replace("model: opus", "model: gpt-4")
+            .replace("tools: [Read, Task]", "tools: [Read, Tusk]")
+            .replace("delegates_to: [back]", "delegates_to: [bak, plan]")
+            .replace("    name: back\n", "    name: backend\n");
+        let e = errors(&src);
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`gpt-4` is not a Claude model")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`Tusk` is not a Claude Code tool")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("`bak` is not an agent")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("`plan` delegates to itself")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`name` is `backend` but the entry's key is `back`")),
+            "{e:?}"
+        );
+        assert_eq!(e.len(), 5, "{e:?}");
+    }
+
+    #[test]
+    fn cycles_are_reported_with_their_path() {
+        let src = OK.replace(
+            "    cannot_access: [tests/**]",
+            "    cannot_access: [tests/**]\n    delegates_to: [plan]",
+        );
+        let e = errors(&src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("delegation cycle: back → plan → back"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn exclusive_conflict() {
+        let src = OK
+            .replace(
+                "    delegates_to: [back]",
+                "    exclusive_access: [tests/**]",
+            )
+            .replace("cannot_access: [tests/**]", "exclusive_access: [/tests/**]");
+        let e = errors(&src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("already held exclusively by `plan`"), "{e:?}");
+    }
+
+    #[test]
+    fn missing_required_fields_and_bad_names() {
+        let src = "agents:\n  Bad_Name:\n    name: Bad_Name\n    tools: []\n";
+        let e = errors(src);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("2:3") && m.contains("not a valid agent name")),
+            "{e:?}"
+        );
+        for f in ["display_name", "description", "model"] {
+            assert!(
+                e.iter()
+                    .any(|m| m.contains(&format!("missing required field `{f}`"))),
+                "{f}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_errors_have_locations() {
+        let e = errors("agents:\n  a:\n    tools: Bash\n");
+        assert_eq!(e, vec!["3:12 `tools`: expected a list"]);
+        let e = errors("agents:\n  a: {name: [x\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        let e = errors("");
+        assert_eq!(e, vec!["0:0 the file is empty"]);
+        let e = errors("agents:\n  a: {}\n  a: {}\n");
+        assert!(e[0].contains("duplicate"), "{e:?}");
+    }
+
+    #[test]
+    fn norway_is_a_string() {
+        let src = OK.replace("display_name: Plan", "display_name: NO");
+        let (r, _) = parse("r.yaml", &src).unwrap();
+        assert_eq!(r.agents["plan"].display_name, "NO");
+    }
+}

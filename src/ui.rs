@@ -1,0 +1,189 @@
+//! Presentation: plans and reports as text (coloured only when enabled) and as JSON.
+
+use console::Style;
+use serde_json::{Value, json};
+
+use crate::apply::{Applied, Report};
+use crate::plan::{Action, Change, Plan, Summary};
+
+/// JSON format version of `iw plan --json` (documented in docs/json-output.md).
+pub const PLAN_JSON_VERSION: u32 = 1;
+
+fn action_style(a: Action) -> Style {
+    match a {
+        Action::Create => Style::new().green(),
+        Action::Update => Style::new().yellow(),
+        Action::Delete => Style::new().red(),
+        Action::Replace => Style::new().magenta(),
+    }
+}
+
+/// Indents a unified diff and colours its lines.
+fn render_diff(diff: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for line in diff.lines() {
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            Style::new().bold()
+        } else if line.starts_with('+') {
+            Style::new().green()
+        } else if line.starts_with('-') {
+            Style::new().red()
+        } else if line.starts_with("@@") {
+            Style::new().cyan()
+        } else {
+            Style::new()
+        };
+        out.push_str(indent);
+        out.push_str(&style.apply_to(line).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// The plan's last line: `Plan: N to add, N to change, N to destroy.` (terraform counts a
+/// replacement as one add and one destroy) plus how many drifted.
+pub fn summary_line(s: &Summary) -> String {
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add + s.replace,
+        s.change,
+        s.destroy + s.replace
+    );
+    if s.drifted > 0 {
+        line.pop();
+        line.push_str(&format!(" ({} drifted outside iw).", s.drifted));
+    }
+    line
+}
+
+/// The plan as text: one block per change with its symbol, reason and diff, then the summary.
+pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
+    if plan.is_empty() {
+        return "No changes. The generated files match the registry and templates.\n".to_string();
+    }
+    let mut out = String::from("iw will make these changes:\n\n");
+    for c in &plan.changes {
+        match c {
+            Change::File(f) => {
+                let style = action_style(f.action);
+                let verb = match f.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Delete => "deleted",
+                    Action::Replace => "replaced",
+                };
+                let mut why = match (f.action, f.drift) {
+                    (Action::Delete, _) => {
+                        format!("agent `{}` is no longer in the registry", f.agent)
+                    }
+                    (_, Some(d)) => d.describe().to_string(),
+                    (Action::Update, None) => "registry or templates changed".to_string(),
+                    _ => String::new(),
+                };
+                if f.backup {
+                    why.push_str("; apply backs it up first");
+                }
+                out.push_str(&format!(
+                    "  {} {}  ({}) will be {verb}",
+                    style.apply_to(f.action.symbol()).bold(),
+                    style.apply_to(&f.path),
+                    f.agent,
+                ));
+                if !why.is_empty() {
+                    let s = if f.drift.is_some() {
+                        Style::new().red().bold()
+                    } else {
+                        Style::new().dim()
+                    };
+                    out.push_str(&format!(": {}", s.apply_to(why)));
+                }
+                out.push('\n');
+                if show_diff {
+                    out.push_str(&render_diff(&f.diff(), "      "));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    if !show_diff {
+        out.push('\n');
+    }
+    out.push_str(
+        &Style::new()
+            .bold()
+            .apply_to(summary_line(&plan.summary()))
+            .to_string(),
+    );
+    out.push('\n');
+    out
+}
+
+/// The plan as one JSON document.
+pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::File(f) => json!({
+                "kind": "file",
+                "action": f.action,
+                "symbol": f.action.symbol(),
+                "path": f.path,
+                "agent": f.agent,
+                "drift": f.drift,
+                "backup": f.backup,
+                "diff": f.diff(),
+            }),
+        })
+        .collect();
+    json!({
+        "format_version": PLAN_JSON_VERSION,
+        "root": root,
+        "changed": !plan.is_empty(),
+        "summary": plan.summary(),
+        "changes": changes,
+    })
+}
+
+/// One line for a change carried out by apply.
+pub fn applied_line(a: &Applied) -> String {
+    let verb = match a.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "deleted",
+        Action::Replace => "replaced",
+    };
+    let mut line = format!(
+        "{} {}: {verb}",
+        action_style(a.action).apply_to(a.action.symbol()).bold(),
+        a.path
+    );
+    if let Some(b) = &a.backup {
+        line.push_str(&format!(" (previous content saved to {b})"));
+    }
+    line
+}
+
+/// The closing line of an apply.
+pub fn apply_done(report: &Report) -> String {
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    for a in &report.applied {
+        match a.action {
+            Action::Create => add += 1,
+            Action::Update => change += 1,
+            Action::Delete => destroy += 1,
+            Action::Replace => {
+                add += 1;
+                destroy += 1;
+            }
+        }
+    }
+    let mut s = format!("Apply complete: {add} added, {change} changed, {destroy} destroyed.");
+    if report.lock_written {
+        s.push_str(&format!(" Lockfile {} updated.", crate::lock::LOCK_PATH));
+    }
+    if let Some(dir) = &report.backup_dir {
+        s.push_str(&format!(" Backups in {dir}/."));
+    }
+    s
+}

@@ -1,0 +1,158 @@
+//! The command-line surface: help, exit codes, graph, hook entry point, colours.
+
+mod common;
+
+use common::{SMALL, TempProject, iw};
+use predicates::prelude::*;
+
+#[test]
+fn help_teaches_and_exits_0() {
+    iw().arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("plan"))
+        .stdout(predicate::str::contains("apply"))
+        .stdout(predicate::str::contains("--exit-code"))
+        .stdout(predicate::str::contains("Exit codes"));
+    iw().args(["plan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--target <AGENT>"))
+        .stdout(predicate::str::contains("-/+ replace"));
+    iw().arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("iw "));
+}
+
+#[test]
+fn usage_errors_exit_1_never_2() {
+    // 2 means "changes present" to `plan --exit-code` users; a typo must not look like that.
+    iw().args(["plan", "--exit-cod"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--exit-code"));
+    iw().arg("nonsense").assert().code(1);
+    iw().assert()
+        .code(1)
+        .stderr(predicate::str::contains("Usage"));
+}
+
+#[test]
+fn hook_reads_stdin_and_allows_for_now() {
+    iw().args(["hook", "pre-tool-use", "--agent", "worker"])
+        .write_stdin(r#"{"tool_name":"Read","tool_input":{"file_path":"/x"}}"#)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn hook_with_bad_arguments_blocks_rather_than_failing_open() {
+    // Claude Code only blocks on exit 2; any other failure would let the tool call through.
+    iw().args(["hook", "pre-tool-use"])
+        .write_stdin("{}")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn graph_text_dot_and_json() {
+    let p = TempProject::example("pilot");
+    p.iw()
+        .arg("graph")
+        .assert()
+        .success()
+        .stdout("planning-agent\n├── backend-agent\n└── researcher-agent\n");
+    p.iw()
+        .args(["graph", "--format", "dot"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\"planning-agent\" -> \"backend-agent\";",
+        ))
+        .stdout(predicate::str::starts_with("digraph delegation {"));
+    let out = p.iw().args(["graph", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["spawn_order"],
+        serde_json::json!(["backend-agent", "researcher-agent", "planning-agent"])
+    );
+    assert_eq!(v["edges"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn graph_of_the_26_agent_registry_starts_delegates_first() {
+    let p = TempProject::example("instructor-workflow");
+    let out = p.iw().args(["graph", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = v["spawn_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(order.len(), 26);
+    let planning = order.iter().position(|a| *a == "planning-agent").unwrap();
+    for e in v["edges"].as_array().unwrap() {
+        assert_eq!(e["from"], "planning-agent");
+        let to = order
+            .iter()
+            .position(|a| *a == e["to"].as_str().unwrap())
+            .unwrap();
+        assert!(
+            to < planning,
+            "{} must start before planning-agent",
+            e["to"]
+        );
+    }
+}
+
+#[test]
+fn colours_only_when_asked_or_on_a_terminal() {
+    let p = TempProject::with_registry(SMALL);
+    // Not a terminal: no escape codes.
+    let out = p.iw().arg("plan").env_remove("NO_COLOR").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\u{1b}'));
+    // Forced on.
+    let out = p.iw().args(["--color", "always", "plan"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains('\u{1b}'));
+    // Errors too.
+    let out = p
+        .iw()
+        .args(["--color", "always", "plan", "--target", "nobody"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+    let out = p
+        .iw()
+        .args(["--color", "never", "plan", "--target", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn plan_errors_in_json_mode_are_json() {
+    let p = TempProject::with_registry(&SMALL.replace("model: opus", "model: nope"));
+    let out = p.iw().args(["plan", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], true);
+    assert_eq!(v["diagnostics"][0]["field"], "model");
+    assert_eq!(v["diagnostics"][0]["agent"], "lead");
+    assert_eq!(v["diagnostics"][0]["file"], "agents/registry.yaml");
+    assert_eq!(v["diagnostics"][0]["line"], 6);
+}
+
+#[test]
+fn dir_flag_and_current_directory() {
+    let p = TempProject::with_registry(SMALL);
+    iw().current_dir(p.path())
+        .args(["plan", "--exit-code"])
+        .assert()
+        .code(2);
+    iw().args(["-C", "/definitely/not/here", "plan"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not exist"));
+}

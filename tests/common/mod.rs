@@ -1,0 +1,181 @@
+//! Shared helpers for the integration tests: temp projects and the real `iw` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root (where Cargo.toml is).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary project directory, removed when dropped.
+pub struct TempProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    /// A copy of `examples/<name>` (registry and templates only, never generated files).
+    pub fn example(name: &str) -> TempProject {
+        let t = TempProject::empty();
+        let src = repo().join("examples").join(name);
+        copy_file(
+            &src.join("agents/registry.yaml"),
+            &t.path().join("agents/registry.yaml"),
+        );
+        if src.join("templates").is_dir() {
+            for e in std::fs::read_dir(src.join("templates")).unwrap() {
+                let e = e.unwrap();
+                copy_file(&e.path(), &t.path().join("templates").join(e.file_name()));
+            }
+        }
+        t
+    }
+
+    /// A project whose registry is `yaml`.
+    pub fn with_registry(yaml: &str) -> TempProject {
+        let t = TempProject::empty();
+        t.write("agents/registry.yaml", yaml);
+        t
+    }
+
+    /// An empty directory.
+    pub fn empty() -> TempProject {
+        TempProject {
+            dir: tempfile::Builder::new()
+                .prefix("iw-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// The project root (canonical, as iw sees it).
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    /// `iw -C <root>` with colours off.
+    pub fn iw(&self) -> Command {
+        let mut c = iw();
+        c.arg("-C").arg(self.path());
+        c
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path().join(rel).exists()
+    }
+
+    /// Edits the registry with a string replacement (which must match).
+    pub fn edit_registry(&self, from: &str, to: &str) {
+        let r = self.read("agents/registry.yaml");
+        assert!(r.contains(from), "registry does not contain {from:?}");
+        self.write("agents/registry.yaml", &r.replacen(from, to, 1));
+    }
+
+    /// Every file under the project, relative, sorted, with contents.
+    pub fn snapshot(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        walk(&self.path(), &self.path(), &mut out);
+        out.sort();
+        out
+    }
+
+    /// `iw apply --yes`, asserting success.
+    pub fn apply(&self) -> String {
+        let out = self
+            .iw()
+            .args(["apply", "--yes", "--no-diff"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "apply failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Exit code of `iw plan --exit-code`.
+    pub fn plan_code(&self) -> i32 {
+        self.iw()
+            .args(["plan", "--exit-code", "--no-diff"])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    }
+
+    /// `iw plan --json` parsed.
+    pub fn plan_json(&self, extra: &[&str]) -> serde_json::Value {
+        let out = self
+            .iw()
+            .args(["plan", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else {
+            out.push((
+                p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            ));
+        }
+    }
+}
+
+fn copy_file(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+}
+
+/// The `iw` binary with colours off.
+pub fn iw() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("iw"));
+    c.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    c
+}
+
+/// A small valid registry: `lead` delegates to `worker`.
+pub const SMALL: &str = "agents:
+  lead:
+    name: lead
+    display_name: Lead
+    description: Leads the work
+    model: opus
+    tools: [Read, Glob, Grep, Task]
+    delegates_to: [worker]
+    cannot_access: [src/**]
+  worker:
+    name: worker
+    display_name: Worker
+    description: Does the work
+    model: sonnet
+    tools: [Bash, Read, Write, Edit]
+    cannot_access: [tests/**, '*.spec.*']
+";

@@ -1,0 +1,689 @@
+//! Plan / apply / lockfile / drift, driven through the real binary on temp projects.
+
+mod common;
+
+use common::{SMALL, TempProject};
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn sha256(data: &[u8]) -> String {
+    use std::fmt::Write as _;
+    // Independent of iw's own helper: sha2 through the test's own call.
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().unwrap().write_all(data)?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    let mut s = String::new();
+    write!(
+        s,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+    )
+    .unwrap();
+    s
+}
+
+fn lock(p: &TempProject) -> Value {
+    serde_json::from_str(&p.read("state/iw.lock")).unwrap()
+}
+
+fn changes(plan: &Value) -> Vec<(String, String, Value)> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["path"].as_str().unwrap().to_string(),
+                c["drift"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
+    let p = TempProject::example("instructor-workflow");
+    assert_eq!(p.plan_code(), 2, "changes before the first apply");
+    let out = p.apply();
+    assert!(
+        out.contains("Apply complete: 52 added, 0 changed, 0 destroyed."),
+        "{out}"
+    );
+    assert_eq!(p.plan_code(), 0, "second plan must be empty");
+
+    let lock = lock(&p);
+    assert_eq!(lock["version"], 1);
+    let files = lock["files"].as_object().unwrap();
+    assert_eq!(files.len(), 52);
+    let keys: Vec<&String> = files.keys().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "lockfile keys are in deterministic order");
+    for (path, entry) in files {
+        let disk = std::fs::read(p.path().join(path)).unwrap();
+        assert_eq!(entry["sha256"].as_str().unwrap(), sha256(&disk), "{path}");
+        assert_eq!(
+            path.split('/').nth(1).unwrap(),
+            entry["agent"].as_str().unwrap()
+        );
+    }
+    assert_eq!(
+        lock["inputs"]["registry"].as_str().unwrap(),
+        sha256(p.read("agents/registry.yaml").as_bytes())
+    );
+
+    // Every settings.json is in the format Claude Code reads, with the agent's model and hook.
+    let iw_bin = std::fs::canonicalize(assert_cmd::cargo::cargo_bin!("iw")).unwrap();
+    for agent in ["planning-agent", "tracking-agent", "homelab-architect"] {
+        let v: Value =
+            serde_json::from_str(&p.read(&format!("agents/{agent}/.claude/settings.json")))
+                .unwrap();
+        let hook = &v["hooks"]["PreToolUse"][0];
+        assert_eq!(hook["matcher"], "*");
+        assert_eq!(hook["hooks"][0]["type"], "command");
+        let cmd = hook["hooks"][0]["command"].as_str().unwrap();
+        assert_eq!(
+            cmd,
+            format!(
+                "{} -C {} hook pre-tool-use --agent {agent}",
+                iw_bin.display(),
+                p.path().display()
+            )
+        );
+        assert!(v["model"].is_string());
+    }
+    let tracking: Value =
+        serde_json::from_str(&p.read("agents/tracking-agent/.claude/settings.json")).unwrap();
+    assert_eq!(tracking["model"], "haiku");
+    let allow: Vec<&str> = tracking["permissions"]["allow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        allow,
+        [
+            "Bash",
+            "Read",
+            "Write",
+            "Edit",
+            "Glob",
+            "Grep",
+            "mcp__linear-server"
+        ]
+    );
+    let deny: Vec<&str> = tracking["permissions"]["deny"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(deny.contains(&"WebFetch") && deny.contains(&"Task") && !deny.contains(&"Bash"));
+    // test-writer-agent holds tests/** exclusively: everyone else is denied editing it, rooted
+    // at the project (not the agent's directory).
+    let rule = format!("Edit(/{}/tests/**)", p.path().display());
+    assert!(deny.contains(&rule.as_str()), "{deny:?}");
+    let tw: Value =
+        serde_json::from_str(&p.read("agents/test-writer-agent/.claude/settings.json")).unwrap();
+    assert!(
+        !tw["permissions"]["deny"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(rule))
+    );
+}
+
+#[test]
+fn a_hand_edit_gives_exit_2_and_apply_backs_it_up() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let path = "agents/worker/.claude/CLAUDE.md";
+    let original = p.read(path);
+    let edited = format!("{original}\nmy hand edit\n");
+    p.write(path, &edited);
+
+    assert_eq!(p.plan_code(), 2);
+    p.iw()
+        .arg("plan")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "~ agents/worker/.claude/CLAUDE.md",
+        ))
+        .stdout(predicate::str::contains("modified outside iw"))
+        .stdout(predicate::str::contains("-my hand edit"))
+        .stdout(predicate::str::contains(
+            "Plan: 0 to add, 1 to change, 0 to destroy (1 drifted outside iw).",
+        ));
+    let plan = p.plan_json(&[]);
+    assert_eq!(
+        changes(&plan),
+        vec![(
+            "update".into(),
+            path.into(),
+            Value::from("modified_outside_iw")
+        )]
+    );
+    assert_eq!(plan["changes"][0]["backup"], true);
+    assert_eq!(plan["summary"]["drifted"], 1);
+
+    let out = p.apply();
+    assert!(
+        out.contains("previous content saved to state/backups/"),
+        "{out}"
+    );
+    let backup = out
+        .split("previous content saved to ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    assert!(backup.ends_with(path), "{backup}");
+    assert_eq!(p.read(backup), edited, "the edit is saved");
+    assert_eq!(p.read(path), original, "the file is restored");
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn a_registry_change_is_an_update_without_drift_or_backup() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    p.edit_registry(
+        "description: Does the work",
+        "description: Does all the work",
+    );
+    let plan = p.plan_json(&[]);
+    let c = changes(&plan);
+    assert!(
+        c.contains(&(
+            "update".into(),
+            "agents/worker/.claude/CLAUDE.md".into(),
+            Value::Null
+        )),
+        "{c:?}"
+    );
+    // lead's CLAUDE.md lists its delegates with their descriptions.
+    assert!(
+        c.contains(&(
+            "update".into(),
+            "agents/lead/.claude/CLAUDE.md".into(),
+            Value::Null
+        )),
+        "{c:?}"
+    );
+    assert_eq!(plan["summary"]["drifted"], 0);
+    p.iw().arg("plan").assert().stdout(predicate::str::contains(
+        "+- `worker` (Worker): Does all the work",
+    ));
+    p.apply();
+    assert!(
+        !p.exists("state/backups"),
+        "nothing drifted, nothing to back up"
+    );
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn a_file_iw_did_not_write_is_backed_up_before_it_is_replaced() {
+    let p = TempProject::with_registry(SMALL);
+    p.write("agents/worker/.claude/settings.json", "{\"mine\": true}\n");
+    let plan = p.plan_json(&[]);
+    assert!(changes(&plan).contains(&(
+        "update".into(),
+        "agents/worker/.claude/settings.json".into(),
+        Value::from("not_written_by_iw")
+    )));
+    let out = p.apply();
+    let backups: Vec<_> = std::fs::read_dir(p.path().join("state/backups"))
+        .unwrap()
+        .collect();
+    assert_eq!(backups.len(), 1, "{out}");
+    let dir = backups[0].as_ref().unwrap().path();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("agents/worker/.claude/settings.json")).unwrap(),
+        "{\"mine\": true}\n"
+    );
+}
+
+#[test]
+fn a_deleted_file_is_recreated_and_reported_as_drift() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    std::fs::remove_file(p.path().join("agents/lead/.claude/settings.json")).unwrap();
+    let plan = p.plan_json(&[]);
+    assert_eq!(
+        changes(&plan),
+        vec![(
+            "create".into(),
+            "agents/lead/.claude/settings.json".into(),
+            Value::from("deleted_outside_iw")
+        )]
+    );
+    p.apply();
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn a_removed_agent_loses_only_the_files_iw_wrote_and_edits_are_backed_up() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    // An edit to one generated file, and a file iw never wrote in the same directory.
+    let edited = format!("{}\nnotes\n", p.read("agents/worker/.claude/CLAUDE.md"));
+    p.write("agents/worker/.claude/CLAUDE.md", &edited);
+    p.write("agents/worker/.claude/notes.md", "mine\n");
+    let registry = p.read("agents/registry.yaml");
+    let cut = registry.find("  worker:\n").unwrap();
+    p.write(
+        "agents/registry.yaml",
+        &registry[..cut].replace("    delegates_to: [worker]\n", ""),
+    );
+
+    let plan = p.plan_json(&[]);
+    let c = changes(&plan);
+    assert!(
+        c.contains(&(
+            "delete".into(),
+            "agents/worker/.claude/CLAUDE.md".into(),
+            Value::from("modified_outside_iw")
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&(
+            "delete".into(),
+            "agents/worker/.claude/settings.json".into(),
+            Value::Null
+        )),
+        "{c:?}"
+    );
+    assert!(!c.iter().any(|(_, path, _)| path.ends_with("notes.md")));
+    assert_eq!(plan["summary"]["destroy"], 2);
+    p.iw()
+        .arg("plan")
+        .assert()
+        .stdout(predicate::str::contains(
+            "- agents/worker/.claude/settings.json",
+        ))
+        .stdout(predicate::str::contains("is no longer in the registry"));
+
+    let out = p.apply();
+    assert!(
+        out.contains("1 destroyed") || out.contains("2 destroyed"),
+        "{out}"
+    );
+    assert!(!p.exists("agents/worker/.claude/settings.json"));
+    assert!(!p.exists("agents/worker/.claude/CLAUDE.md"));
+    assert_eq!(
+        p.read("agents/worker/.claude/notes.md"),
+        "mine\n",
+        "not iw's file"
+    );
+    let backup = out
+        .split("previous content saved to ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    assert_eq!(p.read(backup), edited);
+    assert!(
+        lock(&p)["files"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.contains("worker"))
+    );
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn files_of_unknown_agents_that_iw_never_wrote_are_left_alone() {
+    let p = TempProject::with_registry(SMALL);
+    p.write("agents/stranger/.claude/settings.json", "{}\n");
+    p.apply();
+    assert_eq!(p.read("agents/stranger/.claude/settings.json"), "{}\n");
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn target_and_exclude_limit_plan_and_apply() {
+    let p = TempProject::example("pilot");
+    let plan = p.plan_json(&["--target", "backend-agent"]);
+    let paths: Vec<String> = changes(&plan).into_iter().map(|c| c.1).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "agents/backend-agent/.claude/CLAUDE.md",
+            "agents/backend-agent/.claude/settings.json"
+        ]
+    );
+    let plan = p.plan_json(&["--exclude", "backend-agent", "--exclude", "planning-agent"]);
+    assert!(
+        changes(&plan)
+            .iter()
+            .all(|c| c.1.starts_with("agents/researcher-agent/"))
+    );
+    assert_eq!(plan["summary"]["add"], 2);
+
+    p.iw()
+        .args(["apply", "--yes", "--target", "backend-agent"])
+        .assert()
+        .success();
+    assert!(p.exists("agents/backend-agent/.claude/settings.json"));
+    assert!(!p.exists("agents/planning-agent/.claude/settings.json"));
+    p.iw()
+        .args(["plan", "--exit-code", "--target", "backend-agent"])
+        .assert()
+        .code(0);
+    assert_eq!(p.plan_code(), 2, "the other agents still differ");
+
+    p.iw()
+        .args(["plan", "--target", "backend-agnet"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no such agent"))
+        .stderr(predicate::str::contains("did you mean `backend-agent`?"));
+}
+
+#[test]
+fn a_targeted_apply_keeps_the_rest_of_the_lockfile() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let before = lock(&p);
+    p.edit_registry("model: opus", "model: sonnet");
+    p.edit_registry(
+        "model: sonnet\n    tools: [Bash",
+        "model: haiku\n    tools: [Bash",
+    );
+    p.iw()
+        .args(["apply", "--yes", "--target", "worker"])
+        .assert()
+        .success();
+    let after = lock(&p);
+    assert_eq!(
+        after["files"]["agents/lead/.claude/settings.json"],
+        before["files"]["agents/lead/.claude/settings.json"],
+        "untargeted entries are kept as they were"
+    );
+    let plan = p.plan_json(&[]);
+    assert_eq!(
+        changes(&plan),
+        vec![(
+            "update".into(),
+            "agents/lead/.claude/settings.json".into(),
+            Value::Null
+        )]
+    );
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_unless_yes() {
+    let p = TempProject::with_registry(SMALL);
+    p.iw()
+        .arg("apply")
+        .write_stdin("yes\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("stdin is not a terminal"))
+        .stderr(predicate::str::contains("--yes"));
+    assert!(!p.exists("state"));
+    assert!(!p.exists("agents/lead/.claude"));
+}
+
+#[test]
+fn apply_with_nothing_to_do_needs_no_confirmation() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    p.iw()
+        .arg("apply")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes."));
+}
+
+#[test]
+fn a_second_apply_waits_then_fails_clearly() {
+    let p = TempProject::with_registry(SMALL);
+    std::fs::create_dir_all(p.path().join("state")).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(p.path().join("state/apply.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    p.iw()
+        .args(["apply", "--yes", "--lock-timeout", "300ms"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("another iw apply is running"))
+        .stderr(predicate::str::contains("300ms"));
+    assert!(!p.exists("agents/lead/.claude"));
+    held.unlock().unwrap();
+    p.apply();
+}
+
+/// An apply killed after any number of writes leaves each file old or new (never a mix, never a
+/// temporary file), and the next plan lists exactly the files that are not yet new.
+#[test]
+fn an_apply_killed_at_any_point_leaves_old_or_new_files_and_plan_shows_the_rest() {
+    for n in [0usize, 1, 2, 4, 5] {
+        let p = TempProject::example("pilot");
+        p.apply();
+        let files: Vec<String> = lock(&p)["files"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let old: Vec<String> = files.iter().map(|f| p.read(f)).collect();
+        // Change every generated file: the model is in settings.json, descriptions in CLAUDE.md.
+        let r = p
+            .read("agents/registry.yaml")
+            .replace("model: opus", "model: sonnet")
+            .replace("description: ", "description: Revised. ");
+        p.write("agents/registry.yaml", &r);
+        assert_eq!(p.plan_json(&[])["changes"].as_array().unwrap().len(), 6);
+
+        let out = p
+            .iw()
+            .args(["apply", "--yes", "--no-diff"])
+            .env("IW_TEST_ABORT_AFTER", n.to_string())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "n={n}: the apply was killed");
+        let killed: Vec<String> = files.iter().map(|f| p.read(f)).collect();
+        for (path, _) in p.snapshot() {
+            assert!(!path.contains(".iw-tmp-"), "n={n}: leftover {path}");
+        }
+        let after_kill: Vec<String> = changes(&p.plan_json(&[]))
+            .into_iter()
+            .map(|c| c.1)
+            .collect();
+
+        p.apply();
+        assert_eq!(p.plan_code(), 0, "n={n}: a later apply converges");
+        let new: Vec<String> = files.iter().map(|f| p.read(f)).collect();
+
+        let mut not_new = Vec::new();
+        for i in 0..files.len() {
+            assert_ne!(old[i], new[i], "every file changes");
+            assert!(
+                killed[i] == old[i] || killed[i] == new[i],
+                "n={n}: {} is neither old nor new",
+                files[i]
+            );
+            if killed[i] != new[i] {
+                not_new.push(files[i].clone());
+            }
+        }
+        assert_eq!(
+            not_new.len(),
+            6 - n,
+            "n={n}: exactly {n} files were written before the kill"
+        );
+        assert_eq!(
+            after_kill, not_new,
+            "n={n}: the plan shows exactly what remains"
+        );
+    }
+}
+
+#[test]
+fn a_failed_apply_records_what_it_did_and_the_plan_shows_the_rest() {
+    let p = TempProject::with_registry(SMALL);
+    // A regular file where worker's .claude directory should be: apply cannot write there.
+    p.write("agents/worker/.claude", "in the way\n");
+    let out = p
+        .iw()
+        .args(["apply", "--yes", "--no-diff"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("+ agents/lead/.claude/CLAUDE.md: created"),
+        "{stdout}"
+    );
+    let l = lock(&p);
+    assert!(
+        l["files"]
+            .get("agents/lead/.claude/settings.json")
+            .is_some()
+    );
+    assert!(
+        l["files"]
+            .get("agents/worker/.claude/settings.json")
+            .is_none()
+    );
+    std::fs::remove_file(p.path().join("agents/worker/.claude")).unwrap();
+    let plan = p.plan_json(&[]);
+    let paths: Vec<String> = changes(&plan).into_iter().map(|c| c.1).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "agents/worker/.claude/CLAUDE.md",
+            "agents/worker/.claude/settings.json"
+        ]
+    );
+}
+
+#[test]
+fn a_symlinked_claude_directory_is_not_written_through() {
+    let p = TempProject::with_registry(SMALL);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join("agents/worker")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.path().join("agents/worker/.claude")).unwrap();
+    p.iw()
+        .args(["apply", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("outside the project"));
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_tampered_lockfile_cannot_make_iw_touch_other_files() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    p.write("src/main.rs", "fn main() {}\n");
+    let l = p
+        .read("state/iw.lock")
+        .replace("\"agents/lead/.claude/CLAUDE.md\"", "\"src/main.rs\"");
+    p.write("state/iw.lock", &l);
+    p.iw()
+        .args(["apply", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a path iw generates"));
+    assert_eq!(p.read("src/main.rs"), "fn main() {}\n");
+}
+
+#[test]
+fn generated_files_and_lockfile_are_deterministic() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let first = p.snapshot();
+    for (path, _) in &first {
+        if path.starts_with("agents/") && path.contains("/.claude/") {
+            std::fs::remove_file(p.path().join(path)).unwrap();
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    p.apply();
+    assert_eq!(
+        p.snapshot(),
+        first,
+        "same inputs, same bytes, whatever the time"
+    );
+    let before = p.read("state/iw.lock");
+    p.iw()
+        .args(["apply", "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes."));
+    assert_eq!(p.read("state/iw.lock"), before);
+}
+
+#[test]
+fn plan_json_document_has_the_documented_shape() {
+    let p = TempProject::with_registry(SMALL);
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["root"], p.path().to_string_lossy().as_ref());
+    assert_eq!(plan["changed"], true);
+    for key in ["add", "change", "destroy", "replace", "drifted"] {
+        assert!(plan["summary"][key].is_u64(), "summary.{key}");
+    }
+    assert_eq!(plan["summary"]["add"], 4);
+    let c = &plan["changes"][0];
+    for key in [
+        "kind", "action", "symbol", "path", "agent", "drift", "backup", "diff",
+    ] {
+        assert!(c.get(key).is_some(), "changes[].{key}");
+    }
+    assert_eq!(c["kind"], "file");
+    assert_eq!(c["symbol"], "+");
+    assert!(
+        c["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- /dev/null\n+++ b/agents/")
+    );
+    p.apply();
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["changed"], false);
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn plan_text_has_symbols_diffs_and_summary() {
+    let p = TempProject::with_registry(SMALL);
+    p.iw()
+        .arg("plan")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "+ agents/lead/.claude/settings.json",
+        ))
+        .stdout(predicate::str::contains(
+            "+++ b/agents/lead/.claude/settings.json",
+        ))
+        .stdout(predicate::str::contains("+  \"model\": \"opus\","))
+        .stdout(predicate::str::ends_with(
+            "Plan: 4 to add, 0 to change, 0 to destroy.\nRun `iw apply` to make these changes.\n",
+        ));
+}

@@ -1,0 +1,303 @@
+//! Validation: every rule has a failing fixture in tests/fixtures/invalid/, each declaring what
+//! it expects (`# expect:`), where (`# at: line:col`) and the advice (`# help:`). Every command
+//! that reads the registry must fail with exit 1, report all of them, and change nothing on disk.
+
+mod common;
+
+use common::{SMALL, TempProject};
+
+struct Expect {
+    message: String,
+    at: Option<(u32, u32)>,
+    help: Option<String>,
+}
+
+fn expectations(text: &str) -> Vec<Expect> {
+    let mut out: Vec<Expect> = Vec::new();
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("# expect: ") {
+            out.push(Expect {
+                message: m.to_string(),
+                at: None,
+                help: None,
+            });
+        } else if let Some(a) = line.strip_prefix("# at: ") {
+            if a != "-" {
+                let (l, c) = a.split_once(':').unwrap();
+                out.last_mut().unwrap().at = Some((l.parse().unwrap(), c.parse().unwrap()));
+            }
+        } else if let Some(h) = line.strip_prefix("# help: ") {
+            out.last_mut().unwrap().help = Some(h.to_string());
+        }
+    }
+    out
+}
+
+fn fixtures() -> Vec<(String, String)> {
+    let dir = common::repo().join("tests/fixtures/invalid");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_located_errors_and_writes_nothing() {
+    let all = fixtures();
+    assert!(all.len() >= 20, "fixtures missing: {}", all.len());
+    for (name, text) in all {
+        let expects = expectations(&text);
+        assert!(!expects.is_empty(), "{name} declares no expectation");
+        let p = TempProject::with_registry(&text);
+        let before = p.snapshot();
+
+        let out = p.iw().arg("validate").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}: validate exit code");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for e in &expects {
+            assert!(
+                stderr.contains(&e.message),
+                "{name}: missing {:?} in:\n{stderr}",
+                e.message
+            );
+            if let Some((l, c)) = e.at {
+                let loc = format!("agents/registry.yaml:{l}:{c}");
+                assert!(
+                    stderr.contains(&loc),
+                    "{name}: missing location {loc} in:\n{stderr}"
+                );
+            }
+            if let Some(h) = &e.help {
+                assert!(
+                    stderr.contains(h),
+                    "{name}: missing help {h:?} in:\n{stderr}"
+                );
+            }
+        }
+
+        // JSON diagnostics carry the same facts for scripts.
+        let out = p.iw().args(["validate", "--json"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: validate --json exit code"
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: --json output is not JSON: {e}"));
+        let diags = doc["diagnostics"].as_array().unwrap();
+        for e in &expects {
+            let found = diags.iter().any(|d| {
+                d["message"].as_str().unwrap_or("").contains(&e.message)
+                    && e.at.is_none_or(|(l, c)| d["line"] == l && d["column"] == c)
+            });
+            assert!(
+                found,
+                "{name}: {:?} not in JSON diagnostics {diags:#?}",
+                e.message
+            );
+        }
+
+        for args in [
+            &["plan"][..],
+            &["plan", "--exit-code"],
+            &["apply", "--yes"],
+            &["graph"],
+        ] {
+            let out = p.iw().args(args).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{name}: {args:?} exit code");
+        }
+        assert_eq!(p.snapshot(), before, "{name}: something was written");
+    }
+}
+
+#[test]
+fn errors_are_reported_all_at_once_with_a_count() {
+    let text = std::fs::read_to_string(
+        common::repo().join("tests/fixtures/invalid/many-errors-at-once.yaml"),
+    )
+    .unwrap();
+    let p = TempProject::with_registry(&text);
+    let out = p.iw().arg("validate").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 errors; nothing was changed."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn valid_registries_validate() {
+    for example in ["pilot", "instructor-workflow"] {
+        let p = TempProject::example(example);
+        let out = p.iw().arg("validate").output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("is valid"), "{stdout}");
+        let n = if example == "pilot" { 3 } else { 26 };
+        assert!(stdout.contains(&format!("{n} agents")), "{stdout}");
+    }
+}
+
+#[test]
+fn missing_registry_says_what_to_do() {
+    let p = TempProject::empty();
+    let out = p.iw().arg("plan").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no registry at"), "{stderr}");
+    assert!(stderr.contains("-C DIR"), "{stderr}");
+}
+
+#[test]
+fn template_unknown_variable_names_template_line_and_variable() {
+    let p = TempProject::with_registry(SMALL);
+    p.write(
+        "templates/CLAUDE.md.template",
+        "# ${AGENT_DISPLAY_NAME}\n\nModel: ${AGENT_MODLE}\nTools: ${AGENT_TOOLS_LIST\n",
+    );
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown variable `${AGENT_MODLE}`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("templates/CLAUDE.md.template:3:8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean `${AGENT_MODEL}`?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unterminated `${`"), "{stderr}");
+    assert!(
+        stderr.contains("templates/CLAUDE.md.template:4:8"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn registry_and_template_errors_are_reported_together() {
+    let p = TempProject::with_registry(&SMALL.replace("model: sonnet", "model: gpt"));
+    p.write("templates/CLAUDE.md.template", "${NOPE}\n");
+    let out = p.iw().arg("validate").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`gpt` is not a Claude model"), "{stderr}");
+    assert!(stderr.contains("unknown variable `${NOPE}`"), "{stderr}");
+}
+
+/// The seed's own settings template renders, but Claude Code would silently ignore its hook:
+/// validate must reject it and say why.
+#[test]
+fn seed_settings_template_is_rejected_for_its_hook_format() {
+    let p = TempProject::with_registry(SMALL);
+    p.write(
+        "templates/settings.json.template",
+        r#"{
+  "hooks": {
+    "PreToolUse": [{
+      "command": "${PROJECT_ROOT}/agents/${AGENT_NAME}/.claude/hooks/auto-deny.py",
+      "description": "Enforce ${AGENT_DISPLAY_NAME} directory and tool restrictions"
+    }]
+  },
+  "contextFiles": ["CLAUDE.md", "${PROJECT_ROOT}/.project-context.md"],
+  "projectInfo": {
+    "name": "${AGENT_DISPLAY_NAME}",
+    "type": "multi-agent-system",
+    "description": "${AGENT_DESCRIPTION}"
+  }
+}
+"#,
+    );
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("templates/settings.json.template"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hooks.PreToolUse[0]"), "{stderr}");
+    assert!(stderr.contains("ignores such entries silently"), "{stderr}");
+}
+
+/// The seed's CLAUDE.md template (with every Appendix B variable) renders unchanged.
+#[test]
+fn seed_claude_md_template_renders() {
+    let p = TempProject::with_registry(SMALL);
+    p.write(
+        "templates/CLAUDE.md.template",
+        "# ${AGENT_DISPLAY_NAME}\n\n**Persona**: See `${PERSONA_PATH}`.\n\n**Allowed Tools**:\n${AGENT_TOOLS_LIST}\n\n\
+**Cannot Access**:\n${AGENT_CANNOT_ACCESS_LIST}\n\n**Exclusive Access**:\n${AGENT_EXCLUSIVE_ACCESS_LIST}\n\n\
+${AGENT_DELEGATION_RULES}\n\n### What You MUST Do\n\n${AGENT_RESPONSIBILITIES_LIST}\n\n### What You MUST NOT Do\n\n\
+${AGENT_FORBIDDEN_LIST}\n\n<!-- ${AGENT_NAME} ${AGENT_DESCRIPTION} ${AGENT_MODEL} ${PROJECT_ROOT} ${BUILD_TIMESTAMP} -->\n",
+    );
+    p.iw().arg("validate").assert().success();
+    p.apply();
+    let md = p.read("agents/worker/.claude/CLAUDE.md");
+    assert!(md.starts_with("# Worker\n"), "{md}");
+    assert!(md.contains("Bash, Read, Write, Edit"), "{md}");
+    assert!(md.contains("- `tests/**`"), "{md}");
+    assert!(
+        md.contains("1970-01-01T00:00:00Z"),
+        "deterministic timestamp: {md}"
+    );
+    assert!(!md.contains("${"), "{md}");
+    // Deterministic: a second plan is empty.
+    assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn description_with_quotes_and_newlines_gives_valid_json() {
+    let registry = SMALL.replace(
+        "description: Does the work",
+        "description: \"Says \\\"hi\\\", uses C:\\\\path\\nand a tab\\there\"",
+    );
+    let p = TempProject::with_registry(&registry);
+    p.write(
+        "templates/settings.json.template",
+        r#"{
+  "model": "${AGENT_MODEL}",
+  "projectInfo": {"name": "${AGENT_DISPLAY_NAME}", "description": "${AGENT_DESCRIPTION}"},
+  "hooks": {"PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "${IW_HOOK_COMMAND}"}]}]}
+}
+"#,
+    );
+    p.apply();
+    let v: serde_json::Value =
+        serde_json::from_str(&p.read("agents/worker/.claude/settings.json")).unwrap();
+    assert_eq!(
+        v["projectInfo"]["description"],
+        "Says \"hi\", uses C:\\path\nand a tab\there"
+    );
+}
+
+#[test]
+fn invalid_json_template_output_is_reported() {
+    let p = TempProject::with_registry(SMALL);
+    p.write(
+        "templates/settings.json.template",
+        "{\"model\": ${AGENT_MODEL}}\n",
+    );
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("output is not valid JSON"), "{stderr}");
+    assert!(
+        stderr.contains("templates/settings.json.template"),
+        "{stderr}"
+    );
+}
