@@ -21,4 +21,6 @@ pub mod plan;
 pub mod project;
 pub mod registry;
 pub mod render;
+pub mod tmux;
 pub mod ui;
+pub mod yaml;

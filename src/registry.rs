@@ -7,16 +7,15 @@
 //! tools, delegation targets and cycles, access patterns and exclusive-access conflicts.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::claude;
 use crate::diag::{Diagnostic, Pos, did_you_mean};
 use crate::graph::DelegationGraph;
 use crate::pattern::AccessPattern;
+use crate::yaml::{self, SpannedMap, pos_of, spos};
 
 /// Fields of an agent entry.
 pub const AGENT_FIELDS: &[&str] = &[
@@ -35,6 +34,12 @@ pub const AGENT_FIELDS: &[&str] = &[
 
 /// Top-level fields of the registry.
 pub const TOP_FIELDS: &[&str] = &["agents"];
+
+const SHAPE: yaml::Shape<'static> = yaml::Shape {
+    top: TOP_FIELDS,
+    section: "agents",
+    entry: AGENT_FIELDS,
+};
 
 /// Model aliases Claude Code accepts besides full `claude-…` model ids.
 pub const MODEL_ALIASES: &[&str] = &["sonnet", "haiku", "opus"];
@@ -138,18 +143,7 @@ mod raw {
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RegistryDoc {
-        pub agents: Option<Spanned<AgentMap>>,
-    }
-
-    /// The `agents` mapping, in file order, with the location of each key.
-    #[derive(Debug)]
-    pub struct AgentMap(pub Vec<(Spanned<String>, Spanned<AgentDoc>)>);
-
-    impl<'de> Deserialize<'de> for AgentMap {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_map(PairsVisitor::<AgentDoc>(std::marker::PhantomData))
-                .map(AgentMap)
-        }
+        pub agents: Option<Spanned<SpannedMap<AgentDoc>>>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -168,193 +162,6 @@ mod raw {
         pub persona: Option<Spanned<String>>,
     }
 
-    /// Visits a mapping into `(key, value)` pairs, keeping key locations and file order.
-    pub struct PairsVisitor<V>(pub std::marker::PhantomData<V>);
-
-    impl<'de, V: Deserialize<'de>> Visitor<'de> for PairsVisitor<V> {
-        type Value = Vec<(Spanned<String>, Spanned<V>)>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a mapping of agent names to agent definitions")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-            let mut v = Vec::new();
-            while let Some(k) = m.next_key::<Spanned<String>>()? {
-                v.push((k, m.next_value()?));
-            }
-            Ok(v)
-        }
-    }
-
-    /// The keys of a document only (values skipped), to report every unknown field at once.
-    #[derive(Debug, Default)]
-    pub struct KeyScan {
-        pub top: Vec<Spanned<String>>,
-        pub agents: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
-    }
-
-    impl<'de> Deserialize<'de> for KeyScan {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Top;
-            impl<'de> Visitor<'de> for Top {
-                type Value = KeyScan;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a mapping")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<KeyScan, A::Error> {
-                    let mut scan = KeyScan::default();
-                    while let Some(k) = m.next_key::<Spanned<String>>()? {
-                        if k.value == "agents" {
-                            let agents: Agents = m.next_value()?;
-                            scan.agents = agents.0;
-                        } else {
-                            m.next_value::<IgnoredAny>()?;
-                        }
-                        scan.top.push(k);
-                    }
-                    Ok(scan)
-                }
-            }
-            d.deserialize_map(Top)
-        }
-    }
-
-    struct Agents(Vec<(Spanned<String>, Vec<Spanned<String>>)>);
-    impl<'de> Deserialize<'de> for Agents {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Agents;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a mapping")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Agents, A::Error> {
-                    let mut v = Vec::new();
-                    while let Some(k) = m.next_key::<Spanned<String>>()? {
-                        let keys: Keys = m.next_value()?;
-                        v.push((k, keys.0));
-                    }
-                    Ok(Agents(v))
-                }
-            }
-            d.deserialize_map(V)
-        }
-    }
-
-    struct Keys(Vec<Spanned<String>>);
-    impl<'de> Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Keys;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a mapping")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Keys, A::Error> {
-                    let mut v = Vec::new();
-                    while let Some(k) = m.next_key::<Spanned<String>>()? {
-                        m.next_value::<IgnoredAny>()?;
-                        v.push(k);
-                    }
-                    Ok(Keys(v))
-                }
-            }
-            d.deserialize_map(V)
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// YAML errors → diagnostics.
-
-/// Where a spanned value is, as a diagnostic position. `len` is the highlighted width.
-pub(crate) fn pos_of<T>(s: &Spanned<T>, len: usize) -> Pos {
-    Pos {
-        line: s.referenced.line() as u32,
-        column: s.referenced.column() as u32,
-        len: len.max(1) as u32,
-    }
-}
-
-fn spos(s: &Spanned<String>) -> Pos {
-    pos_of(s, s.value.chars().count())
-}
-
-/// Converts a serde-saphyr error into a diagnostic pointing into `file`.
-pub(crate) fn yaml_error(
-    file: &str,
-    src: &str,
-    err: &serde_saphyr::Error,
-    fields: &[&str],
-) -> Diagnostic {
-    let inner = err.without_snippet();
-    let mut message = inner.to_string();
-    // The plain message ends with " at line L, column C"; the snippet shows that instead.
-    if let Some(i) = message.rfind(" at line ") {
-        message.truncate(i);
-    }
-    let loc = err.location();
-    let pos = loc.map(|l| Pos {
-        line: l.line() as u32,
-        column: l.column() as u32,
-        len: 1,
-    });
-    let key = pos.and_then(|p| key_on_line(src, p.line));
-    let mut help = None;
-    match inner {
-        serde_saphyr::Error::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            message = format!("unknown field `{field}`");
-            help = Some(unknown_field_help(field, expected));
-        }
-        serde_saphyr::Error::Eof { .. } if src.trim().is_empty() => {
-            message = "the file is empty".into();
-        }
-        _ => {
-            let pretty = match message.as_str() {
-                "expected sequence start" => Some("expected a list"),
-                "expected string scalar" => Some("expected a text value"),
-                "expected mapping start" => Some("expected a mapping (`key: value` lines)"),
-                _ => None,
-            };
-            if let Some(p) = pretty {
-                message = p.to_string();
-                if p == "expected a list" {
-                    help = Some("write `[a, b]` or one `- item` per line".into());
-                }
-            }
-            if message.contains("null") && message.contains("string") {
-                message = "expected a text value, found nothing (null)".into();
-                help = Some("write a value, or quote it (\"\") if empty text is meant".into());
-            }
-            if let Some(k) = key.filter(|k| fields.contains(&k.as_str())) {
-                message = format!("`{k}`: {message}");
-            }
-        }
-    }
-    let mut d = Diagnostic::error(message);
-    d = match pos {
-        Some(p) => d.at(file, src, p),
-        None => d.in_file(file),
-    };
-    d.help = help.or(d.help);
-    d
-}
-
-fn unknown_field_help(field: &str, expected: &[&str]) -> String {
-    match did_you_mean(field, expected.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("known fields: {}", expected.join(", ")),
-    }
-}
-
-/// The mapping key written on `line` of `src`, if the line looks like `key: …`.
-fn key_on_line(src: &str, line: u32) -> Option<String> {
-    let text = src.lines().nth(line.checked_sub(1)? as usize)?;
-    let t = text.trim_start().trim_start_matches("- ");
-    let (k, _) = t.split_once(':')?;
-    let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
-    (!k.is_empty() && !k.contains(' ')).then(|| k.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,18 +170,14 @@ fn key_on_line(src: &str, line: u32) -> Option<String> {
 /// Parses and validates a registry. `file` is the name shown in diagnostics. On success returns
 /// the registry and any warnings; on failure every error found (and the warnings).
 pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let blank = src.lines().all(|l| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with('#') || t == "---"
-    });
-    if blank {
+    if yaml::is_blank(src) {
         return Err(vec![Diagnostic::error("the file is empty").in_file(file).help(
             "a registry is a mapping `agents: {<name>: {name, display_name, description, model, tools}}`; see examples/pilot",
         )]);
     }
     let doc: raw::RegistryDoc = match serde_saphyr::from_str(src) {
         Ok(doc) => doc,
-        Err(e) => return Err(structural_errors(file, src, &e)),
+        Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
     };
     let mut v = Validator {
         file,
@@ -389,48 +192,6 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
     } else {
         Err(errors.into_iter().chain(warnings).collect())
     }
-}
-
-/// Errors for a document serde could not read: every unknown field when that was the cause
-/// (found by a second, keys-only pass), else the one YAML error.
-fn structural_errors(file: &str, src: &str, err: &serde_saphyr::Error) -> Vec<Diagnostic> {
-    let first = yaml_error(file, src, err, AGENT_FIELDS);
-    if !matches!(
-        err.without_snippet(),
-        serde_saphyr::Error::SerdeUnknownField { .. }
-    ) {
-        return vec![first];
-    }
-    let scan: raw::KeyScan = match serde_saphyr::from_str(src) {
-        Ok(s) => s,
-        Err(e2) => return vec![first, yaml_error(file, src, &e2, AGENT_FIELDS)],
-    };
-    let mut out = Vec::new();
-    for k in &scan.top {
-        if !TOP_FIELDS.contains(&k.value.as_str()) {
-            out.push(
-                Diagnostic::error(format!("unknown field `{}`", k.value))
-                    .at(file, src, spos(k))
-                    .help(unknown_field_help(&k.value, TOP_FIELDS)),
-            );
-        }
-    }
-    for (agent, keys) in &scan.agents {
-        for k in keys {
-            if !AGENT_FIELDS.contains(&k.value.as_str()) {
-                out.push(
-                    Diagnostic::error(format!("unknown field `{}`", k.value))
-                        .at(file, src, spos(k))
-                        .agent(&agent.value)
-                        .help(unknown_field_help(&k.value, AGENT_FIELDS)),
-                );
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(first);
-    }
-    out
 }
 
 struct Validator<'a> {

@@ -1,0 +1,256 @@
+//! YAML helpers shared by the registry and sessions.yaml readers: ordered maps with located
+//! keys, serde-saphyr errors turned into diagnostics, and a keys-only scan that finds every
+//! unknown field at once.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Pos, did_you_mean};
+
+/// A YAML mapping read in file order, with the location of every key and value.
+#[derive(Debug, Clone)]
+pub struct SpannedMap<V>(pub Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Pairs<V> {
+            type Value = Vec<(Spanned<String>, Spanned<V>)>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = m.next_key::<Spanned<String>>()? {
+                    v.push((k, m.next_value()?));
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_map(Pairs(PhantomData)).map(SpannedMap)
+    }
+}
+
+/// Where a spanned value is, as a diagnostic position; `len` is the highlighted width.
+pub fn pos_of<T>(s: &Spanned<T>, len: usize) -> Pos {
+    Pos {
+        line: s.referenced.line() as u32,
+        column: s.referenced.column() as u32,
+        len: len.max(1) as u32,
+    }
+}
+
+/// Where a spanned string is, highlighting the whole string.
+pub fn spos(s: &Spanned<String>) -> Pos {
+    pos_of(s, s.value.chars().count())
+}
+
+/// True when `src` holds no YAML content (only blank lines, comments, `---`).
+pub fn is_blank(src: &str) -> bool {
+    src.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    })
+}
+
+/// Converts a serde-saphyr error into a diagnostic pointing into `file`. `fields` are the field
+/// names that may appear as keys, used to name the field a type error is about.
+pub fn yaml_error(file: &str, src: &str, err: &serde_saphyr::Error, fields: &[&str]) -> Diagnostic {
+    let inner = err.without_snippet();
+    let mut message = inner.to_string();
+    // The plain message ends with " at line L, column C"; the snippet shows that instead.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let pos = err.location().map(|l| Pos {
+        line: l.line() as u32,
+        column: l.column() as u32,
+        len: 1,
+    });
+    let key = pos.and_then(|p| key_on_line(src, p.line));
+    let mut help = None;
+    match inner {
+        serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
+            message = format!("unknown field `{field}`");
+            help = Some(unknown_field_help(field, expected));
+        }
+        serde_saphyr::Error::Eof { .. } if src.trim().is_empty() => {
+            message = "the file is empty".into();
+        }
+        _ => {
+            let pretty = match message.as_str() {
+                "expected sequence start" => Some("expected a list"),
+                "expected string scalar" => Some("expected a text value"),
+                "expected mapping start" => Some("expected a mapping (`key: value` lines)"),
+                _ => None,
+            };
+            if let Some(p) = pretty {
+                message = p.to_string();
+                if p == "expected a list" {
+                    help = Some("write `[a, b]` or one `- item` per line".into());
+                }
+            }
+            if message.contains("null") && message.contains("string") {
+                message = "expected a text value, found nothing (null)".into();
+                help = Some("write a value, or quote it (\"\") if empty text is meant".into());
+            }
+            if let Some(k) = key.filter(|k| fields.contains(&k.as_str())) {
+                message = format!("`{k}`: {message}");
+            }
+        }
+    }
+    let mut d = Diagnostic::error(message);
+    d = match pos {
+        Some(p) => d.at(file, src, p),
+        None => d.in_file(file),
+    };
+    d.help = help.or(d.help);
+    d
+}
+
+/// "did you mean …?" for an unknown field, or the list of known fields.
+pub fn unknown_field_help(field: &str, expected: &[&str]) -> String {
+    match did_you_mean(field, expected.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("known fields: {}", expected.join(", ")),
+    }
+}
+
+/// The mapping key written on `line` of `src`, if the line looks like `key: …`.
+fn key_on_line(src: &str, line: u32) -> Option<String> {
+    let text = src.lines().nth(line.checked_sub(1)? as usize)?;
+    let t = text.trim_start().trim_start_matches("- ");
+    let (k, _) = t.split_once(':')?;
+    let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!k.is_empty() && !k.contains(' ')).then(|| k.to_string())
+}
+
+/// The shape of a document whose top level is a mapping with one section (`agents`, `sessions`)
+/// mapping names to entries: the fields each level may have.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape<'a> {
+    /// Top-level fields.
+    pub top: &'a [&'a str],
+    /// The section holding named entries.
+    pub section: &'a str,
+    /// Fields of each entry.
+    pub entry: &'a [&'a str],
+}
+
+/// Diagnostics for a document serde could not read: every unknown field when that was the cause
+/// (found by a second, keys-only pass), else the one YAML error. Unknown entry fields are tagged
+/// with the entry's name as the agent.
+pub fn structural_errors(
+    file: &str,
+    src: &str,
+    err: &serde_saphyr::Error,
+    shape: Shape<'_>,
+) -> Vec<Diagnostic> {
+    let first = yaml_error(file, src, err, shape.entry);
+    if !matches!(
+        err.without_snippet(),
+        serde_saphyr::Error::SerdeUnknownField { .. }
+    ) {
+        return vec![first];
+    }
+    let seed = ScanSeed {
+        section: shape.section,
+    };
+    let scan = match serde_saphyr::with_deserializer_from_str(src, |d| seed.deserialize(d)) {
+        Ok(s) => s,
+        Err(e2) => return vec![first, yaml_error(file, src, &e2, shape.entry)],
+    };
+    let mut out = Vec::new();
+    for k in &scan.top {
+        if !shape.top.contains(&k.value.as_str()) {
+            out.push(
+                Diagnostic::error(format!("unknown field `{}`", k.value))
+                    .at(file, src, spos(k))
+                    .help(unknown_field_help(&k.value, shape.top)),
+            );
+        }
+    }
+    for (name, keys) in &scan.entries {
+        for k in keys {
+            if !shape.entry.contains(&k.value.as_str()) {
+                out.push(
+                    Diagnostic::error(format!("unknown field `{}`", k.value))
+                        .at(file, src, spos(k))
+                        .agent(&name.value)
+                        .help(unknown_field_help(&k.value, shape.entry)),
+                );
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(first);
+    }
+    out
+}
+
+/// The keys of a document (values skipped): top-level keys, and the keys of each entry of one
+/// section.
+#[derive(Debug, Default)]
+struct KeyScan {
+    top: Vec<Spanned<String>>,
+    entries: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
+}
+
+struct ScanSeed<'a> {
+    section: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ScanSeed<'_> {
+    type Value = KeyScan;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<KeyScan, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScanSeed<'_> {
+    type Value = KeyScan;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<KeyScan, A::Error> {
+        let mut scan = KeyScan::default();
+        while let Some(k) = m.next_key::<Spanned<String>>()? {
+            if k.value == self.section {
+                let entries: SpannedMap<KeysOnly> = m.next_value()?;
+                scan.entries = entries.0.into_iter().map(|(n, v)| (n, v.value.0)).collect();
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+            scan.top.push(k);
+        }
+        Ok(scan)
+    }
+}
+
+/// A mapping's keys, its values skipped.
+struct KeysOnly(Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for KeysOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeysOnly;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<KeysOnly, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = m.next_key::<Spanned<String>>()? {
+                    m.next_value::<IgnoredAny>()?;
+                    v.push(k);
+                }
+                Ok(KeysOnly(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
