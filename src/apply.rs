@@ -1,9 +1,11 @@
 //! Apply: execute a [`Plan`], then write the lockfile.
 //!
-//! Changes run in plan order. Every write is atomic; a file that drifted outside iw is saved under
-//! `state/backups/<time>/<path>` before it is overwritten or deleted. The lockfile is written last
-//! and records exactly what was done, also when a change fails part way: the next plan then shows
-//! what remains.
+//! File changes run first, in plan order. Every write is atomic; a file that drifted outside iw is
+//! saved under `state/backups/<time>/<path>` before it is overwritten or deleted. Sessions follow:
+//! stops (delegators first), then starts (delegates first) packed into as few tmux invocations as
+//! tmux accepts, then an honest check that each new pane is still alive. The lockfile is written
+//! last and records exactly what was done, also when a change fails part way: the next plan then
+//! shows what remains.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,20 +13,24 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Error, Result};
 use crate::fsutil;
 use crate::lock::{FileEntry, LockFile};
-use crate::plan::{Action, Change, FileChange, Plan};
+use crate::plan::{Action, Change, FileChange, Plan, SessionChange};
 use crate::project::Project;
+use crate::sessions::SessionSpec;
+use crate::tmux::{Tmux, TmuxCmd};
 
 /// One change that was carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// What was done.
     pub action: Action,
-    /// The file, relative to the project root.
-    pub path: String,
+    /// What it was done to: a file path relative to the project root, or `session <name>`.
+    pub resource: String,
     /// The agent it belongs to.
     pub agent: String,
     /// Where the previous content was saved, relative to the project root.
     pub backup: Option<String>,
+    /// More about the result, e.g. a new session's pid.
+    pub detail: Option<String>,
 }
 
 /// What an apply did.
@@ -52,8 +58,9 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
     let changed: BTreeSet<&str> = plan
         .changes
         .iter()
-        .map(|c| match c {
-            Change::File(f) => f.path.as_str(),
+        .filter_map(|c| match c {
+            Change::File(f) => Some(f.path.as_str()),
+            Change::Session(_) => None,
         })
         .collect();
     let desired_paths: BTreeSet<&str> = plan.desired.iter().map(|f| f.path.as_str()).collect();
@@ -87,6 +94,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
             std::process::abort();
         }
         match change {
+            Change::Session(_) => {}
             Change::File(f) => match apply_file(root, f, &mut backups) {
                 Ok(backup) => {
                     match f.action {
@@ -106,9 +114,10 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
                     }
                     let done = Applied {
                         action: f.action,
-                        path: f.path.clone(),
+                        resource: f.path.clone(),
                         agent: f.agent.clone(),
                         backup,
+                        detail: None,
                     };
                     on_step(&done);
                     report.applied.push(done);
@@ -121,6 +130,31 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         }
     }
     report.backup_dir = backups.dir_rel();
+
+    // Sessions, once every file is in place (a session must start with its agent's final config).
+    let sessions: Vec<&SessionChange> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Session(s) => Some(s),
+            Change::File(_) => None,
+        })
+        .collect();
+    let mut sessions_ok = true;
+    if failure.is_none()
+        && !sessions.is_empty()
+        && let Err(e) = apply_sessions(project, plan, &sessions, &mut |a| {
+            on_step(&a);
+            report.applied.push(a);
+        })
+    {
+        sessions_ok = false;
+        failure = Some(e);
+    }
+    // Forget the old socket only once nothing of ours can be left on it.
+    if sessions_ok || plan.socket.is_some() {
+        lock.socket = plan.socket.clone();
+    }
     if old_lock.as_ref() != Some(&lock) {
         lock.write(root)?;
         report.lock_written = true;
@@ -129,6 +163,193 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// Stops and starts sessions. Every failure is collected; the error lists them all.
+fn apply_sessions(
+    project: &Project,
+    plan: &Plan,
+    changes: &[&SessionChange],
+    on_step: &mut dyn FnMut(Applied),
+) -> Result<()> {
+    let session = |c: &SessionChange, detail: Option<String>| Applied {
+        action: c.action,
+        resource: format!("session {}", c.session),
+        agent: c.agent.clone(),
+        backup: None,
+        detail,
+    };
+    // Stop: deletions (already ordered), then the old half of replacements, delegators first.
+    let mut stops: Vec<&SessionChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.action == Action::Delete)
+        .collect();
+    stops.extend(
+        changes
+            .iter()
+            .rev()
+            .copied()
+            .filter(|c| c.action == Action::Replace),
+    );
+    let mut by_socket: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for c in &stops {
+        by_socket
+            .entry(c.socket.as_str())
+            .or_default()
+            .push(c.session.clone());
+    }
+    for (socket, names) in by_socket {
+        Tmux::new(socket).kill_sessions(&names)?;
+    }
+    for c in stops.iter().filter(|c| c.action == Action::Delete) {
+        on_step(session(c, None));
+    }
+
+    let starts: Vec<&SessionChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.action != Action::Delete)
+        .collect();
+    if starts.is_empty() {
+        return Ok(());
+    }
+    let mut failures: Vec<(String, String)> = Vec::new();
+    // A session never starts while its agent's generated files differ from the desired ones.
+    let mut ready: Vec<(&SessionChange, &SessionSpec)> = Vec::new();
+    for c in &starts {
+        let Some(spec) = &c.spec else { continue };
+        let drifted = drifted_files(&project.root, plan, &c.agent)?;
+        if drifted.is_empty() {
+            ready.push((c, spec));
+        } else {
+            failures.push((
+                c.session.clone(),
+                format!(
+                    "session {} not started: agent `{}`'s generated files differ from the registry ({}); run `iw apply --target {}` first",
+                    c.session,
+                    c.agent,
+                    drifted.join(", "),
+                    c.agent
+                ),
+            ));
+        }
+    }
+    let tmux = Tmux::new(&starts[0].socket);
+    let root = project.root.to_string_lossy().into_owned();
+    // Delegates first (plan order), as few tmux round trips as tmux accepts.
+    let groups: Vec<Vec<TmuxCmd>> = ready
+        .iter()
+        .map(|(_, spec)| start_commands(spec, &root))
+        .collect();
+    if let Err((done, _)) = tmux.run_groups(&groups) {
+        // One failure aborts the rest of a chain: start what is missing one by one, keeping
+        // each session's own error.
+        let live = tmux.list_sessions()?;
+        for (c, spec) in &ready[done..] {
+            let started = live
+                .iter()
+                .any(|l| l.name == spec.name && l.hash.as_deref() == Some(spec.hash().as_str()));
+            if !started && let Err(e) = tmux.run(&start_commands(spec, &root)) {
+                failures.push((
+                    c.session.clone(),
+                    format!("session {} not started: {e}", c.session),
+                ));
+            }
+        }
+    }
+    if !plan.check_for.is_zero() {
+        std::thread::sleep(plan.check_for);
+    }
+    // Check honestly: a pane whose command already exited is a failure, shown with its output.
+    let live = tmux.list_sessions()?;
+    for (c, spec) in &ready {
+        if failures.iter().any(|(s, _)| *s == c.session) {
+            continue;
+        }
+        match live.iter().find(|l| l.name == spec.name) {
+            None => failures.push((
+                c.session.clone(),
+                format!(
+                    "session {}: it disappeared right after starting (its command `{}` exited and the session closed)",
+                    c.session, spec.command
+                ),
+            )),
+            Some(l) if l.pane_dead => {
+                let status = match l.dead_status {
+                    Some(code) => format!("exited at once with status {code}"),
+                    None => "exited at once".to_string(),
+                };
+                let output = tmux.capture(&spec.name, 15).unwrap_or_default();
+                let mut msg = format!(
+                    "session {}: its command `{}` {status}",
+                    c.session, spec.command
+                );
+                if output.is_empty() {
+                    msg.push_str(" and printed nothing");
+                } else {
+                    msg.push_str("; its last output:");
+                    for line in output {
+                        msg.push_str(&format!("\n    | {line}"));
+                    }
+                }
+                failures.push((c.session.clone(), msg));
+            }
+            Some(l) => on_step(session(c, l.pid.map(|p| format!("pid {p}")))),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
+    Err(Error::with_help(
+        lines.join("\n"),
+        format!(
+            "a dead pane stays visible: `iw session status AGENT` shows it, `iw session attach AGENT` opens it; fix the command in sessions.yaml, then `iw apply` again (socket {})",
+            tmux.socket
+        ),
+    ))
+}
+
+/// The tmux commands that start one session and mark it as iw's.
+fn start_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
+    let target = format!("={}:", spec.name);
+    let mut new = TmuxCmd::new("new-session")
+        .args(["-d", "-s", &spec.name, "-x", "200", "-y", "50", "-c"])
+        .arg(spec.workdir.to_string_lossy());
+    for (k, v) in &spec.env {
+        new = new.arg("-e").arg(format!("{k}={v}"));
+    }
+    // The command is the pane's initial command, never typed in with send-keys.
+    new = new.arg(spec.command.clone());
+    let set = |name: &str, value: String| {
+        TmuxCmd::new("set-option")
+            .args(["-t", &target, name])
+            .arg(value)
+    };
+    vec![
+        new,
+        // Keep a dead pane (and its output) visible instead of closing the session.
+        TmuxCmd::new("set-option").args(["-w", "-t", &target, "remain-on-exit", "on"]),
+        set("@iw-managed", "1".into()),
+        set("@iw-root", root.to_string()),
+        set("@iw-agent", spec.agent.clone()),
+        set("@iw-hash", spec.hash()),
+        set("@iw-spec", spec.spec_json()),
+    ]
+}
+
+/// The generated files of `agent` whose content on disk differs from the desired content.
+pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for f in plan.desired.iter().filter(|f| f.agent == agent) {
+        let same = fsutil::read_optional(&root.join(&f.path))?
+            .is_some_and(|d| fsutil::sha256_hex(&d) == f.sha256);
+        if !same {
+            out.push(f.path.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories

@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, Error, Result};
 use crate::lock::{ApplyLock, LockFile};
 use crate::plan::{self, Selection};
 use crate::project::{self, Project};
-use crate::{apply, hook, ui};
+use crate::{apply, hook, session_cmd, ui};
 
 const ABOUT: &str = "Run a team of Claude Code agents, each in its own tmux session and fenced to \
 its files and tools, declared in agents/registry.yaml and reconciled like terraform.";
@@ -87,6 +87,9 @@ Only one apply runs at a time per project (advisory lock on state/apply.lock).")
     Apply(ApplyArgs),
     /// Show the delegation graph (who may delegate to whom)
     Graph(GraphArgs),
+    /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Claude Code hook entry points (called by Claude Code, not by people)
     #[command(subcommand)]
     Hook(HookCommand),
@@ -173,6 +176,55 @@ pub struct GraphArgs {
     pub format: GraphFormat,
 }
 
+/// `iw session …`
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List sessions on the socket, and declared ones that are not running
+    #[command(after_help = "FILTER keeps rows whose session or agent name contains it.")]
+    List {
+        /// Only sessions whose name or agent contains this
+        filter: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one agent's session: exists, pane alive, pid, uptime, managed, up to date
+    Status {
+        /// The agent
+        agent: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach this terminal to an agent's session (detach with C-b d)
+    Attach {
+        /// The agent
+        agent: String,
+    },
+    /// Kill an agent's session, or every session of this project
+    #[command(
+        after_help = "A session that is already gone is not an error. Sessions iw did not \
+create are never killed."
+    )]
+    Kill {
+        /// The agent
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        agent: Option<String>,
+        /// Every session iw started for this project (delegators first)
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start one agent's declared session, with the same checks as apply
+    #[command(
+        after_help = "Refuses while the agent's generated files differ from the registry \
+(run `iw apply --target AGENT` first)."
+    )]
+    Create {
+        /// The agent
+        agent: String,
+    },
+}
+
 /// `iw hook …`
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
@@ -228,7 +280,12 @@ pub fn run() -> i32 {
         }
     }
     let json = matches!(&cli.command, Command::Validate(a) if a.json)
-        || matches!(&cli.command, Command::Plan(a) if a.json);
+        || matches!(&cli.command, Command::Plan(a) if a.json)
+        || matches!(
+            &cli.command,
+            Command::Session(SessionCommand::List { json: true, .. })
+                | Command::Session(SessionCommand::Status { json: true, .. })
+        );
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -276,6 +333,22 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan_cmd(&root, args),
         Command::Apply(args) => apply_cmd(&root, args),
         Command::Graph(args) => graph(&root, args),
+        Command::Session(cmd) => {
+            let project = load(&root)?;
+            match cmd {
+                SessionCommand::List { filter, json } => {
+                    session_cmd::list(&project, filter.as_deref(), json)
+                }
+                SessionCommand::Status { agent, json } => {
+                    session_cmd::status(&project, &agent, json)
+                }
+                SessionCommand::Attach { agent } => session_cmd::attach(&project, &agent),
+                SessionCommand::Kill { agent, all } => {
+                    session_cmd::kill(&project, agent.as_deref(), all)
+                }
+                SessionCommand::Create { agent } => session_cmd::create(&project, &agent),
+            }
+        }
         Command::Hook(_) => unreachable!("handled above"),
     }
 }

@@ -21,6 +21,8 @@ pub mod plan;
 pub mod project;
 pub mod registry;
 pub mod render;
+pub mod session_cmd;
+pub mod sessions;
 pub mod tmux;
 pub mod ui;
 pub mod yaml;

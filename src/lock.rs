@@ -36,6 +36,10 @@ pub struct LockFile {
     pub inputs: Inputs,
     /// Every file iw wrote, by path relative to the project root.
     pub files: BTreeMap<String, FileEntry>,
+    /// The tmux socket iw last managed sessions on, so that sessions left on it are found even
+    /// after sessions.yaml moves to another socket or is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
 }
 
 /// Hashes of the inputs of the last apply.
@@ -76,6 +80,7 @@ impl LockFile {
             iw_version: env!("CARGO_PKG_VERSION").to_string(),
             inputs: Inputs::default(),
             files: BTreeMap::new(),
+            socket: None,
         }
     }
 

@@ -22,6 +22,8 @@ use crate::diag::{Error, Result};
 use crate::fsutil;
 use crate::lock::LockFile;
 use crate::project::Project;
+use crate::sessions::{self, Restart, SessionSpec};
+use crate::tmux::{LiveSession, Tmux};
 
 /// Which agents a plan covers (`--target` / `--exclude`).
 #[derive(Debug, Clone, Default)]
@@ -158,11 +160,30 @@ impl FileChange {
     }
 }
 
+/// A change to one tmux session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionChange {
+    /// Create, replace or delete.
+    pub action: Action,
+    /// The agent the session runs.
+    pub agent: String,
+    /// The tmux session name.
+    pub session: String,
+    /// The tmux socket it is on.
+    pub socket: String,
+    /// Why, in a few words.
+    pub reason: String,
+    /// The desired session (for create and replace).
+    pub spec: Option<SessionSpec>,
+}
+
 /// One change in a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A generated file.
     File(FileChange),
+    /// A live tmux session.
+    Session(SessionChange),
 }
 
 impl Change {
@@ -170,6 +191,7 @@ impl Change {
     pub fn action(&self) -> Action {
         match self {
             Change::File(f) => f.action,
+            Change::Session(s) => s.action,
         }
     }
 
@@ -177,8 +199,44 @@ impl Change {
     pub fn drift(&self) -> Option<Drift> {
         match self {
             Change::File(f) => f.drift,
+            Change::Session(_) => None,
         }
     }
+
+    /// The agent the change concerns.
+    pub fn agent(&self) -> &str {
+        match self {
+            Change::File(f) => &f.agent,
+            Change::Session(s) => &s.agent,
+        }
+    }
+}
+
+/// Something the plan reports but will not change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A session iw did not create; left alone.
+    Unmanaged,
+    /// A session created by iw for another project on the same socket; left alone.
+    OtherProject,
+    /// A declared session's name is taken by a session iw did not create for this project.
+    NameTaken,
+    /// A session whose definition changed, left running because of `restart: never`.
+    RestartNever,
+}
+
+/// A notice: reported, not acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// What kind.
+    pub kind: NoticeKind,
+    /// The session concerned.
+    pub session: String,
+    /// The agent concerned, if known.
+    pub agent: Option<String>,
+    /// What it means and what to do.
+    pub message: String,
 }
 
 /// Counts of a plan's changes.
@@ -207,6 +265,12 @@ pub struct Plan {
     pub selection: Selection,
     /// Every desired file of the selected agents, changed or not (apply records them all).
     pub desired: Vec<DesiredFile>,
+    /// What the plan reports but will not change.
+    pub notices: Vec<Notice>,
+    /// The socket sessions are declared on (`None` without sessions.yaml).
+    pub socket: Option<String>,
+    /// How long apply watches new sessions for a command that exits at once.
+    pub check_for: std::time::Duration,
 }
 
 /// A file the selected agents should have, as recorded in the lockfile after apply.
@@ -328,11 +392,260 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
     }
     changes.sort_by(|a, b| match (a, b) {
         (Change::File(x), Change::File(y)) => x.path.cmp(&y.path),
+        _ => std::cmp::Ordering::Equal,
     });
+
+    // Sessions: desired from sessions.yaml, actual from tmux on the declared socket and on the
+    // socket the lockfile remembers.
+    let config = project.sessions.as_ref();
+    let mut sockets: BTreeSet<String> = BTreeSet::new();
+    if let Some(c) = config {
+        sockets.insert(c.socket.clone());
+    }
+    if let Some(s) = lock.as_ref().and_then(|l| l.socket.clone()) {
+        sockets.insert(s);
+    }
+    let mut notices = Vec::new();
+    if !sockets.is_empty() {
+        let mut live = Vec::new();
+        for socket in &sockets {
+            match Tmux::new(socket).list_sessions() {
+                Ok(list) => live.push((socket.clone(), list)),
+                // Without sessions.yaml, a missing tmux just means nothing to clean up.
+                Err(_) if config.is_none() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let specs = match config {
+            Some(c) => {
+                let mut hashes: std::collections::BTreeMap<String, Vec<(&str, &str)>> =
+                    Default::default();
+                for f in &desired_files {
+                    hashes
+                        .entry(f.agent.clone())
+                        .or_default()
+                        .push((f.path.as_str(), f.sha256.as_str()));
+                }
+                let hashes = hashes
+                    .into_iter()
+                    .map(|(a, files)| (a, sessions::config_hash(files)))
+                    .collect();
+                sessions::specs(c, &project.root, &hashes)
+                    .into_iter()
+                    .filter(|s| selection.includes(&s.agent))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let order = project.registry.graph().spawn_order().unwrap_or_default();
+        let (session_changes, n) = session_changes(
+            &specs,
+            config.map(|c| c.socket.as_str()),
+            &live,
+            &project.root.to_string_lossy(),
+            selection,
+            &order,
+        );
+        changes.extend(session_changes.into_iter().map(Change::Session));
+        notices = n;
+    }
     Ok(Plan {
         changes,
         lock,
         selection: selection.clone(),
         desired: desired_files,
+        notices,
+        socket: config.map(|c| c.socket.clone()),
+        check_for: config.map_or(sessions::DEFAULT_CHECK_FOR, |c| c.check_for),
     })
+}
+
+/// What differs between a live session's definition (its `@iw-spec` JSON) and the desired one.
+fn spec_difference(live: Option<&str>, want: &SessionSpec) -> String {
+    let Some(old) = live.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()) else {
+        return "its definition changed".into();
+    };
+    let new = serde_json::to_value(want).unwrap_or_default();
+    let mut parts = Vec::new();
+    if old["command"] != new["command"] {
+        parts.push(format!("command {} → {}", old["command"], new["command"]));
+    }
+    if old["workdir"] != new["workdir"] {
+        parts.push(format!("workdir {} → {}", old["workdir"], new["workdir"]));
+    }
+    if old["env"] != new["env"] {
+        let keys = |v: &serde_json::Value| -> BTreeSet<String> {
+            v.as_object()
+                .map(|o| o.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                .unwrap_or_default()
+        };
+        let (a, b) = (keys(&old["env"]), keys(&new["env"]));
+        let mut names: Vec<String> = a
+            .symmetric_difference(&b)
+            .map(|kv| kv.split('=').next().unwrap_or("").to_string())
+            .collect();
+        names.dedup();
+        parts.push(format!("environment ({})", names.join(", ")));
+    }
+    if old["config"] != new["config"] {
+        parts.push("the agent's generated configuration".into());
+    }
+    if parts.is_empty() {
+        "its definition changed".into()
+    } else {
+        format!("changed: {}", parts.join("; "))
+    }
+}
+
+/// The session changes and notices, given the desired sessions (already filtered by the
+/// selection), the declared socket, the live sessions on each observed socket, the project root
+/// (to tell this project's sessions from another's) and the spawn order. Pure: no tmux calls.
+pub fn session_changes(
+    specs: &[SessionSpec],
+    declared_socket: Option<&str>,
+    live: &[(String, Vec<LiveSession>)],
+    root: &str,
+    selection: &Selection,
+    spawn_order: &[String],
+) -> (Vec<SessionChange>, Vec<Notice>) {
+    let mut changes = Vec::new();
+    let mut notices = Vec::new();
+    let ours = |l: &LiveSession| l.managed && l.root.as_deref() == Some(root);
+    let declared: Vec<&LiveSession> = live
+        .iter()
+        .filter(|(s, _)| Some(s.as_str()) == declared_socket)
+        .flat_map(|(_, l)| l.iter())
+        .collect();
+    let socket = declared_socket.unwrap_or_default().to_string();
+    for spec in specs {
+        let change = |action, reason: String| SessionChange {
+            action,
+            agent: spec.agent.clone(),
+            session: spec.name.clone(),
+            socket: socket.clone(),
+            reason,
+            spec: Some(spec.clone()),
+        };
+        match declared.iter().find(|l| l.name == spec.name) {
+            None => changes.push(change(Action::Create, "not running".into())),
+            Some(l) if !l.managed => notices.push(Notice {
+                kind: NoticeKind::NameTaken,
+                session: spec.name.clone(),
+                agent: Some(spec.agent.clone()),
+                message: format!(
+                    "session `{}` exists but iw did not create it, so iw leaves it alone and cannot start `{}` there: stop it, or adopt it with `iw import {}`",
+                    spec.name, spec.agent, spec.agent
+                ),
+            }),
+            Some(l) if !ours(l) => notices.push(Notice {
+                kind: NoticeKind::NameTaken,
+                session: spec.name.clone(),
+                agent: Some(spec.agent.clone()),
+                message: format!(
+                    "session `{}` belongs to the iw project at {}; give this project its own `socket` or `prefix` in sessions.yaml",
+                    spec.name,
+                    l.root.as_deref().unwrap_or("?")
+                ),
+            }),
+            Some(l) if l.pane_dead => {
+                let how = match l.dead_status {
+                    Some(code) => format!("its command exited (status {code})"),
+                    None => "its command exited".to_string(),
+                };
+                changes.push(change(Action::Replace, how));
+            }
+            Some(l) if l.hash.as_deref() != Some(spec.hash().as_str()) => {
+                let why = spec_difference(l.spec.as_deref(), spec);
+                match spec.restart {
+                    Restart::OnChange => changes.push(change(Action::Replace, why)),
+                    Restart::Never => notices.push(Notice {
+                        kind: NoticeKind::RestartNever,
+                        session: spec.name.clone(),
+                        agent: Some(spec.agent.clone()),
+                        message: format!(
+                            "session `{}` is outdated ({why}) but `restart: never` leaves it running; kill it with `iw session kill {}` to restart it",
+                            spec.name, spec.agent
+                        ),
+                    }),
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    // Sessions this project started that are no longer declared (or live on an old socket).
+    for (sock, list) in live {
+        for l in list {
+            let wanted =
+                Some(sock.as_str()) == declared_socket && specs.iter().any(|s| s.name == l.name);
+            let declared_unselected = Some(sock.as_str()) == declared_socket
+                && l.agent.as_deref().is_some_and(|a| !selection.includes(a));
+            if ours(l) && !wanted && !declared_unselected {
+                let agent = l.agent.clone().unwrap_or_default();
+                if !selection.includes(&agent) {
+                    continue;
+                }
+                let reason = if Some(sock.as_str()) != declared_socket {
+                    match declared_socket {
+                        Some(s) => format!("sessions moved to socket `{s}`"),
+                        None => "sessions.yaml no longer exists".to_string(),
+                    }
+                } else {
+                    format!("`{agent}` is no longer declared in sessions.yaml")
+                };
+                changes.push(SessionChange {
+                    action: Action::Delete,
+                    agent,
+                    session: l.name.clone(),
+                    socket: sock.clone(),
+                    reason,
+                    spec: None,
+                });
+            } else if Some(sock.as_str()) == declared_socket
+                && !specs.iter().any(|s| s.name == l.name)
+                && !ours(l)
+            {
+                let (kind, message) = if l.managed {
+                    (
+                        NoticeKind::OtherProject,
+                        format!(
+                            "session `{}` belongs to the iw project at {}; left alone",
+                            l.name,
+                            l.root.as_deref().unwrap_or("?")
+                        ),
+                    )
+                } else {
+                    (
+                        NoticeKind::Unmanaged,
+                        format!("session `{}` was not created by iw; left alone", l.name),
+                    )
+                };
+                notices.push(Notice {
+                    kind,
+                    session: l.name.clone(),
+                    agent: l.agent.clone(),
+                    message,
+                });
+            }
+        }
+    }
+    // Stop delegators before their delegates; start delegates before their delegators.
+    let rank = |agent: &str| spawn_order.iter().position(|a| a == agent);
+    let (mut deletes, mut starts): (Vec<SessionChange>, Vec<SessionChange>) = changes
+        .into_iter()
+        .partition(|c| c.action == Action::Delete);
+    // Agents gone from the registry first, then delegators before delegates.
+    let stop_rank = |agent: &str| rank(agent).map_or(0, |r| spawn_order.len() - r);
+    deletes.sort_by(|a, b| {
+        stop_rank(&a.agent)
+            .cmp(&stop_rank(&b.agent))
+            .then(a.session.cmp(&b.session))
+    });
+    starts.sort_by(|a, b| {
+        rank(&a.agent)
+            .unwrap_or(usize::MAX)
+            .cmp(&rank(&b.agent).unwrap_or(usize::MAX))
+            .then(a.session.cmp(&b.session))
+    });
+    deletes.extend(starts);
+    (deletes, notices)
 }

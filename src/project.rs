@@ -7,6 +7,7 @@ use crate::fsutil;
 use crate::lock::{Inputs, TemplateInput};
 use crate::registry::{self, Agent, Registry};
 use crate::render::{Context, Origin, RenderedFile, Templates};
+use crate::sessions::{self, SessionsConfig};
 
 /// The registry's path relative to the project root.
 pub const REGISTRY_PATH: &str = "agents/registry.yaml";
@@ -24,6 +25,8 @@ pub struct Project {
     pub templates: Templates,
     /// Rendering context (paths of the root and the iw binary).
     pub ctx: Context,
+    /// sessions.yaml, if the project has one.
+    pub sessions: Option<SessionsConfig>,
     /// Warnings found while loading.
     pub warnings: Vec<Diagnostic>,
 }
@@ -90,6 +93,26 @@ impl Project {
                 None
             }
         };
+        // sessions.yaml names agents, so it is checked against a valid registry only.
+        let mut sessions = None;
+        if let Some(registry) = &registry {
+            let path = root.join(sessions::SESSIONS_PATH);
+            if let Some(bytes) = fsutil::read_optional(&path)? {
+                match String::from_utf8(bytes) {
+                    Ok(src) => match sessions::parse(sessions::SESSIONS_PATH, &src, registry) {
+                        Ok((c, w)) => {
+                            diags.extend(w);
+                            sessions = Some(c);
+                        }
+                        Err(d) => diags.extend(d),
+                    },
+                    Err(e) => diags.push(
+                        Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                            .in_file(sessions::SESSIONS_PATH),
+                    ),
+                }
+            }
+        }
         match (registry, templates) {
             (Some(registry), Some(templates)) if !diags.iter().any(Diagnostic::is_error) => {
                 Ok(Project {
@@ -98,6 +121,7 @@ impl Project {
                     registry_sha256,
                     templates,
                     ctx: Context::new(root.to_path_buf()),
+                    sessions,
                     warnings: diags,
                 })
             }

@@ -161,7 +161,6 @@ mod raw {
         pub forbidden: Option<Vec<String>>,
         pub persona: Option<Spanned<String>>,
     }
-
 }
 
 // ---------------------------------------------------------------------------------------------

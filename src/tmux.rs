@@ -57,6 +57,8 @@ pub struct LiveSession {
     pub agent: Option<String>,
     /// The hash of its definition when iw created it (`@iw-hash`).
     pub hash: Option<String>,
+    /// The project root of the iw project that created it (`@iw-root`).
+    pub root: Option<String>,
     /// The definition itself, as JSON (`@iw-spec`).
     pub spec: Option<String>,
     /// True if the pane's process has exited (kept visible by `remain-on-exit`).
@@ -73,7 +75,8 @@ impl LiveSession {
     /// Seconds since the session was created.
     pub fn uptime(&self) -> Option<Duration> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-        self.created.map(|c| Duration::from_secs(now.saturating_sub(c)))
+        self.created
+            .map(|c| Duration::from_secs(now.saturating_sub(c)))
     }
 }
 
@@ -87,6 +90,7 @@ const FIELDS: &[&str] = &[
     "#{pane_dead_status}",
     "#{pane_pid}",
     "#{session_created}",
+    "#{@iw-root}",
     "#{@iw-spec}",
 ];
 
@@ -135,7 +139,7 @@ impl Tmux {
                 c.arg(escape_arg(a));
             }
         }
-        let out = c.output().map_err(|e| self.spawn_error(e))?;
+        let out = self.output(c)?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -152,10 +156,51 @@ impl Tmux {
         }
     }
 
+    /// Runs a client command. A server that is shutting down (its last session just ended, or
+    /// `kill-server`) answers "server exited unexpectedly" without running anything; the client
+    /// is retried until the server is gone and a fresh one can start.
+    fn output(&self, mut c: Command) -> Result<std::process::Output> {
+        let mut tries = 0;
+        loop {
+            let out = c.output().map_err(|e| self.spawn_error(e))?;
+            if out.status.success()
+                || tries >= 100
+                || !String::from_utf8_lossy(&out.stderr).contains("server exited unexpectedly")
+            {
+                return Ok(out);
+            }
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs groups of commands in as few tmux invocations as tmux accepts. tmux refuses a client
+    /// message over 16 KiB ("command too long"), so groups are packed into invocations below that;
+    /// a group is never split. Stops at the first failing invocation and returns its error with
+    /// the number of groups that ran before it (the groups in the failing invocation may have run
+    /// in part, so callers re-list and recover).
+    pub fn run_groups(
+        &self,
+        groups: &[Vec<TmuxCmd>],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        let mut done = 0;
+        for chunk in pack_groups(groups, MAX_MESSAGE) {
+            let cmds: Vec<TmuxCmd> = groups[chunk.clone()].iter().flatten().cloned().collect();
+            if let Err(e) = self.run(&cmds) {
+                return Err((done, e));
+            }
+            done = chunk.end;
+        }
+        Ok(done)
+    }
+
     fn spawn_error(&self, e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::with_help(
-                format!("tmux is not installed (no `{}` on the PATH)", self.bin.display()),
+                format!(
+                    "tmux is not installed (no `{}` on the PATH)",
+                    self.bin.display()
+                ),
                 INSTALL_HELP,
             )
         } else {
@@ -178,11 +223,9 @@ impl Tmux {
     /// Every session on the socket (none if no server is running).
     pub fn list_sessions(&self) -> Result<Vec<LiveSession>> {
         let format = FIELDS.join("\t");
-        let out = self
-            .command()
-            .args(["list-sessions", "-F", &format])
-            .output()
-            .map_err(|e| self.spawn_error(e))?;
+        let mut c = self.command();
+        c.args(["list-sessions", "-F", &format]);
+        let out = self.output(c)?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr);
             if msg.contains("no server running") || msg.contains("error connecting to") {
@@ -210,10 +253,18 @@ impl Tmux {
         let all: Vec<String> = out
             .lines()
             .map(|l| l.trim_end().to_string())
-            .filter(|l| !l.is_empty())
+            // tmux's own "Pane is dead (status N, <time>)" line is not the command's output.
+            .filter(|l| !l.is_empty() && !l.starts_with("Pane is dead ("))
             .collect();
         let skip = all.len().saturating_sub(lines);
         Ok(all[skip..].to_vec())
+    }
+
+    /// The command that attaches the terminal to `session` (run it, or exec it).
+    pub fn attach_command(&self, session: &str) -> Command {
+        let mut c = self.command();
+        c.args(["attach-session", "-t"]).arg(format!("={session}"));
+        c
     }
 
     /// Kills sessions by exact name; sessions already gone are not an error.
@@ -221,17 +272,18 @@ impl Tmux {
         if names.is_empty() {
             return Ok(());
         }
-        let batch: Vec<TmuxCmd> = names
+        let batch: Vec<Vec<TmuxCmd>> = names
             .iter()
-            .map(|n| TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}")))
+            .map(|n| vec![TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}"))])
             .collect();
-        if self.run(&batch).is_ok() {
+        if self.run_groups(&batch).is_ok() {
             return Ok(());
         }
         // One failure aborts the rest of a chain: finish one by one, ignoring the gone.
         let alive: Vec<String> = self.list_sessions()?.into_iter().map(|s| s.name).collect();
         for n in names.iter().filter(|n| alive.contains(n)) {
-            if let Err(e) = self.run(&[TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}"))]) {
+            if let Err(e) = self.run(&[TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}"))])
+            {
                 let still: Vec<String> =
                     self.list_sessions()?.into_iter().map(|s| s.name).collect();
                 if still.contains(n) {
@@ -241,6 +293,36 @@ impl Tmux {
         }
         Ok(())
     }
+}
+
+/// What one tmux invocation may carry, in bytes of arguments: tmux's limit is 16 KiB per client
+/// message (`MAX_IMSGSIZE`) including headers; this leaves room for them.
+pub const MAX_MESSAGE: usize = 15_000;
+
+/// Bytes a command takes in a tmux client message: each argument NUL-terminated, plus the `;`
+/// that separates it from the next command.
+fn message_size(cmd: &TmuxCmd) -> usize {
+    cmd.0.iter().map(|a| escape_arg(a).len() + 1).sum::<usize>() + 2
+}
+
+/// Splits `groups` into consecutive ranges whose commands fit in `limit` bytes each (a group
+/// larger than the limit gets a range of its own).
+pub fn pack_groups(groups: &[Vec<TmuxCmd>], limit: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, g) in groups.iter().enumerate() {
+        let n: usize = g.iter().map(message_size).sum();
+        if i > start && size + n > limit {
+            out.push(start..i);
+            start = i;
+            size = 0;
+        }
+        size += n;
+    }
+    if start < groups.len() {
+        out.push(start..groups.len());
+    }
+    out
 }
 
 fn parse_session_line(line: &str) -> Option<LiveSession> {
@@ -259,8 +341,9 @@ fn parse_session_line(line: &str) -> Option<LiveSession> {
         dead_status: f[6].parse().ok(),
         pid: f[7].parse().ok(),
         created: f[8].parse().ok(),
+        root: opt(f[9]),
         // The spec is JSON on one line and the last field, so tabs inside it survive.
-        spec: opt(&f[9..].join("\t")),
+        spec: opt(&f[10..].join("\t")),
     })
 }
 
@@ -278,15 +361,33 @@ mod tests {
 
     #[test]
     fn session_lines_parse() {
-        let s = parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t{\"c\":\"x\ty\"}").unwrap();
+        let s =
+            parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t{\"c\":\"x\ty\"}")
+                .unwrap();
         assert_eq!(s.name, "iw-a");
         assert_eq!(s.id, 3);
         assert!(s.managed && s.pane_dead);
         assert_eq!(s.dead_status, Some(3));
         assert_eq!(s.pid, Some(42));
+        assert_eq!(s.root.as_deref(), Some("/p"));
         assert_eq!(s.spec.as_deref(), Some("{\"c\":\"x\ty\"}"));
-        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t").unwrap();
+        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t").unwrap();
         assert!(!u.managed && u.agent.is_none() && u.spec.is_none());
         assert!(parse_session_line("short").is_none());
+    }
+
+    #[test]
+    fn groups_pack_below_the_limit_without_splitting() {
+        let g = |n: usize| vec![TmuxCmd::new("x").arg("a".repeat(n))];
+        // Sizes 10+3+2, 20+3+2, ...: each group is its argument plus overhead.
+        let groups = vec![g(10), g(20), g(30), g(100), g(5)];
+        let chunks = pack_groups(&groups, 60);
+        assert_eq!(chunks, vec![0..2, 2..3, 3..4, 4..5]);
+        for c in &chunks {
+            let size: usize = groups[c.clone()].iter().flatten().map(message_size).sum();
+            assert!(size <= 60 || c.len() == 1, "{c:?} is {size} bytes");
+        }
+        assert_eq!(pack_groups(&[], 60), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(pack_groups(&groups, 10_000), vec![0..5]);
     }
 }

@@ -56,12 +56,35 @@ pub fn summary_line(s: &Summary) -> String {
     line
 }
 
+/// The notices (things reported but not changed), one per line, or nothing.
+pub fn notices_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for n in &plan.notices {
+        out.push_str(&format!(
+            "  {} {}\n",
+            Style::new().yellow().bold().apply_to("!"),
+            n.message
+        ));
+    }
+    if !out.is_empty() {
+        out = format!("Left alone:\n{out}\n");
+    }
+    out
+}
+
 /// The plan as text: one block per change with its symbol, reason and diff, then the summary.
 pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
+    let notices = notices_text(plan);
     if plan.is_empty() {
-        return "No changes. The generated files match the registry and templates.\n".to_string();
+        let what = if plan.socket.is_some() {
+            "The generated files and sessions match the registry, templates and sessions.yaml."
+        } else {
+            "The generated files match the registry and templates."
+        };
+        return format!("{notices}No changes. {what}\n");
     }
-    let mut out = String::from("iw will make these changes:\n\n");
+    let mut out = notices;
+    out.push_str("iw will make these changes:\n\n");
     for c in &plan.changes {
         match c {
             Change::File(f) => {
@@ -99,7 +122,33 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
                 }
                 out.push('\n');
                 if show_diff {
-                    out.push_str(&render_diff(&f.diff(), "      "));
+                    out.push_str(&render_diff(&f.diff(), " "));
+                    out.push('\n');
+                }
+            }
+            Change::Session(sc) => {
+                let style = action_style(sc.action);
+                let verb = match sc.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Delete => "destroyed",
+                    Action::Replace => "replaced",
+                };
+                out.push_str(&format!(
+                    "  {} session {}  ({}) will be {verb}: {}\n",
+                    style.apply_to(sc.action.symbol()).bold(),
+                    style.apply_to(&sc.session),
+                    sc.agent,
+                    Style::new().dim().apply_to(&sc.reason),
+                ));
+                if show_diff && let Some(spec) = &sc.spec {
+                    out.push_str(&format!(
+                        "      command: {}\n      workdir: {}\n",
+                        spec.command,
+                        spec.workdir.display()
+                    ));
+                }
+                if show_diff {
                     out.push('\n');
                 }
             }
@@ -134,6 +183,17 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
                 "backup": f.backup,
                 "diff": f.diff(),
             }),
+            Change::Session(s) => json!({
+                "kind": "session",
+                "action": s.action,
+                "symbol": s.action.symbol(),
+                "session": s.session,
+                "socket": s.socket,
+                "agent": s.agent,
+                "reason": s.reason,
+                "command": s.spec.as_ref().map(|sp| sp.command.clone()),
+                "workdir": s.spec.as_ref().map(|sp| sp.workdir.clone()),
+            }),
         })
         .collect();
     json!({
@@ -142,6 +202,8 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
         "changed": !plan.is_empty(),
         "summary": plan.summary(),
         "changes": changes,
+        "notices": plan.notices,
+        "socket": plan.socket,
     })
 }
 
@@ -150,16 +212,20 @@ pub fn applied_line(a: &Applied) -> String {
     let verb = match a.action {
         Action::Create => "created",
         Action::Update => "updated",
+        Action::Delete if a.resource.starts_with("session ") => "destroyed",
         Action::Delete => "deleted",
         Action::Replace => "replaced",
     };
     let mut line = format!(
         "{} {}: {verb}",
         action_style(a.action).apply_to(a.action.symbol()).bold(),
-        a.path
+        a.resource
     );
     if let Some(b) = &a.backup {
         line.push_str(&format!(" (previous content saved to {b})"));
+    }
+    if let Some(d) = &a.detail {
+        line.push_str(&format!(" ({d})"));
     }
     line
 }

@@ -74,7 +74,9 @@ pub fn yaml_error(file: &str, src: &str, err: &serde_saphyr::Error, fields: &[&s
     let key = pos.and_then(|p| key_on_line(src, p.line));
     let mut help = None;
     match inner {
-        serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
             message = format!("unknown field `{field}`");
             help = Some(unknown_field_help(field, expected));
         }

@@ -179,3 +179,81 @@ pub const SMALL: &str = "agents:
     tools: [Bash, Read, Write, Edit]
     cannot_access: [tests/**, '*.spec.*']
 ";
+
+/// A private tmux server for one test: a unique socket `iw-test-<pid>-<n>-<nanos>`, whose server
+/// (and only it) is killed when the guard is dropped, also when the test panics.
+pub struct TmuxServer {
+    pub socket: String,
+}
+
+impl TmuxServer {
+    pub fn new() -> TmuxServer {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        TmuxServer {
+            socket: format!(
+                "iw-test-{}-{}-{nanos}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ),
+        }
+    }
+
+    /// Runs `tmux -L <socket> ARGS`, returning stdout (panics if tmux fails).
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux is installed");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Session names on the server, sorted (none if no server runs).
+    pub fn sessions(&self) -> Vec<String> {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "list-sessions", "-F", "#{session_name}"])
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A tmux format evaluated for one session (exact target).
+    pub fn format(&self, session: &str, format: &str) -> String {
+        self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &format!("={session}:"),
+            format,
+        ])
+        .trim_end()
+        .to_string()
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .env_remove("TMUX")
+            .output();
+    }
+}

@@ -1,0 +1,481 @@
+//! The `iw session` commands (the seed's session manager): list, status, attach, kill, create, on
+//! the project's tmux socket.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::apply;
+use crate::diag::{Error, Result, did_you_mean};
+use crate::lock::LockFile;
+use crate::plan::{self, Change, Selection};
+use crate::project::Project;
+use crate::sessions::{self, SessionSpec};
+use crate::tmux::{LiveSession, Tmux};
+
+/// The socket and prefix the session commands use: sessions.yaml's, else the one the lockfile
+/// remembers, else the defaults.
+fn socket_and_prefix(project: &Project, lock: Option<&LockFile>) -> (String, String) {
+    match &project.sessions {
+        Some(c) => (c.socket.clone(), c.prefix.clone()),
+        None => (
+            lock.and_then(|l| l.socket.clone())
+                .unwrap_or_else(|| sessions::DEFAULT_SOCKET.to_string()),
+            sessions::DEFAULT_PREFIX.to_string(),
+        ),
+    }
+}
+
+/// The desired session of `agent` (if declared), computed like plan does.
+fn desired_spec(project: &Project, agent: &str) -> Result<Option<SessionSpec>> {
+    let Some(config) = &project.sessions else {
+        return Ok(None);
+    };
+    if !config.sessions.contains_key(agent) {
+        return Ok(None);
+    }
+    let Some(a) = project.registry.agents.get(agent) else {
+        return Ok(None);
+    };
+    let files = project.render([a])?;
+    let shas: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                crate::fsutil::sha256_hex(f.content.as_bytes()),
+            )
+        })
+        .collect();
+    let hash = sessions::config_hash(shas.iter().map(|(p, h)| (p.as_str(), h.as_str())));
+    let hashes = BTreeMap::from([(agent.to_string(), hash)]);
+    Ok(sessions::specs(config, &project.root, &hashes)
+        .into_iter()
+        .find(|s| s.agent == agent))
+}
+
+fn unknown_agent(project: &Project, agent: &str) -> Error {
+    let known: Vec<&str> = project.registry.names().collect();
+    let help = match did_you_mean(agent, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`? Known agents: {}", known.join(", ")),
+        None => format!("known agents: {}", known.join(", ")),
+    };
+    Error::with_help(format!("`{agent}` is not an agent in the registry"), help)
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// One row of `iw session list`.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// tmux session name.
+    pub session: String,
+    /// The agent, if known.
+    pub agent: Option<String>,
+    /// `running`, `dead`, or `not running` (declared but absent).
+    pub state: String,
+    /// Exit status of a dead pane.
+    pub exit_status: Option<i32>,
+    /// The pane's process id.
+    pub pid: Option<u32>,
+    /// Seconds since the session started.
+    pub uptime_seconds: Option<u64>,
+    /// `yes` (this project), `other project`, or `no`.
+    pub managed: String,
+    /// Whether its definition matches sessions.yaml and the agent's config (`null`: not known).
+    pub up_to_date: Option<bool>,
+}
+
+fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
+    let managed = if !l.managed {
+        "no"
+    } else if l.root.as_deref() == Some(root) {
+        "yes"
+    } else {
+        "other project"
+    };
+    let up_to_date = match (&l.agent, managed) {
+        (Some(a), "yes") => desired_spec(project, a)?
+            .map(|s| l.hash.as_deref() == Some(s.hash().as_str()) && !l.pane_dead),
+        _ => None,
+    };
+    Ok(Row {
+        session: l.name.clone(),
+        agent: l.agent.clone(),
+        state: if l.pane_dead { "dead" } else { "running" }.to_string(),
+        exit_status: l.dead_status,
+        pid: if l.pane_dead { None } else { l.pid },
+        uptime_seconds: l.uptime().map(|d| d.as_secs()),
+        managed: managed.to_string(),
+        up_to_date,
+    })
+}
+
+/// `iw session list [FILTER] [--json]`.
+pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i32> {
+    let lock = LockFile::read(&project.root)?;
+    let (socket, _) = socket_and_prefix(project, lock.as_ref());
+    let tmux = Tmux::new(&socket);
+    tmux.version()?;
+    let live = tmux.list_sessions()?;
+    let root = project.root.to_string_lossy().into_owned();
+    let mut rows = Vec::new();
+    for l in &live {
+        rows.push(row(project, l, &root)?);
+    }
+    if let Some(c) = &project.sessions {
+        for agent in c.sessions.keys() {
+            let name = c.session_name(agent);
+            if !live.iter().any(|l| l.name == name) {
+                rows.push(Row {
+                    session: name,
+                    agent: Some(agent.clone()),
+                    state: "not running".into(),
+                    exit_status: None,
+                    pid: None,
+                    uptime_seconds: None,
+                    managed: "-".into(),
+                    up_to_date: Some(false),
+                });
+            }
+        }
+    }
+    if let Some(f) = filter {
+        rows.retain(|r| r.session.contains(f) || r.agent.as_deref().is_some_and(|a| a.contains(f)));
+    }
+    rows.sort_by(|a, b| a.session.cmp(&b.session));
+    if json_out {
+        let doc = json!({"socket": socket, "sessions": rows});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!("No sessions on socket `{socket}`.");
+        return Ok(0);
+    }
+    let header = [
+        "SESSION",
+        "AGENT",
+        "STATE",
+        "PID",
+        "UPTIME",
+        "MANAGED",
+        "UP TO DATE",
+    ];
+    let table: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.session.clone(),
+                r.agent.clone().unwrap_or_else(|| "-".into()),
+                match (r.state.as_str(), r.exit_status) {
+                    ("dead", Some(c)) => format!("dead ({c})"),
+                    (s, _) => s.to_string(),
+                },
+                r.pid.map_or("-".into(), |p| p.to_string()),
+                r.uptime_seconds
+                    .map_or("-".into(), |s| human_duration(Duration::from_secs(s))),
+                r.managed.clone(),
+                match r.up_to_date {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &table {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(&header.map(String::from)));
+    for r in &table {
+        println!("{}", line(r));
+    }
+    Ok(0)
+}
+
+/// `iw session status AGENT [--json]`.
+pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
+    let lock = LockFile::read(&project.root)?;
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
+    if !project.registry.agents.contains_key(agent) {
+        return Err(unknown_agent(project, agent));
+    }
+    let name = format!("{prefix}{agent}");
+    let tmux = Tmux::new(&socket);
+    tmux.version()?;
+    let live = tmux.list_sessions()?;
+    let l = live.iter().find(|l| l.name == name);
+    let root = project.root.to_string_lossy().into_owned();
+    let declared = project
+        .sessions
+        .as_ref()
+        .is_some_and(|c| c.sessions.contains_key(agent));
+    let desired = desired_spec(project, agent)?;
+    let r = l.map(|l| row(project, l, &root)).transpose()?;
+    let last_output = match l {
+        Some(l) if l.pane_dead => tmux.capture(&name, 15).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if json_out {
+        let doc = json!({
+            "agent": agent,
+            "session": name,
+            "socket": socket,
+            "declared": declared,
+            "exists": l.is_some(),
+            "alive": l.map(|l| !l.pane_dead),
+            "pid": r.as_ref().and_then(|r| r.pid),
+            "uptime_seconds": r.as_ref().and_then(|r| r.uptime_seconds),
+            "managed": r.as_ref().map(|r| r.managed.clone()),
+            "up_to_date": r.as_ref().and_then(|r| r.up_to_date),
+            "exit_status": l.and_then(|l| l.dead_status),
+            "command": desired.as_ref().map(|s| s.command.clone()),
+            "last_output": last_output,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(0);
+    }
+    println!("session:    {name} (socket {socket})");
+    println!(
+        "declared:   {}",
+        if declared {
+            "yes (sessions.yaml)"
+        } else {
+            "no"
+        }
+    );
+    match (l, &r) {
+        (None, _) | (_, None) => println!("exists:     no"),
+        (Some(l), Some(r)) => {
+            println!("exists:     yes");
+            if l.pane_dead {
+                match l.dead_status {
+                    Some(c) => println!("pane:       dead (exit status {c})"),
+                    None => println!("pane:       dead"),
+                }
+            } else {
+                println!(
+                    "pane:       alive (pid {})",
+                    l.pid.map_or("?".into(), |p| p.to_string())
+                );
+            }
+            if let Some(u) = l.uptime() {
+                println!("uptime:     {}", human_duration(u));
+            }
+            println!("managed:    {}", r.managed);
+            println!(
+                "up to date: {}",
+                match r.up_to_date {
+                    Some(true) => "yes",
+                    Some(false) => "no (run `iw plan` to see why)",
+                    None => "-",
+                }
+            );
+        }
+    }
+    if let Some(s) = &desired {
+        println!("command:    {}", s.command);
+        println!("workdir:    {}", s.workdir.display());
+    }
+    if !last_output.is_empty() {
+        println!("last output:");
+        for line in last_output {
+            println!("  | {line}");
+        }
+    }
+    Ok(0)
+}
+
+/// `iw session attach AGENT`: replaces this process with `tmux attach`.
+pub fn attach(project: &Project, agent: &str) -> Result<i32> {
+    use std::io::IsTerminal as _;
+    let lock = LockFile::read(&project.root)?;
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
+    if !project.registry.agents.contains_key(agent) {
+        return Err(unknown_agent(project, agent));
+    }
+    let name = format!("{prefix}{agent}");
+    let tmux = Tmux::new(&socket);
+    tmux.version()?;
+    if !tmux.list_sessions()?.iter().any(|l| l.name == name) {
+        return Err(Error::with_help(
+            format!("there is no session `{name}` on socket `{socket}`"),
+            format!("start it with `iw session create {agent}` or `iw apply`"),
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::with_help(
+            "attaching needs a terminal",
+            format!(
+                "run it from a terminal, or read the pane with `tmux -L {socket} capture-pane -p -t ={name}:`"
+            ),
+        ));
+    }
+    let err = tmux.attach_command(&name).exec_replace();
+    Err(Error::msg(format!("cannot run tmux attach: {err}")))
+}
+
+/// `iw session kill AGENT|--all`.
+pub fn kill(project: &Project, agent: Option<&str>, all: bool) -> Result<i32> {
+    let lock = LockFile::read(&project.root)?;
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
+    let tmux = Tmux::new(&socket);
+    tmux.version()?;
+    let live = tmux.list_sessions()?;
+    let root = project.root.to_string_lossy().into_owned();
+    let ours = |l: &&LiveSession| l.managed && l.root.as_deref() == Some(root.as_str());
+    if all {
+        let order = project.registry.graph().spawn_order().unwrap_or_default();
+        let rank = |l: &LiveSession| {
+            l.agent
+                .as_deref()
+                .and_then(|a| order.iter().position(|o| o == a))
+                .map_or(0, |r| order.len() - r)
+        };
+        let mut mine: Vec<&LiveSession> = live.iter().filter(ours).collect();
+        mine.sort_by_key(|l| (rank(l), l.name.clone()));
+        if mine.is_empty() {
+            println!("No sessions of this project on socket `{socket}`.");
+            return Ok(0);
+        }
+        let names: Vec<String> = mine.iter().map(|l| l.name.clone()).collect();
+        tmux.kill_sessions(&names)?;
+        for n in names {
+            println!("killed session {n}");
+        }
+        return Ok(0);
+    }
+    let Some(agent) = agent else {
+        return Err(Error::with_help(
+            "name the agent whose session to kill, or pass --all",
+            "iw session kill AGENT | iw session kill --all",
+        ));
+    };
+    let name = format!("{prefix}{agent}");
+    let Some(l) = live.iter().find(|l| l.name == name) else {
+        if !project.registry.agents.contains_key(agent) {
+            return Err(unknown_agent(project, agent));
+        }
+        println!("session {name} is already gone");
+        return Ok(0);
+    };
+    if !ours(&l) {
+        return Err(Error::with_help(
+            format!("session `{name}` was not created by iw for this project; iw leaves it alone"),
+            format!("if you mean it: tmux -L {socket} kill-session -t ={name}"),
+        ));
+    }
+    tmux.kill_sessions(std::slice::from_ref(&name))?;
+    println!("killed session {name}");
+    Ok(0)
+}
+
+/// `iw session create AGENT`: start one declared session, with the same checks as apply.
+pub fn create(project: &Project, agent: &str) -> Result<i32> {
+    if !project.registry.agents.contains_key(agent) {
+        return Err(unknown_agent(project, agent));
+    }
+    let Some(config) = &project.sessions else {
+        return Err(Error::with_help(
+            "this project has no sessions.yaml, so iw manages no sessions",
+            format!("create sessions.yaml with:\n  sessions:\n    {agent}: {{}}"),
+        ));
+    };
+    if !config.sessions.contains_key(agent) {
+        return Err(Error::with_help(
+            format!("`{agent}` has no session in sessions.yaml"),
+            format!(
+                "add `{agent}: {{}}` under `sessions:`; a session that is not declared would be destroyed by the next apply"
+            ),
+        ));
+    }
+    let selection = Selection {
+        targets: vec![agent.to_string()],
+        excludes: vec![],
+    };
+    let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let drift: Vec<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(f) => Some(match f.drift {
+                Some(d) => format!("{} ({})", f.path, d.describe()),
+                None => format!("{} (differs from the registry)", f.path),
+            }),
+            Change::Session(_) => None,
+        })
+        .collect();
+    if !drift.is_empty() {
+        return Err(Error::with_help(
+            format!(
+                "not starting `{agent}`: its generated files differ from what the registry \
+                 declares:\n  {}",
+                drift.join("\n  ")
+            ),
+            format!("review with `iw plan --target {agent}`, then run `iw apply --target {agent}`"),
+        ));
+    }
+    if let Some(n) = plan
+        .notices
+        .iter()
+        .find(|n| n.agent.as_deref() == Some(agent))
+    {
+        return Err(Error::msg(n.message.clone()));
+    }
+    if plan.is_empty() {
+        println!(
+            "session {} is already running and up to date",
+            config.session_name(agent)
+        );
+        return Ok(0);
+    }
+    let _lock = crate::lock::ApplyLock::acquire(&project.root, Duration::from_secs(3))?;
+    apply::apply(project, &plan, |a| {
+        println!("{}", crate::ui::applied_line(a))
+    })?;
+    Ok(0)
+}
+
+/// Exists so that callers can write `attach_command(..).exec_replace()` on every platform.
+trait ExecReplace {
+    fn exec_replace(&mut self) -> std::io::Error;
+}
+
+impl ExecReplace for std::process::Command {
+    #[cfg(unix)]
+    fn exec_replace(&mut self) -> std::io::Error {
+        use std::os::unix::process::CommandExt as _;
+        self.exec()
+    }
+    #[cfg(not(unix))]
+    fn exec_replace(&mut self) -> std::io::Error {
+        match self.status() {
+            Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+            Err(e) => e,
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! `sessions.yaml`: which agents run as live tmux sessions, and how.
+//!
+//! Optional, at the project root; when it is absent iw manages no sessions and needs no tmux.
+//! Validation is as strict as the registry's (unknown keys with suggestions, unknown agents,
+//! bad values, each at file:line:col). [`specs`] turns it into the desired sessions: each with
+//! its command, directory, environment and a hash of everything that defines it, including the
+//! agent's generated configuration, so that a changed config restarts the session.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::fsutil;
+use crate::registry::Registry;
+use crate::yaml::{self, SpannedMap, pos_of, spos};
+
+/// The file's path relative to the project root.
+pub const SESSIONS_PATH: &str = "sessions.yaml";
+/// Default tmux socket (`tmux -L`), as in the seed.
+pub const DEFAULT_SOCKET: &str = "iw-orchestrator";
+/// Default session name prefix, as in the seed.
+pub const DEFAULT_PREFIX: &str = "iw-";
+/// Default pane command: Claude Code.
+pub const DEFAULT_COMMAND: &str = "claude";
+/// Default time to watch new sessions for a command that exits at once.
+pub const DEFAULT_CHECK_FOR: Duration = Duration::from_millis(150);
+
+/// Top-level fields.
+pub const TOP_FIELDS: &[&str] = &[
+    "socket",
+    "prefix",
+    "command",
+    "env",
+    "check_for",
+    "sessions",
+];
+/// Fields of one session.
+pub const SESSION_FIELDS: &[&str] = &["command", "env", "workdir", "restart"];
+/// Environment variables iw sets in every session.
+pub const RESERVED_ENV: &[&str] = &["IW_AGENT", "IW_ROOT"];
+
+const SHAPE: yaml::Shape<'static> = yaml::Shape {
+    top: TOP_FIELDS,
+    section: "sessions",
+    entry: SESSION_FIELDS,
+};
+
+/// What happens to a running session whose definition changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Replace it (the default).
+    OnChange,
+    /// Leave it running; plan reports it as outdated.
+    Never,
+}
+
+/// A validated sessions.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionsConfig {
+    /// tmux socket name (`tmux -L`).
+    pub socket: String,
+    /// Session name prefix: the session of agent `a` is `<prefix>a`.
+    pub prefix: String,
+    /// Default pane command.
+    pub command: String,
+    /// Environment for every session.
+    pub env: BTreeMap<String, String>,
+    /// How long apply watches new sessions for a command that exits at once.
+    pub check_for: Duration,
+    /// Declared sessions, by agent.
+    pub sessions: BTreeMap<String, SessionDecl>,
+}
+
+/// One declared session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDecl {
+    /// The agent it runs.
+    pub agent: String,
+    /// Its command, if not the default.
+    pub command: Option<String>,
+    /// Its environment (on top of the global one).
+    pub env: BTreeMap<String, String>,
+    /// Its working directory relative to the project root (default `agents/<name>`).
+    pub workdir: Option<String>,
+    /// Restart policy.
+    pub restart: Restart,
+}
+
+impl SessionsConfig {
+    /// The tmux session name of `agent`.
+    pub fn session_name(&self, agent: &str) -> String {
+        format!("{}{agent}", self.prefix)
+    }
+}
+
+mod raw {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Doc {
+        pub socket: Option<Spanned<String>>,
+        pub prefix: Option<Spanned<String>>,
+        pub command: Option<Spanned<String>>,
+        pub env: Option<Spanned<SpannedMap<String>>>,
+        pub check_for: Option<Spanned<String>>,
+        pub sessions: Option<Spanned<SpannedMap<Option<Entry>>>>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Entry {
+        pub command: Option<Spanned<String>>,
+        pub env: Option<Spanned<SpannedMap<String>>>,
+        pub workdir: Option<Spanned<String>>,
+        pub restart: Option<Spanned<String>>,
+    }
+}
+
+fn valid_socket(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+}
+
+fn valid_prefix(s: &str) -> bool {
+    s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+}
+
+fn valid_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parses and validates sessions.yaml against the registry.
+pub fn parse(
+    file: &str,
+    src: &str,
+    registry: &Registry,
+) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if yaml::is_blank(src) {
+        return Err(vec![
+            Diagnostic::error("the file is empty").in_file(file).help(
+                "declare the sessions to run, e.g. `sessions: {planning-agent: {}}`, or delete the \
+             file to manage no sessions",
+            ),
+        ]);
+    }
+    let doc: raw::Doc = match serde_saphyr::from_str(src) {
+        Ok(d) => d,
+        Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
+    };
+    let mut out = Collector {
+        file,
+        src,
+        diags: Vec::new(),
+    };
+    let err = |o: &mut Collector, msg: String, pos: Pos, help: Option<String>| {
+        o.push(Diagnostic::error(msg), pos, help, None);
+    };
+
+    let socket = match doc.socket {
+        Some(s) if !valid_socket(&s.value) => {
+            err(
+                &mut out,
+                format!("`{}` is not a valid socket name", s.value),
+                spos(&s),
+                Some(
+                    "use letters, digits, `-` and `_` (it names a file under /tmp/tmux-UID/)"
+                        .into(),
+                ),
+            );
+            String::new()
+        }
+        Some(s) => s.value,
+        None => DEFAULT_SOCKET.to_string(),
+    };
+    let prefix = match doc.prefix {
+        Some(p) if !valid_prefix(&p.value) => {
+            err(
+                &mut out,
+                format!("`{}` is not a valid session prefix", p.value),
+                spos(&p),
+                Some(
+                    "use letters, digits, `-` and `_`: tmux silently rewrites `.` and `:` in names"
+                        .into(),
+                ),
+            );
+            String::new()
+        }
+        Some(p) => p.value,
+        None => DEFAULT_PREFIX.to_string(),
+    };
+    let command = match doc.command {
+        Some(c) if c.value.trim().is_empty() => {
+            err(&mut out, "`command` is empty".into(), spos(&c), None);
+            String::new()
+        }
+        Some(c) => c.value,
+        None => DEFAULT_COMMAND.to_string(),
+    };
+    let check_for = match doc.check_for {
+        Some(c) => match humantime::parse_duration(&c.value) {
+            Ok(d) if d <= Duration::from_secs(60) => d,
+            Ok(_) => {
+                err(
+                    &mut out,
+                    "`check_for` is longer than 60s".into(),
+                    spos(&c),
+                    None,
+                );
+                DEFAULT_CHECK_FOR
+            }
+            Err(e) => {
+                err(
+                    &mut out,
+                    format!("`{}` is not a duration: {e}", c.value),
+                    spos(&c),
+                    Some("write e.g. `150ms`, `1s`; `0s` disables the check".into()),
+                );
+                DEFAULT_CHECK_FOR
+            }
+        },
+        None => DEFAULT_CHECK_FOR,
+    };
+    let env = env_map(doc.env, None, &mut out);
+
+    let mut sessions = BTreeMap::new();
+    let known: Vec<&str> = registry.names().collect();
+    for (key, entry) in doc.sessions.map(|s| s.value.0).unwrap_or_default() {
+        let agent = key.value.clone();
+        let mut ok = true;
+        if !registry.agents.contains_key(&agent) {
+            ok = false;
+            let help = match did_you_mean(&agent, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("agents in the registry: {}", known.join(", ")),
+            };
+            err(
+                &mut out,
+                format!("`{agent}` is not an agent in the registry"),
+                spos(&key),
+                Some(help),
+            );
+        }
+        let e = entry.value.unwrap_or_default();
+        let command = match e.command {
+            Some(c) if c.value.trim().is_empty() => {
+                ok = false;
+                err(
+                    &mut out,
+                    format!("session `{agent}`: `command` is empty"),
+                    spos(&c),
+                    None,
+                );
+                None
+            }
+            Some(c) => Some(c.value),
+            None => None,
+        };
+        let workdir = match e.workdir {
+            Some(w) => match check_workdir(&w.value) {
+                Ok(()) => {
+                    if Path::new(&w.value) != Path::new("agents").join(&agent) {
+                        out.push(
+                            Diagnostic::warning(format!(
+                                "session `{agent}` does not start in agents/{agent}"
+                            )),
+                            spos(&w),
+                            Some(
+                                "Claude Code reads .claude/settings.json from the directory it \
+                                 starts in: elsewhere, this agent runs without iw's hook and \
+                                 permissions"
+                                    .into(),
+                            ),
+                            Some(&agent),
+                        );
+                    }
+                    Some(w.value)
+                }
+                Err(why) => {
+                    ok = false;
+                    out.push(
+                        Diagnostic::error(format!("`{}` is not a valid workdir: {why}", w.value)),
+                        spos(&w),
+                        Some("write a directory relative to the project root, e.g. `agents/backend-agent`".into()),
+                        Some(&agent),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let restart = match e.restart {
+            None => Restart::OnChange,
+            Some(r) => match r.value.as_str() {
+                "on-change" => Restart::OnChange,
+                "never" => Restart::Never,
+                other => {
+                    ok = false;
+                    let help = match did_you_mean(other, ["on-change", "never"]) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "use `on-change` (replace the session when its definition changes) or `never`".into(),
+                    };
+                    out.push(
+                        Diagnostic::error(format!("`{other}` is not a restart policy")),
+                        spos(&r),
+                        Some(help),
+                        Some(&agent),
+                    );
+                    Restart::OnChange
+                }
+            },
+        };
+        let before = out.errors();
+        let env = env_map(e.env, Some(&agent), &mut out);
+        ok &= out.errors() == before;
+        if ok {
+            sessions.insert(
+                agent.clone(),
+                SessionDecl {
+                    agent,
+                    command,
+                    env,
+                    workdir,
+                    restart,
+                },
+            );
+        }
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = out.diags.into_iter().partition(|d| d.is_error());
+    if errors.is_empty() {
+        Ok((
+            SessionsConfig {
+                socket,
+                prefix,
+                command,
+                env,
+                check_for,
+                sessions,
+            },
+            warnings,
+        ))
+    } else {
+        Err(errors.into_iter().chain(warnings).collect())
+    }
+}
+
+/// Diagnostics being collected for one file.
+struct Collector<'a> {
+    file: &'a str,
+    src: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, d: Diagnostic, pos: Pos, help: Option<String>, agent: Option<&str>) {
+        let mut d = d.at(self.file, self.src, pos);
+        d.help = help;
+        d.agent = agent.map(str::to_string);
+        self.diags.push(d);
+    }
+
+    fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+fn env_map(
+    env: Option<Spanned<SpannedMap<String>>>,
+    session: Option<&str>,
+    out: &mut Collector<'_>,
+) -> BTreeMap<String, String> {
+    let mut err = |msg: String, pos: Pos, help: Option<String>| {
+        out.push(Diagnostic::error(msg), pos, help, session);
+    };
+    let mut out = BTreeMap::new();
+    let Some(env) = env else { return out };
+    let at = session
+        .map(|s| format!("session `{s}`: "))
+        .unwrap_or_default();
+    for (k, v) in env.value.0 {
+        if !valid_env_name(&k.value) {
+            err(
+                format!("{at}`{}` is not a valid environment variable name", k.value),
+                spos(&k),
+                Some("use letters, digits and `_`, not starting with a digit".into()),
+            );
+        } else if RESERVED_ENV.contains(&k.value.as_str()) {
+            err(
+                format!("{at}`{}` is set by iw", k.value),
+                spos(&k),
+                Some("every session gets IW_AGENT (its agent) and IW_ROOT (the project root); remove it".into()),
+            );
+        } else if v.value.contains('\0') {
+            err(
+                format!("{at}the value of `{}` contains a NUL byte", k.value),
+                pos_of(&v, 1),
+                None,
+            );
+        } else {
+            out.insert(k.value, v.value);
+        }
+    }
+    out
+}
+
+fn check_workdir(w: &str) -> Result<(), &'static str> {
+    let p = Path::new(w);
+    if w.trim().is_empty() {
+        return Err("it is empty");
+    }
+    if p.is_absolute() {
+        return Err("it must be relative to the project root");
+    }
+    let mut depth: i32 = 0;
+    for c in p.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Err("it leaves the project root");
+        }
+    }
+    Ok(())
+}
+
+/// A session as iw wants it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionSpec {
+    /// The agent it runs.
+    pub agent: String,
+    /// tmux session name.
+    pub name: String,
+    /// The pane's command (run by the shell tmux uses).
+    pub command: String,
+    /// Absolute working directory.
+    pub workdir: PathBuf,
+    /// Environment: global, then the session's own, then IW_AGENT and IW_ROOT.
+    pub env: BTreeMap<String, String>,
+    /// Restart policy.
+    #[serde(skip)]
+    pub restart: Restart,
+    /// Hash of the agent's desired generated files.
+    pub config: String,
+}
+
+impl SessionSpec {
+    /// The definition as compact JSON (stored on the session as `@iw-spec`).
+    pub fn spec_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The hash of the definition (stored as `@iw-hash`).
+    pub fn hash(&self) -> String {
+        fsutil::sha256_hex(self.spec_json().as_bytes())
+    }
+}
+
+/// The hash of an agent's generated files from `(path, sha256)` pairs.
+pub fn config_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut v: Vec<(&str, &str)> = files.into_iter().collect();
+    v.sort_unstable();
+    let mut s = String::new();
+    for (p, h) in v {
+        s.push_str(p);
+        s.push('\0');
+        s.push_str(h);
+        s.push('\n');
+    }
+    fsutil::sha256_hex(s.as_bytes())
+}
+
+/// The desired session of every declared agent, given each agent's config hash.
+pub fn specs(
+    config: &SessionsConfig,
+    root: &Path,
+    config_hashes: &BTreeMap<String, String>,
+) -> Vec<SessionSpec> {
+    config
+        .sessions
+        .values()
+        .map(|d| {
+            let mut env = config.env.clone();
+            env.extend(d.env.clone());
+            env.insert("IW_AGENT".into(), d.agent.clone());
+            env.insert("IW_ROOT".into(), root.to_string_lossy().into_owned());
+            let workdir = root.join(
+                d.workdir
+                    .clone()
+                    .unwrap_or_else(|| format!("agents/{}", d.agent)),
+            );
+            SessionSpec {
+                agent: d.agent.clone(),
+                name: config.session_name(&d.agent),
+                command: d.command.clone().unwrap_or_else(|| config.command.clone()),
+                workdir,
+                env,
+                restart: d.restart,
+                config: config_hashes.get(&d.agent).cloned().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> Registry {
+        let src = "agents:\n  a:\n    name: a\n    display_name: A\n    description: d\n    model: opus\n    tools: [Read]\n  b:\n    name: b\n    display_name: B\n    description: d\n    model: opus\n    tools: [Read]\n";
+        crate::registry::parse("r", src).unwrap().0
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        match parse("sessions.yaml", src, &registry()) {
+            Ok(_) => vec![],
+            Err(d) => d
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| {
+                    format!(
+                        "{}:{} {}",
+                        d.line.unwrap_or(0),
+                        d.column.unwrap_or(0),
+                        d.headline()
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let (c, w) = parse(
+            "s",
+            "sessions:\n  a: {}\n  b:\n    command: sleep 100\n    env: {LOG_LEVEL: debug, N: 1}\n    restart: never\n",
+            &registry(),
+        )
+        .unwrap();
+        assert!(w.is_empty());
+        assert_eq!(c.socket, "iw-orchestrator");
+        assert_eq!(c.prefix, "iw-");
+        assert_eq!(c.command, "claude");
+        assert_eq!(c.session_name("a"), "iw-a");
+        assert_eq!(c.sessions["b"].restart, Restart::Never);
+        assert_eq!(c.sessions["b"].env["N"], "1");
+        let specs = specs(&c, Path::new("/p"), &BTreeMap::new());
+        assert_eq!(specs[0].command, "claude");
+        assert_eq!(specs[0].workdir, Path::new("/p/agents/a"));
+        assert_eq!(specs[1].env["IW_AGENT"], "b");
+        assert_eq!(specs[1].env["IW_ROOT"], "/p");
+        assert_ne!(specs[0].hash(), specs[1].hash());
+    }
+
+    #[test]
+    fn null_entries_are_empty_sessions() {
+        let (c, _) = parse("s", "sessions:\n  a:\n", &registry()).unwrap();
+        assert!(c.sessions.contains_key("a"));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let e = errors(
+            "socket: 'a/b'\nprefix: 'x.'\nsessions:\n  c: {}\n  a:\n    restart: sometimes\n    workdir: ../x\n    env: {IW_AGENT: x, 9X: y}\n",
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("1:9") && m.contains("not a valid socket name")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("not a valid session prefix")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("4:3") && m.contains("`c` is not an agent")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`sometimes` is not a restart policy")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("leaves the project root")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("`IW_AGENT` is set by iw")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`9X` is not a valid environment variable name")),
+            "{e:?}"
+        );
+        assert_eq!(e.len(), 7, "{e:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_all_reported() {
+        let e = errors("sockt: x\nsessions:\n  a:\n    comand: x\n    restrat: never\n");
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("unknown field `sockt`"));
+        assert!(e[1].contains("agent `a`: unknown field `comand`"));
+    }
+
+    #[test]
+    fn workdir_outside_the_agent_dir_warns() {
+        let (_, w) = parse("s", "sessions:\n  a:\n    workdir: src\n", &registry()).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].help.as_deref().unwrap().contains("without iw's hook"));
+    }
+}
