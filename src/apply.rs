@@ -262,7 +262,15 @@ fn apply_sessions(
         std::thread::sleep(plan.check_for);
     }
     // Check honestly: a pane whose command already exited is a failure, shown with its output.
-    let live = tmux.list_sessions()?;
+    let mut live = tmux.list_sessions()?;
+    // tmux can show a pane as dead a moment before it records the exit status: wait for it.
+    for _ in 0..50 {
+        if !live.iter().any(|l| l.pane_dead && l.dead_status.is_none()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        live = tmux.list_sessions()?;
+    }
     for (c, spec) in &ready {
         if failures.iter().any(|(s, _)| *s == c.session) {
             continue;

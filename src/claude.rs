@@ -158,12 +158,14 @@ pub fn shell_quote(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// The command Claude Code runs before every tool use of `agent`.
-pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str) -> String {
+/// The command Claude Code runs before every tool use of `agent`. `fail_open` adds
+/// `--on-failure open` (the registry's `hook_failure: open`).
+pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str, fail_open: bool) -> String {
     format!(
-        "{} -C {} hook pre-tool-use --agent {agent}",
+        "{} -C {} hook pre-tool-use --agent {agent}{}",
         shell_quote(&iw_bin.to_string_lossy()),
         shell_quote(&root.to_string_lossy()),
+        if fail_open { " --on-failure open" } else { "" }
     )
 }
 
@@ -196,10 +198,12 @@ pub struct Permissions {
     pub deny: Vec<String>,
 }
 
-/// Computes an agent's permissions from its tools and the patterns it may not write to.
+/// Computes an agent's permissions from its tools, the patterns it may not write to and those it
+/// may not read.
 pub fn permissions<'a>(
     tools: &[String],
     no_write: impl IntoIterator<Item = &'a AccessPattern>,
+    no_read: impl IntoIterator<Item = &'a AccessPattern>,
     root: &Path,
 ) -> Permissions {
     let mut allow: Vec<String> = Vec::new();
@@ -216,6 +220,12 @@ pub fn permissions<'a>(
         .collect();
     for p in no_write {
         let rule = format!("Edit({})", path_rule(root, p));
+        if !deny.contains(&rule) {
+            deny.push(rule);
+        }
+    }
+    for p in no_read {
+        let rule = format!("Read({})", path_rule(root, p));
         if !deny.contains(&rule) {
             deny.push(rule);
         }
@@ -366,6 +376,7 @@ mod tests {
         let p = permissions(
             &["Read".into(), "Task".into()],
             [&AccessPattern::parse("tests/**").unwrap()],
+            [&AccessPattern::parse("secrets/**").unwrap()],
             Path::new("/srv/p"),
         );
         assert_eq!(p.allow, vec!["Read", "Task"]);
@@ -376,6 +387,7 @@ mod tests {
         );
         assert!(!p.deny.contains(&"Read".to_string()));
         assert!(p.deny.contains(&"Edit(//srv/p/tests/**)".to_string()));
+        assert!(p.deny.contains(&"Read(//srv/p/secrets/**)".to_string()));
     }
 
     #[test]

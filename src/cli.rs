@@ -241,6 +241,10 @@ pub struct HookArgs {
     /// The agent making the call
     #[arg(long, value_name = "NAME")]
     pub agent: String,
+    /// What to do when the hook cannot decide (bad input, missing or tampered policy):
+    /// `closed` blocks the call, `open` allows it with a warning (registry `hook_failure`)
+    #[arg(long, value_name = "MODE", default_value = "closed", value_parser = ["closed", "open"])]
+    pub on_failure: String,
 }
 
 fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
@@ -321,9 +325,17 @@ fn report_error(e: &Error, json: bool) {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     if let Command::Hook(HookCommand::PreToolUse(args)) = &cli.command {
-        let decision = hook::pre_tool_use(&args.agent, std::io::stdin().lock());
-        if let hook::Decision::Deny(reason) = &decision {
-            eprintln!("{reason}");
+        let opts = hook::Options {
+            agent: args.agent.clone(),
+            root: cli.dir.clone(),
+            fail_open: args.on_failure == "open",
+        };
+        let decision = hook::pre_tool_use(&opts, std::io::stdin().lock());
+        match &decision {
+            hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
+                eprintln!("{reason}")
+            }
+            hook::Decision::Allow => {}
         }
         return Ok(decision.exit_code());
     }

@@ -2,8 +2,21 @@
 //!
 //! Claude Code writes the tool call as JSON on stdin. Exit 0 allows it; exit 2 with a reason on
 //! stderr denies it (any other non-zero exit does *not* block, so iw never uses one here).
+//!
+//! The hook loads the agent's compiled policy (`agents/<name>/.claude/iw-policy.json`) only after
+//! checking its SHA-256 against `state/iw.lock`, so an edited policy is never obeyed. When it
+//! cannot decide — unreadable or malformed input, no lockfile, a missing or tampered policy, a
+//! command it cannot analyse, an internal error — it blocks the call and says why, unless the
+//! registry opted into `hook_failure: open`, which allows it with a warning. If `IW_HOOK_LOG`
+//! names a file, every decision is appended to it as one JSON line.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::lock::{LOCK_PATH, LockFile};
+use crate::policy::{self, Env, Policy, PolicyDoc, ToolCall, Verdict};
 
 /// The largest hook input read; larger input is refused.
 pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -15,40 +28,271 @@ pub enum Decision {
     Allow,
     /// Block it; the reason is shown to the agent.
     Deny(String),
+    /// The hook could not decide and `hook_failure: open` lets the call through; the warning says
+    /// why.
+    AllowedOpen(String),
 }
 
 impl Decision {
     /// The process exit code Claude Code understands: 0 allow, 2 deny.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Decision::Allow => 0,
+            Decision::Allow | Decision::AllowedOpen(_) => 0,
             Decision::Deny(_) => 2,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny(_) => "deny",
+            Decision::AllowedOpen(_) => "allow_open",
         }
     }
 }
 
-/// Reads the hook input from `input` and decides. Until policies are compiled, every well-formed
-/// call is allowed.
-pub fn pre_tool_use(_agent: &str, mut input: impl std::io::Read) -> Decision {
+/// How the hook was called.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The agent making the call (`--agent`).
+    pub agent: String,
+    /// The project root (`-C`); without it the hook cannot find the policy.
+    pub root: Option<PathBuf>,
+    /// `--on-failure open`: allow when the hook cannot decide.
+    pub fail_open: bool,
+}
+
+/// The fields of Claude Code's PreToolUse input that iw reads.
+#[derive(Debug, Deserialize)]
+struct Input {
+    tool_name: String,
+    #[serde(default)]
+    tool_input: serde_json::Value,
+    #[serde(default)]
+    cwd: Option<String>,
+}
+
+/// Why the hook could not decide, and whether the policy (if it was loaded) opted into failing
+/// open.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub reason: String,
+    /// True if the verified policy says `hook_failure: open`.
+    pub policy_open: bool,
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Failure {
+            reason,
+            policy_open: false,
+        }
+    }
+}
+
+/// Reads the tool call from `input` and decides. Never panics: an internal error is a failure
+/// to decide, which blocks unless failing open was chosen.
+pub fn pre_tool_use(opts: &Options, mut input: impl std::io::Read) -> Decision {
     let mut buf = Vec::new();
-    if let Err(e) = (&mut input).take(MAX_INPUT + 1).read_to_end(&mut buf) {
-        return Decision::Deny(format!(
-            "iw hook: cannot read the tool call from stdin: {e}"
+    let read = (&mut input).take(MAX_INPUT + 1).read_to_end(&mut buf);
+    let mut tool = String::new();
+    let outcome = match read {
+        Err(e) => Err(Failure::from(format!(
+            "cannot read the tool call from stdin: {e}"
+        ))),
+        Ok(_) if buf.len() as u64 > MAX_INPUT => Err(Failure::from(
+            "the tool call is larger than 16 MiB".to_string(),
+        )),
+        Ok(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evaluate(opts, &buf, &mut tool)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Failure::from(
+                "internal error in iw's hook (a bug: please report it)".to_string(),
+            ))
+        }),
+    };
+    let decision = match outcome {
+        Ok(Verdict::Allow) => Decision::Allow,
+        Ok(Verdict::Deny(reason)) => Decision::Deny(reason),
+        Ok(Verdict::Undecided(reason)) => fail(opts, reason, true),
+        Err(f) => fail(opts, format!("iw hook: {}", f.reason), f.policy_open),
+    };
+    log(opts, &tool, &decision);
+    decision
+}
+
+fn fail(opts: &Options, reason: String, policy_open: bool) -> Decision {
+    if opts.fail_open || policy_open {
+        Decision::AllowedOpen(format!(
+            "{reason} (allowed: hook_failure is `open` in the registry)"
+        ))
+    } else {
+        Decision::Deny(format!(
+            "{reason}. The call was blocked because iw's hook fails closed; fix the cause \
+             (usually: run `iw apply`), or set `hook_failure: open` in the registry to allow \
+             calls the hook cannot check."
+        ))
+    }
+}
+
+/// Decides on one raw tool call without catching panics (the fuzz target calls this). `tool_out`
+/// receives the tool's name once the input parses. `Err` means the hook could not decide.
+pub fn evaluate(opts: &Options, buf: &[u8], tool_out: &mut String) -> Result<Verdict, Failure> {
+    let input: Input = serde_json::from_slice(buf).map_err(|e| {
+        format!("the tool call on stdin is not Claude Code's PreToolUse JSON ({e})")
+    })?;
+    tool_out.clone_from(&input.tool_name);
+    let root = opts.root.as_deref().ok_or_else(|| {
+        "no project root: the hook command must be `iw -C ROOT hook …`".to_string()
+    })?;
+    let root = std::fs::canonicalize(root)
+        .map_err(|e| format!("the project root {} is not usable: {e}", root.display()))?;
+    let doc = load_policy(&root, &opts.agent)?;
+    let policy_open = doc.hook_failure == crate::registry::HookFailure::Open;
+    let policy = Policy::new(doc).map_err(|e| Failure {
+        reason: format!("{}'s policy does not compile: {e}", opts.agent),
+        policy_open,
+    })?;
+    let cwd = match input.cwd.as_deref() {
+        Some(c) if Path::new(c).is_absolute() => PathBuf::from(c),
+        Some(c) => root.join(c),
+        None => std::env::current_dir().unwrap_or_else(|_| root.clone()),
+    };
+    let env = Env {
+        root,
+        cwd,
+        home: std::env::var_os("HOME").map(PathBuf::from),
+    };
+    let call = ToolCall {
+        tool: &input.tool_name,
+        input: &input.tool_input,
+    };
+    match policy.decide(&call, &env) {
+        Verdict::Undecided(reason) => Err(Failure {
+            reason,
+            policy_open,
+        }),
+        v => Ok(v),
+    }
+}
+
+/// Loads `agent`'s policy, refusing one whose hash differs from the lockfile's record.
+pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
+    if !crate::registry::valid_name(agent) {
+        return Err(format!("`{agent}` is not a valid agent name"));
+    }
+    let lock_path = root.join(LOCK_PATH);
+    let lock_bytes = match std::fs::read(&lock_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "{} does not exist, so {agent}'s policy cannot be verified: run `iw apply` in {}",
+                lock_path.display(),
+                root.display()
+            ));
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", lock_path.display())),
+    };
+    let lock: LockFile = serde_json::from_slice(&lock_bytes)
+        .map_err(|e| format!("{} is not a valid lockfile: {e}", lock_path.display()))?;
+    let rel = policy::policy_path(agent);
+    let Some(entry) = lock.files.get(&rel) else {
+        return Err(format!(
+            "agent `{agent}` has no policy in {LOCK_PATH}: it is not in the registry, or `iw apply` \
+             has not run since it was added"
+        ));
+    };
+    let bytes = std::fs::read(root.join(&rel))
+        .map_err(|e| format!("cannot read {agent}'s policy {rel}: {e}; run `iw apply`"))?;
+    if crate::fsutil::sha256_hex(&bytes) != entry.sha256 {
+        return Err(format!(
+            "{rel} was changed outside iw (its SHA-256 differs from {LOCK_PATH}), so it is not \
+             trusted; `iw plan` shows the change and `iw apply` restores it"
         ));
     }
-    if buf.len() as u64 > MAX_INPUT {
-        return Decision::Deny("iw hook: the tool call is larger than 16 MiB; refused".into());
+    let doc: PolicyDoc =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{rel} is not a valid policy: {e}"))?;
+    if doc.agent != agent {
+        return Err(format!(
+            "{rel} is the policy of `{}`, not `{agent}`",
+            doc.agent
+        ));
     }
-    Decision::Allow
+    Ok(doc)
+}
+
+/// Appends the decision to `$IW_HOOK_LOG`, if set. Logging never changes the decision.
+fn log(opts: &Options, tool: &str, decision: &Decision) {
+    let Some(path) = std::env::var_os("IW_HOOK_LOG") else {
+        return;
+    };
+    let reason = match decision {
+        Decision::Allow => None,
+        Decision::Deny(r) | Decision::AllowedOpen(r) => Some(r.as_str()),
+    };
+    let mut line = serde_json::json!({
+        "agent": opts.agent,
+        "tool": tool,
+        "decision": decision.label(),
+        "reason": reason,
+    })
+    .to_string();
+    line.push('\n');
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn opts(root: &Path) -> Options {
+        Options {
+            agent: "worker".into(),
+            root: Some(root.to_path_buf()),
+            fail_open: false,
+        }
+    }
 
     #[test]
-    fn allows_and_reads_stdin() {
-        assert_eq!(pre_tool_use("a", &b"{}"[..]), Decision::Allow);
-        assert_eq!(Decision::Deny("x".into()).exit_code(), 2);
+    fn without_a_lockfile_everything_is_denied_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = pre_tool_use(
+            &opts(dir.path()),
+            &br#"{"tool_name":"Read","tool_input":{"file_path":"/x"}}"#[..],
+        );
+        assert!(
+            matches!(&d, Decision::Deny(r) if r.contains("iw apply")),
+            "{d:?}"
+        );
+        assert_eq!(d.exit_code(), 2);
+        let open = Options {
+            fail_open: true,
+            ..opts(dir.path())
+        };
+        assert_eq!(pre_tool_use(&open, &b"{"[..]).exit_code(), 0);
+    }
+
+    proptest! {
+        /// Whatever arrives on stdin, the hook answers 0 or 2 and never panics.
+        #[test]
+        fn any_input_gets_an_answer(data in prop::collection::vec(any::<u8>(), 0..512),
+                                    json in "\\{\"tool_name\":\"[A-Za-z_]{0,12}\",\"tool_input\":\\{\"file_path\":\"[./a-z]{0,20}\"\\}\\}") {
+            let dir = tempfile::tempdir().unwrap();
+            for input in [&data[..], json.as_bytes()] {
+                let mut tool = String::new();
+                let _ = evaluate(&opts(dir.path()), input, &mut tool);
+                let code = pre_tool_use(&opts(dir.path()), input).exit_code();
+                prop_assert!(code == 0 || code == 2);
+            }
+        }
     }
 }

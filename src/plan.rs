@@ -135,6 +135,9 @@ pub struct FileChange {
     pub before: Option<String>,
     /// The desired content (`None` for a delete).
     pub after: Option<String>,
+    /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
+    /// binary missing, permission rules dropped), one line each; empty if it does not.
+    pub security: Vec<String>,
 }
 
 impl FileChange {
@@ -252,6 +255,8 @@ pub struct Summary {
     pub replace: usize,
     /// Changes whose resource drifted outside iw.
     pub drifted: usize,
+    /// Changes whose file on disk weakens an agent's guard.
+    pub security: usize,
 }
 
 /// The difference between desired and actual state.
@@ -303,6 +308,11 @@ impl Plan {
             if c.drift().is_some() {
                 s.drifted += 1;
             }
+            if let Change::File(f) = c
+                && !f.security.is_empty()
+            {
+                s.security += 1;
+            }
         }
         s
     }
@@ -310,6 +320,140 @@ impl Plan {
 
 fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// How the file on disk (`before`) weakens the guard that the desired file (`after`) sets up.
+/// Only settings.json (the hook entry, permission rules) and the policy file matter.
+pub fn security_drift(f: &FileChange) -> Vec<String> {
+    let Some(after) = &f.after else {
+        return Vec::new(); // a removed agent has no guard to keep
+    };
+    let mut out = Vec::new();
+    let file = f.path.rsplit('/').next().unwrap_or("");
+    if file == crate::policy::POLICY_FILE {
+        match (&f.before, f.drift) {
+            (None, Some(_)) => out.push(
+                "the agent's policy file is missing: its hook blocks every tool call until apply"
+                    .into(),
+            ),
+            (Some(_), Some(_)) => out.push(
+                "the agent's policy was edited outside iw: its hook no longer trusts it and blocks \
+                 every tool call until apply"
+                    .into(),
+            ),
+            _ => {}
+        }
+        return out;
+    }
+    if file != "settings.json" {
+        return out;
+    }
+    let Ok(desired) = serde_json::from_str::<serde_json::Value>(after) else {
+        return out;
+    };
+    let hook = desired["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap_or("");
+    let Some(before) = &f.before else {
+        if f.drift.is_some() {
+            out.push(
+                "settings.json was deleted: Claude Code would run this agent without iw's hook"
+                    .into(),
+            );
+        }
+        return out;
+    };
+    let disk: serde_json::Value = match serde_json::from_str(before) {
+        Ok(v) => v,
+        Err(_) => {
+            out.push("settings.json is not valid JSON: Claude Code would ignore iw's hook".into());
+            return out;
+        }
+    };
+    // Without drift the old hook is iw's own (e.g. another iw binary's path): not a weakening.
+    let problems = crate::claude::check_settings(&disk, hook);
+    if !problems.is_empty() && f.drift.is_some() {
+        out.push(format!(
+            "the PreToolUse hook entry that runs `{hook}` was removed or changed: Claude Code \
+             would not check this agent's tool calls"
+        ));
+    }
+    // The hook binary the file on disk runs must exist and be executable: Claude Code does not
+    // block a call when the hook cannot run.
+    let disk_hooks: Vec<&str> = disk["hooks"]["PreToolUse"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["hooks"].as_array().into_iter().flatten())
+        .filter_map(|h| h["command"].as_str())
+        .collect();
+    for cmd in disk_hooks {
+        if let Some(bin) = first_word(cmd)
+            && bin.starts_with('/')
+            && !is_executable(std::path::Path::new(&bin))
+        {
+            out.push(format!(
+                "the hook command runs {bin}, which is not an executable file: Claude Code lets \
+                 every call through when a hook cannot run"
+            ));
+        }
+    }
+    let denied = |v: &serde_json::Value| -> Vec<String> {
+        v["permissions"]["deny"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect()
+    };
+    let on_disk = denied(&disk);
+    let dropped: Vec<String> = denied(&desired)
+        .into_iter()
+        .filter(|r| !on_disk.contains(r))
+        .collect();
+    if !dropped.is_empty() && f.drift.is_some() {
+        let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
+        let more = dropped.len().saturating_sub(shown.len());
+        out.push(format!(
+            "{} permission deny rule(s) were removed outside iw: {}{}",
+            dropped.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
+}
+
+/// The first word of a shell command, unquoted (`'a b' c` → `a b`).
+fn first_word(cmd: &str) -> Option<String> {
+    let cmd = cmd.trim_start();
+    if let Some(rest) = cmd.strip_prefix('\'') {
+        // iw's quoting: 'it'\''s' → it's
+        let mut out = String::new();
+        let mut rest = rest;
+        loop {
+            let end = rest.find('\'')?;
+            out.push_str(&rest[..end]);
+            rest = &rest[end + 1..];
+            match rest.strip_prefix("\\''") {
+                Some(r) => {
+                    out.push('\'');
+                    rest = r;
+                }
+                None => return Some(out),
+            }
+        }
+    }
+    cmd.split_whitespace().next().map(str::to_string)
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Computes the plan for `project` against the files on disk and `lock`.
@@ -348,6 +492,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 path: file.path,
                 agent: file.agent,
                 after: Some(file.content),
+                security: Vec::new(),
             }),
             Some(bytes) if bytes == file.content.as_bytes() => None,
             Some(bytes) => {
@@ -364,6 +509,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     path: file.path,
                     agent: file.agent,
                     after: Some(file.content),
+                    security: Vec::new(),
                 })
             }
         };
@@ -387,7 +533,13 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 backup: modified,
                 before: Some(lossy(bytes)),
                 after: None,
+                security: Vec::new(),
             }));
+        }
+    }
+    for c in &mut changes {
+        if let Change::File(f) = c {
+            f.security = security_drift(f);
         }
     }
     changes.sort_by(|a, b| match (a, b) {

@@ -30,10 +30,13 @@ pub const AGENT_FIELDS: &[&str] = &[
     "responsibilities",
     "forbidden",
     "persona",
+    "cannot_read",
+    "deny_commands",
+    "write_outside_root",
 ];
 
 /// Top-level fields of the registry.
-pub const TOP_FIELDS: &[&str] = &["agents"];
+pub const TOP_FIELDS: &[&str] = &["agents", "hook_failure"];
 
 const SHAPE: yaml::Shape<'static> = yaml::Shape {
     top: TOP_FIELDS,
@@ -49,6 +52,19 @@ pub const MODEL_ALIASES: &[&str] = &["sonnet", "haiku", "opus"];
 pub struct Registry {
     /// Agents by name.
     pub agents: BTreeMap<String, Agent>,
+    /// What the hook does when it cannot decide (bad input, missing or tampered policy).
+    pub hook_failure: HookFailure,
+}
+
+/// What the hook does when it cannot decide: block (the default) or allow, as the seed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookFailure {
+    /// Deny the tool call, saying why.
+    #[default]
+    Closed,
+    /// Allow the tool call, with a warning on stderr.
+    Open,
 }
 
 /// One validated agent.
@@ -76,6 +92,12 @@ pub struct Agent {
     pub forbidden: Vec<String>,
     /// Its persona file, relative to the project root (default `docs/agents/<name>.md`).
     pub persona: String,
+    /// Paths it may not read (Read, Glob, Grep, NotebookRead).
+    pub cannot_read: Vec<AccessPattern>,
+    /// Shell command patterns it may not run in Bash, e.g. `git push*`.
+    pub deny_commands: Vec<String>,
+    /// Absolute path globs outside the project it may write to, e.g. `/tmp/**`.
+    pub write_outside_root: Vec<String>,
 }
 
 impl Registry {
@@ -144,6 +166,7 @@ mod raw {
     #[serde(deny_unknown_fields)]
     pub struct RegistryDoc {
         pub agents: Option<Spanned<SpannedMap<AgentDoc>>>,
+        pub hook_failure: Option<Spanned<String>>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -160,6 +183,9 @@ mod raw {
         pub responsibilities: Option<Vec<String>>,
         pub forbidden: Option<Vec<String>>,
         pub persona: Option<Spanned<String>>,
+        pub cannot_read: Option<Spanned<Vec<Spanned<String>>>>,
+        pub deny_commands: Option<Spanned<Vec<Spanned<String>>>>,
+        pub write_outside_root: Option<Spanned<Vec<Spanned<String>>>>,
     }
 }
 
@@ -265,6 +291,7 @@ impl Validator<'_> {
             );
             return Registry {
                 agents: BTreeMap::new(),
+                hook_failure: HookFailure::Closed,
             };
         };
         let known: Vec<String> = agents
@@ -280,7 +307,26 @@ impl Validator<'_> {
                 out.insert(a.name.clone(), a);
             }
         }
-        let registry = Registry { agents: out };
+        let hook_failure = match doc.hook_failure {
+            None => HookFailure::Closed,
+            Some(h) => match h.value.as_str() {
+                "closed" => HookFailure::Closed,
+                "open" => HookFailure::Open,
+                other => {
+                    self.err(
+                        format!("`{other}` is not a hook failure mode"),
+                        spos(&h),
+                    )
+                    .field("hook_failure")
+                    .help("use `closed` (the default: a hook that cannot decide blocks the tool call) or `open` (it allows it, as the seed did)");
+                    HookFailure::Closed
+                }
+            },
+        };
+        let registry = Registry {
+            agents: out,
+            hook_failure,
+        };
         for cycle in registry.graph().cycles() {
             if cycle.len() == 2 {
                 continue; // self-delegation, reported at its entry
@@ -472,6 +518,37 @@ impl Validator<'_> {
             }
         }
 
+        let cannot_read = self.patterns(agent_name, "cannot_read", a.cannot_read, &mut ok);
+        let mut deny_commands = Vec::new();
+        for c in a.deny_commands.map(|l| l.value).unwrap_or_default() {
+            match crate::policy::command_glob(&c.value) {
+                Ok(_) => deny_commands.push(c.value),
+                Err(why) => {
+                    ok = false;
+                    self.err(format!("`{}` is not a valid command pattern: {why}", c.value), spos(&c))
+                        .agent(agent_name)
+                        .field("deny_commands")
+                        .help("a command pattern is a glob over the command's words joined by spaces, e.g. `git push*` or `rm -rf *`");
+                }
+            }
+        }
+        let mut write_outside_root = Vec::new();
+        for w in a.write_outside_root.map(|l| l.value).unwrap_or_default() {
+            match crate::policy::outside_glob(&w.value) {
+                Ok(_) => write_outside_root.push(w.value),
+                Err(why) => {
+                    ok = false;
+                    self.err(
+                        format!("`{}` is not a valid outside path pattern: {why}", w.value),
+                        spos(&w),
+                    )
+                    .agent(agent_name)
+                    .field("write_outside_root")
+                    .help("write absolute path globs, e.g. `/tmp/**`");
+                }
+            }
+        }
+
         let persona = match a.persona {
             Some(p) => {
                 if p.value.trim().is_empty() {
@@ -497,6 +574,9 @@ impl Validator<'_> {
             responsibilities: a.responsibilities.unwrap_or_default(),
             forbidden: a.forbidden.unwrap_or_default(),
             persona,
+            cannot_read,
+            deny_commands,
+            write_outside_root,
         })
     }
 

@@ -440,7 +440,7 @@ impl Values {
         };
         let no_write: Vec<&crate::pattern::AccessPattern> =
             registry.no_write_patterns(agent).map(|(p, _)| p).collect();
-        let perms = claude::permissions(&agent.tools, no_write, &ctx.root);
+        let perms = claude::permissions(&agent.tools, no_write, &agent.cannot_read, &ctx.root);
         let persona = if Path::new(&agent.persona).is_absolute() {
             agent.persona.clone()
         } else {
@@ -473,7 +473,12 @@ impl Values {
         set(Var::IwBin, ctx.iw_bin.to_string_lossy().into_owned());
         set(
             Var::IwHookCommand,
-            claude::hook_command(&ctx.iw_bin, &ctx.root, &agent.name),
+            claude::hook_command(
+                &ctx.iw_bin,
+                &ctx.root,
+                &agent.name,
+                registry.hook_failure == crate::registry::HookFailure::Open,
+            ),
         );
         set(Var::AgentDir, format!("{root}/agents/{}", agent.name));
         set(Var::AgentToolsJson, json(&agent.tools));
@@ -627,6 +632,12 @@ impl Templates {
                 content,
             });
         }
+        // The compiled policy the hook enforces, tracked by the lockfile like every other file.
+        files.push(RenderedFile {
+            path: crate::policy::policy_path(&agent.name),
+            agent: agent.name.clone(),
+            content: crate::policy::compile(registry, agent).to_json(),
+        });
         if errors.is_empty() {
             Ok(files)
         } else {

@@ -53,7 +53,40 @@ pub fn summary_line(s: &Summary) -> String {
         line.pop();
         line.push_str(&format!(" ({} drifted outside iw).", s.drifted));
     }
+    if s.security > 0 {
+        line.push_str(&format!(
+            " SECURITY: {} weaken an agent's guard (see the top).",
+            s.security
+        ));
+    }
     line
+}
+
+/// The security drift block shown before everything else, or nothing.
+pub fn security_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for c in &plan.changes {
+        if let Change::File(f) = c {
+            for problem in &f.security {
+                out.push_str(&format!(
+                    "  {} {} ({}): {problem}\n",
+                    Style::new().red().bold().apply_to("!!"),
+                    f.path,
+                    f.agent
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!(
+        "{}\n{out}  `iw apply` restores the guard.\n\n",
+        Style::new()
+            .red()
+            .bold()
+            .apply_to("SECURITY DRIFT: an agent's guard was weakened outside iw")
+    )
 }
 
 /// The notices (things reported but not changed), one per line, or nothing.
@@ -83,7 +116,8 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
         };
         return format!("{notices}No changes. {what}\n");
     }
-    let mut out = notices;
+    let mut out = security_text(plan);
+    out.push_str(&notices);
     out.push_str("iw will make these changes:\n\n");
     for c in &plan.changes {
         match c {
@@ -181,6 +215,7 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
                 "agent": f.agent,
                 "drift": f.drift,
                 "backup": f.backup,
+                "security": f.security,
                 "diff": f.diff(),
             }),
             Change::Session(s) => json!({
@@ -202,6 +237,14 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
         "changed": !plan.is_empty(),
         "summary": plan.summary(),
         "changes": changes,
+        "security_drift": plan.changes.iter().filter_map(|c| match c {
+            Change::File(f) if !f.security.is_empty() => Some(json!({
+                "path": f.path,
+                "agent": f.agent,
+                "problems": f.security,
+            })),
+            _ => None,
+        }).collect::<Vec<_>>(),
         "notices": plan.notices,
         "socket": plan.socket,
     })

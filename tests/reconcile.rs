@@ -57,7 +57,7 @@ fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
     assert_eq!(p.plan_code(), 2, "changes before the first apply");
     let out = p.apply();
     assert!(
-        out.contains("Apply complete: 52 added, 0 changed, 0 destroyed."),
+        out.contains("Apply complete: 78 added, 0 changed, 0 destroyed."),
         "{out}"
     );
     assert_eq!(p.plan_code(), 0, "second plan must be empty");
@@ -65,7 +65,7 @@ fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
     let lock = lock(&p);
     assert_eq!(lock["version"], 1);
     let files = lock["files"].as_object().unwrap();
-    assert_eq!(files.len(), 52);
+    assert_eq!(files.len(), 78);
     let keys: Vec<&String> = files.keys().collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -310,7 +310,7 @@ fn a_removed_agent_loses_only_the_files_iw_wrote_and_edits_are_backed_up() {
         "{c:?}"
     );
     assert!(!c.iter().any(|(_, path, _)| path.ends_with("notes.md")));
-    assert_eq!(plan["summary"]["destroy"], 2);
+    assert_eq!(plan["summary"]["destroy"], 3);
     p.iw()
         .arg("plan")
         .assert()
@@ -320,10 +320,7 @@ fn a_removed_agent_loses_only_the_files_iw_wrote_and_edits_are_backed_up() {
         .stdout(predicate::str::contains("is no longer in the registry"));
 
     let out = p.apply();
-    assert!(
-        out.contains("1 destroyed") || out.contains("2 destroyed"),
-        "{out}"
-    );
+    assert!(out.contains("3 destroyed"), "{out}");
     assert!(!p.exists("agents/worker/.claude/settings.json"));
     assert!(!p.exists("agents/worker/.claude/CLAUDE.md"));
     assert_eq!(
@@ -367,6 +364,7 @@ fn target_and_exclude_limit_plan_and_apply() {
         paths,
         vec![
             "agents/backend-agent/.claude/CLAUDE.md",
+            "agents/backend-agent/.claude/iw-policy.json",
             "agents/backend-agent/.claude/settings.json"
         ]
     );
@@ -376,7 +374,7 @@ fn target_and_exclude_limit_plan_and_apply() {
             .iter()
             .all(|c| c.1.starts_with("agents/researcher-agent/"))
     );
-    assert_eq!(plan["summary"]["add"], 2);
+    assert_eq!(plan["summary"]["add"], 3);
 
     p.iw()
         .args(["apply", "--yes", "--target", "backend-agent"])
@@ -490,13 +488,15 @@ fn an_apply_killed_at_any_point_leaves_old_or_new_files_and_plan_shows_the_rest(
             .cloned()
             .collect();
         let old: Vec<String> = files.iter().map(|f| p.read(f)).collect();
-        // Change every generated file: the model is in settings.json, descriptions in CLAUDE.md.
+        // Change every generated file: the model is in settings.json, descriptions in CLAUDE.md,
+        // the failure mode in the policy (and the hook command).
         let r = p
             .read("agents/registry.yaml")
             .replace("model: opus", "model: sonnet")
-            .replace("description: ", "description: Revised. ");
+            .replace("description: ", "description: Revised. ")
+            + "hook_failure: open\n";
         p.write("agents/registry.yaml", &r);
-        assert_eq!(p.plan_json(&[])["changes"].as_array().unwrap().len(), 6);
+        assert_eq!(p.plan_json(&[])["changes"].as_array().unwrap().len(), 9);
 
         let out = p
             .iw()
@@ -532,7 +532,7 @@ fn an_apply_killed_at_any_point_leaves_old_or_new_files_and_plan_shows_the_rest(
         }
         assert_eq!(
             not_new.len(),
-            6 - n,
+            9 - n,
             "n={n}: exactly {n} files were written before the kill"
         );
         assert_eq!(
@@ -576,6 +576,7 @@ fn a_failed_apply_records_what_it_did_and_the_plan_shows_the_rest() {
         paths,
         vec![
             "agents/worker/.claude/CLAUDE.md",
+            "agents/worker/.claude/iw-policy.json",
             "agents/worker/.claude/settings.json"
         ]
     );
@@ -648,7 +649,7 @@ fn plan_json_document_has_the_documented_shape() {
     for key in ["add", "change", "destroy", "replace", "drifted"] {
         assert!(plan["summary"][key].is_u64(), "summary.{key}");
     }
-    assert_eq!(plan["summary"]["add"], 4);
+    assert_eq!(plan["summary"]["add"], 6);
     let c = &plan["changes"][0];
     for key in [
         "kind", "action", "symbol", "path", "agent", "drift", "backup", "diff",
@@ -684,6 +685,6 @@ fn plan_text_has_symbols_diffs_and_summary() {
         ))
         .stdout(predicate::str::contains("+  \"model\": \"opus\","))
         .stdout(predicate::str::ends_with(
-            "Plan: 4 to add, 0 to change, 0 to destroy.\nRun `iw apply` to make these changes.\n",
+            "Plan: 6 to add, 0 to change, 0 to destroy.\nRun `iw apply` to make these changes.\n",
         ));
 }

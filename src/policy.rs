@@ -1,0 +1,899 @@
+//! Per-agent policies: compiled from the registry by apply into `agents/<name>/.claude/iw-policy.json`
+//! (a generated file covered by the lockfile), and enforced by `iw hook pre-tool-use`.
+//!
+//! A policy says which tools an agent may use, whom it may delegate to, which paths it may not
+//! write (its `cannot_access`, every other agent's `exclusive_access`, and iw's protected paths)
+//! or read (`cannot_read`), which shell commands it may not run (`deny_commands`) and which paths
+//! outside the project it may write (`write_outside_root`).
+//!
+//! Paths are never matched as strings: [`resolve`] makes a path absolute against the tool call's
+//! `cwd`, follows every symlink in the part that exists, removes `.` and `..`, and only then makes
+//! it relative to the (canonical) project root for gitignore-style matching.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+
+use globset::{GlobBuilder, GlobMatcher};
+use serde::{Deserialize, Serialize};
+
+use crate::pattern::{AccessPattern, PatternSet};
+use crate::registry::{Agent, HookFailure, Registry};
+
+/// The policy file's name under each agent's `.claude/`.
+pub const POLICY_FILE: &str = "iw-policy.json";
+/// The policy format this iw writes and reads.
+pub const POLICY_VERSION: u32 = 1;
+
+/// Paths no agent may write, whatever the registry says: iw's own inputs and outputs.
+pub const PROTECTED: &[(&str, &str)] = &[
+    ("/agents/registry.yaml", "the registry"),
+    ("/sessions.yaml", "sessions.yaml"),
+    ("/templates/", "iw's templates"),
+    ("/state/", "iw's state (lockfile, backups)"),
+    (
+        "agents/*/.claude/",
+        "the agents' generated Claude Code configuration",
+    ),
+];
+
+/// The policy file of `agent`, relative to the project root.
+pub fn policy_path(agent: &str) -> String {
+    format!("agents/{agent}/.claude/{POLICY_FILE}")
+}
+
+/// Why a path is forbidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// One of iw's protected paths.
+    Protected,
+    /// The agent's own `cannot_access`.
+    CannotAccess,
+    /// Another agent's `exclusive_access`.
+    ExclusiveAccess,
+    /// The agent's own `cannot_read`.
+    CannotRead,
+}
+
+/// One path rule of a compiled policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathRule {
+    /// The pattern as written (in the registry, or iw's own for protected paths).
+    pub pattern: String,
+    /// The root-relative glob it means.
+    pub glob: String,
+    /// Where it comes from.
+    pub rule: RuleKind,
+    /// The agent that owns the path exclusively, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What the path is, for protected paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
+}
+
+/// An agent's compiled policy, as stored in its policy file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    /// [`POLICY_VERSION`].
+    pub format_version: u32,
+    /// The agent it fences.
+    pub agent: String,
+    /// What the hook does when it cannot decide.
+    pub hook_failure: HookFailure,
+    /// Tools the agent may use (`mcp__server` allows all of that server's tools).
+    pub tools: Vec<String>,
+    /// Agents it may delegate to with Task.
+    pub delegates_to: Vec<String>,
+    /// Paths it may not write, in the order they are checked.
+    pub no_write: Vec<PathRule>,
+    /// Paths it may not read.
+    pub no_read: Vec<PathRule>,
+    /// Exclusive areas of every agent (to say who owns a forbidden path).
+    pub owners: Vec<PathRule>,
+    /// For each owner of an exclusive area, the agents that can delegate to it.
+    pub delegators: std::collections::BTreeMap<String, Vec<String>>,
+    /// Shell command patterns it may not run.
+    pub deny_commands: Vec<String>,
+    /// Absolute path globs outside the project it may write.
+    pub write_outside_root: Vec<String>,
+}
+
+fn rule(p: &AccessPattern, rule: RuleKind, owner: Option<&str>, what: Option<&str>) -> PathRule {
+    PathRule {
+        pattern: p.source.clone(),
+        glob: p.glob.clone(),
+        rule,
+        owner: owner.map(str::to_string),
+        what: what.map(str::to_string),
+    }
+}
+
+/// The protected paths as parsed patterns, with what each is.
+pub fn protected_patterns() -> impl Iterator<Item = (AccessPattern, &'static str)> {
+    PROTECTED
+        .iter()
+        .filter_map(|&(p, what)| AccessPattern::parse(p).ok().map(|p| (p, what)))
+}
+
+/// Compiles `agent`'s policy from the registry.
+pub fn compile(registry: &Registry, agent: &Agent) -> PolicyDoc {
+    let mut no_write: Vec<PathRule> = protected_patterns()
+        .map(|(p, what)| rule(&p, RuleKind::Protected, None, Some(what)))
+        .collect();
+    for (p, owner) in registry.no_write_patterns(agent) {
+        let kind = if owner.is_some() {
+            RuleKind::ExclusiveAccess
+        } else {
+            RuleKind::CannotAccess
+        };
+        no_write.push(rule(p, kind, owner, None));
+    }
+    let no_read = agent
+        .cannot_read
+        .iter()
+        .map(|p| rule(p, RuleKind::CannotRead, None, None))
+        .collect();
+    let mut owners = Vec::new();
+    let mut delegators = std::collections::BTreeMap::new();
+    for o in registry.agents.values() {
+        if o.exclusive_access.is_empty() {
+            continue;
+        }
+        for p in &o.exclusive_access {
+            owners.push(rule(p, RuleKind::ExclusiveAccess, Some(&o.name), None));
+        }
+        let via: Vec<String> = registry
+            .agents
+            .values()
+            .filter(|d| d.delegates_to.contains(&o.name))
+            .map(|d| d.name.clone())
+            .collect();
+        delegators.insert(o.name.clone(), via);
+    }
+    PolicyDoc {
+        format_version: POLICY_VERSION,
+        agent: agent.name.clone(),
+        hook_failure: registry.hook_failure,
+        tools: agent.tools.clone(),
+        delegates_to: agent.delegates_to.clone(),
+        no_write,
+        no_read,
+        owners,
+        delegators,
+        deny_commands: agent.deny_commands.clone(),
+        write_outside_root: agent.write_outside_root.clone(),
+    }
+}
+
+impl PolicyDoc {
+    /// The policy file's content: pretty JSON with a trailing newline (deterministic).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Compiles a `deny_commands` pattern: a glob over a command's words joined by single spaces,
+/// where `*` also matches spaces and `/`.
+pub fn command_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    if pattern.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    let normalised = pattern.split_whitespace().collect::<Vec<_>>().join(" ");
+    GlobBuilder::new(&normalised)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+/// Compiles a `write_outside_root` pattern: an absolute path glob (`*` stays within a directory).
+pub fn outside_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    if !pattern.starts_with('/') {
+        return Err("it must be an absolute path, e.g. `/tmp/**`".into());
+    }
+    if pattern.split('/').any(|s| s == ".." || s == ".") {
+        return Err("`.` and `..` are not allowed".into());
+    }
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths.
+
+/// Where a path really is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Inside the project: root-relative, `/`-separated, normalised (`""` is the root itself).
+    Inside(String),
+    /// Outside the project: absolute and normalised.
+    Outside(PathBuf),
+}
+
+/// The most symlinks followed while resolving one path (as Linux's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// Resolves `path` as the kernel would when the tool touches it: relative to `cwd`, `~` from
+/// `home`, every symlink in the existing part followed (also after `..`), `.`/`..` removed. A
+/// symlink loop is an error. `root` must be canonical.
+pub fn resolve(
+    root: &Path,
+    cwd: &Path,
+    path: &str,
+    home: Option<&Path>,
+) -> Result<Resolved, String> {
+    let expanded: PathBuf = match (path, home) {
+        ("~", Some(h)) => h.to_path_buf(),
+        (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
+        (p, _) => PathBuf::from(p),
+    };
+    let abs = if expanded.is_absolute() {
+        expanded
+    } else {
+        cwd.join(expanded)
+    };
+    let real = realpath(&abs)?;
+    Ok(match real.strip_prefix(root) {
+        Ok(rel) => Resolved::Inside(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
+        Err(_) => Resolved::Outside(real),
+    })
+}
+
+/// `realpath(3)` that also accepts paths whose tail does not exist yet (the tail is normalised
+/// lexically; a missing directory cannot be a symlink).
+pub fn realpath(abs: &Path) -> Result<PathBuf, String> {
+    let mut queue: VecDeque<OsString> = abs
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut out = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(c) = queue.pop_front() {
+        if c == ".." {
+            out.pop();
+            continue;
+        }
+        out.push(&c);
+        let Ok(meta) = std::fs::symlink_metadata(&out) else {
+            continue;
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(format!(
+                "{} has too many levels of symbolic links",
+                abs.display()
+            ));
+        }
+        let target = std::fs::read_link(&out)
+            .map_err(|e| format!("cannot read the symlink {}: {e}", out.display()))?;
+        out.pop();
+        if target.is_absolute() {
+            out = PathBuf::from("/");
+        }
+        let mut prefix: Vec<OsString> = target
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_os_string()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .collect();
+        while let Some(p) = prefix.pop() {
+            queue.push_front(p);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions.
+
+/// A tool call as the hook sees it.
+#[derive(Debug, Clone, Default)]
+pub struct ToolCall<'a> {
+    /// `tool_name`.
+    pub tool: &'a str,
+    /// `tool_input`.
+    pub input: &'a serde_json::Value,
+}
+
+/// Where the call runs.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The canonical project root.
+    pub root: PathBuf,
+    /// The tool call's working directory.
+    pub cwd: PathBuf,
+    /// The home directory, for `~`.
+    pub home: Option<PathBuf>,
+}
+
+/// The policy's verdict on one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed.
+    Allow,
+    /// Denied, with what to do instead.
+    Deny(String),
+    /// The policy cannot decide (e.g. a command that does not parse); the failure mode decides.
+    Undecided(String),
+}
+
+/// A compiled policy, ready to decide.
+#[derive(Debug)]
+pub struct Policy {
+    /// The policy as stored.
+    pub doc: PolicyDoc,
+    no_write: PatternSet<usize>,
+    no_read: PatternSet<usize>,
+    owners: PatternSet<usize>,
+    commands: Vec<(String, GlobMatcher)>,
+    outside: Vec<GlobMatcher>,
+}
+
+/// Tools that read the file named by their input.
+const READ_TOOLS: &[&str] = &["Read", "NotebookRead", "Glob", "Grep", "LS"];
+/// Tools that write the file named by their input.
+const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
+/// Input fields that name a path, in any tool.
+const PATH_FIELDS: &[&str] = &[
+    "file_path",
+    "notebook_path",
+    "path",
+    "filePath",
+    "filename",
+    "destination",
+    "target",
+    "output",
+    "output_path",
+    "dir",
+    "directory",
+];
+
+fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, String> {
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let p = AccessPattern::parse(&r.pattern).map_err(|e| format!("`{}`: {e}", r.pattern))?;
+        if p.glob != r.glob {
+            return Err(format!(
+                "`{}` means `{}`, not `{}`",
+                r.pattern, p.glob, r.glob
+            ));
+        }
+        out.push((p, i));
+    }
+    Ok(PatternSet::new(out))
+}
+
+impl Policy {
+    /// Compiles a stored policy; fails if any pattern does not compile.
+    pub fn new(doc: PolicyDoc) -> Result<Policy, String> {
+        if doc.format_version != POLICY_VERSION {
+            return Err(format!(
+                "policy format {} is not {POLICY_VERSION}: run `iw apply` with this iw",
+                doc.format_version
+            ));
+        }
+        let no_write = parse_rules(&doc.no_write)?;
+        let no_read = parse_rules(&doc.no_read)?;
+        let owners = parse_rules(&doc.owners)?;
+        let commands = doc
+            .deny_commands
+            .iter()
+            .map(|c| command_glob(c).map(|g| (c.clone(), g)))
+            .collect::<Result<_, _>>()?;
+        let outside = doc
+            .write_outside_root
+            .iter()
+            .map(|c| outside_glob(c))
+            .collect::<Result<_, _>>()?;
+        Ok(Policy {
+            doc,
+            no_write,
+            no_read,
+            owners,
+            commands,
+            outside,
+        })
+    }
+
+    fn tool_allowed(&self, tool: &str) -> bool {
+        if crate::claude::INTERACTION_TOOLS.contains(&tool) {
+            return true;
+        }
+        self.doc.tools.iter().any(|t| {
+            t == tool
+                || crate::claude::alias_of(t) == Some(tool)
+                || (crate::claude::mcp_parts(t).is_some_and(|(_, sub)| sub.is_none())
+                    && tool
+                        .strip_prefix(t.as_str())
+                        .is_some_and(|rest| rest.starts_with("__") && rest.len() > 2))
+        })
+    }
+
+    /// Decides on one tool call.
+    pub fn decide(&self, call: &ToolCall, env: &Env) -> Verdict {
+        let tool = call.tool;
+        let agent = &self.doc.agent;
+        if !self.tool_allowed(tool) {
+            return Verdict::Deny(format!(
+                "iw: `{tool}` is not among {agent}'s tools ({}). Use one of those, or delegate \
+                 the work to an agent that has `{tool}`.",
+                self.doc.tools.join(", ")
+            ));
+        }
+        let input = call.input;
+        let field = |name: &str| input.get(name).and_then(|v| v.as_str());
+        match tool {
+            "Task" | "Agent" => {
+                let target = field("subagent_type").unwrap_or("");
+                if self.doc.delegates_to.iter().any(|d| d == target) {
+                    Verdict::Allow
+                } else if self.doc.delegates_to.is_empty() {
+                    Verdict::Deny(format!(
+                        "iw: {agent} does not delegate (its `delegates_to` is empty); do the \
+                         work yourself or report back to whoever assigned it."
+                    ))
+                } else {
+                    Verdict::Deny(format!(
+                        "iw: {agent} may not delegate to `{target}`; set `subagent_type` to one \
+                         of: {}.",
+                        self.doc.delegates_to.join(", ")
+                    ))
+                }
+            }
+            "Bash" => self.decide_bash(field("command").unwrap_or(""), env),
+            t if READ_TOOLS.contains(&t) => {
+                // Glob and Grep search a directory (default: cwd); Read names a file.
+                let searches = matches!(t, "Glob" | "Grep" | "LS");
+                let path = PATH_FIELDS
+                    .iter()
+                    .find_map(|f| field(f))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        if searches {
+                            env.cwd.to_string_lossy().into_owned()
+                        } else {
+                            String::new()
+                        }
+                    });
+                if path.is_empty() {
+                    return Verdict::Allow;
+                }
+                self.check_read(&path, searches, tool, env)
+            }
+            _ => {
+                // Write tools name their target; any other tool naming a path is treated as
+                // writing it (MCP servers and future tools included).
+                let fields: &[&str] = if WRITE_TOOLS.contains(&tool) {
+                    &["file_path", "notebook_path"]
+                } else {
+                    PATH_FIELDS
+                };
+                for f in fields {
+                    if let Some(p) = field(f)
+                        && !p.is_empty()
+                    {
+                        let v = self.check_write(p, &[], tool, false, env);
+                        if v != Verdict::Allow {
+                            return v;
+                        }
+                    }
+                }
+                Verdict::Allow
+            }
+        }
+    }
+
+    fn check_read(&self, path: &str, searches: bool, tool: &str, env: &Env) -> Verdict {
+        if self.doc.no_read.is_empty() {
+            return Verdict::Allow;
+        }
+        let rel = match resolve(&env.root, &env.cwd, path, env.home.as_deref()) {
+            Ok(Resolved::Inside(rel)) => rel,
+            Ok(Resolved::Outside(_)) => return Verdict::Allow,
+            Err(e) => return Verdict::Deny(format!("iw: {tool} of {path} refused: {e}")),
+        };
+        let hit = self.no_read.first_match(&rel).map(|m| m.1).or_else(|| {
+            searches
+                .then(|| below(&self.doc.no_read, &rel, &env.root))
+                .flatten()
+        });
+        match hit {
+            None => Verdict::Allow,
+            Some(i) => {
+                let r = &self.doc.no_read[i];
+                let shown = if rel.is_empty() { "." } else { &rel };
+                Verdict::Deny(format!(
+                    "iw: {tool} of `{shown}` blocked: `{}` is in {}'s cannot_read \
+                     (agents/registry.yaml).{}",
+                    r.pattern,
+                    self.doc.agent,
+                    if searches {
+                        " Search a directory that does not contain it."
+                    } else {
+                        ""
+                    }
+                ))
+            }
+        }
+    }
+
+    /// Checks one write. `cd` are the directories changed into first (Bash); `recursive` means
+    /// the operation can affect everything below the path (rm -r, mv of a directory, …).
+    fn check_write(
+        &self,
+        path: &str,
+        cd: &[String],
+        what: &str,
+        recursive: bool,
+        env: &Env,
+    ) -> Verdict {
+        let mut cwd = env.cwd.clone();
+        for d in cd {
+            cwd = match (d.as_str(), &env.home) {
+                ("~", Some(h)) => h.clone(),
+                (d, Some(h)) if d.starts_with("~/") => h.join(&d[2..]),
+                (d, _) => cwd.join(d),
+            };
+        }
+        let rel = match resolve(&env.root, &cwd, path, env.home.as_deref()) {
+            Ok(Resolved::Inside(rel)) => rel,
+            Ok(Resolved::Outside(abs)) => {
+                if self.outside.iter().any(|g| g.is_match(&abs)) {
+                    return Verdict::Allow;
+                }
+                return Verdict::Deny(format!(
+                    "iw: {what} to {} blocked: it is outside the project ({}), and {} may only \
+                     write inside it{}. Write inside the project instead.",
+                    abs.display(),
+                    env.root.display(),
+                    self.doc.agent,
+                    if self.doc.write_outside_root.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" or to {}", self.doc.write_outside_root.join(", "))
+                    }
+                ));
+            }
+            Err(e) => return Verdict::Deny(format!("iw: {what} to {path} refused: {e}")),
+        };
+        let root_abs = env.root.join(&rel);
+        let recursive = recursive || root_abs.is_dir();
+        let hit = self.no_write.first_match(&rel).map(|m| m.1).or_else(|| {
+            recursive
+                .then(|| below(&self.doc.no_write, &rel, &env.root))
+                .flatten()
+        });
+        match hit {
+            None => Verdict::Allow,
+            Some(i) => Verdict::Deny(self.write_message(&self.doc.no_write[i], &rel, what)),
+        }
+    }
+
+    fn write_message(&self, r: &PathRule, rel: &str, what: &str) -> String {
+        let agent = &self.doc.agent;
+        let shown = if rel.is_empty() { "." } else { rel };
+        let mut msg = match r.rule {
+            RuleKind::Protected => format!(
+                "iw: {what} to `{shown}` blocked: `{}` is {}, which no agent may change. A human \
+                 edits it and runs `iw apply`.",
+                r.pattern,
+                r.what.as_deref().unwrap_or("protected")
+            ),
+            RuleKind::ExclusiveAccess => format!(
+                "iw: {what} to `{shown}` blocked: `{}` is {}'s exclusive_access.",
+                r.pattern,
+                r.owner.as_deref().unwrap_or("another agent")
+            ),
+            _ => format!(
+                "iw: {what} to `{shown}` blocked: `{}` is in {agent}'s cannot_access \
+                 (agents/registry.yaml).",
+                r.pattern
+            ),
+        };
+        if r.rule == RuleKind::Protected {
+            return msg;
+        }
+        let owner = r.owner.clone().or_else(|| {
+            self.owners
+                .first_match(rel)
+                .and_then(|m| self.doc.owners[m.1].owner.clone())
+        });
+        match owner {
+            Some(o) if o == *agent => {}
+            Some(o) if self.doc.delegates_to.contains(&o) => msg.push_str(&format!(
+                " It belongs to {o}: delegate the change with the Task tool, subagent_type \"{o}\"."
+            )),
+            Some(o) => {
+                let via = self.doc.delegators.get(&o).cloned().unwrap_or_default();
+                if via.is_empty() {
+                    msg.push_str(&format!(
+                        " It belongs to {o}; report back and ask for {o} to do it."
+                    ));
+                } else {
+                    msg.push_str(&format!(
+                        " It belongs to {o}, which {} can delegate to; report back and ask for it.",
+                        via.join(", ")
+                    ));
+                }
+            }
+            None => msg.push_str(" Leave this path alone; report back if the task needs it."),
+        }
+        msg
+    }
+
+    fn decide_bash(&self, command: &str, env: &Env) -> Verdict {
+        let home = env.home.as_ref().map(|h| h.to_string_lossy().into_owned());
+        let analysis = match crate::shell::analyze(command, home.as_deref()) {
+            Ok(a) => a,
+            Err(e) => {
+                return Verdict::Undecided(format!(
+                    "iw: the Bash command could not be analysed ({e}); rewrite it as plain \
+                     commands"
+                ));
+            }
+        };
+        for words in &analysis.commands {
+            let line = words.join(" ");
+            if let Some((pattern, _)) = self.commands.iter().find(|(_, g)| g.is_match(&line)) {
+                return Verdict::Deny(format!(
+                    "iw: `{line}` blocked: it matches `{pattern}` in {}'s deny_commands \
+                     (agents/registry.yaml).",
+                    self.doc.agent
+                ));
+            }
+        }
+        for w in &analysis.writes {
+            let recursive = matches!(
+                w.via.as_str(),
+                "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
+            );
+            let v = self.check_write(&w.path, &w.cd, &format!("Bash ({})", w.via), recursive, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
+        Verdict::Allow
+    }
+}
+
+/// The first rule naming a path below `dir` (so an operation on `dir` as a whole reaches it):
+/// an anchored rule whose literal prefix lies below `dir`, or an unanchored one (`**/name/…`)
+/// whose first name exists directly in `dir`. Deeper unanchored matches are not searched for.
+fn below(rules: &[PathRule], dir: &str, root: &Path) -> Option<usize> {
+    let is_literal = |s: &str| !s.contains(['*', '?', '[', '{', '\\']);
+    rules.iter().position(|r| {
+        if let Some(rest) = r.glob.strip_prefix("**/") {
+            let first = rest.split('/').next().unwrap_or("");
+            return is_literal(first)
+                && !first.is_empty()
+                && std::fs::symlink_metadata(root.join(dir).join(first)).is_ok();
+        }
+        let lit: Vec<&str> = r.glob.split('/').take_while(|s| is_literal(s)).collect();
+        if lit.is_empty() {
+            return false;
+        }
+        if dir.is_empty() {
+            return true;
+        }
+        let d: Vec<&str> = dir.split('/').collect();
+        // `agents/*/.claude/**` is below `agents` even though `*` stops the literal prefix.
+        lit.len() >= d.len() && lit[..d.len()] == d[..]
+            || (lit.len() < d.len() && {
+                let g: Vec<&str> = r.glob.split('/').collect();
+                g.len() > d.len()
+                    && d.iter().zip(&g).all(|(a, b)| {
+                        globset::Glob::new(b)
+                            .map(|g| g.compile_matcher().is_match(a))
+                            .unwrap_or(false)
+                    })
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const REGISTRY: &str = "agents:
+  worker:
+    name: worker
+    display_name: Worker
+    description: Works
+    model: sonnet
+    tools: [Write, Read]
+    cannot_access: ['*.spec.*']
+  tester:
+    name: tester
+    display_name: Tester
+    description: Tests
+    model: sonnet
+    tools: [Write]
+    exclusive_access: [tests/**]
+";
+
+    /// A project root with `tests/`, `src/`, `src/t -> ../tests`, `up -> ..`, and the policy of
+    /// `worker`.
+    fn fixture() -> (tempfile::TempDir, PathBuf, Policy) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for d in ["tests/deep", "src/sub", "agents/worker/.claude"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("../tests", root.join("src/t")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("src/up")).unwrap();
+        let (registry, _) = crate::registry::parse("registry.yaml", REGISTRY).unwrap();
+        let doc = compile(&registry, &registry.agents["worker"]);
+        // The stored form round-trips.
+        let doc: PolicyDoc = serde_json::from_str(&doc.to_json()).unwrap();
+        (dir, root, Policy::new(doc).unwrap())
+    }
+
+    fn write_verdict(policy: &Policy, root: &Path, cwd: &Path, path: &str) -> Verdict {
+        let input = json!({"file_path": path, "content": ""});
+        let env = Env {
+            root: root.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+            home: None,
+        };
+        policy.decide(
+            &ToolCall {
+                tool: "Write",
+                input: &input,
+            },
+            &env,
+        )
+    }
+
+    /// Spells root-relative `rel` another way, driven by `ops`: through the symlinks, with `.`,
+    /// detours through real directories and `..`, doubled slashes, relative to another cwd.
+    fn respell(rel: &str, ops: &[u8]) -> (String, &'static str) {
+        let mut segs: Vec<String> = Vec::new();
+        for (i, s) in rel.split('/').enumerate() {
+            let mut op = ops.get(i).copied().unwrap_or(0) % 6;
+            // Detours through `src/…` only exist at the root.
+            if i > 0 && matches!(op, 2 | 3) {
+                op = 1;
+            }
+            match op {
+                1 => segs.push(".".into()),
+                2 => {
+                    segs.push("src".into());
+                    segs.push("sub".into());
+                    segs.push("..".into());
+                    segs.push("..".into());
+                }
+                3 => {
+                    segs.push("src".into());
+                    segs.push("up".into());
+                }
+                4 => segs.push(String::new()), // `//`
+                _ => {}
+            }
+            if i == 0 && s == "tests" && op == 5 {
+                segs.push("src".into());
+                segs.push("t".into());
+                continue;
+            }
+            segs.push(s.to_string());
+        }
+        let joined = segs.join("/");
+        match ops.last().copied().unwrap_or(0) % 3 {
+            0 => (format!("ROOT/{joined}"), ""),
+            1 => (format!("../../{joined}"), "agents/worker"),
+            _ => (format!("../{joined}"), "src"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// No spelling of a forbidden path is allowed, and no spelling of an allowed one denied.
+        #[test]
+        fn spelling_never_changes_the_verdict(
+            target in prop::sample::select(vec![
+                ("tests/a.py", false),
+                ("tests/deep/new/b.rs", false),
+                ("src/x.spec.ts", false),
+                ("agents/registry.yaml", false),
+                ("agents/worker/.claude/settings.json", false),
+                ("state/iw.lock", false),
+                ("src/main.rs", true),
+                ("src/sub/new.rs", true),
+                ("docs/a.md", true),
+            ]),
+            ops in prop::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let (_dir, root, policy) = fixture();
+            let (rel, allowed) = target;
+            let (spelled, cwd) = respell(rel, &ops);
+            let spelled = spelled.replace("ROOT", &root.to_string_lossy());
+            let v = write_verdict(&policy, &root, &root.join(cwd), &spelled);
+            prop_assert_eq!(v == Verdict::Allow, allowed, "{} spelled {} from {}: {:?}", rel, spelled, cwd, v);
+        }
+
+        /// `resolve` agrees with the kernel (`canonicalize`) on every path that exists.
+        #[test]
+        fn resolve_agrees_with_the_kernel(
+            segs in prop::collection::vec(
+                prop::sample::select(vec!["src", "tests", "t", "up", "deep", "sub", "..", "."]),
+                0..7,
+            ),
+        ) {
+            let (_dir, root, _) = fixture();
+            let path = root.join(segs.join("/"));
+            if let Ok(real) = std::fs::canonicalize(&path) {
+                let mine = realpath(&path).unwrap();
+                prop_assert_eq!(mine, real);
+            }
+        }
+    }
+
+    #[test]
+    fn outside_and_loops() {
+        let (_dir, root, policy) = fixture();
+        assert!(matches!(
+            write_verdict(&policy, &root, &root, "../escape.txt"),
+            Verdict::Deny(m) if m.contains("outside the project")
+        ));
+        std::os::unix::fs::symlink(root.join("a"), root.join("b")).unwrap();
+        std::os::unix::fs::symlink(root.join("b"), root.join("a")).unwrap();
+        assert!(
+            realpath(&root.join("a/x"))
+                .unwrap_err()
+                .contains("symbolic links")
+        );
+    }
+
+    #[test]
+    fn removing_a_parent_of_a_forbidden_area_is_forbidden() {
+        let rules = compile(
+            &crate::registry::parse("r.yaml", REGISTRY).unwrap().0,
+            &crate::registry::parse("r.yaml", REGISTRY).unwrap().0.agents["worker"],
+        )
+        .no_write;
+        let root = Path::new("/nonexistent");
+        assert!(below(&rules, "", root).is_some());
+        assert!(below(&rules, "agents", root).is_some());
+        assert!(below(&rules, "agents/worker", root).is_some());
+        assert!(below(&rules, "src", root).is_none());
+    }
+
+    #[test]
+    fn command_patterns() {
+        let g = command_glob("git   push*").unwrap();
+        assert!(g.is_match("git push origin main"));
+        assert!(g.is_match("git push"));
+        assert!(!g.is_match("git pull"));
+        assert!(command_glob(" ").is_err());
+        assert!(outside_glob("tmp/**").is_err());
+        assert!(outside_glob("/tmp/../etc").is_err());
+        assert!(outside_glob("/tmp/**").unwrap().is_match("/tmp/a/b"));
+    }
+}

@@ -1,0 +1,418 @@
+//! `iw hook pre-tool-use` as Claude Code runs it: the real binary, the hook command iw wrote into
+//! settings.json, JSON on stdin, exit 0 (allow) or 2 (deny, reason on stderr).
+
+mod common;
+
+use common::TempProject;
+use serde_json::{Value, json};
+
+/// A team: `lead` delegates to `worker` and `tester`; `tester` owns `tests/`; `worker` may not
+/// touch `*.spec.*` or read `secrets/`, may not `git push`, and may write `/tmp/iw-hook-ok-*`.
+const TEAM: &str = "agents:
+  lead:
+    name: lead
+    display_name: Lead
+    description: Leads the work
+    model: opus
+    tools: [Read, Glob, Grep, Task, mcp__github]
+    delegates_to: [worker, tester]
+  worker:
+    name: worker
+    display_name: Worker
+    description: Does the work
+    model: sonnet
+    tools: [Bash, Read, Write, Edit, Grep]
+    cannot_access: ['*.spec.*']
+    cannot_read: [secrets/]
+    deny_commands: ['git push*']
+    write_outside_root: ['/tmp/iw-hook-ok-*']
+  tester:
+    name: tester
+    display_name: Tester
+    description: Writes tests
+    model: sonnet
+    tools: [Read, Write]
+    exclusive_access: [tests/**]
+";
+
+fn team() -> TempProject {
+    let p = TempProject::with_registry(TEAM);
+    p.apply();
+    p
+}
+
+/// The hook command exactly as iw wrote it into the agent's settings.json.
+fn hook_command(p: &TempProject, agent: &str) -> String {
+    let s: Value =
+        serde_json::from_str(&p.read(&format!("agents/{agent}/.claude/settings.json"))).unwrap();
+    s["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs the hook for `agent` through `sh -c` (as Claude Code does) with `input` on stdin;
+/// returns the exit code and stderr.
+fn run(p: &TempProject, agent: &str, input: &Value) -> (i32, String) {
+    run_raw(p, agent, &input.to_string(), &[])
+}
+
+fn run_raw(p: &TempProject, agent: &str, input: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(hook_command(p, agent));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn call(p: &TempProject, agent: &str, tool: &str, input: Value) -> Value {
+    json!({
+        "session_id": "s1",
+        "transcript_path": "/dev/null",
+        "cwd": p.path().join("agents").join(agent),
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": input,
+        "tool_use_id": "t1",
+    })
+}
+
+fn write(p: &TempProject, agent: &str, path: &str) -> (i32, String) {
+    run(
+        p,
+        agent,
+        &call(
+            p,
+            agent,
+            "Write",
+            json!({"file_path": path, "content": "x"}),
+        ),
+    )
+}
+
+#[test]
+fn writes_follow_cannot_access_exclusive_access_and_protected_paths() {
+    let p = team();
+    let root = p.path();
+    let abs = |rel: &str| root.join(rel).to_string_lossy().into_owned();
+
+    assert_eq!(write(&p, "worker", &abs("src/main.rs")).0, 0);
+    assert_eq!(write(&p, "worker", "../../src/lib.rs").0, 0);
+
+    let (code, why) = write(&p, "worker", &abs("src/a.spec.ts"));
+    assert_eq!(code, 2, "{why}");
+    assert!(
+        why.contains("`*.spec.*` is in worker's cannot_access"),
+        "{why}"
+    );
+
+    // Another agent's exclusive area: the message names the owner and who can delegate to it.
+    let (code, why) = write(&p, "worker", &abs("tests/test_a.py"));
+    assert_eq!(code, 2);
+    assert!(why.contains("tester's exclusive_access"), "{why}");
+    assert!(why.contains("lead can delegate to"), "{why}");
+    // The owner itself may write there.
+    assert_eq!(write(&p, "tester", &abs("tests/test_a.py")).0, 0);
+
+    for protected in [
+        "agents/registry.yaml",
+        "sessions.yaml",
+        "templates/settings.json.template",
+        "state/iw.lock",
+        "agents/worker/.claude/settings.json",
+        "agents/lead/.claude/iw-policy.json",
+    ] {
+        let (code, why) = write(&p, "tester", &abs(protected));
+        assert_eq!(code, 2, "{protected}: {why}");
+        assert!(why.contains("no agent may change"), "{why}");
+    }
+
+    // Outside the project: only what write_outside_root allows.
+    let (code, why) = write(&p, "worker", "/etc/iw-hook-test");
+    assert_eq!(code, 2);
+    assert!(why.contains("outside the project"), "{why}");
+    assert_eq!(write(&p, "worker", "/tmp/iw-hook-ok-1").0, 0);
+    assert_eq!(write(&p, "tester", "/tmp/iw-hook-ok-1").0, 2);
+}
+
+#[test]
+fn spelling_and_symlinks_do_not_get_around_the_rules() {
+    let p = team();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::os::unix::fs::symlink(root.join("tests"), root.join("src/t")).unwrap();
+    std::os::unix::fs::symlink("../agents", root.join("src/a")).unwrap();
+    let r = root.to_string_lossy();
+    for spelling in [
+        format!("{r}/src/../tests/x.py"),
+        format!("{r}//tests/./x.py"),
+        format!("{r}/src/t/x.py"),
+        format!("{r}/src/t/../tests/x.py"),
+        "../../src/t/new/deeper.py".to_string(),
+        "./../../tests/x.py".to_string(),
+    ] {
+        let (code, why) = write(&p, "worker", &spelling);
+        assert_eq!(code, 2, "{spelling}: {why}");
+        assert!(why.contains("exclusive_access"), "{spelling}: {why}");
+    }
+    let (code, why) = write(&p, "worker", &format!("{r}/src/a/registry.yaml"));
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("the registry"), "{why}");
+    // A symlink loop is refused, not followed forever.
+    std::os::unix::fs::symlink(root.join("src/loop"), root.join("src/loop")).unwrap();
+    assert_eq!(write(&p, "worker", &format!("{r}/src/loop/x")).0, 2);
+}
+
+#[test]
+fn tools_delegation_reads_and_mcp() {
+    let p = team();
+    let (code, why) = run(
+        &p,
+        "lead",
+        &call(&p, "lead", "Write", json!({"file_path": "x"})),
+    );
+    assert_eq!(code, 2);
+    assert!(why.contains("`Write` is not among lead's tools"), "{why}");
+
+    let task = |target: &str| {
+        call(
+            &p,
+            "lead",
+            "Task",
+            json!({"subagent_type": target, "prompt": "go"}),
+        )
+    };
+    assert_eq!(run(&p, "lead", &task("worker")).0, 0);
+    let (code, why) = run(&p, "lead", &task("stranger"));
+    assert_eq!(code, 2);
+    assert!(why.contains("worker, tester"), "{why}");
+    // Claude Code's newer name for Task is held to the same rule.
+    let agent = call(&p, "lead", "Agent", json!({"subagent_type": "stranger"}));
+    assert_eq!(run(&p, "lead", &agent).0, 2);
+
+    // `mcp__github` allows that server's tools, and no other server's.
+    let mcp = |tool: &str| call(&p, "lead", tool, json!({}));
+    assert_eq!(run(&p, "lead", &mcp("mcp__github__create_issue")).0, 0);
+    assert_eq!(run(&p, "lead", &mcp("mcp__gitlab__create_issue")).0, 2);
+    assert_eq!(run(&p, "lead", &mcp("mcp__githubx__a")).0, 2);
+
+    // cannot_read covers Read, and a search of a directory that contains the area.
+    let root = p.path().to_string_lossy().into_owned();
+    std::fs::create_dir_all(p.path().join("secrets")).unwrap();
+    let read = |tool: &str, input: Value| run(&p, "worker", &call(&p, "worker", tool, input));
+    let (code, why) = read(
+        "Read",
+        json!({"file_path": format!("{root}/secrets/key.pem")}),
+    );
+    assert_eq!(code, 2);
+    assert!(why.contains("cannot_read"), "{why}");
+    assert_eq!(
+        read("Read", json!({"file_path": format!("{root}/src/a.rs")})).0,
+        0
+    );
+    assert_eq!(read("Grep", json!({"pattern": "x", "path": root})).0, 2);
+    assert_eq!(
+        read(
+            "Grep",
+            json!({"pattern": "x", "path": format!("{root}/src")})
+        )
+        .0,
+        0
+    );
+}
+
+#[test]
+fn bash_writes_and_denied_commands() {
+    let p = team();
+    let bash = |command: &str| {
+        run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        )
+    };
+    assert_eq!(bash("ls -la && echo hi > ../../src/out.txt").0, 0);
+    let (code, why) = bash("echo x > ../../tests/out.txt");
+    assert_eq!(code, 2);
+    assert!(why.contains("exclusive_access"), "{why}");
+    assert_eq!(bash("cd ../.. && echo x >> tests/out.txt").0, 2);
+    assert_eq!(
+        bash("true; (cd ../../src && touch ../agents/registry.yaml)").0,
+        2
+    );
+    assert_eq!(
+        bash("rm -rf ../../agents").0,
+        2,
+        "removing a parent of protected files"
+    );
+    assert_eq!(bash("cat a | tee ../../src/x.spec.js").0, 2);
+    assert_eq!(bash("cp a /etc/passwd").0, 2);
+    assert_eq!(bash("echo x >/dev/null 2>&1").0, 0);
+    let (code, why) = bash("sudo git push --force origin main");
+    assert_eq!(code, 2);
+    assert!(why.contains("deny_commands"), "{why}");
+    assert_eq!(bash("git status").0, 0);
+}
+
+#[test]
+fn the_hook_fails_closed_with_reasons() {
+    let p = team();
+    let good = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": "../../src/a.rs"}),
+    );
+    assert_eq!(run(&p, "worker", &good).0, 0);
+
+    for (input, why) in [
+        ("", "not Claude Code's PreToolUse JSON"),
+        ("{not json", "not Claude Code's PreToolUse JSON"),
+        ("[1,2]", "not Claude Code's PreToolUse JSON"),
+        (r#"{"tool_input":{}}"#, "tool_name"),
+    ] {
+        let (code, err) = run_raw(&p, "worker", input, &[]);
+        assert_eq!(code, 2, "{input:?}");
+        assert!(
+            err.contains(why) && err.contains("fails closed"),
+            "{input:?}: {err}"
+        );
+    }
+
+    // An agent without a policy.
+    let mut cmd = hook_command(&p, "worker");
+    cmd = cmd.replace("--agent worker", "--agent ghost");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo '{}' | {cmd}", good))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no policy"));
+
+    // A policy edited outside iw is not obeyed, even one that allows more.
+    let policy = "agents/worker/.claude/iw-policy.json";
+    let loosened = p.read(policy).replace("\"*.spec.*\"", "\"*.nothing.*\"");
+    p.write(policy, &loosened);
+    let (code, why) = run(&p, "worker", &good);
+    assert_eq!(code, 2);
+    assert!(why.contains("changed outside iw"), "{why}");
+    p.apply();
+    assert_eq!(run(&p, "worker", &good).0, 0);
+
+    // No lockfile: nothing can be verified.
+    std::fs::remove_file(p.path().join("state/iw.lock")).unwrap();
+    let (code, why) = run(&p, "worker", &good);
+    assert_eq!(code, 2);
+    assert!(why.contains("iw apply"), "{why}");
+}
+
+#[test]
+fn hook_failure_open_allows_what_it_cannot_check_but_still_denies_violations() {
+    let p = TempProject::with_registry(&format!("hook_failure: open\n{TEAM}"));
+    p.apply();
+    assert!(hook_command(&p, "worker").ends_with("--on-failure open"));
+    let (code, warning) = run_raw(&p, "worker", "{not json", &[]);
+    assert_eq!(code, 0);
+    assert!(warning.contains("hook_failure is `open`"), "{warning}");
+    let root = p.path().to_string_lossy().into_owned();
+    assert_eq!(write(&p, "worker", &format!("{root}/tests/x.py")).0, 2);
+}
+
+#[test]
+fn every_decision_is_logged_when_asked() {
+    let p = team();
+    let log = p.path().join("decisions.jsonl");
+    let log_s = log.to_string_lossy().into_owned();
+    let env = [("IW_HOOK_LOG", log_s.as_str())];
+    let root = p.path().to_string_lossy().into_owned();
+    let ok = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": format!("{root}/src/a.rs")}),
+    );
+    let bad = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": format!("{root}/tests/a.py")}),
+    );
+    assert_eq!(run_raw(&p, "worker", &ok.to_string(), &env).0, 0);
+    assert_eq!(run_raw(&p, "worker", &bad.to_string(), &env).0, 2);
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["decision"], "allow");
+    assert_eq!(lines[0]["agent"], "worker");
+    assert_eq!(lines[0]["tool"], "Write");
+    assert_eq!(lines[1]["decision"], "deny");
+    assert!(lines[1]["reason"].as_str().unwrap().contains("tests/a.py"));
+}
+
+#[test]
+fn plan_shows_a_weakened_guard_first_as_security_drift() {
+    let p = team();
+    assert_eq!(p.plan_code(), 0);
+    let settings = "agents/worker/.claude/settings.json";
+    let mut s: Value = serde_json::from_str(&p.read(settings)).unwrap();
+    s["hooks"] = json!({});
+    p.write(settings, &serde_json::to_string_pretty(&s).unwrap());
+    let policy = "agents/tester/.claude/iw-policy.json";
+    p.write(policy, &p.read(policy).replace("tests/**", "nothing/**"));
+
+    let out = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("SECURITY DRIFT"),
+        "security drift comes first:\n{text}"
+    );
+    assert!(text.contains("PreToolUse hook entry"), "{text}");
+    assert!(text.contains("policy was edited outside iw"), "{text}");
+    assert!(
+        text.contains("SECURITY: 2 weaken an agent's guard"),
+        "{text}"
+    );
+    assert_eq!(p.plan_code(), 2, "the drift gate fails");
+
+    let doc = p.plan_json(&[]);
+    assert_eq!(doc["summary"]["security"], 2);
+    let drift = doc["security_drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 2);
+    assert_eq!(drift[0]["path"], policy);
+    assert_eq!(drift[1]["path"], settings);
+
+    // A hook binary that cannot run lets every call through: reported too.
+    p.apply();
+    let moved = p.read(settings).replace(
+        &hook_command(&p, "worker"),
+        "/nonexistent/iw hook pre-tool-use --agent worker",
+    );
+    p.write(settings, &moved);
+    let doc = p.plan_json(&[]);
+    let problems = doc["security_drift"][0]["problems"].to_string();
+    assert!(problems.contains("not an executable file"), "{problems}");
+    p.apply();
+    assert_eq!(p.plan_code(), 0);
+    assert_eq!(p.plan_json(&[])["security_drift"], json!([]));
+}
