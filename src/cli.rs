@@ -330,6 +330,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
             root: cli.dir.clone(),
             fail_open: args.on_failure == "open",
         };
+        // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else).
+        crate::guard::arm(
+            hook::MEMORY_BUDGET,
+            hook::TIME_BUDGET,
+            if opts.fail_open { 0 } else { 2 },
+        );
         let decision = hook::pre_tool_use(&opts, std::io::stdin().lock());
         match &decision {
             hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {

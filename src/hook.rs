@@ -20,6 +20,10 @@ use crate::policy::{self, Env, Policy, PolicyDoc, ToolCall, Verdict};
 
 /// The largest hook input read; larger input is refused.
 pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
+/// Memory the hook may use beyond what it holds at start (see `guard`).
+pub const MEMORY_BUDGET: usize = 512 * 1024 * 1024;
+/// Time the hook may take before it gives up and blocks the call (see `guard`).
+pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The hook's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,9 @@
 //! The `iw` binary: everything lives in the library; see `iw --help`.
 
+/// The system allocator, counting bytes so that the hook can cap its memory (src/guard.rs).
+#[global_allocator]
+static ALLOC: iw::guard::CountingAlloc = iw::guard::CountingAlloc;
+
 fn main() {
     std::process::exit(iw::cli::run());
 }

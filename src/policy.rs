@@ -119,8 +119,48 @@ pub fn protected_patterns() -> impl Iterator<Item = (AccessPattern, &'static str
         .filter_map(|&(p, what)| AccessPattern::parse(p).ok().map(|p| (p, what)))
 }
 
+/// What every agent's policy shares: the exclusive areas and who can delegate to each holder.
+/// Computed once per registry (in time linear in its size), not once per agent.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    owners: Vec<PathRule>,
+    delegators: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Shared {
+    /// Computes the shared part for `registry`.
+    pub fn new(registry: &Registry) -> Shared {
+        let mut owners = Vec::new();
+        let mut delegators: std::collections::BTreeMap<String, Vec<String>> = registry
+            .holders
+            .iter()
+            .map(|h| (h.clone(), Vec::new()))
+            .collect();
+        for h in &registry.holders {
+            if let Some(o) = registry.agents.get(h) {
+                for p in &o.exclusive_access {
+                    owners.push(rule(p, RuleKind::ExclusiveAccess, Some(&o.name), None));
+                }
+            }
+        }
+        for d in registry.agents.values() {
+            for target in &d.delegates_to {
+                if let Some(v) = delegators.get_mut(target) {
+                    v.push(d.name.clone());
+                }
+            }
+        }
+        Shared { owners, delegators }
+    }
+}
+
 /// Compiles `agent`'s policy from the registry.
 pub fn compile(registry: &Registry, agent: &Agent) -> PolicyDoc {
+    compile_with(&Shared::new(registry), registry, agent)
+}
+
+/// Compiles `agent`'s policy with the registry's [`Shared`] part already computed.
+pub fn compile_with(shared: &Shared, registry: &Registry, agent: &Agent) -> PolicyDoc {
     let mut no_write: Vec<PathRule> = protected_patterns()
         .map(|(p, what)| rule(&p, RuleKind::Protected, None, Some(what)))
         .collect();
@@ -137,23 +177,6 @@ pub fn compile(registry: &Registry, agent: &Agent) -> PolicyDoc {
         .iter()
         .map(|p| rule(p, RuleKind::CannotRead, None, None))
         .collect();
-    let mut owners = Vec::new();
-    let mut delegators = std::collections::BTreeMap::new();
-    for o in registry.agents.values() {
-        if o.exclusive_access.is_empty() {
-            continue;
-        }
-        for p in &o.exclusive_access {
-            owners.push(rule(p, RuleKind::ExclusiveAccess, Some(&o.name), None));
-        }
-        let via: Vec<String> = registry
-            .agents
-            .values()
-            .filter(|d| d.delegates_to.contains(&o.name))
-            .map(|d| d.name.clone())
-            .collect();
-        delegators.insert(o.name.clone(), via);
-    }
     PolicyDoc {
         format_version: POLICY_VERSION,
         agent: agent.name.clone(),
@@ -162,8 +185,8 @@ pub fn compile(registry: &Registry, agent: &Agent) -> PolicyDoc {
         delegates_to: agent.delegates_to.clone(),
         no_write,
         no_read,
-        owners,
-        delegators,
+        owners: shared.owners.clone(),
+        delegators: shared.delegators.clone(),
         deny_commands: agent.deny_commands.clone(),
         write_outside_root: agent.write_outside_root.clone(),
     }

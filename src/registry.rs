@@ -54,6 +54,9 @@ pub struct Registry {
     pub agents: BTreeMap<String, Agent>,
     /// What the hook does when it cannot decide (bad input, missing or tampered policy).
     pub hook_failure: HookFailure,
+    /// Names of the agents that hold `exclusive_access` areas (so that looking them up does not
+    /// scan every agent).
+    pub holders: Vec<String>,
 }
 
 /// What the hook does when it cannot decide: block (the default) or allow, as the seed did.
@@ -118,8 +121,9 @@ impl Registry {
     ) -> impl Iterator<Item = (&'a AccessPattern, Option<&'a str>)> + 'a {
         let own = agent.cannot_access.iter().map(|p| (p, None));
         let others = self
-            .agents
-            .values()
+            .holders
+            .iter()
+            .filter_map(|h| self.agents.get(h))
             .filter(move |o| o.name != agent.name)
             .flat_map(|o| {
                 o.exclusive_access
@@ -200,10 +204,11 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
             "a registry is a mapping `agents: {<name>: {name, display_name, description, model, tools}}`; see examples/pilot",
         )]);
     }
-    let doc: raw::RegistryDoc = match serde_saphyr::from_str(src) {
-        Ok(doc) => doc,
-        Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
-    };
+    let doc: raw::RegistryDoc =
+        match serde_saphyr::from_str_with_options(src, crate::yaml::options()) {
+            Ok(doc) => doc,
+            Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
+        };
     let mut v = Validator {
         file,
         src,
@@ -292,6 +297,7 @@ impl Validator<'_> {
             return Registry {
                 agents: BTreeMap::new(),
                 hook_failure: HookFailure::Closed,
+                holders: Vec::new(),
             };
         };
         let known: Vec<String> = agents
@@ -300,10 +306,11 @@ impl Validator<'_> {
             .iter()
             .map(|(k, _)| k.value.clone())
             .collect();
+        let known_set: std::collections::HashSet<String> = known.iter().cloned().collect();
         let mut out = BTreeMap::new();
         let mut exclusive: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (key, agent) in agents.value.0 {
-            if let Some(a) = self.agent(&key, agent, &known, &mut exclusive) {
+            if let Some(a) = self.agent(&key, agent, &known, &known_set, &mut exclusive) {
                 out.insert(a.name.clone(), a);
             }
         }
@@ -323,9 +330,15 @@ impl Validator<'_> {
                 }
             },
         };
+        let holders = out
+            .values()
+            .filter(|a| !a.exclusive_access.is_empty())
+            .map(|a| a.name.clone())
+            .collect();
         let registry = Registry {
             agents: out,
             hook_failure,
+            holders,
         };
         for cycle in registry.graph().cycles() {
             if cycle.len() == 2 {
@@ -350,6 +363,7 @@ impl Validator<'_> {
         key: &Spanned<String>,
         doc: Spanned<raw::AgentDoc>,
         known: &[String],
+        known_set: &std::collections::HashSet<String>,
         exclusive: &mut BTreeMap<String, (String, String)>,
     ) -> Option<Agent> {
         let name_key = key.value.clone();
@@ -462,7 +476,7 @@ impl Validator<'_> {
                     .agent(agent_name)
                     .field("delegates_to")
                     .help("remove it: an agent already does its own work");
-            } else if !known.contains(&d.value) {
+            } else if !known_set.contains(&d.value) {
                 ok = false;
                 let help = match did_you_mean(&d.value, known.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),

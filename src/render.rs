@@ -366,6 +366,8 @@ pub struct Context {
     pub iw_bin: PathBuf,
     /// The value of `BUILD_TIMESTAMP`.
     pub build_timestamp: String,
+    /// What every agent's policy shares, computed on first use (a context serves one registry).
+    pub policy: std::sync::OnceLock<crate::policy::Shared>,
 }
 
 impl Context {
@@ -383,6 +385,7 @@ impl Context {
             root,
             iw_bin,
             build_timestamp: humantime::format_rfc3339_seconds(t).to_string(),
+            policy: Default::default(),
         }
     }
 }
@@ -636,7 +639,13 @@ impl Templates {
         files.push(RenderedFile {
             path: crate::policy::policy_path(&agent.name),
             agent: agent.name.clone(),
-            content: crate::policy::compile(registry, agent).to_json(),
+            content: crate::policy::compile_with(
+                ctx.policy
+                    .get_or_init(|| crate::policy::Shared::new(registry)),
+                registry,
+                agent,
+            )
+            .to_json(),
         });
         if errors.is_empty() {
             Ok(files)
@@ -664,6 +673,7 @@ mod tests {
             root: "/p".into(),
             iw_bin: "/bin/iw".into(),
             build_timestamp: "1970-01-01T00:00:00Z".into(),
+            policy: Default::default(),
         };
         (r, ctx)
     }

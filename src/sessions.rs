@@ -157,7 +157,7 @@ pub fn parse(
             ),
         ]);
     }
-    let doc: raw::Doc = match serde_saphyr::from_str(src) {
+    let doc: raw::Doc = match serde_saphyr::from_str_with_options(src, crate::yaml::options()) {
         Ok(d) => d,
         Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
     };

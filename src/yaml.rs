@@ -162,7 +162,9 @@ pub fn structural_errors(
     let seed = ScanSeed {
         section: shape.section,
     };
-    let scan = match serde_saphyr::with_deserializer_from_str(src, |d| seed.deserialize(d)) {
+    let scan = match serde_saphyr::with_deserializer_from_str_with_options(src, options(), |d| {
+        seed.deserialize(d)
+    }) {
         Ok(s) => s,
         Err(e2) => return vec![first, yaml_error(file, src, &e2, shape.entry)],
     };
@@ -254,5 +256,17 @@ impl<'de> Deserialize<'de> for KeysOnly {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// Parser options for iw's YAML files: serde-saphyr's defaults, with node and event budgets
+/// raised so that registries of tens of thousands of agents parse (the default 250,000 nodes
+/// stop at about 7,000 agents). The other limits against resource-amplifying input stay.
+pub fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: 20_000_000,
+            max_events: 80_000_000,
+        },
     }
 }

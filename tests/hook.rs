@@ -416,3 +416,19 @@ fn plan_shows_a_weakened_guard_first_as_security_drift() {
     assert_eq!(p.plan_code(), 0);
     assert_eq!(p.plan_json(&[])["security_drift"], json!([]));
 }
+
+#[test]
+fn a_pathological_command_is_blocked_not_crashed_on() {
+    // This command makes the shell tokenizer (brush-parser 0.4) allocate without bound. A hook
+    // that died of it would let the call through (Claude Code only blocks on exit 2): the hook's
+    // memory guard must end it with 2 and a reason instead.
+    let p = team();
+    let command = "cd $( rm a 2>&1 * > a || | $x } echo << | > >> $( echo } { 2>&1 echo $(";
+    let (code, why) = run(
+        &p,
+        "worker",
+        &call(&p, "worker", "Bash", json!({"command": command})),
+    );
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("blocked"), "{why}");
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Whole-process timings of iw with hyperfine (median of >= 10 runs), written to
+# docs/perf/results.csv, then the plot docs/perf/plan-vs-n.svg (scripts/plot.py).
+#
+#   scripts/perf.sh            # everything (a few minutes)
+#   RUNS=30 scripts/perf.sh    # more runs per figure
+#
+# Needs hyperfine, tmux and python3. Builds the release binary first. Uses a private tmux socket
+# (iw-perf-$$) and kills only that server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-20}
+cargo build --release --quiet --bins
+IW=$PWD/target/release/iw
+SYNTH=$PWD/target/release/iw-synth
+WORK=$(mktemp -d /tmp/iw-perf-XXXXXX)
+SOCKET=iw-perf-$$
+OUT=docs/perf
+mkdir -p "$OUT"
+trap 'tmux -L "$SOCKET" kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+CSV=$OUT/results.csv
+echo "figure,n,median_ms,mean_ms,stddev_ms,min_ms,max_ms" > "$CSV"
+
+# measure NAME N HYPERFINE-ARGS... : one figure, appended to the CSV.
+measure() {
+    local name=$1 n=$2
+    shift 2
+    hyperfine --style none --warmup 3 --runs "$RUNS" --export-json "$WORK/h.json" "$@" > /dev/null
+    python3 - "$WORK/h.json" "$name" "$n" >> "$CSV" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+ms = lambda s: f"{s * 1000:.3f}"
+print(",".join([sys.argv[2], sys.argv[3], ms(r["median"]), ms(r["mean"]), ms(r["stddev"]), ms(r["min"]), ms(r["max"])]))
+PY
+    tail -1 "$CSV"
+}
+
+project() { # project DIR N: a synthetic registry of N agents (N=26: the real one)
+    mkdir -p "$1/agents"
+    if [ "$2" = 26 ]; then
+        cp examples/instructor-workflow/agents/registry.yaml "$1/agents/registry.yaml"
+    else
+        "$SYNTH" "$2" > "$1/agents/registry.yaml"
+    fi
+}
+
+# --- The 26-agent registry --------------------------------------------------------------------
+P=$WORK/p26
+project "$P" 26
+measure "validate" 26 "$IW -C $P validate"
+measure "apply_from_scratch" 26 --prepare "rm -rf $P/agents/*/.claude $P/state" "$IW -C $P apply --yes"
+"$IW" -C "$P" apply --yes > /dev/null
+measure "plan_noop" 26 "$IW -C $P plan --exit-code"
+
+# The hook: one decision, the way Claude Code runs it (a process per tool call).
+echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/tests/a.py","content":"x"}}' > "$WORK/write.json"
+echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/src/api/app.py","content":"x"}}' > "$WORK/allow.json"
+echo '{"tool_name":"Bash","cwd":"'"$P"'/agents/backend-agent","tool_input":{"command":"cd ../.. && pytest -q 2>&1 | tee tests/out.log"}}' > "$WORK/bash.json"
+measure "hook_write_deny" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
+measure "hook_write_allow" 26 "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/allow.json"
+measure "hook_bash" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
+measure "seed_python_hook" 26 -i "python3 scripts/seed_hook.py < $WORK/write.json"
+measure "true" 0 "/bin/true"
+
+# Sessions: 26 spawns from a stopped server (the sleep lets the old server finish exiting).
+{
+    echo "socket: $SOCKET"
+    echo "command: sleep 600"
+    echo "check_for: 0s"
+    echo "sessions:"
+    for a in $(ls "$P/agents" | grep -v registry.yaml); do echo "  $a: {}"; done
+} > "$P/sessions.yaml"
+measure "spawn_26_sessions" 26 --prepare "tmux -L $SOCKET kill-server 2>/dev/null; sleep 0.3" "$IW -C $P apply --yes"
+measure "plan_noop_with_sessions" 26 "$IW -C $P plan --exit-code"
+SEED_SPAWN=$WORK/seed-spawn.sh
+{
+    echo "for a in $(ls "$P/agents" | grep -v -e registry.yaml -e sessions.yaml | tr '\n' ' '); do"
+    echo "  tmux -L $SOCKET-seed new-session -d -s \"iw-\$a\" -c $P 'sleep 600'"
+    echo "done"
+} > "$SEED_SPAWN"
+measure "spawn_26_one_call_each" 26 --prepare "tmux -L $SOCKET-seed kill-server 2>/dev/null; sleep 0.3" "bash $SEED_SPAWN"
+tmux -L "$SOCKET-seed" kill-server 2>/dev/null || true
+tmux -L "$SOCKET" kill-server 2>/dev/null || true
+rm "$P/sessions.yaml"
+
+# --- Scale: plan vs N ---------------------------------------------------------------------------
+for n in 100 250 500 1000 2500 5000 10000; do
+    Q=$WORK/p$n
+    project "$Q" "$n"
+    "$IW" -C "$Q" validate > /dev/null
+    runs=$RUNS
+    [ "$n" -ge 5000 ] && runs=10
+    RUNS=$runs measure "validate" "$n" "$IW -C $Q validate"
+    RUNS=$runs measure "plan_all_new" "$n" "$IW -C $Q plan --exit-code --no-diff" -i
+    "$IW" -C "$Q" apply --yes > /dev/null
+    RUNS=$runs measure "plan_noop" "$n" "$IW -C $Q plan --exit-code"
+    RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $(ls "$Q/agents" | grep -v registry.yaml | head -1) < $WORK/write.json"
+    rm -rf "$Q"
+done
+
+python3 scripts/plot.py "$CSV" "$OUT/plan-vs-n.svg"
+echo "wrote $CSV and $OUT/plan-vs-n.svg"

@@ -1,0 +1,85 @@
+//! Resource guards for `iw hook pre-tool-use`: whatever the input, the hook process ends with exit
+//! 0 or 2 and never with anything else, because Claude Code lets a tool call through when a hook
+//! crashes, is killed, or exits with any other code.
+//!
+//! [`arm`] sets a memory budget, enforced by iw's global allocator ([`CountingAlloc`]), and a
+//! deadline, enforced by a watchdog thread. Crossing either writes the reason to stderr and ends
+//! the process at once with the chosen exit code (2 when failing closed). A pathological Bash
+//! command has been seen to make the shell tokenizer allocate without bound; this is what stops
+//! it (docs/security.md).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+static USED: AtomicUsize = AtomicUsize::new(0);
+static LIMIT: AtomicUsize = AtomicUsize::new(0);
+static EXIT_CODE: AtomicI32 = AtomicI32::new(2);
+
+/// The system allocator, counting live bytes; over the armed limit it ends the process.
+pub struct CountingAlloc;
+
+fn die(message: &[u8]) -> ! {
+    // No allocation, no locks: write(2) and _exit(2) only.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(EXIT_CODE.load(Ordering::Relaxed));
+    }
+}
+
+const OUT_OF_MEMORY: &[u8] = b"iw hook: the tool call needed more memory than the hook allows \
+(a pathological command?); it was blocked. Rewrite the command more simply.\n";
+const OUT_OF_TIME: &[u8] = b"iw hook: deciding on the tool call took longer than the hook \
+allows (a pathological command?); it was blocked. Rewrite the command more simply.\n";
+
+fn charge(size: usize) {
+    let used = USED.fetch_add(size, Ordering::Relaxed) + size;
+    let limit = LIMIT.load(Ordering::Relaxed);
+    if limit != 0 && used > limit {
+        die(OUT_OF_MEMORY);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the same arguments; the counting around it
+// does not allocate.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            charge(new_size - layout.size());
+        } else {
+            USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Limits this process to `memory` more bytes than it uses now and to `time` from now; crossing
+/// either ends it with `exit_code` (only takes effect in a binary that uses [`CountingAlloc`]).
+pub fn arm(memory: usize, time: Duration, exit_code: i32) {
+    EXIT_CODE.store(exit_code, Ordering::Relaxed);
+    LIMIT.store(
+        USED.load(Ordering::Relaxed).saturating_add(memory),
+        Ordering::Relaxed,
+    );
+    let _ = std::thread::Builder::new()
+        .name("iw-hook-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(time);
+            die(OUT_OF_TIME);
+        });
+}
