@@ -199,18 +199,27 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
         }
         Err(e) => return Err(format!("cannot read {}: {e}", lock_path.display())),
     };
-    let lock: LockFile = serde_json::from_slice(&lock_bytes)
-        .map_err(|e| format!("{} is not a valid lockfile: {e}", lock_path.display()))?;
     let rel = policy::policy_path(agent);
-    let Some(entry) = lock.files.get(&rel) else {
-        return Err(format!(
-            "agent `{agent}` has no policy in {LOCK_PATH}: it is not in the registry, or `iw apply` \
-             has not run since it was added"
-        ));
+    let expected = match locked_sha256(&lock_bytes, &rel) {
+        Some(sha) => sha,
+        None => {
+            // Not found by the fast path: parse the whole lockfile to say exactly why.
+            let lock: LockFile = serde_json::from_slice(&lock_bytes)
+                .map_err(|e| format!("{} is not a valid lockfile: {e}", lock_path.display()))?;
+            match lock.files.get(&rel) {
+                Some(entry) => entry.sha256.clone(),
+                None => {
+                    return Err(format!(
+                        "agent `{agent}` has no policy in {LOCK_PATH}: it is not in the registry, \
+                         or `iw apply` has not run since it was added"
+                    ));
+                }
+            }
+        }
     };
     let bytes = std::fs::read(root.join(&rel))
         .map_err(|e| format!("cannot read {agent}'s policy {rel}: {e}; run `iw apply`"))?;
-    if crate::fsutil::sha256_hex(&bytes) != entry.sha256 {
+    if crate::fsutil::sha256_hex(&bytes) != expected {
         return Err(format!(
             "{rel} was changed outside iw (its SHA-256 differs from {LOCK_PATH}), so it is not \
              trusted; `iw plan` shows the change and `iw apply` restores it"
@@ -225,6 +234,30 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
         ));
     }
     Ok(doc)
+}
+
+/// The SHA-256 the lockfile records for `path`, found without parsing the whole lockfile (whose
+/// size grows with the number of agents): the entry `"<path>": {"agent": …, "sha256": …}` is
+/// located by its key and only that object is parsed. `None` if it is not found that way.
+fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Entry {
+        sha256: String,
+    }
+    let key = serde_json::to_string(path).ok()?;
+    let key = key.as_bytes();
+    let at = lock.windows(key.len()).position(|w| w == key)?;
+    let rest = &lock[at + key.len()..];
+    let open = rest
+        .iter()
+        .position(|&b| !b.is_ascii_whitespace() && b != b':')?;
+    if rest[open] != b'{' {
+        return None;
+    }
+    let close = open + rest[open..].iter().position(|&b| b == b'}')?;
+    serde_json::from_slice::<Entry>(&rest[open..=close])
+        .ok()
+        .map(|e| e.sha256)
 }
 
 /// Appends the decision to `$IW_HOOK_LOG`, if set. Logging never changes the decision.
@@ -283,6 +316,19 @@ mod tests {
             ..opts(dir.path())
         };
         assert_eq!(pre_tool_use(&open, &b"{"[..]).exit_code(), 0);
+    }
+
+    #[test]
+    fn the_policy_hash_is_found_in_the_lockfile_without_parsing_all_of_it() {
+        let lock = br#"{"files": {"agents/a/.claude/iw-policy.json": {
+            "agent": "a", "sha256": "abc"}, "agents/b/.claude/iw-policy.json": {"agent": "b",
+            "sha256": "def"}}}"#;
+        assert_eq!(
+            locked_sha256(lock, "agents/b/.claude/iw-policy.json").as_deref(),
+            Some("def")
+        );
+        assert_eq!(locked_sha256(lock, "agents/c/.claude/iw-policy.json"), None);
+        assert_eq!(locked_sha256(b"{", "agents/a/.claude/iw-policy.json"), None);
     }
 
     proptest! {
