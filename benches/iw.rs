@@ -108,13 +108,18 @@ fn policy_compile(c: &mut Criterion) {
         let yaml = iw::synth::registry_yaml(n, 1);
         let (registry, _) = iw::registry::parse("agents/registry.yaml", &yaml).unwrap();
         g.throughput(Throughput::Elements(n as u64));
-        // Every agent's policy, as apply writes them.
+        // Every agent's policy, as apply writes them (the shared part computed once).
         g.bench_function(BenchmarkId::new("all_agents", n), |b| {
             b.iter(|| {
+                let shared = iw::policy::Shared::new(&registry);
                 registry
                     .agents
                     .values()
-                    .map(|a| iw::policy::compile(&registry, a).to_json().len())
+                    .map(|a| {
+                        iw::policy::compile_with(&shared, &registry, a)
+                            .to_json()
+                            .len()
+                    })
                     .sum::<usize>()
             })
         });

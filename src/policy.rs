@@ -278,17 +278,19 @@ pub fn resolve(
     })
 }
 
+/// The names and `..` steps of a path (the root and `.` dropped).
+fn steps(p: &Path) -> impl Iterator<Item = OsString> + '_ {
+    p.components().filter_map(|c| match c {
+        Component::Normal(s) => Some(s.to_os_string()),
+        Component::ParentDir => Some(OsString::from("..")),
+        _ => None,
+    })
+}
+
 /// `realpath(3)` that also accepts paths whose tail does not exist yet (the tail is normalised
 /// lexically; a missing directory cannot be a symlink).
 pub fn realpath(abs: &Path) -> Result<PathBuf, String> {
-    let mut queue: VecDeque<OsString> = abs
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            _ => None,
-        })
-        .collect();
+    let mut queue: VecDeque<OsString> = steps(abs).collect();
     let mut out = PathBuf::from("/");
     let mut links = 0;
     while let Some(c) = queue.pop_front() {
@@ -316,14 +318,7 @@ pub fn realpath(abs: &Path) -> Result<PathBuf, String> {
         if target.is_absolute() {
             out = PathBuf::from("/");
         }
-        let mut prefix: Vec<OsString> = target
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(s) => Some(s.to_os_string()),
-                Component::ParentDir => Some(OsString::from("..")),
-                _ => None,
-            })
-            .collect();
+        let mut prefix: Vec<OsString> = steps(&target).collect();
         while let Some(p) = prefix.pop() {
             queue.push_front(p);
         }

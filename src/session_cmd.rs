@@ -217,16 +217,22 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
     Ok(0)
 }
 
-/// `iw session status AGENT [--json]`.
-pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
+/// The tmux client of the project's socket, the socket, and `agent`'s session name; fails for
+/// an agent not in the registry or when tmux cannot run.
+fn agent_session(project: &Project, agent: &str) -> Result<(Tmux, String, String)> {
     let lock = LockFile::read(&project.root)?;
     let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
-    let name = format!("{prefix}{agent}");
     let tmux = Tmux::new(&socket);
     tmux.version()?;
+    Ok((tmux, socket, format!("{prefix}{agent}")))
+}
+
+/// `iw session status AGENT [--json]`.
+pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
+    let (tmux, socket, name) = agent_session(project, agent)?;
     let live = tmux.list_sessions()?;
     let l = live.iter().find(|l| l.name == name);
     let root = project.root.to_string_lossy().into_owned();
@@ -313,14 +319,7 @@ pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
 /// `iw session attach AGENT`: replaces this process with `tmux attach`.
 pub fn attach(project: &Project, agent: &str) -> Result<i32> {
     use std::io::IsTerminal as _;
-    let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
-    if !project.registry.agents.contains_key(agent) {
-        return Err(unknown_agent(project, agent));
-    }
-    let name = format!("{prefix}{agent}");
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
+    let (tmux, socket, name) = agent_session(project, agent)?;
     if !tmux.list_sessions()?.iter().any(|l| l.name == name) {
         return Err(Error::with_help(
             format!("there is no session `{name}` on socket `{socket}`"),
