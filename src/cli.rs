@@ -20,9 +20,10 @@ const ABOUT: &str = "Run a team of Claude Code agents, each in its own tmux sess
 its files and tools, declared in agents/registry.yaml and reconciled like terraform.";
 
 const LONG_ABOUT: &str = "iw reconciles a team of Claude Code agents with what agents/registry.yaml \
-declares: it generates each agent's .claude/settings.json and CLAUDE.md from templates, shows the \
-difference with `iw plan`, converges with `iw apply`, and records what it wrote in state/iw.lock. \
-Every agent's tool calls go through `iw hook pre-tool-use`.";
+(and optionally sessions.yaml) declares: it generates each agent's .claude/settings.json, CLAUDE.md \
+and compiled policy (iw-policy.json), runs each declared agent in its own tmux session, shows the \
+difference with `iw plan`, converges with `iw apply`, and records what it did in state/iw.lock. \
+Every agent's tool calls go through `iw hook pre-tool-use`, which enforces its policy.";
 
 const AFTER_HELP: &str = "\
 Typical use:
@@ -30,6 +31,9 @@ Typical use:
   iw plan                     review what would change (unified diffs)
   iw apply                    make it so (asks for confirmation on a terminal)
   iw plan --exit-code         CI / pre-commit drift gate: 0 none, 2 changes, 1 error
+  iw session list             the agents' tmux sessions (with sessions.yaml)
+
+Docs: README.md, docs/registry.md, docs/sessions.md, docs/security.md, docs/json-output.md.
 
 Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook).
 Colours only on a terminal; NO_COLOR and --color never turn them off.";
@@ -230,7 +234,15 @@ create are never killed."
 pub enum HookCommand {
     /// Decide on one tool call (Claude Code's PreToolUse event JSON on stdin)
     #[command(
-        after_help = "Exit 0 allows the tool call; exit 2 denies it, with the reason on stderr."
+        after_help = "Exit 0 allows the tool call; exit 2 denies it, with the reason on stderr \
+(Claude Code shows it to the agent). iw writes this command into each agent's settings.json as \
+`<iw> -C <root> hook pre-tool-use --agent <name>`; the policy is agents/<name>/.claude/iw-policy.json, \
+trusted only if its hash matches state/iw.lock. Anything the hook cannot decide is denied unless \
+the registry says `hook_failure: open`. IW_HOOK_LOG=FILE appends each decision as a JSON line.
+
+Try it:
+  echo '{\"tool_name\":\"Write\",\"cwd\":\"'$PWD'\",\"tool_input\":{\"file_path\":\"tests/x.py\"}}' \\
+    | iw -C . hook pre-tool-use --agent backend-agent; echo $?"
     )]
     PreToolUse(HookArgs),
 }
