@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole-process timings of iw with hyperfine (median of >= 10 runs), written to
+# Whole-process timings of iw with hyperfine (median of >= 10 runs; without a shell (-N) where the
+# command needs none; the hook needs one for its stdin redirection), written to
 # docs/perf/results.csv, then the plot docs/perf/plan-vs-n.svg (scripts/plot.py).
 #
 #   scripts/perf.sh            # everything (a few minutes)
@@ -48,10 +49,10 @@ project() { # project DIR N: a synthetic registry of N agents (N=26: the real on
 # --- The 26-agent registry --------------------------------------------------------------------
 P=$WORK/p26
 project "$P" 26
-measure "validate" 26 "$IW -C $P validate"
-measure "apply_from_scratch" 26 --prepare "rm -rf $P/agents/*/.claude $P/state" "$IW -C $P apply --yes"
+measure "validate" 26 -N "$IW -C $P validate"
+measure "apply_from_scratch" 26 -N --prepare "rm -rf $P/agents/*/.claude $P/state" "$IW -C $P apply --yes"
 "$IW" -C "$P" apply --yes > /dev/null
-measure "plan_noop" 26 "$IW -C $P plan --exit-code"
+measure "plan_noop" 26 -N "$IW -C $P plan --exit-code"
 
 # The hook: one decision, the way Claude Code runs it (a process per tool call).
 echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/tests/a.py","content":"x"}}' > "$WORK/write.json"
@@ -61,7 +62,7 @@ measure "hook_write_deny" 26 -i "$IW -C $P hook pre-tool-use --agent backend-age
 measure "hook_write_allow" 26 "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/allow.json"
 measure "hook_bash" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
 measure "seed_python_hook" 26 -i "python3 scripts/seed_hook.py < $WORK/write.json"
-measure "true" 0 "/bin/true"
+measure "true" 0 -N "/bin/true"
 
 # Sessions: 26 spawns from a stopped server (the sleep lets the old server finish exiting).
 {
@@ -71,8 +72,8 @@ measure "true" 0 "/bin/true"
     echo "sessions:"
     for a in $(ls "$P/agents" | grep -v registry.yaml); do echo "  $a: {}"; done
 } > "$P/sessions.yaml"
-measure "spawn_26_sessions" 26 --prepare "tmux -L $SOCKET kill-server 2>/dev/null; sleep 0.3" "$IW -C $P apply --yes"
-measure "plan_noop_with_sessions" 26 "$IW -C $P plan --exit-code"
+measure "spawn_26_sessions" 26 -N --prepare "tmux -L $SOCKET kill-server 2>/dev/null; sleep 0.3" "$IW -C $P apply --yes"
+measure "plan_noop_with_sessions" 26 -N "$IW -C $P plan --exit-code"
 SEED_SPAWN=$WORK/seed-spawn.sh
 {
     echo "for a in $(ls "$P/agents" | grep -v -e registry.yaml -e sessions.yaml | tr '\n' ' '); do"
@@ -91,10 +92,10 @@ for n in 100 250 500 1000 2500 5000 10000; do
     "$IW" -C "$Q" validate > /dev/null
     runs=$RUNS
     [ "$n" -ge 5000 ] && runs=10
-    RUNS=$runs measure "validate" "$n" "$IW -C $Q validate"
-    RUNS=$runs measure "plan_all_new" "$n" "$IW -C $Q plan --exit-code --no-diff" -i
+    RUNS=$runs measure "validate" "$n" -N "$IW -C $Q validate"
+    RUNS=$runs measure "plan_all_new" "$n" -N -i "$IW -C $Q plan --exit-code --no-diff"
     "$IW" -C "$Q" apply --yes > /dev/null
-    RUNS=$runs measure "plan_noop" "$n" "$IW -C $Q plan --exit-code"
+    RUNS=$runs measure "plan_noop" "$n" -N "$IW -C $Q plan --exit-code"
     RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $(ls "$Q/agents" | grep -v registry.yaml | head -1) < $WORK/write.json"
     rm -rf "$Q"
 done

@@ -639,13 +639,12 @@ impl Templates {
         files.push(RenderedFile {
             path: crate::policy::policy_path(&agent.name),
             agent: agent.name.clone(),
-            content: crate::policy::compile_with(
+            content: crate::policy::render_json(
                 ctx.policy
                     .get_or_init(|| crate::policy::Shared::new(registry)),
                 registry,
                 agent,
-            )
-            .to_json(),
+            ),
         });
         if errors.is_empty() {
             Ok(files)
