@@ -50,7 +50,7 @@ project() { # project DIR N: a synthetic registry of N agents (N=26: the real on
 P=$WORK/p26
 project "$P" 26
 measure "validate" 26 -N "$IW -C $P validate"
-measure "apply_from_scratch" 26 -N --prepare "rm -rf $P/agents/*/.claude $P/state" "$IW -C $P apply --yes"
+measure "apply_from_scratch" 26 -N --prepare "sh -c 'rm -rf $P/agents/*/.claude $P/state'" "$IW -C $P apply --yes"
 "$IW" -C "$P" apply --yes > /dev/null
 measure "plan_noop" 26 -N "$IW -C $P plan --exit-code"
 
@@ -72,7 +72,7 @@ measure "true" 0 -N "/bin/true"
     echo "sessions:"
     for a in $(ls "$P/agents" | grep -v registry.yaml); do echo "  $a: {}"; done
 } > "$P/sessions.yaml"
-measure "spawn_26_sessions" 26 -N --prepare "tmux -L $SOCKET kill-server 2>/dev/null; sleep 0.3" "$IW -C $P apply --yes"
+measure "spawn_26_sessions" 26 -N --prepare "sh -c 'tmux -L $SOCKET kill-server 2>/dev/null; sleep 0.3'" "$IW -C $P apply --yes"
 measure "plan_noop_with_sessions" 26 -N "$IW -C $P plan --exit-code"
 SEED_SPAWN=$WORK/seed-spawn.sh
 {

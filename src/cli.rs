@@ -116,6 +116,10 @@ pub struct SelectArgs {
     /// Not this agent (repeatable)
     #[arg(long = "exclude", value_name = "AGENT")]
     pub excludes: Vec<String>,
+    /// Rewrite this agent's files and replace its session even if nothing changed (repeatable;
+    /// e.g. after editing a file by hand and restoring it, or to restart a stuck agent)
+    #[arg(long = "replace", value_name = "AGENT")]
+    pub replace: Vec<String>,
 }
 
 impl SelectArgs {
@@ -123,6 +127,7 @@ impl SelectArgs {
         Selection {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
+            replace: self.replace.clone(),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct Selection {
     pub targets: Vec<String>,
     /// Never these agents.
     pub excludes: Vec<String>,
+    /// Rewrite these agents' files and replace their sessions even if nothing changed
+    /// (`--replace`, like terraform's `-replace`).
+    pub replace: Vec<String>,
 }
 
 impl Selection {
@@ -48,7 +51,11 @@ impl Selection {
 
     /// Checks that every named agent is known (in the registry or the lockfile).
     pub fn check(&self, known: &BTreeSet<&str>) -> Result<()> {
-        for (flag, names) in [("--target", &self.targets), ("--exclude", &self.excludes)] {
+        for (flag, names) in [
+            ("--target", &self.targets),
+            ("--exclude", &self.excludes),
+            ("--replace", &self.replace),
+        ] {
             for n in names {
                 if !known.contains(n.as_str()) {
                     let help = match crate::diag::did_you_mean(n, known.iter().copied()) {
@@ -494,6 +501,20 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 after: Some(file.content),
                 security: Vec::new(),
             }),
+            Some(bytes)
+                if bytes == file.content.as_bytes() && selection.replace.contains(&file.agent) =>
+            {
+                Some(FileChange {
+                    action: Action::Replace,
+                    drift: None,
+                    backup: false,
+                    before: Some(lossy(bytes)),
+                    path: file.path,
+                    agent: file.agent,
+                    after: Some(file.content),
+                    security: Vec::new(),
+                })
+            }
             Some(bytes) if bytes == file.content.as_bytes() => None,
             Some(bytes) => {
                 let drift = match locked {
@@ -720,6 +741,9 @@ pub fn session_changes(
                         ),
                     }),
                 }
+            }
+            Some(_) if selection.replace.contains(&spec.agent) => {
+                changes.push(change(Action::Replace, "forced by --replace".into()))
             }
             Some(_) => {}
         }

@@ -414,7 +414,7 @@ pub fn create(project: &Project, agent: &str) -> Result<i32> {
     }
     let selection = Selection {
         targets: vec![agent.to_string()],
-        excludes: vec![],
+        ..Default::default()
     };
     let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
     let drift: Vec<String> = plan

@@ -135,6 +135,7 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
                     }
                     (_, Some(d)) => d.describe().to_string(),
                     (Action::Update, None) => "registry or templates changed".to_string(),
+                    (Action::Replace, None) => "forced by --replace".to_string(),
                     _ => String::new(),
                 };
                 if f.backup {

@@ -688,3 +688,40 @@ fn plan_text_has_symbols_diffs_and_summary() {
             "Plan: 6 to add, 0 to change, 0 to destroy.\nRun `iw apply` to make these changes.\n",
         ));
 }
+
+#[test]
+fn replace_rewrites_an_agents_files_even_when_nothing_changed() {
+    let p = TempProject::example("pilot");
+    p.apply();
+    assert_eq!(p.plan_code(), 0);
+    let plan = p.plan_json(&["--replace", "backend-agent"]);
+    let c = changes(&plan);
+    assert_eq!(c.len(), 3, "{c:?}");
+    assert!(
+        c.iter()
+            .all(|(action, path, _)| action == "replace"
+                && path.starts_with("agents/backend-agent/")),
+        "{c:?}"
+    );
+    p.iw()
+        .args(["plan", "--no-diff", "--replace", "backend-agent"])
+        .assert()
+        .stdout(predicate::str::contains("forced by --replace"));
+    p.iw()
+        .args(["plan", "--replace", "nobody"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--replace nobody"));
+    let out = p
+        .iw()
+        .args(["apply", "--yes", "--no-diff", "--replace", "backend-agent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("agents/backend-agent/.claude/settings.json: replaced"),
+        "{text}"
+    );
+    assert_eq!(p.plan_code(), 0, "nothing left to do");
+}

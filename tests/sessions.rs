@@ -683,3 +683,26 @@ fn invalid_sessions_yaml_is_reported_with_locations_and_nothing_runs() {
     assert!(srv.sessions().is_empty());
     assert!(!p.exists("state"));
 }
+
+#[test]
+fn replace_restarts_a_healthy_session() {
+    let srv = TmuxServer::new();
+    let p = project(&srv, "sessions:\n  worker: {}\n");
+    p.apply();
+    let before = pid(&srv, "iw-worker");
+    let c = session_changes(&p.plan_json(&["--replace", "worker"]));
+    assert_eq!(
+        c,
+        vec![(
+            "replace".to_string(),
+            "iw-worker".to_string(),
+            "forced by --replace".to_string()
+        )]
+    );
+    p.iw()
+        .args(["apply", "--yes", "--no-diff", "--replace", "worker"])
+        .assert()
+        .success();
+    assert_ne!(pid(&srv, "iw-worker"), before, "a new process");
+    assert_eq!(p.plan_code(), 0);
+}
