@@ -322,7 +322,6 @@ fn apply_sessions(
 
 /// The tmux commands that start one session and mark it as iw's.
 fn start_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
-    let target = format!("={}:", spec.name);
     let mut new = TmuxCmd::new("new-session")
         .args(["-d", "-s", &spec.name, "-x", "200", "-y", "50", "-c"])
         .arg(spec.workdir.to_string_lossy());
@@ -331,13 +330,21 @@ fn start_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
     }
     // The command is the pane's initial command, never typed in with send-keys.
     new = new.arg(spec.command.clone());
+    let mut cmds = vec![new];
+    cmds.extend(mark_commands(spec, root));
+    cmds
+}
+
+/// The tmux commands that mark a live session as iw's, for `spec` (also used to adopt a session
+/// started by hand: `iw import`).
+pub fn mark_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
+    let target = format!("={}:", spec.name);
     let set = |name: &str, value: String| {
         TmuxCmd::new("set-option")
             .args(["-t", &target, name])
             .arg(value)
     };
     vec![
-        new,
         // Keep a dead pane (and its output) visible instead of closing the session.
         TmuxCmd::new("set-option").args(["-w", "-t", &target, "remain-on-exit", "on"]),
         set("@iw-managed", "1".into()),

@@ -94,6 +94,17 @@ Only one apply runs at a time per project (advisory lock on state/apply.lock).")
     /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Adopt a session started by hand into iw's management, without restarting it
+    #[command(
+        after_help = "The session must run under the agent's declared name on the project's \
+socket (e.g. iw-backend-agent on iw-orchestrator). iw marks it as its own and records the command \
+it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacement (use \
+`restart: never` to keep the process)."
+    )]
+    Import {
+        /// The agent whose session to adopt
+        agent: String,
+    },
     /// Claude Code hook entry points (called by Claude Code, not by people)
     #[command(subcommand)]
     Hook(HookCommand),
@@ -384,6 +395,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 SessionCommand::Create { agent } => session_cmd::create(&project, &agent),
             }
         }
+        Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
         Command::Hook(_) => unreachable!("handled above"),
     }
 }

@@ -283,6 +283,8 @@ pub struct Plan {
     pub socket: Option<String>,
     /// How long apply watches new sessions for a command that exits at once.
     pub check_for: std::time::Duration,
+    /// The desired sessions of the selected agents.
+    pub specs: Vec<SessionSpec>,
 }
 
 /// A file the selected agents should have, as recorded in the lockfile after apply.
@@ -579,6 +581,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         sockets.insert(s);
     }
     let mut notices = Vec::new();
+    let mut desired_specs = Vec::new();
     if !sockets.is_empty() {
         let mut live = Vec::new();
         for socket in &sockets {
@@ -621,6 +624,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         );
         changes.extend(session_changes.into_iter().map(Change::Session));
         notices = n;
+        desired_specs = specs;
     }
     Ok(Plan {
         changes,
@@ -630,6 +634,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         notices,
         socket: config.map(|c| c.socket.clone()),
         check_for: config.map_or(sessions::DEFAULT_CHECK_FOR, |c| c.check_for),
+        specs: desired_specs,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::lock::LockFile;
 use crate::plan::{self, Change, Selection};
 use crate::project::Project;
 use crate::sessions::{self, SessionSpec};
-use crate::tmux::{LiveSession, Tmux};
+use crate::tmux::{LiveSession, Tmux, TmuxCmd};
 
 /// The socket and prefix the session commands use: sessions.yaml's, else the one the lockfile
 /// remembers, else the defaults.
@@ -476,5 +476,93 @@ impl ExecReplace for std::process::Command {
             Ok(s) => std::process::exit(s.code().unwrap_or(1)),
             Err(e) => e,
         }
+    }
+}
+
+/// `iw import AGENT`: adopts the session of `agent` that was started by hand (under its declared
+/// name, on the project's socket) into iw's management, without restarting it, like
+/// `terraform import`. Its command as tmux recorded it becomes its recorded definition, so the
+/// next `iw plan` shows any difference from sessions.yaml as a replacement.
+pub fn import(project: &Project, agent: &str) -> Result<i32> {
+    if !project.registry.agents.contains_key(agent) {
+        return Err(unknown_agent(project, agent));
+    }
+    let selection = Selection {
+        targets: vec![agent.to_string()],
+        ..Default::default()
+    };
+    let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let Some(spec) = plan.specs.iter().find(|s| s.agent == agent) else {
+        return Err(Error::with_help(
+            format!(
+                "`{agent}` has no session in sessions.yaml, so there is nothing to import it as"
+            ),
+            format!("declare it first: add `{agent}: {{}}` under `sessions:` in sessions.yaml"),
+        ));
+    };
+    let socket = plan.socket.clone().unwrap_or_default();
+    let tmux = Tmux::new(&socket);
+    tmux.version()?;
+    let root = project.root.to_string_lossy().into_owned();
+    let live = tmux.list_sessions()?;
+    let Some(l) = live.iter().find(|l| l.name == spec.name) else {
+        return Err(Error::with_help(
+            format!(
+                "there is no session `{}` on socket `{socket}` to import",
+                spec.name
+            ),
+            format!(
+                "start it by hand as `tmux -L {socket} new-session -d -s {} …`, or let iw start it: `iw session create {agent}`",
+                spec.name
+            ),
+        ));
+    };
+    if l.managed && l.root.as_deref() == Some(root.as_str()) {
+        println!(
+            "session {} is already managed by iw; nothing to import",
+            spec.name
+        );
+        return Ok(0);
+    }
+    if l.managed {
+        return Err(Error::with_help(
+            format!(
+                "session `{}` belongs to the iw project at {}",
+                spec.name,
+                l.root.as_deref().unwrap_or("?")
+            ),
+            "give this project its own `socket` or `prefix` in sessions.yaml",
+        ));
+    }
+    let observed = tmux.run(&[TmuxCmd::new("display-message")
+        .args(["-p", "-t"])
+        .arg(format!("={}:", spec.name))
+        .arg("#{pane_start_command}")])?;
+    let mut actual = spec.clone();
+    let command = unquote_start_command(observed.trim());
+    if !command.is_empty() {
+        actual.command = command;
+    }
+    tmux.run(&apply::mark_commands(&actual, &root))?;
+    println!(
+        "imported session {} as `{agent}`{} without restarting it",
+        spec.name,
+        l.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    );
+    if actual.hash() != spec.hash() {
+        println!(
+            "its command `{}` differs from sessions.yaml (`{}`): `iw plan` shows the replacement; \
+             set `restart: never` for it to keep this process",
+            actual.command, spec.command
+        );
+    }
+    Ok(0)
+}
+
+/// tmux shows a one-argument start command in double quotes (`"sleep 1000"`); undo that.
+fn unquote_start_command(s: &str) -> String {
+    match s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => s.to_string(),
     }
 }

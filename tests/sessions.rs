@@ -706,3 +706,46 @@ fn replace_restarts_a_healthy_session() {
     assert_ne!(pid(&srv, "iw-worker"), before, "a new process");
     assert_eq!(p.plan_code(), 0);
 }
+
+#[test]
+fn import_adopts_a_hand_started_session_without_restarting_it() {
+    let srv = TmuxServer::new();
+    srv.tmux(&["new-session", "-d", "-s", "iw-worker", "sleep 1000"]);
+    srv.tmux(&["new-session", "-d", "-s", "iw-lead", "sleep 2000"]);
+    let p = project(&srv, "sessions:\n  lead: {}\n  worker: {}\n");
+    p.apply();
+    let before = pid(&srv, "iw-worker");
+    let out = p.iw().args(["import", "worker"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("without restarting it"));
+    assert_eq!(srv.format("iw-worker", "#{@iw-managed}"), "1");
+    assert_eq!(pid(&srv, "iw-worker"), before, "not restarted");
+    // Same command as declared: nothing to do for it.
+    let doc = plan(&p);
+    assert!(
+        !session_changes(&doc).iter().any(|c| c.1 == "iw-worker"),
+        "{doc}"
+    );
+    // A different command is recorded as it is, so the plan replaces it.
+    let out = p.iw().args(["import", "lead"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("differs from sessions.yaml"));
+    let c = session_changes(&plan(&p));
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!((c[0].0.as_str(), c[0].1.as_str()), ("replace", "iw-lead"));
+    assert!(c[0].2.contains("sleep 2000"), "{c:?}");
+    // Importing again is a no-op; a session that does not exist is an error saying what to do.
+    p.iw()
+        .args(["import", "worker"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already managed"));
+    p.iw()
+        .args(["session", "kill", "worker"])
+        .assert()
+        .success();
+    p.iw()
+        .args(["import", "worker"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("iw session create worker"));
+}
