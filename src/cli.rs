@@ -94,6 +94,17 @@ Only one apply runs at a time per project (advisory lock on state/apply.lock).")
     /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Print the JSON Schema of agents/registry.yaml or sessions.yaml (for editors and CI)
+    #[command(
+        after_help = "Generated from the types iw parses the files into. For editors with \
+the YAML language server, put `# yaml-language-server: $schema=registry.schema.json` at the top \
+of the file after `iw schema registry > registry.schema.json`."
+    )]
+    Schema {
+        /// Which file
+        #[arg(value_enum)]
+        file: SchemaFile,
+    },
     /// Adopt a session started by hand into iw's management, without restarting it
     #[command(
         after_help = "The session must run under the agent's declared name on the project's \
@@ -245,6 +256,15 @@ create are never killed."
     },
 }
 
+/// The files `iw schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFile {
+    /// agents/registry.yaml
+    Registry,
+    /// sessions.yaml
+    Sessions,
+}
+
 /// `iw hook …`
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
@@ -373,6 +393,17 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         return Ok(decision.exit_code());
     }
+    if let Command::Schema { file } = &cli.command {
+        let schema = match file {
+            SchemaFile::Registry => crate::registry::json_schema(),
+            SchemaFile::Sessions => crate::sessions::json_schema(),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schema).unwrap_or_default()
+        );
+        return Ok(0);
+    }
     let root = project::resolve_root(cli.dir.as_deref())?;
     match cli.command {
         Command::Validate(args) => validate(&root, args),
@@ -396,6 +427,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
+        Command::Schema { .. } => unreachable!("handled above"),
         Command::Hook(_) => unreachable!("handled above"),
     }
 }

@@ -60,7 +60,17 @@ pub struct Registry {
 }
 
 /// What the hook does when it cannot decide: block (the default) or allow, as the seed did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HookFailure {
     /// Deny the tool call, saying why.
@@ -139,6 +149,12 @@ impl Registry {
     }
 }
 
+/// The JSON Schema of agents/registry.yaml, generated from the types the parser reads it into
+/// (`iw schema registry`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(raw::RegistryDoc)).unwrap_or_default()
+}
+
 /// True when `name` is a valid agent name: `^[a-z][a-z0-9-]{0,62}$`.
 pub fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -163,32 +179,66 @@ pub fn valid_model(model: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Raw (as written) types: every field optional and spanned, so that validation can say where.
 
-mod raw {
+pub(crate) mod raw {
     use super::*;
+    use std::collections::BTreeMap as Map;
 
-    #[derive(Debug, Deserialize)]
+    /// agents/registry.yaml: the agent team (docs/registry.md).
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
+    #[schemars(title = "iw agents/registry.yaml")]
     pub struct RegistryDoc {
+        /// The agents, by name (`^[a-z][a-z0-9-]{0,62}$`).
+        #[schemars(with = "Option<Map<String, AgentDoc>>")]
         pub agents: Option<Spanned<SpannedMap<AgentDoc>>>,
+        /// What the hook does when it cannot decide: `closed` (default, block) or `open` (allow).
+        #[schemars(with = "Option<crate::registry::HookFailure>")]
         pub hook_failure: Option<Spanned<String>>,
     }
 
-    #[derive(Debug, Deserialize)]
+    /// One agent.
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct AgentDoc {
+        /// Machine name; must equal the key.
+        #[schemars(with = "Option<String>")]
         pub name: Option<Spanned<String>>,
+        /// Human-readable name.
+        #[schemars(with = "Option<String>")]
         pub display_name: Option<Spanned<String>>,
+        /// What the agent is for.
+        #[schemars(with = "Option<String>")]
         pub description: Option<Spanned<String>>,
+        /// `sonnet`, `haiku`, `opus` or a `claude-…` model id.
+        #[schemars(with = "Option<String>")]
         pub model: Option<Spanned<String>>,
+        /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool`.
+        #[schemars(with = "Option<Vec<String>>")]
         pub tools: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Agents it may delegate to (with the Task tool).
+        #[schemars(with = "Option<Vec<String>>")]
         pub delegates_to: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Gitignore-style patterns it may not write.
+        #[schemars(with = "Option<Vec<String>>")]
         pub cannot_access: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Patterns only this agent may write.
+        #[schemars(with = "Option<Vec<String>>")]
         pub exclusive_access: Option<Spanned<Vec<Spanned<String>>>>,
+        /// What it must do (into CLAUDE.md).
         pub responsibilities: Option<Vec<String>>,
+        /// What it must not do (into CLAUDE.md).
         pub forbidden: Option<Vec<String>>,
+        /// Persona file; default `docs/agents/<name>.md`.
+        #[schemars(with = "Option<String>")]
         pub persona: Option<Spanned<String>>,
+        /// Patterns it may not read.
+        #[schemars(with = "Option<Vec<String>>")]
         pub cannot_read: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Bash command globs it may not run, e.g. `git push*`.
+        #[schemars(with = "Option<Vec<String>>")]
         pub deny_commands: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Absolute path globs outside the project it may write, e.g. `/tmp/**`.
+        #[schemars(with = "Option<Vec<String>>")]
         pub write_outside_root: Option<Spanned<Vec<Spanned<String>>>>,
     }
 }

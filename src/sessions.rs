@@ -98,28 +98,69 @@ impl SessionsConfig {
     }
 }
 
-mod raw {
+pub(crate) mod raw {
     use super::*;
+    use std::collections::BTreeMap as Map;
 
-    #[derive(Debug, Deserialize)]
+    /// sessions.yaml: which agents run in tmux sessions, and how (docs/sessions.md).
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
+    #[schemars(title = "iw sessions.yaml")]
     pub struct Doc {
+        /// The tmux socket (`tmux -L NAME`); default `iw-orchestrator`.
+        #[schemars(with = "Option<String>")]
         pub socket: Option<Spanned<String>>,
+        /// Session name prefix: a session is named prefix + agent; default `iw-`.
+        #[schemars(with = "Option<String>")]
         pub prefix: Option<Spanned<String>>,
+        /// Default pane command; default `claude`.
+        #[schemars(with = "Option<String>")]
         pub command: Option<Spanned<String>>,
+        /// Environment for every session.
+        #[schemars(with = "Option<Map<String, String>>")]
         pub env: Option<Spanned<SpannedMap<String>>>,
+        /// How long apply watches new panes for a command that exits at once (e.g. `150ms`, `0s`).
+        #[schemars(with = "Option<String>")]
         pub check_for: Option<Spanned<String>>,
+        /// The sessions, by agent name (an agent of the registry).
+        #[schemars(with = "Option<Map<String, Option<Entry>>>")]
         pub sessions: Option<Spanned<SpannedMap<Option<Entry>>>>,
     }
 
-    #[derive(Debug, Default, Deserialize)]
+    /// One agent's session.
+    #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Entry {
+        /// The pane's command, if not the default.
+        #[schemars(with = "Option<String>")]
         pub command: Option<Spanned<String>>,
+        /// Environment for this session (on top of the global one).
+        #[schemars(with = "Option<Map<String, String>>")]
         pub env: Option<Spanned<SpannedMap<String>>>,
+        /// Working directory relative to the project root; default `agents/<agent>`.
+        #[schemars(with = "Option<String>")]
         pub workdir: Option<Spanned<String>>,
+        /// `on-change` (default: replace the session when its definition changes) or `never`.
+        #[schemars(with = "Option<Restart>")]
         pub restart: Option<Spanned<String>>,
     }
+
+    /// Restart policy.
+    #[derive(schemars::JsonSchema)]
+    #[serde(rename_all = "kebab-case")]
+    #[allow(dead_code)]
+    pub enum Restart {
+        /// Replace the session when its definition changes.
+        OnChange,
+        /// Report, never replace.
+        Never,
+    }
+}
+
+/// The JSON Schema of sessions.yaml, generated from the types the parser reads it into
+/// (`iw schema sessions`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(raw::Doc)).unwrap_or_default()
 }
 
 fn valid_socket(s: &str) -> bool {

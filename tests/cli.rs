@@ -148,3 +148,40 @@ fn dir_flag_and_current_directory() {
         .code(1)
         .stderr(predicate::str::contains("does not exist"));
 }
+
+#[test]
+fn schemas_describe_exactly_the_fields_the_parser_accepts() {
+    let out = iw().args(["schema", "registry"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["additionalProperties"], false);
+    let top: Vec<&String> = v["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(top.len(), iw::registry::TOP_FIELDS.len());
+    let agent = &v["$defs"]["AgentDoc"];
+    assert_eq!(agent["additionalProperties"], false);
+    let mut fields: Vec<&str> = agent["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = iw::registry::AGENT_FIELDS.to_vec();
+    fields.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(fields, expected);
+    assert!(v.to_string().contains("\"closed\""), "hook_failure values");
+
+    let out = iw().args(["schema", "sessions"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let top: Vec<&str> = v["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for f in iw::sessions::TOP_FIELDS {
+        assert!(top.contains(f), "{f}");
+    }
+    assert!(v.to_string().contains("\"on-change\""), "restart values");
+    iw().args(["schema", "nonsense"]).assert().code(1);
+}
