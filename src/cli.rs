@@ -166,6 +166,10 @@ pub struct PlanArgs {
     /// Do not show diffs, only what changes
     #[arg(long)]
     pub no_diff: bool,
+    /// Also save the plan to FILE, for `iw apply FILE` (which applies exactly it, or refuses if
+    /// anything it depends on changed)
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub select: SelectArgs,
@@ -174,6 +178,9 @@ pub struct PlanArgs {
 /// Arguments of `iw apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `iw plan -o FILE`: apply exactly it, without asking; refuse if it is stale
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["targets", "excludes", "replace"])]
+    pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -470,13 +477,24 @@ fn validate(root: &std::path::Path, args: ValidateArgs) -> Result<i32> {
 fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
     let project = load(root)?;
     let plan = plan::compute(&project, LockFile::read(root)?, &args.select.selection())?;
+    // Like `git -C`, a relative FILE is relative to the project root.
+    let out = args.out.as_ref().map(|f| root.join(f));
+    if let Some(file) = &out {
+        crate::saved::save(&project, &plan, file)?;
+    }
     if args.json {
         let doc = ui::plan_json(&plan, &project.root);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         print!("{}", ui::plan_text(&plan, !args.no_diff));
-        if !plan.is_empty() {
-            println!("Run `iw apply` to make these changes.");
+        match (&out, plan.is_empty()) {
+            (Some(file), false) => println!(
+                "Saved this plan to {}. To make exactly these changes: iw apply {}",
+                file.display(),
+                file.display()
+            ),
+            (None, false) => println!("Run `iw apply` to make these changes."),
+            _ => {}
         }
     }
     Ok(if args.exit_code && !plan.is_empty() {
@@ -488,6 +506,20 @@ fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
 
 fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
     let project = load(root)?;
+    if let Some(file) = &args.plan_file {
+        // A saved plan was reviewed when it was saved: apply exactly it, or nothing.
+        let file = &root.join(file);
+        let saved = crate::saved::load(file)?;
+        let _lock = ApplyLock::acquire(root, args.lock_timeout)?;
+        let plan = plan::compute(&project, LockFile::read(root)?, &saved.selection())?;
+        crate::saved::check_fresh(&saved, &project, &plan, file)?;
+        print!("{}", ui::plan_text(&plan, !args.no_diff));
+        let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
+        if !plan.is_empty() {
+            println!("\n{}", ui::apply_done(&report));
+        }
+        return Ok(0);
+    }
     let selection = args.select.selection();
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod project;
 pub mod registry;
 pub mod render;
+pub mod saved;
 pub mod session_cmd;
 pub mod sessions;
 pub mod shell;

@@ -725,3 +725,61 @@ fn replace_rewrites_an_agents_files_even_when_nothing_changed() {
     );
     assert_eq!(p.plan_code(), 0, "nothing left to do");
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_or_not_at_all() {
+    let p = TempProject::example("pilot");
+    let file = p.path().join("reviewed.plan");
+    let file = file.to_string_lossy().into_owned();
+    p.iw()
+        .args(["plan", "--no-diff", "-o", &file])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("iw apply"));
+    // Without a terminal and without --yes: the review happened when it was saved.
+    let out = p.iw().args(["apply", &file]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("9 added"));
+    assert_eq!(p.plan_code(), 0);
+
+    // Stale: the registry changed after the plan was saved. Nothing is written.
+    p.iw()
+        .args(["plan", "-o", &file, "--replace", "backend-agent"])
+        .assert()
+        .success();
+    p.edit_registry("description: ", "description: Changed. ");
+    let before = p.snapshot();
+    p.iw()
+        .args(["apply", &file])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is stale"))
+        .stderr(predicate::str::contains("registry changed"));
+    assert_eq!(p.snapshot(), before, "nothing changed on disk");
+
+    // Stale: a planned file was changed by hand after the plan was saved.
+    p.apply();
+    p.edit_registry("description: Changed. ", "description: Again. ");
+    p.iw().args(["plan", "-o", &file]).assert().success();
+    p.write("agents/backend-agent/.claude/CLAUDE.md", "edited\n");
+    p.iw()
+        .args(["apply", &file])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is stale"))
+        .stderr(predicate::str::contains(
+            "agents/backend-agent/.claude/CLAUDE.md",
+        ));
+
+    p.iw()
+        .args(["apply", &file, "--target", "backend-agent"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot be used with"));
+    p.write("garbage.plan", "{}");
+    p.iw()
+        .args(["apply", "garbage.plan"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a plan saved by `iw plan -o`"));
+}
