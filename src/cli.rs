@@ -94,6 +94,9 @@ Only one apply runs at a time per project (advisory lock on state/apply.lock).")
     /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Typed handoffs between agents: check a payload against its edge's JSON Schema
+    #[command(subcommand)]
+    Handoff(HandoffCommand),
     /// Print the JSON Schema of agents/registry.yaml or sessions.yaml (for editors and CI)
     #[command(
         after_help = "Generated from the types iw parses the files into. For editors with \
@@ -260,6 +263,26 @@ create are never killed."
     Create {
         /// The agent
         agent: String,
+    },
+}
+
+/// `iw handoff …`
+#[derive(Debug, Subcommand)]
+pub enum HandoffCommand {
+    /// Check that FROM may hand work to TO and that the payload FILE (JSON) matches the schema
+    /// declared for that edge
+    #[command(after_help = "Declare the schema in the registry: \
+`delegates_to: [{agent: backend-agent, schema: schemas/backend-task.json}]` (plain names keep \
+working). Exit 0 valid; 1 with one line per failing field, each starting with its JSON pointer.")]
+    Validate {
+        /// The agent handing the work over
+        #[arg(long, value_name = "AGENT")]
+        from: String,
+        /// The agent receiving it
+        #[arg(long, value_name = "AGENT")]
+        to: String,
+        /// The payload, a JSON file (relative to the project root if relative)
+        file: PathBuf,
     },
 }
 
@@ -434,6 +457,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
+        Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
+            crate::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
+        }
         Command::Schema { .. } => unreachable!("handled above"),
         Command::Hook(_) => unreachable!("handled above"),
     }

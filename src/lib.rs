@@ -15,6 +15,7 @@ pub mod diag;
 pub mod fsutil;
 pub mod graph;
 pub mod guard;
+pub mod handoff;
 pub mod hook;
 pub mod lock;
 pub mod pattern;

@@ -7,6 +7,7 @@
 //! tools, delegation targets and cycles, access patterns and exclusive-access conflicts.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -95,6 +96,9 @@ pub struct Agent {
     pub tools: Vec<String>,
     /// Agents it may delegate to.
     pub delegates_to: Vec<String>,
+    /// JSON Schemas (paths relative to the project root) for the handoff payloads of typed
+    /// `delegates_to` entries, by target agent.
+    pub handoffs: BTreeMap<String, String>,
     /// Paths it may not write to.
     pub cannot_access: Vec<AccessPattern>,
     /// Paths only it may write to.
@@ -196,6 +200,30 @@ pub(crate) mod raw {
         pub hook_failure: Option<Spanned<String>>,
     }
 
+    /// A `delegates_to` entry: an agent's name, or a typed handoff.
+    #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+    #[serde(untagged)]
+    pub enum DelegateEntry {
+        /// The agent's name.
+        Name(String),
+        /// A typed handoff.
+        Typed {
+            /// The agent's name.
+            agent: String,
+            /// JSON Schema file for the payload, relative to the project root.
+            schema: String,
+        },
+    }
+
+    impl DelegateEntry {
+        /// The target agent.
+        pub fn agent(&self) -> &str {
+            match self {
+                DelegateEntry::Name(a) | DelegateEntry::Typed { agent: a, .. } => a,
+            }
+        }
+    }
+
     /// One agent.
     #[derive(Debug, Deserialize, schemars::JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -215,9 +243,10 @@ pub(crate) mod raw {
         /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool`.
         #[schemars(with = "Option<Vec<String>>")]
         pub tools: Option<Spanned<Vec<Spanned<String>>>>,
-        /// Agents it may delegate to (with the Task tool).
-        #[schemars(with = "Option<Vec<String>>")]
-        pub delegates_to: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Agents it may delegate to (with the Task tool): a name, or `{agent, schema}` for a typed
+        /// handoff whose payload must match the JSON Schema file `schema`.
+        #[schemars(with = "Option<Vec<DelegateEntry>>")]
+        pub delegates_to: Option<Spanned<Vec<Spanned<DelegateEntry>>>>,
         /// Gitignore-style patterns it may not write.
         #[schemars(with = "Option<Vec<String>>")]
         pub cannot_access: Option<Spanned<Vec<Spanned<String>>>>,
@@ -519,37 +548,50 @@ impl Validator<'_> {
         };
 
         let mut delegates_to = Vec::new();
-        for d in a.delegates_to.map(|l| l.value).unwrap_or_default() {
-            if d.value == name_key {
+        let mut handoffs = BTreeMap::new();
+        for entry in a.delegates_to.map(|l| l.value).unwrap_or_default() {
+            let target = entry.value.agent().to_string();
+            let pos = pos_of(&entry, target.chars().count());
+            if target == name_key {
                 ok = false;
-                self.err(format!("`{}` delegates to itself", d.value), spos(&d))
+                self.err(format!("`{target}` delegates to itself"), pos)
                     .agent(agent_name)
                     .field("delegates_to")
                     .help("remove it: an agent already does its own work");
-            } else if !known_set.contains(&d.value) {
+            } else if !known_set.contains(&target) {
                 ok = false;
-                let help = match did_you_mean(&d.value, known.iter().map(String::as_str)) {
+                let help = match did_you_mean(&target, known.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("known agents: {}", known.join(", ")),
                 };
                 self.err(
-                    format!(
-                        "delegation target `{}` is not an agent in the registry",
-                        d.value
-                    ),
-                    spos(&d),
+                    format!("delegation target `{target}` is not an agent in the registry"),
+                    pos,
                 )
                 .agent(agent_name)
                 .field("delegates_to")
                 .help(help);
-            } else if delegates_to.contains(&d.value) {
-                self.warn(format!("`{}` is listed twice", d.value), spos(&d))
+            } else if delegates_to.contains(&target) {
+                self.warn(format!("`{target}` is listed twice"), pos)
                     .agent(agent_name)
                     .field("delegates_to");
             } else {
-                self.edges
-                    .insert((name_key.clone(), d.value.clone()), spos(&d));
-                delegates_to.push(d.value);
+                if let raw::DelegateEntry::Typed { schema, .. } = &entry.value {
+                    if schema.trim().is_empty() || Path::new(schema).is_absolute() {
+                        ok = false;
+                        self.err(
+                            format!("the handoff schema of `{target}` must be a path relative to the project root"),
+                            pos,
+                        )
+                        .agent(agent_name)
+                        .field("delegates_to")
+                        .help("e.g. `{agent: backend-agent, schema: schemas/backend-task.json}`");
+                    } else {
+                        handoffs.insert(target.clone(), schema.clone());
+                    }
+                }
+                self.edges.insert((name_key.clone(), target.clone()), pos);
+                delegates_to.push(target);
             }
         }
 
@@ -633,6 +675,7 @@ impl Validator<'_> {
             model,
             tools,
             delegates_to,
+            handoffs,
             cannot_access,
             exclusive_access,
             responsibilities: a.responsibilities.unwrap_or_default(),

@@ -1,0 +1,92 @@
+//! Typed handoffs (the seed's Layer 5): a `delegates_to` entry may name a JSON Schema for the
+//! payload one agent hands to another; `iw handoff validate --from A --to B FILE` checks that the
+//! edge exists and that the payload matches, pointing at each failing field.
+
+use std::path::Path;
+
+use crate::diag::{Error, Result, did_you_mean};
+use crate::project::Project;
+
+/// Validates the handoff payload in `file` (JSON) for the edge `from` → `to`. Returns the exit
+/// code: 0 valid; an invalid payload or edge is an error (exit 1) listing every problem.
+pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<i32> {
+    let agents = &project.registry.agents;
+    for name in [from, to] {
+        if !agents.contains_key(name) {
+            let help = match did_you_mean(name, agents.keys().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!(
+                    "known agents: {}",
+                    agents.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            return Err(Error::with_help(
+                format!("no agent `{name}` in the registry"),
+                help,
+            ));
+        }
+    }
+    let sender = &agents[from];
+    if !sender.delegates_to.iter().any(|d| d == to) {
+        return Err(Error::with_help(
+            format!("`{from}` may not hand work to `{to}`: it is not in its delegates_to"),
+            if sender.delegates_to.is_empty() {
+                format!("`{from}` delegates to nobody")
+            } else {
+                format!("`{from}` delegates to: {}", sender.delegates_to.join(", "))
+            },
+        ));
+    }
+    let payload_text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, e))?;
+    let payload: serde_json::Value = serde_json::from_str(&payload_text).map_err(|e| {
+        Error::msg(format!(
+            "{}:{}:{}: the payload is not valid JSON: {e}",
+            file.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let Some(schema_rel) = sender.handoffs.get(to) else {
+        println!("✓ `{from}` may hand work to `{to}` (no schema is declared for this handoff)");
+        return Ok(0);
+    };
+    let schema_path = project.root.join(schema_rel);
+    let schema_text =
+        std::fs::read_to_string(&schema_path).map_err(|e| Error::io("read", &schema_path, e))?;
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).map_err(|e| {
+        Error::msg(format!(
+            "{schema_rel}:{}:{}: the handoff schema is not valid JSON: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| {
+        Error::with_help(
+            format!("{schema_rel} is not a valid JSON Schema: {e}"),
+            "see https://json-schema.org; iw uses draft 2020-12 unless `$schema` says otherwise",
+        )
+    })?;
+    let problems: Vec<String> = validator
+        .iter_errors(&payload)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            let at = if at.is_empty() { "/".to_string() } else { at };
+            format!("{at}: {e}")
+        })
+        .collect();
+    if problems.is_empty() {
+        println!(
+            "✓ {} is a valid handoff from `{from}` to `{to}` ({schema_rel})",
+            file.display()
+        );
+        return Ok(0);
+    }
+    Err(Error::with_help(
+        format!(
+            "{} does not match the handoff schema {schema_rel} for `{from}` → `{to}`:\n  {}",
+            file.display(),
+            problems.join("\n  ")
+        ),
+        "each line starts with the JSON pointer of the failing field",
+    ))
+}
