@@ -220,6 +220,14 @@ fn char_to_byte(s: &str, n: usize) -> usize {
     s.char_indices().nth(n).map(|(i, _)| i).unwrap_or(s.len())
 }
 
+/// The help for an unknown agent name: a "did you mean" suggestion, else the known names.
+pub fn agent_help<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+    match did_you_mean(name, known.clone()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("known agents: {}", known.collect::<Vec<_>>().join(", ")),
+    }
+}
+
 /// The best suggestion for a misspelled `word` among `candidates`, if one is close enough.
 pub fn did_you_mean<'a>(
     word: &str,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::diag::{Error, Result, did_you_mean};
+use crate::diag::{Error, Result, agent_help};
 use crate::project::Project;
 
 /// Validates the handoff payload in `file` (JSON) for the edge `from` → `to`. Returns the exit
@@ -13,16 +13,9 @@ pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<
     let agents = &project.registry.agents;
     for name in [from, to] {
         if !agents.contains_key(name) {
-            let help = match did_you_mean(name, agents.keys().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "known agents: {}",
-                    agents.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            };
             return Err(Error::with_help(
                 format!("no agent `{name}` in the registry"),
-                help,
+                agent_help(name, agents.keys().map(String::as_str)),
             ));
         }
     }

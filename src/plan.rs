@@ -58,16 +58,9 @@ impl Selection {
         ] {
             for n in names {
                 if !known.contains(n.as_str()) {
-                    let help = match crate::diag::did_you_mean(n, known.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "known agents: {}",
-                            known.iter().copied().collect::<Vec<_>>().join(", ")
-                        ),
-                    };
                     return Err(Error::with_help(
                         format!("{flag} {n}: no such agent in the registry or the lockfile"),
-                        help,
+                        crate::diag::agent_help(n, known.iter().copied()),
                     ));
                 }
             }

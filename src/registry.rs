@@ -560,10 +560,7 @@ impl Validator<'_> {
                     .help("remove it: an agent already does its own work");
             } else if !known_set.contains(&target) {
                 ok = false;
-                let help = match did_you_mean(&target, known.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("known agents: {}", known.join(", ")),
-                };
+                let help = crate::diag::agent_help(&target, known.iter().map(String::as_str));
                 self.err(
                     format!("delegation target `{target}` is not an agent in the registry"),
                     pos,
