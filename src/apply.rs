@@ -289,7 +289,17 @@ fn apply_sessions(
                     Some(code) => format!("exited at once with status {code}"),
                     None => "exited at once".to_string(),
                 };
-                let output = tmux.capture(&spec.name, 15).unwrap_or_default();
+                // tmux can mark a pane dead before it has read all the pty's output: capture
+                // until two non-empty captures agree (at most half a second).
+                let mut output = tmux.capture(&spec.name, 15).unwrap_or_default();
+                for _ in 0..20 {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                    let again = tmux.capture(&spec.name, 15).unwrap_or_default();
+                    if again == output && !again.is_empty() {
+                        break;
+                    }
+                    output = again;
+                }
                 let mut msg = format!(
                     "session {}: its command `{}` {status}",
                     c.session, spec.command
