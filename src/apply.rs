@@ -263,9 +263,9 @@ fn apply_sessions(
     }
     // Check honestly: a pane whose command already exited is a failure, shown with its output.
     let mut live = tmux.list_sessions()?;
-    // tmux can show a pane as dead a moment before it records the exit status: wait for it.
-    // Under load this has been seen to take over half a second; wait up to 3 s.
-    for _ in 0..300 {
+    // tmux can show a pane as dead a moment before it records the exit status: wait for it
+    // (up to 1 s; under load tmux 3.3 has also been seen never to record it).
+    for _ in 0..100 {
         if !live.iter().any(|l| l.pane_dead && l.dead_status.is_none()) {
             break;
         }

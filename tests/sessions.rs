@@ -336,7 +336,12 @@ fn a_command_that_exits_at_once_fails_apply_with_its_output() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("session iw-worker"), "{stderr}");
-    assert!(stderr.contains("exited at once with status 3"), "{stderr}");
+    // tmux 3.3 sometimes marks a pane dead without ever recording its exit status (seen under
+    // load); iw then says "exited at once" without a status rather than guessing.
+    assert!(
+        stderr.contains("exited at once with status 3") || stderr.contains("exited at once;"),
+        "{stderr}"
+    );
     assert!(stderr.contains("| starting"), "{stderr}");
     assert!(stderr.contains("| no API key"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -353,7 +358,7 @@ fn a_command_that_exits_at_once_fails_apply_with_its_output() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["alive"], false);
-    assert_eq!(v["exit_status"], 3);
+    assert!(v["exit_status"] == 3 || v["exit_status"].is_null(), "{v}");
     assert!(
         v["last_output"]
             .as_array()
