@@ -532,48 +532,46 @@ fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
 
 fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
     let project = load(root)?;
+    let _lock;
+    let plan;
     if let Some(file) = &args.plan_file {
         // A saved plan was reviewed when it was saved: apply exactly it, or nothing.
         let file = &root.join(file);
         let saved = crate::saved::load(file)?;
-        let _lock = ApplyLock::acquire(root, args.lock_timeout)?;
-        let plan = plan::compute(&project, LockFile::read(root)?, &saved.selection())?;
+        _lock = ApplyLock::acquire(root, args.lock_timeout)?;
+        plan = plan::compute(&project, LockFile::read(root)?, &saved.selection())?;
         crate::saved::check_fresh(&saved, &project, &plan, file)?;
         print!("{}", ui::plan_text(&plan, !args.no_diff));
-        let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
-        if !plan.is_empty() {
-            println!("\n{}", ui::apply_done(&report));
+    } else {
+        let selection = args.select.selection();
+        let interactive = std::io::stdin().is_terminal();
+        if !args.yes && !interactive {
+            // Refuse before taking the lock, so that a refused apply writes nothing at all.
+            let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
+            if !plan.is_empty() {
+                print!("{}", ui::plan_text(&plan, !args.no_diff));
+                return Err(Error::with_help(
+                    "refusing to apply without confirmation: stdin is not a terminal",
+                    "review the plan with `iw plan`, then run `iw apply --yes`",
+                ));
+            }
         }
-        return Ok(0);
-    }
-    let selection = args.select.selection();
-    let interactive = std::io::stdin().is_terminal();
-    if !args.yes && !interactive {
-        // Refuse before taking the lock, so that a refused apply writes nothing at all.
-        let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
-        if !plan.is_empty() {
-            print!("{}", ui::plan_text(&plan, !args.no_diff));
-            return Err(Error::with_help(
-                "refusing to apply without confirmation: stdin is not a terminal",
-                "review the plan with `iw plan`, then run `iw apply --yes`",
-            ));
+        _lock = ApplyLock::acquire(root, args.lock_timeout)?;
+        // Computed again under the lock: what is shown is what is applied.
+        plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
+        print!("{}", ui::plan_text(&plan, !args.no_diff));
+        if !plan.is_empty() && !args.yes {
+            print!(
+                "\nDo you want to make these changes? Only 'yes' will be accepted.\n  Enter a value: "
+            );
+            let _ = std::io::stdout().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            if answer.trim() != "yes" {
+                return Err(Error::msg("apply cancelled; nothing was changed"));
+            }
+            println!();
         }
-    }
-    let _lock = ApplyLock::acquire(root, args.lock_timeout)?;
-    // Computed again under the lock: what is shown is what is applied.
-    let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
-    print!("{}", ui::plan_text(&plan, !args.no_diff));
-    if !plan.is_empty() && !args.yes {
-        print!(
-            "\nDo you want to make these changes? Only 'yes' will be accepted.\n  Enter a value: "
-        );
-        let _ = std::io::stdout().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if answer.trim() != "yes" {
-            return Err(Error::msg("apply cancelled; nothing was changed"));
-        }
-        println!();
     }
     let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
     if !plan.is_empty() {

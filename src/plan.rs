@@ -430,27 +430,16 @@ pub fn security_drift(f: &FileChange) -> Vec<String> {
     out
 }
 
-/// The first word of a shell command, unquoted (`'a b' c` → `a b`).
+/// The first word of a shell command after quote removal (`'a b' c` → `a b`), as the shell
+/// parser the hook uses reads it.
 fn first_word(cmd: &str) -> Option<String> {
-    let cmd = cmd.trim_start();
-    if let Some(rest) = cmd.strip_prefix('\'') {
-        // iw's quoting: 'it'\''s' → it's
-        let mut out = String::new();
-        let mut rest = rest;
-        loop {
-            let end = rest.find('\'')?;
-            out.push_str(&rest[..end]);
-            rest = &rest[end + 1..];
-            match rest.strip_prefix("\\''") {
-                Some(r) => {
-                    out.push('\'');
-                    rest = r;
-                }
-                None => return Some(out),
-            }
-        }
-    }
-    cmd.split_whitespace().next().map(str::to_string)
+    crate::shell::analyze(cmd, None)
+        .ok()?
+        .commands
+        .into_iter()
+        .next()?
+        .into_iter()
+        .next()
 }
 
 fn is_executable(p: &std::path::Path) -> bool {

@@ -299,16 +299,8 @@ pub fn resolve(
     path: &str,
     home: Option<&Path>,
 ) -> Result<Resolved, String> {
-    let expanded: PathBuf = match (path, home) {
-        ("~", Some(h)) => h.to_path_buf(),
-        (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
-        (p, _) => PathBuf::from(p),
-    };
-    let abs = if expanded.is_absolute() {
-        expanded
-    } else {
-        cwd.join(expanded)
-    };
+    // `join` keeps an absolute path as it is.
+    let abs = cwd.join(expand_home(path, home));
     let real = realpath(&abs)?;
     Ok(match real.strip_prefix(root) {
         Ok(rel) => Resolved::Inside(
@@ -328,6 +320,15 @@ fn steps(p: &Path) -> impl Iterator<Item = OsString> + '_ {
         Component::ParentDir => Some(OsString::from("..")),
         _ => None,
     })
+}
+
+/// `path` with a leading `~` or `~/` replaced by `home` (when known).
+fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path, home) {
+        ("~", Some(h)) => h.to_path_buf(),
+        (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
+        (p, _) => PathBuf::from(p),
+    }
 }
 
 /// `realpath(3)` that also accepts paths whose tail does not exist yet (the tail is normalised
@@ -410,9 +411,24 @@ pub struct Policy {
     pub doc: PolicyDoc,
     no_write: PatternSet<usize>,
     no_read: PatternSet<usize>,
-    owners: PatternSet<usize>,
+    /// Only needed to word a denial: checked when loaded, compiled on first use.
+    owners: LazyPatterns,
     commands: Vec<(String, GlobMatcher)>,
     outside: Vec<GlobMatcher>,
+}
+
+/// Checked patterns whose matcher is compiled only when first needed.
+#[derive(Debug)]
+struct LazyPatterns {
+    patterns: Vec<(AccessPattern, usize)>,
+    set: std::cell::OnceCell<PatternSet<usize>>,
+}
+
+impl LazyPatterns {
+    fn set(&self) -> &PatternSet<usize> {
+        self.set
+            .get_or_init(|| PatternSet::new(self.patterns.clone()))
+    }
 }
 
 /// Tools that read the file named by their input.
@@ -435,6 +451,11 @@ const PATH_FIELDS: &[&str] = &[
 ];
 
 fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, String> {
+    Ok(PatternSet::new(checked_rules(rules)?))
+}
+
+/// The rules' patterns, each checked to parse and to mean the glob stored beside it.
+fn checked_rules(rules: &[PathRule]) -> Result<Vec<(AccessPattern, usize)>, String> {
     let mut out = Vec::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
         let p = AccessPattern::parse(&r.pattern).map_err(|e| format!("`{}`: {e}", r.pattern))?;
@@ -446,7 +467,7 @@ fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, String> {
         }
         out.push((p, i));
     }
-    Ok(PatternSet::new(out))
+    Ok(out)
 }
 
 impl Policy {
@@ -460,7 +481,10 @@ impl Policy {
         }
         let no_write = parse_rules(&doc.no_write)?;
         let no_read = parse_rules(&doc.no_read)?;
-        let owners = parse_rules(&doc.owners)?;
+        let owners = LazyPatterns {
+            patterns: checked_rules(&doc.owners)?,
+            set: std::cell::OnceCell::new(),
+        };
         let commands = doc
             .deny_commands
             .iter()
@@ -615,11 +639,7 @@ impl Policy {
     ) -> Verdict {
         let mut cwd = env.cwd.clone();
         for d in cd {
-            cwd = match (d.as_str(), &env.home) {
-                ("~", Some(h)) => h.clone(),
-                (d, Some(h)) if d.starts_with("~/") => h.join(&d[2..]),
-                (d, _) => cwd.join(d),
-            };
+            cwd = cwd.join(expand_home(d, env.home.as_deref()));
         }
         let rel = match resolve(&env.root, &cwd, path, env.home.as_deref()) {
             Ok(Resolved::Inside(rel)) => rel,
@@ -681,6 +701,7 @@ impl Policy {
         }
         let owner = r.owner.clone().or_else(|| {
             self.owners
+                .set()
                 .first_match(rel)
                 .and_then(|m| self.doc.owners[m.1].owner.clone())
         });

@@ -93,9 +93,10 @@ pub fn inputs(project: &Project) -> BTreeMap<String, String> {
         out.insert("sessions.yaml".to_string(), fsutil::sha256_hex(&bytes));
     }
     // The hook command names the binary, so a different iw renders different files.
-    if let Ok(exe) = std::env::current_exe().and_then(|p| p.canonicalize()) {
-        out.insert("iw".to_string(), exe.to_string_lossy().into_owned());
-    }
+    out.insert(
+        "iw".to_string(),
+        project.ctx.iw_bin.to_string_lossy().into_owned(),
+    );
     out
 }
 
