@@ -169,6 +169,16 @@ pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str, fail_open: bool) ->
     )
 }
 
+/// The command Claude Code runs on the activity events of `agent` (SessionStart,
+/// UserPromptSubmit, Notification, Stop, SessionEnd): it records what the agent is doing.
+pub fn status_command(iw_bin: &Path, root: &Path, agent: &str) -> String {
+    format!(
+        "{} -C {} hook status --agent {agent}",
+        shell_quote(&iw_bin.to_string_lossy()),
+        shell_quote(&root.to_string_lossy()),
+    )
+}
+
 /// Escapes gitignore metacharacters in a literal path.
 fn escape_glob(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

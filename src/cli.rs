@@ -1,8 +1,10 @@
 //! The command line: argument definitions, dispatch and exit codes.
 //!
 //! Exit codes: 0 success; 1 error (invalid input, failed operation, refused confirmation);
-//! 2 only from `iw plan --exit-code` (changes present) and from `iw hook` (deny). Usage errors
-//! exit 1, not clap's usual 2, so that scripts never mistake a typo for "changes present".
+//! 2 only from `iw plan --exit-code` (changes present) and from `iw hook pre-tool-use` (deny);
+//! 3 / 4 / 124 from `iw runs wait` and `iw run --wait` (a run failed / was killed / the wait timed
+//! out). Usage errors exit 1, not clap's usual 2, so that scripts never mistake a typo for
+//! "changes present".
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -31,18 +33,22 @@ Typical use:
   iw plan                     review what would change (unified diffs)
   iw apply                    make it so (asks for confirmation on a terminal)
   iw plan --exit-code         CI / pre-commit drift gate: 0 none, 2 changes, 1 error
-  iw session list             the agents' tmux sessions (with sessions.yaml)
+  iw session list             the agents' tmux sessions, and what each agent is doing
+  iw run AGENT --task FILE    a task run in its own session; `iw runs` lists them
 
-Docs: README.md, docs/registry.md, docs/sessions.md, docs/security.md, docs/json-output.md.
+Docs: README.md, docs/registry.md, docs/sessions.md, docs/runs.md, docs/security.md,
+docs/json-output.md.
 
-Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook).
+Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook);
+iw runs wait: 3 a run failed, 4 a run was killed, 124 timed out.
 Colours only on a terminal; NO_COLOR and --color never turn them off.";
 
 /// iw's command line.
 #[derive(Debug, Parser)]
 #[command(name = "iw", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Project root: the directory holding agents/registry.yaml [default: current directory]
+    /// Project root: the directory holding agents/registry.yaml [default: $IW_ROOT (set in
+    /// agents' sessions), else the current directory]
     #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
@@ -119,9 +125,120 @@ it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacem
         /// The agent whose session to adopt
         agent: String,
     },
+    /// Start a task run: AGENT works on the task in FILE in its own tmux session
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Task runs: list them; status, wait, kill, logs of one (`iw runs --help`)
+    #[command(after_help = RUNS_HELP)]
+    Runs(RunsArgs),
     /// Claude Code hook entry points (called by Claude Code, not by people)
     #[command(subcommand)]
     Hook(HookCommand),
+}
+
+const RUN_HELP: &str = "\
+The run gets an id like 20261124-153042-backend-agent (printed on stdout) and a directory
+state/runs/<id>/ with state.json, prompt.md, output.log and, when the agent writes it,
+result.json. Its pane runs `iw runs exec <id>`, which runs `runs.command` from sessions.yaml
+(default: claude -p \"$(cat \"$IW_RUN_PROMPT\")\") in the agent's directory with IW_RUN_ID,
+IW_RUN_DIR, IW_RUN_TASK, IW_RUN_PROMPT and IW_RUN_RESULT set, and records how it ended:
+CREATED -> RUNNING -> COMPLETED (exit 0) | FAILED (non-zero exit, timeout) | KILLED.
+
+Limits (sessions.yaml `runs:`): max_concurrent active runs (default 4), max_lifetime (default
+1h; --timeout may only shorten it). Started from an agent's session (IW_AGENT set), the target
+must be in that agent's delegates_to, and a JSON task must match the edge's handoff schema.
+Every start, refusal, transition and kill is appended to state/audit.log.
+
+Examples:
+  iw run backend-agent --task tasks/api.md                 start; prints the run id
+  iw run backend-agent --task tasks/api.md --wait -t 20m   wait; exit 0/3/4 (see iw runs --help)
+  id=$(iw run qa-agent --task t.md) && iw runs wait \"$id\" && iw runs status \"$id\" --json";
+
+const RUNS_HELP: &str = "\
+Exit codes of `iw runs wait` (and `iw run --wait`): 0 every run COMPLETED, 3 one FAILED
+(timeouts included), 4 one was KILLED, 124 the wait timed out, 1 error.
+
+Examples:
+  iw runs                          every run, oldest first
+  iw runs --status RUNNING --json  for scripts
+  iw runs logs ID --follow         the output as it comes, until the run ends
+  iw runs wait ID1 ID2 --timeout 30m
+  iw runs kill ID";
+
+/// Arguments of `iw run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The agent to run
+    pub agent: String,
+    /// The task: Markdown, or JSON when the handoff has a schema (relative to the current
+    /// directory, or to the project root with -C)
+    #[arg(long, value_name = "FILE")]
+    pub task: PathBuf,
+    /// Wait until the run ends; the exit code says how it ended
+    #[arg(long)]
+    pub wait: bool,
+    /// Stop the run and mark it FAILED (timeout) after this long [default: runs.max_lifetime]
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Print the run's state as JSON instead of its id
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `iw runs`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    /// What to do; without one, list the runs
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Only runs with this status (repeatable): CREATED, RUNNING, COMPLETED, FAILED, KILLED
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Vec<crate::runs::Status>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `iw runs …`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// One run: state, timings, parent, result, last output
+    Status {
+        /// The run id
+        id: String,
+        /// Print JSON (state.json plus result and last output)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until runs end; the exit code says how they ended
+    Wait {
+        /// Run ids
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Give up after this long (exit 124)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
+    /// Stop a run: mark it KILLED, stop its command and close its session
+    Kill {
+        /// The run id
+        id: String,
+    },
+    /// Print a run's output (output.log)
+    Logs {
+        /// The run id
+        id: String,
+        /// Keep printing as it comes, until the run ends
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// What a run's pane runs (started by `iw run`, not by people)
+    #[command(hide = true)]
+    Exec {
+        /// The run id
+        id: String,
+    },
 }
 
 /// Arguments of `iw validate`.
@@ -311,6 +428,22 @@ Try it:
     | iw -C . hook pre-tool-use --agent backend-agent; echo $?"
     )]
     PreToolUse(HookArgs),
+    /// Record what an agent is doing (Claude Code's SessionStart, UserPromptSubmit,
+    /// Notification, Stop or SessionEnd event JSON on stdin)
+    #[command(
+        after_help = "Always exits 0: a status hook never blocks the agent. The state \
+(working, waiting, idle, ended) goes to state/activity/<agent>.json, and `iw session list` \
+shows it.
+
+Try it:
+  echo '{\"hook_event_name\":\"UserPromptSubmit\",\"session_id\":\"s\"}' \\
+    | iw -C . hook status --agent backend-agent && iw session list"
+    )]
+    Status {
+        /// The agent
+        #[arg(long, value_name = "NAME")]
+        agent: String,
+    },
 }
 
 /// Arguments of `iw hook pre-tool-use`.
@@ -332,11 +465,15 @@ fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 /// Runs iw with the process's arguments and returns the exit code.
 pub fn run() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let is_hook = args.get(1..).is_some_and(|a| {
-        a.iter()
-            .filter(|s| !s.to_string_lossy().starts_with('-'))
-            .any(|s| s == "hook")
-    });
+    let words: Vec<String> = args
+        .get(1..)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.starts_with('-'))
+        .collect();
+    // A PreToolUse hook that cannot parse its arguments must block; a status hook never does.
+    let is_hook = words.iter().any(|s| s == "hook") && !words.iter().any(|s| s == "status");
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -367,6 +504,12 @@ pub fn run() -> i32 {
             &cli.command,
             Command::Session(SessionCommand::List { json: true, .. })
                 | Command::Session(SessionCommand::Status { json: true, .. })
+                | Command::Run(RunArgs { json: true, .. })
+                | Command::Runs(RunsArgs {
+                    command: None | Some(RunsCommand::Status { json: true, .. }),
+                    json: true,
+                    ..
+                })
         );
     match dispatch(cli) {
         Ok(code) => code,
@@ -423,6 +566,21 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         return Ok(decision.exit_code());
     }
+    if let Command::Hook(HookCommand::Status { agent }) = &cli.command {
+        // Never blocks and never fails the agent: problems are warnings.
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin().lock(), 1 << 20),
+            &mut buf,
+        );
+        let recorded = project::resolve_root(cli.dir.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(|root| crate::activity::record(&root, agent, &buf));
+        if let Err(e) = recorded {
+            eprintln!("iw hook status: {e}");
+        }
+        return Ok(0);
+    }
     if let Command::Schema { file } = &cli.command {
         let schema = match file {
             SchemaFile::Registry => crate::registry::json_schema(),
@@ -460,6 +618,29 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
             crate::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
         }
+        Command::Run(args) => {
+            // Like `git -C`: with -C a relative path is relative to the project root.
+            let base = match &cli.dir {
+                Some(_) => root.clone(),
+                None => std::env::current_dir().map_err(|e| Error::io("read", &root, e))?,
+            };
+            let start = crate::run_cmd::StartArgs {
+                agent: args.agent,
+                task: base.join(args.task),
+                timeout: args.timeout,
+                wait: args.wait,
+                json: args.json,
+            };
+            crate::run_cmd::start(&load(&root)?, &start)
+        }
+        Command::Runs(args) => match args.command {
+            None => crate::run_cmd::list(&root, &args.status, args.json),
+            Some(RunsCommand::Status { id, json }) => crate::run_cmd::status(&root, &id, json),
+            Some(RunsCommand::Wait { ids, timeout }) => crate::run_cmd::wait(&root, &ids, timeout),
+            Some(RunsCommand::Kill { id }) => crate::run_cmd::kill(&root, &id),
+            Some(RunsCommand::Logs { id, follow }) => crate::run_cmd::logs(&root, &id, follow),
+            Some(RunsCommand::Exec { id }) => crate::run_cmd::exec(&root, &id),
+        },
         Command::Schema { .. } => unreachable!("handled above"),
         Command::Hook(_) => unreachable!("handled above"),
     }

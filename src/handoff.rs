@@ -10,6 +10,23 @@ use crate::project::Project;
 /// Validates the handoff payload in `file` (JSON) for the edge `from` → `to`. Returns the exit
 /// code: 0 valid; an invalid payload or edge is an error (exit 1) listing every problem.
 pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<i32> {
+    check_edge(project, from, to)?;
+    let payload_text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, e))?;
+    parse_payload(file, &payload_text)?;
+    match check_payload(project, from, to, file, &payload_text)? {
+        None => {
+            println!("✓ `{from}` may hand work to `{to}` (no schema is declared for this handoff)")
+        }
+        Some(schema) => println!(
+            "✓ {} is a valid handoff from `{from}` to `{to}` ({schema})",
+            file.display()
+        ),
+    }
+    Ok(0)
+}
+
+/// Checks that both agents exist and that `from` may hand work to `to` (its `delegates_to`).
+pub fn check_edge(project: &Project, from: &str, to: &str) -> Result<()> {
     let agents = &project.registry.agents;
     for name in [from, to] {
         if !agents.contains_key(name) {
@@ -30,19 +47,39 @@ pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<
             },
         ));
     }
-    let payload_text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, e))?;
-    let payload: serde_json::Value = serde_json::from_str(&payload_text).map_err(|e| {
+    Ok(())
+}
+
+fn parse_payload(file: &Path, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| {
         Error::msg(format!(
             "{}:{}:{}: the payload is not valid JSON: {e}",
             file.display(),
             e.line(),
             e.column()
         ))
-    })?;
-    let Some(schema_rel) = sender.handoffs.get(to) else {
-        println!("✓ `{from}` may hand work to `{to}` (no schema is declared for this handoff)");
-        return Ok(0);
+    })
+}
+
+/// Checks `payload_text` (read from `file`) against the JSON Schema declared for the edge
+/// `from` → `to` (which must exist: [`check_edge`]). Returns the schema's path, or `None` when
+/// the edge declares no schema (then the payload may be anything).
+pub fn check_payload(
+    project: &Project,
+    from: &str,
+    to: &str,
+    file: &Path,
+    payload_text: &str,
+) -> Result<Option<String>> {
+    let Some(schema_rel) = project
+        .registry
+        .agents
+        .get(from)
+        .and_then(|a| a.handoffs.get(to))
+    else {
+        return Ok(None);
     };
+    let payload = parse_payload(file, payload_text)?;
     let schema_path = project.root.join(schema_rel);
     let schema_text =
         std::fs::read_to_string(&schema_path).map_err(|e| Error::io("read", &schema_path, e))?;
@@ -68,11 +105,7 @@ pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<
         })
         .collect();
     if problems.is_empty() {
-        println!(
-            "✓ {} is a valid handoff from `{from}` to `{to}` ({schema_rel})",
-            file.display()
-        );
-        return Ok(0);
+        return Ok(Some(schema_rel.clone()));
     }
     Err(Error::with_help(
         format!(

@@ -168,6 +168,16 @@ pub fn evaluate(opts: &Options, buf: &[u8], tool_out: &mut String) -> Result<Ver
         root,
         cwd,
         home: std::env::var_os("HOME").map(PathBuf::from),
+        run_result: std::env::var("IW_RUN_ID")
+            .ok()
+            .filter(|id| crate::runs::valid_id(id))
+            .map(|id| {
+                format!(
+                    "{}/{id}/{}",
+                    crate::runs::RUNS_DIR,
+                    crate::runs::RESULT_FILE
+                )
+            }),
     };
     let call = ToolCall {
         tool: &input.tool_name,

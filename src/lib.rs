@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod apply;
 pub mod claude;
 pub mod cli;
@@ -24,6 +25,8 @@ pub mod policy;
 pub mod project;
 pub mod registry;
 pub mod render;
+pub mod run_cmd;
+pub mod runs;
 pub mod saved;
 pub mod session_cmd;
 pub mod sessions;

@@ -737,7 +737,8 @@ pub fn session_changes(
     }
     // Sessions this project started that are no longer declared (or live on an old socket).
     for (sock, list) in live {
-        for l in list {
+        // Task runs (`iw run`) live on the socket too; they are not plan's to manage.
+        for l in list.iter().filter(|l| l.run.is_none()) {
             let wanted =
                 Some(sock.as_str()) == declared_socket && specs.iter().any(|s| s.name == l.name);
             let declared_unselected = Some(sock.as_str()) == declared_socket

@@ -391,6 +391,9 @@ pub struct Env {
     pub cwd: PathBuf,
     /// The home directory, for `~`.
     pub home: Option<PathBuf>,
+    /// In a task run (`IW_RUN_ID` set by its wrapper, which the agent cannot change): its
+    /// `state/runs/<id>/result.json`, the one file under iw's state it may write.
+    pub run_result: Option<String>,
 }
 
 /// The policy's verdict on one call.
@@ -664,6 +667,9 @@ impl Policy {
         };
         let root_abs = env.root.join(&rel);
         let recursive = recursive || root_abs.is_dir();
+        if !recursive && env.run_result.as_deref() == Some(rel.as_str()) {
+            return Verdict::Allow;
+        }
         let hit = self.no_write.first_match(&rel).map(|m| m.1).or_else(|| {
             recursive
                 .then(|| below(&self.doc.no_write, &rel, &env.root))
@@ -843,6 +849,7 @@ mod tests {
             root: root.to_path_buf(),
             cwd: cwd.to_path_buf(),
             home: None,
+            run_result: None,
         };
         policy.decide(
             &ToolCall {

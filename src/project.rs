@@ -31,9 +31,14 @@ pub struct Project {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Resolves `-C DIR` (default: the current directory) to an absolute, canonical path.
+/// Resolves `-C DIR` to an absolute, canonical path. Without `-C`: `$IW_ROOT` (set in every
+/// agent's session and run, so that `iw` inside one acts on its project), else the current
+/// directory.
 pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
-    let dir = dir.unwrap_or(Path::new("."));
+    let env_root = std::env::var_os("IW_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from);
+    let dir = dir.or(env_root.as_deref()).unwrap_or(Path::new("."));
     dir.canonicalize().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::with_help(

@@ -47,6 +47,7 @@ pub enum Var {
     BuildTimestamp,
     IwBin,
     IwHookCommand,
+    IwStatusCommand,
     AgentDir,
     AgentToolsJson,
     AgentDelegatesJson,
@@ -122,6 +123,11 @@ pub const VARIABLES: &[(&str, Var, &str)] = &[
         "IW_HOOK_COMMAND",
         Var::IwHookCommand,
         "the PreToolUse hook command for this agent",
+    ),
+    (
+        "IW_STATUS_COMMAND",
+        Var::IwStatusCommand,
+        "the activity hook command for this agent (SessionStart, UserPromptSubmit, Notification, Stop, SessionEnd)",
     ),
     ("AGENT_DIR", Var::AgentDir, "absolute path of agents/<name>"),
     (
@@ -482,6 +488,10 @@ impl Values {
                 &agent.name,
                 registry.hook_failure == crate::registry::HookFailure::Open,
             ),
+        );
+        set(
+            Var::IwStatusCommand,
+            claude::status_command(&ctx.iw_bin, &ctx.root, &agent.name),
         );
         set(Var::AgentDir, format!("{root}/agents/{}", agent.name));
         set(Var::AgentToolsJson, json(&agent.tools));

@@ -94,6 +94,30 @@ pub struct Row {
     pub managed: String,
     /// Whether its definition matches sessions.yaml and the agent's config (`null`: not known).
     pub up_to_date: Option<bool>,
+    /// What the agent is doing, as its Claude Code hooks last reported: `working`, `waiting`,
+    /// `idle`, `ended`, or `unknown` (nothing recorded since the session started); `null` for
+    /// a session that is not an agent's or not running.
+    pub activity: Option<crate::activity::State>,
+    /// Seconds since the activity was recorded.
+    pub activity_seconds: Option<u64>,
+    /// Claude Code's message, when waiting (e.g. a permission prompt).
+    pub activity_message: Option<String>,
+}
+
+/// The activity of a live session's agent.
+fn activity_of(project: &Project, l: &LiveSession) -> Option<crate::activity::Activity> {
+    use crate::activity::{Activity, State};
+    let agent = l.agent.as_deref()?;
+    if l.pane_dead {
+        return Some(Activity {
+            state: State::Ended,
+            since: None,
+            event: None,
+            message: None,
+        });
+    }
+    let record = crate::activity::read(&project.root, agent);
+    Some(Activity::current(record.as_ref(), l.created))
 }
 
 fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
@@ -109,7 +133,11 @@ fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
             .map(|s| l.hash.as_deref() == Some(s.hash().as_str()) && !l.pane_dead),
         _ => None,
     };
+    let activity = activity_of(project, l);
     Ok(Row {
+        activity: activity.as_ref().map(|a| a.state),
+        activity_seconds: activity.as_ref().and_then(|a| a.since).map(|d| d.as_secs()),
+        activity_message: activity.and_then(|a| a.message),
         session: l.name.clone(),
         agent: l.agent.clone(),
         state: if l.pane_dead { "dead" } else { "running" }.to_string(),
@@ -127,7 +155,9 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
     let (socket, _) = socket_and_prefix(project, lock.as_ref());
     let tmux = Tmux::new(&socket);
     tmux.version()?;
-    let live = tmux.list_sessions()?;
+    let mut live = tmux.list_sessions()?;
+    // Task runs have their own listing: `iw runs`.
+    live.retain(|l| l.run.is_none());
     let root = project.root.to_string_lossy().into_owned();
     let mut rows = Vec::new();
     for l in &live {
@@ -146,6 +176,9 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
                     uptime_seconds: None,
                     managed: "-".into(),
                     up_to_date: Some(false),
+                    activity: None,
+                    activity_seconds: None,
+                    activity_message: None,
                 });
             }
         }
@@ -167,12 +200,13 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
         "SESSION",
         "AGENT",
         "STATE",
+        "ACTIVITY",
         "PID",
         "UPTIME",
         "MANAGED",
         "UP TO DATE",
     ];
-    let table: Vec<[String; 7]> = rows
+    let table: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -182,6 +216,7 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
                     ("dead", Some(c)) => format!("dead ({c})"),
                     (s, _) => s.to_string(),
                 },
+                activity_cell(r),
                 r.pid.map_or("-".into(), |p| p.to_string()),
                 r.uptime_seconds
                     .map_or("-".into(), |s| human_duration(Duration::from_secs(s))),
@@ -215,6 +250,14 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
         println!("{}", line(r));
     }
     Ok(0)
+}
+
+fn activity_cell(r: &Row) -> String {
+    match (r.activity, r.activity_seconds) {
+        (None, _) => "-".into(),
+        (Some(a), Some(s)) => format!("{} {}", a.as_str(), human_duration(Duration::from_secs(s))),
+        (Some(a), None) => a.as_str().into(),
+    }
 }
 
 /// The tmux client of the project's socket, the socket, and `agent`'s session name; fails for
@@ -258,6 +301,9 @@ pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
             "uptime_seconds": r.as_ref().and_then(|r| r.uptime_seconds),
             "managed": r.as_ref().map(|r| r.managed.clone()),
             "up_to_date": r.as_ref().and_then(|r| r.up_to_date),
+            "activity": r.as_ref().and_then(|r| r.activity),
+            "activity_seconds": r.as_ref().and_then(|r| r.activity_seconds),
+            "activity_message": r.as_ref().and_then(|r| r.activity_message.clone()),
             "exit_status": l.and_then(|l| l.dead_status),
             "command": desired.as_ref().map(|s| s.command.clone()),
             "last_output": last_output,
@@ -291,6 +337,10 @@ pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
             }
             if let Some(u) = l.uptime() {
                 println!("uptime:     {}", human_duration(u));
+            }
+            println!("activity:   {}", activity_cell(r));
+            if let Some(m) = &r.activity_message {
+                println!("            {m}");
             }
             println!("managed:    {}", r.managed);
             println!(

@@ -28,6 +28,13 @@ pub const DEFAULT_PREFIX: &str = "iw-";
 pub const DEFAULT_COMMAND: &str = "claude";
 /// Default time to watch new sessions for a command that exits at once.
 pub const DEFAULT_CHECK_FOR: Duration = Duration::from_millis(150);
+/// Default command of a task run (`iw run`): Claude Code, non-interactive, on the run's prompt
+/// (the agent's persona comes from the CLAUDE.md in its directory).
+pub const DEFAULT_RUN_COMMAND: &str = r#"claude -p "$(cat "$IW_RUN_PROMPT")""#;
+/// Default maximum of runs active at once.
+pub const DEFAULT_MAX_CONCURRENT: usize = 4;
+/// Default (and largest allowed) lifetime of a run.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Top-level fields.
 pub const TOP_FIELDS: &[&str] = &[
@@ -36,6 +43,7 @@ pub const TOP_FIELDS: &[&str] = &[
     "command",
     "env",
     "check_for",
+    "runs",
     "sessions",
 ];
 /// Fields of one session.
@@ -74,6 +82,45 @@ pub struct SessionsConfig {
     pub check_for: Duration,
     /// Declared sessions, by agent.
     pub sessions: BTreeMap<String, SessionDecl>,
+    /// Task runs (`iw run`).
+    pub runs: RunsConfig,
+}
+
+/// How task runs (`iw run`) are started and limited (`runs:` in sessions.yaml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunsConfig {
+    /// The command a run's pane runs (by `sh -c`, in the agent's directory, with `IW_RUN_*` set).
+    pub command: String,
+    /// At most this many runs are active (created or running) at once.
+    pub max_concurrent: usize,
+    /// A run is stopped and marked FAILED (reason timeout) after this long; `--timeout` may only
+    /// shorten it.
+    pub max_lifetime: Duration,
+}
+
+impl Default for RunsConfig {
+    fn default() -> Self {
+        RunsConfig {
+            command: DEFAULT_RUN_COMMAND.to_string(),
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+        }
+    }
+}
+
+impl Default for SessionsConfig {
+    /// The configuration of a project without sessions.yaml.
+    fn default() -> Self {
+        SessionsConfig {
+            socket: DEFAULT_SOCKET.to_string(),
+            prefix: DEFAULT_PREFIX.to_string(),
+            command: DEFAULT_COMMAND.to_string(),
+            env: BTreeMap::new(),
+            check_for: DEFAULT_CHECK_FOR,
+            sessions: BTreeMap::new(),
+            runs: RunsConfig::default(),
+        }
+    }
 }
 
 /// One declared session.
@@ -122,9 +169,28 @@ pub(crate) mod raw {
         /// How long apply watches new panes for a command that exits at once (e.g. `150ms`, `0s`).
         #[schemars(with = "Option<String>")]
         pub check_for: Option<Spanned<String>>,
+        /// Task runs started by `iw run` (docs/runs.md).
+        #[schemars(with = "Option<Runs>")]
+        pub runs: Option<Spanned<Runs>>,
         /// The sessions, by agent name (an agent of the registry).
         #[schemars(with = "Option<Map<String, Option<Entry>>>")]
         pub sessions: Option<Spanned<SpannedMap<Option<Entry>>>>,
+    }
+
+    /// Task runs (`iw run AGENT --task FILE`).
+    #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Runs {
+        /// The command a run's pane runs (by `sh -c`, in the agent's directory); default
+        /// `claude -p "$(cat "$IW_RUN_PROMPT")"`.
+        #[schemars(with = "Option<String>")]
+        pub command: Option<Spanned<String>>,
+        /// At most this many runs active at once; default 4.
+        #[schemars(with = "Option<u32>")]
+        pub max_concurrent: Option<Spanned<u32>>,
+        /// A run still going after this long is stopped and marked FAILED (timeout); default `1h`.
+        #[schemars(with = "Option<String>")]
+        pub max_lifetime: Option<Spanned<String>>,
     }
 
     /// One agent's session.
@@ -276,6 +342,7 @@ pub fn parse(
         None => DEFAULT_CHECK_FOR,
     };
     let env = env_map(doc.env, None, &mut out);
+    let runs = runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out);
 
     let mut sessions = BTreeMap::new();
     let known: Vec<&str> = registry.names().collect();
@@ -390,6 +457,7 @@ pub fn parse(
                 env,
                 check_for,
                 sessions,
+                runs,
             },
             warnings,
         ))
@@ -455,6 +523,52 @@ fn env_map(
         }
     }
     out
+}
+
+fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
+    let mut c = RunsConfig::default();
+    if let Some(cmd) = r.command {
+        if cmd.value.trim().is_empty() {
+            out.push(
+                Diagnostic::error("`runs.command` is empty"),
+                spos(&cmd),
+                None,
+                None,
+            );
+        } else {
+            c.command = cmd.value;
+        }
+    }
+    if let Some(n) = r.max_concurrent {
+        if n.value == 0 {
+            out.push(
+                Diagnostic::error("`runs.max_concurrent` is 0, so no run could ever start"),
+                pos_of(&n, 1),
+                Some("write at least 1".into()),
+                None,
+            );
+        } else {
+            c.max_concurrent = n.value as usize;
+        }
+    }
+    if let Some(l) = r.max_lifetime {
+        match humantime::parse_duration(&l.value) {
+            Ok(d) if !d.is_zero() => c.max_lifetime = d,
+            Ok(_) => out.push(
+                Diagnostic::error("`runs.max_lifetime` is zero"),
+                spos(&l),
+                Some("write e.g. `30m` or `2h`".into()),
+                None,
+            ),
+            Err(e) => out.push(
+                Diagnostic::error(format!("`{}` is not a duration: {e}", l.value)),
+                spos(&l),
+                Some("write e.g. `30m` or `2h`".into()),
+                None,
+            ),
+        }
+    }
+    c
 }
 
 fn check_workdir(w: &str) -> Result<(), &'static str> {

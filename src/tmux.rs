@@ -61,6 +61,8 @@ pub struct LiveSession {
     pub root: Option<String>,
     /// The definition itself, as JSON (`@iw-spec`).
     pub spec: Option<String>,
+    /// The task run it belongs to (`@iw-run`), for sessions started by `iw run`.
+    pub run: Option<String>,
     /// True if the pane's process has exited (kept visible by `remain-on-exit`).
     pub pane_dead: bool,
     /// Exit status of a dead pane, when tmux knows it.
@@ -91,6 +93,7 @@ const FIELDS: &[&str] = &[
     "#{pane_pid}",
     "#{session_created}",
     "#{@iw-root}",
+    "#{@iw-run}",
     "#{@iw-spec}",
 ];
 
@@ -342,8 +345,9 @@ fn parse_session_line(line: &str) -> Option<LiveSession> {
         pid: f[7].parse().ok(),
         created: f[8].parse().ok(),
         root: opt(f[9]),
+        run: opt(f[10]),
         // The spec is JSON on one line and the last field, so tabs inside it survive.
-        spec: opt(&f[10..].join("\t")),
+        spec: opt(&f[11..].join("\t")),
     })
 }
 
@@ -362,7 +366,7 @@ mod tests {
     #[test]
     fn session_lines_parse() {
         let s =
-            parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t{\"c\":\"x\ty\"}")
+            parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t\t{\"c\":\"x\ty\"}")
                 .unwrap();
         assert_eq!(s.name, "iw-a");
         assert_eq!(s.id, 3);
@@ -371,8 +375,10 @@ mod tests {
         assert_eq!(s.pid, Some(42));
         assert_eq!(s.root.as_deref(), Some("/p"));
         assert_eq!(s.spec.as_deref(), Some("{\"c\":\"x\ty\"}"));
-        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t").unwrap();
-        assert!(!u.managed && u.agent.is_none() && u.spec.is_none());
+        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t\t").unwrap();
+        assert!(!u.managed && u.agent.is_none() && u.spec.is_none() && u.run.is_none());
+        let r = parse_session_line("iw-run-x\t$1\t\t\t\t0\t\t7\t1\t/p\tx\t").unwrap();
+        assert_eq!(r.run.as_deref(), Some("x"));
         assert!(parse_session_line("short").is_none());
     }
 

@@ -457,6 +457,26 @@ fn an_allowed_write_lands() {
         "{}",
         run.output
     );
+    // Claude Code also called the activity hooks iw wrote into settings.json: the last event of
+    // a `claude -p` session is Stop or SessionEnd, with Claude Code's session id.
+    let activity: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.project.path().join("state/activity/worker.json"))
+            .unwrap_or_else(|e| panic!("no activity recorded: {e}\n{}", run.output)),
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            (activity["event"].as_str(), activity["state"].as_str()),
+            (Some("Stop"), Some("idle")) | (Some("SessionEnd"), Some("ended"))
+        ),
+        "{activity}"
+    );
+    assert!(
+        activity["session_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{activity}"
+    );
 }
 
 #[test]

@@ -432,3 +432,39 @@ fn a_pathological_command_is_blocked_not_crashed_on() {
     assert_eq!(code, 2, "{why}");
     assert!(why.contains("blocked"), "{why}");
 }
+
+#[test]
+fn in_a_task_run_the_agent_may_write_its_own_result_file_and_nothing_else_under_state() {
+    let p = team();
+    let root = p.path();
+    let run_id = [("IW_RUN_ID", "20261124-153042-worker")];
+    let write = |rel: &str| {
+        json!({"tool_name": "Write", "cwd": root.join("agents/worker"),
+               "tool_input": {"file_path": root.join(rel), "content": "{}"}})
+        .to_string()
+    };
+    let mine = "state/runs/20261124-153042-worker/result.json";
+    assert_eq!(run_raw(&p, "worker", &write(mine), &run_id).0, 0);
+    // Not outside a run, not another run's, not the run's state.
+    assert_eq!(run_raw(&p, "worker", &write(mine), &[]).0, 2);
+    for other in [
+        "state/runs/20261124-153042-lead/result.json",
+        "state/runs/20261124-153042-worker/state.json",
+        "state/iw.lock",
+    ] {
+        let (code, err) = run_raw(&p, "worker", &write(other), &run_id);
+        assert_eq!(code, 2, "{other}: {err}");
+    }
+    // Through Bash, as `$IW_RUN_RESULT` would be written.
+    let bash = json!({"tool_name": "Bash", "cwd": root.join("agents/worker"),
+        "tool_input": {"command": format!("echo '{{}}' > {}", root.join(mine).display())}});
+    assert_eq!(run_raw(&p, "worker", &bash.to_string(), &run_id).0, 0);
+    // A bad id in the environment grants nothing.
+    let (code, _) = run_raw(
+        &p,
+        "worker",
+        &write("state/iw.lock"),
+        &[("IW_RUN_ID", "../../state/iw.lock")],
+    );
+    assert_eq!(code, 2);
+}

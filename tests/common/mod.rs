@@ -158,6 +158,10 @@ fn copy_file(from: &Path, to: &Path) {
 pub fn iw() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("iw"));
     c.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    // As if run by a person, not from inside an agent's session or run.
+    for v in ["IW_AGENT", "IW_ROOT", "IW_RUN_ID"] {
+        c.env_remove(v);
+    }
     c
 }
 
