@@ -339,10 +339,23 @@ fn start_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
         new = new.arg("-e").arg(format!("{k}={v}"));
     }
     // The command is the pane's initial command, never typed in with send-keys.
-    new = new.arg(spec.command.clone());
+    new = new.arg(pane_command(&spec.command, &spec.env));
     let mut cmds = vec![new];
     cmds.extend(mark_commands(spec, root));
     cmds
+}
+
+/// The command a pane runs for `command` with `env`. tmux ignores `new-session -e PATH=…` (a new
+/// pane gets the PATH of the client that created it, tmux 3.3a), so a declared PATH is exported
+/// by the command itself.
+pub fn pane_command(command: &str, env: &std::collections::BTreeMap<String, String>) -> String {
+    match env.get("PATH") {
+        Some(path) => format!(
+            "export PATH={}; {command}",
+            crate::claude::shell_quote(path)
+        ),
+        None => command.to_string(),
+    }
 }
 
 /// The tmux commands that mark a live session as iw's, for `spec` (also used to adopt a session

@@ -190,6 +190,10 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     let prompt = prompt(project, target, &task_text, &dir);
     crate::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), prompt.as_bytes())?;
     let session = format!("{}run-{id}", config.prefix);
+    let mut env = config.env.clone();
+    if let Some(d) = declared {
+        env.extend(d.env.clone());
+    }
     let state = RunState {
         id: id.clone(),
         agent: target.to_string(),
@@ -204,6 +208,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         timeout_seconds: timeout.as_secs().max(1),
         command: config.runs.command.clone(),
         workdir: workdir.to_string_lossy().into_owned(),
+        env: env.clone(),
         session: session.clone(),
         socket: config.socket.clone(),
         wrapper_pid: None,
@@ -217,10 +222,6 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     let mut new = TmuxCmd::new("new-session")
         .args(["-d", "-s", &session, "-x", "200", "-y", "50", "-c"])
         .arg(workdir.to_string_lossy());
-    let mut env = config.env.clone();
-    if let Some(d) = declared {
-        env.extend(d.env.clone());
-    }
     env.insert("IW_AGENT".into(), target.to_string());
     env.insert("IW_ROOT".into(), root_s.clone());
     for (k, v) in &env {
@@ -694,6 +695,9 @@ pub fn exec(root: &Path, id: &str) -> Result<i32> {
             .stdout(writer)
             .stderr(writer2)
             .process_group(0)
+            .envs(&state.env)
+            .env("IW_AGENT", &state.agent)
+            .env("IW_ROOT", root)
             .env("IW_RUN_ID", id)
             .env("IW_RUN_DIR", &dir)
             .env("IW_RUN_TASK", &state.task)

@@ -113,6 +113,10 @@ pub struct RunState {
     pub command: String,
     /// The directory the command runs in.
     pub workdir: String,
+    /// The environment sessions.yaml declares for it (set by the wrapper on the command, since
+    /// tmux does not pass every variable through, e.g. PATH).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
     /// Its tmux session.
     pub session: String,
     /// The tmux socket.
@@ -438,6 +442,7 @@ mod tests {
             timeout_seconds: 5,
             command: "true".into(),
             workdir: "/".into(),
+            env: Default::default(),
             session: "iw-run-x".into(),
             socket: "s".into(),
             wrapper_pid: None,

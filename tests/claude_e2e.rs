@@ -196,6 +196,7 @@ fn serve(
         return write_json(&mut stream, b);
     }
     seen.lock().unwrap().push(request.clone());
+    let input = &with_result_path(input, &request);
     // The agent loop sends the tools; other calls (titles, summaries) get plain text.
     let has_tools = request["tools"].as_array().is_some_and(|t| !t.is_empty());
     let answered = request["messages"]
@@ -263,6 +264,18 @@ fn serve(
     }
     stream.write_all(out.as_bytes())?;
     stream.flush()
+}
+
+/// Replaces `RESULT_PATH` in the scripted input by the path the prompt of an `iw run` asks the
+/// model to write its result to, as a model reading the prompt would.
+fn with_result_path(input: &Value, request: &Value) -> Value {
+    let text = request["messages"].to_string();
+    let path = text
+        .split("Write your result as one JSON object to ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (the path").next())
+        .unwrap_or("");
+    serde_json::from_str(&input.to_string().replace("RESULT_PATH", path)).unwrap()
 }
 
 fn write_json(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
@@ -501,5 +514,93 @@ fn a_bash_redirect_into_a_forbidden_path_is_blocked() {
             .iter()
             .any(|r| result_text(r).contains("Bash (redirection >)")),
         "{results:?}"
+    );
+}
+
+#[test]
+fn iw_run_with_the_default_command_runs_claude_code_and_picks_up_its_result() {
+    // The default `runs.command` (`claude -p` on prompt.md) in a tmux session of its own; the
+    // model writes the result file the prompt names, through the hook.
+    let claude = claude();
+    let srv = common::TmuxServer::new();
+    let project = TempProject::with_registry(TEAM);
+    let home = tempfile::tempdir().unwrap();
+    let mock = Mock::start(
+        "Write",
+        json!({"file_path": "RESULT_PATH", "content": "{\"ok\": true, \"summary\": \"done\"}"}),
+    );
+    let log = project.path().join("state/hook-decisions.jsonl");
+    let path = format!(
+        "{}:{}",
+        claude.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = json!({
+        "HOME": home.path(), "PATH": path,
+        "ANTHROPIC_BASE_URL": format!("http://127.0.0.1:{}", mock.port),
+        "ANTHROPIC_API_KEY": "sk-ant-e2e-dummy",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_MAX_RETRIES": "0", "IW_HOOK_LOG": log,
+    });
+    project.write(
+        "sessions.yaml",
+        &format!("socket: {}\nenv: {env}\n", srv.socket),
+    );
+    project.apply();
+    let trusted = json!({"projects": {
+        project.path().join("agents/worker").to_string_lossy(): {"hasTrustDialogAccepted": true}
+    }});
+    std::fs::write(home.path().join(".claude.json"), trusted.to_string()).unwrap();
+    project.write("task.md", "Say that you are done.\n");
+    let out = project
+        .iw()
+        .env_remove("CLAUDECODE")
+        .env_remove("CLAUDE_CODE_ENTRYPOINT")
+        .args([
+            "run",
+            "worker",
+            "--task",
+            "task.md",
+            "--wait",
+            "--json",
+            "--timeout",
+            "2m",
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let id = doc["id"].as_str().unwrap_or("?").to_string();
+    let output =
+        std::fs::read_to_string(project.path().join(format!("state/runs/{id}/output.log")))
+            .unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{doc}\nstderr: {}\noutput.log: {output}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(doc["status"], "COMPLETED", "{doc}");
+    assert_eq!(
+        doc["result"],
+        json!({"ok": true, "summary": "done"}),
+        "{doc}\n{output}"
+    );
+    assert!(
+        output.contains("Done."),
+        "claude -p printed the final answer: {output}"
+    );
+    let decisions = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        decisions
+            .lines()
+            .any(|l| l.contains("\"Write\"") && l.contains("\"allow\"")),
+        "the hook allowed the run's own result file: {decisions}"
+    );
+    let requests = mock.requests.lock().unwrap();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["messages"].to_string().contains("Say that you are done.")),
+        "the task reached the model"
     );
 }

@@ -754,3 +754,37 @@ fn import_adopts_a_hand_started_session_without_restarting_it() {
         .code(1)
         .stderr(predicate::str::contains("iw session create worker"));
 }
+
+#[test]
+fn a_declared_path_reaches_the_pane_although_tmux_ignores_it_in_new_session() {
+    // tmux 3.3a gives a new pane the PATH of the client, whatever `new-session -e PATH=…` says.
+    let srv = TmuxServer::new();
+    let p = TempProject::with_registry(SMALL);
+    let bin = p.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let tool = bin.join("iw-test-agent");
+    std::fs::write(
+        &tool,
+        "#!/bin/sh\necho \"$PATH\" > \"$IW_ROOT/seen-path\"\nexec sleep 1000\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    p.write(
+        "sessions.yaml",
+        &format!(
+            "socket: {}\ncommand: iw-test-agent\nenv: {{PATH: '{path}'}}\nsessions:\n  worker: {{}}\n",
+            srv.socket
+        ),
+    );
+    p.apply();
+    let t0 = std::time::Instant::now();
+    while !p.exists("seen-path") && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(p.read("seen-path").trim(), path);
+    assert_eq!(p.plan_code(), 0);
+}
