@@ -151,10 +151,20 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         sessions_ok = false;
         failure = Some(e);
     }
-    // Forget the old socket only once nothing of ours can be left on it.
+    // Forget an old socket only once nothing of ours can be left on it.
     if sessions_ok || plan.socket.is_some() {
         lock.socket = plan.socket.clone();
     }
+    let mut tenant_sockets = plan.tenant_sockets.clone();
+    if !sessions_ok || plan.selection.tenant.is_some() {
+        // Stale tenant sockets were not (all) cleaned up: remember them for the next plan.
+        if let Some(old) = &old_lock {
+            tenant_sockets.extend(old.tenant_sockets.iter().cloned());
+        }
+    }
+    tenant_sockets.sort();
+    tenant_sockets.dedup();
+    lock.tenant_sockets = tenant_sockets;
     if old_lock.as_ref() != Some(&lock) {
         lock.write(root)?;
         report.lock_written = true;
@@ -235,33 +245,75 @@ fn apply_sessions(
             ));
         }
     }
-    let tmux = Tmux::new(&starts[0].socket);
     let root = project.root.to_string_lossy().into_owned();
-    // Delegates first (plan order), as few tmux round trips as tmux accepts.
-    let groups: Vec<Vec<TmuxCmd>> = ready
-        .iter()
-        .map(|(_, spec)| start_commands(spec, &root))
-        .collect();
-    if let Err((done, _)) = tmux.run_groups(&groups) {
-        // One failure aborts the rest of a chain: start what is missing one by one, keeping
-        // each session's own error.
-        let live = tmux.list_sessions()?;
-        for (c, spec) in &ready[done..] {
-            let started = live
-                .iter()
-                .any(|l| l.name == spec.name && l.hash.as_deref() == Some(spec.hash().as_str()));
-            if !started && let Err(e) = tmux.run(&start_commands(spec, &root)) {
-                failures.push((
-                    c.session.clone(),
-                    format!("session {} not started: {e}", c.session),
-                ));
+    // One group per socket (the project's, each tenant's), each in plan order.
+    let mut sockets: Vec<&str> = Vec::new();
+    for c in &starts {
+        if !sockets.contains(&c.socket.as_str()) {
+            sockets.push(&c.socket);
+        }
+    }
+    for socket in &sockets {
+        let tmux = Tmux::new(socket);
+        let group: Vec<&(&SessionChange, &SessionSpec)> =
+            ready.iter().filter(|(c, _)| c.socket == *socket).collect();
+        // Delegates first (plan order), as few tmux round trips as tmux accepts.
+        let cmds: Vec<Vec<TmuxCmd>> = group
+            .iter()
+            .map(|(_, spec)| start_commands(spec, &root))
+            .collect();
+        if let Err((done, _)) = tmux.run_groups(&cmds) {
+            // One failure aborts the rest of a chain: start what is missing one by one, keeping
+            // each session's own error.
+            let live = tmux.list_sessions()?;
+            for (c, spec) in &group[done..] {
+                let started = live.iter().any(|l| {
+                    l.name == spec.name && l.hash.as_deref() == Some(spec.hash().as_str())
+                });
+                if !started && let Err(e) = tmux.run(&start_commands(spec, &root)) {
+                    failures.push((
+                        c.session.clone(),
+                        format!("session {} not started: {e}", c.session),
+                    ));
+                }
             }
         }
     }
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
     }
-    // Check honestly: a pane whose command already exited is a failure, shown with its output.
+    for socket in &sockets {
+        let tmux = Tmux::new(socket);
+        check_started(&tmux, &ready, &mut failures, on_step)?;
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
+    Err(Error::with_help(
+        lines.join("\n"),
+        format!(
+            "a dead pane stays visible: `iw session status AGENT` shows it, `iw session attach AGENT` opens it; fix the command in sessions.yaml, then `iw apply` again (socket {})",
+            sockets.join(", ")
+        ),
+    ))
+}
+
+/// Checks honestly that the sessions of `ready` on `tmux`'s socket are running: a pane whose
+/// command already exited is a failure, shown with its output.
+fn check_started(
+    tmux: &Tmux,
+    ready: &[(&SessionChange, &SessionSpec)],
+    failures: &mut Vec<(String, String)>,
+    on_step: &mut dyn FnMut(Applied),
+) -> Result<()> {
+    let session = |c: &SessionChange, detail: Option<String>| Applied {
+        action: c.action,
+        resource: format!("session {}", c.session),
+        agent: c.agent.clone(),
+        backup: None,
+        detail,
+    };
     let mut live = tmux.list_sessions()?;
     // tmux can show a pane as dead a moment before it records the exit status: wait for it
     // (up to 1 s; under load tmux 3.3 has also been seen never to record it).
@@ -272,7 +324,7 @@ fn apply_sessions(
         std::thread::sleep(std::time::Duration::from_millis(10));
         live = tmux.list_sessions()?;
     }
-    for (c, spec) in &ready {
+    for (c, spec) in ready.iter().filter(|(c, _)| c.socket == tmux.socket) {
         if failures.iter().any(|(s, _)| *s == c.session) {
             continue;
         }
@@ -317,17 +369,7 @@ fn apply_sessions(
             Some(l) => on_step(session(c, l.pid.map(|p| format!("pid {p}")))),
         }
     }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
-    Err(Error::with_help(
-        lines.join("\n"),
-        format!(
-            "a dead pane stays visible: `iw session status AGENT` shows it, `iw session attach AGENT` opens it; fix the command in sessions.yaml, then `iw apply` again (socket {})",
-            tmux.socket
-        ),
-    ))
+    Ok(())
 }
 
 /// The tmux commands that start one session and mark it as iw's.

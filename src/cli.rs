@@ -262,6 +262,10 @@ pub struct SelectArgs {
     /// e.g. after editing a file by hand and restoring it, or to restart a stuck agent)
     #[arg(long = "replace", value_name = "AGENT")]
     pub replace: Vec<String>,
+    /// Only this tenant's sessions (sessions.yaml `tenants:`); by default the project's own
+    /// sessions and every tenant's
+    #[arg(long = "tenant", value_name = "TENANT")]
+    pub tenant: Option<String>,
 }
 
 impl SelectArgs {
@@ -270,6 +274,7 @@ impl SelectArgs {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             replace: self.replace.clone(),
+            tenant: self.tenant.clone(),
         }
     }
 }
@@ -299,7 +304,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `iw plan -o FILE`: apply exactly it, without asking; refuse if it is stale
-    #[arg(value_name = "PLANFILE", conflicts_with_all = ["targets", "excludes", "replace"])]
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["targets", "excludes", "replace", "tenant"])]
     pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation
     #[arg(long, short = 'y')]

@@ -40,6 +40,9 @@ pub struct LockFile {
     /// after sessions.yaml moves to another socket or is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<String>,
+    /// The sockets of the tenants iw last managed sessions for, for the same reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_sockets: Vec<String>,
 }
 
 /// Hashes of the inputs of the last apply.
@@ -81,6 +84,7 @@ impl LockFile {
             inputs: Inputs::default(),
             files: BTreeMap::new(),
             socket: None,
+            tenant_sockets: Vec::new(),
         }
     }
 

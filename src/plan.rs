@@ -35,6 +35,8 @@ pub struct Selection {
     /// Rewrite these agents' files and replace their sessions even if nothing changed
     /// (`--replace`, like terraform's `-replace`).
     pub replace: Vec<String>,
+    /// Only this tenant's sessions (`--tenant`); `None`: the project's own and every tenant's.
+    pub tenant: Option<String>,
 }
 
 impl Selection {
@@ -274,6 +276,8 @@ pub struct Plan {
     pub notices: Vec<Notice>,
     /// The socket sessions are declared on (`None` without sessions.yaml).
     pub socket: Option<String>,
+    /// The sockets of the tenants declared in sessions.yaml.
+    pub tenant_sockets: Vec<String>,
     /// How long apply watches new sessions for a command that exits at once.
     pub check_for: std::time::Duration,
     /// The desired sessions of the selected agents.
@@ -552,29 +556,67 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         _ => std::cmp::Ordering::Equal,
     });
 
-    // Sessions: desired from sessions.yaml, actual from tmux on the declared socket and on the
-    // socket the lockfile remembers.
+    // Sessions: desired from sessions.yaml, actual from tmux on each declared socket (the
+    // project's and each tenant's) and on the sockets the lockfile remembers.
     let config = project.sessions.as_ref();
-    let mut sockets: BTreeSet<String> = BTreeSet::new();
-    if let Some(c) = config {
-        sockets.insert(c.socket.clone());
+    if let (Some(t), Some(c)) = (&selection.tenant, config)
+        && !c.tenants.contains_key(t)
+    {
+        let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
+        return Err(Error::with_help(
+            format!("there is no tenant `{t}` in sessions.yaml"),
+            match crate::diag::did_you_mean(t, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if known.is_empty() => "sessions.yaml declares no tenants".into(),
+                None => format!("tenants: {}", known.join(", ")),
+            },
+        ));
     }
-    if let Some(s) = lock.as_ref().and_then(|l| l.socket.clone()) {
-        sockets.insert(s);
+    if selection.tenant.is_some() && config.is_none() {
+        return Err(Error::with_help(
+            "--tenant needs tenants declared in sessions.yaml, and there is no sessions.yaml",
+            "see docs/sessions.md#tenants",
+        ));
+    }
+    let tenant_sockets: Vec<String> = config
+        .map(|c| c.tenants.values().map(|t| t.socket.clone()).collect())
+        .unwrap_or_default();
+    // (socket, tenant) of each declared socket in scope.
+    let mut declared: Vec<(String, Option<String>)> = Vec::new();
+    if let Some(c) = config {
+        if selection.tenant.is_none() {
+            declared.push((c.socket.clone(), None));
+        }
+        for t in c.tenants.values() {
+            if selection.tenant.as_ref().is_none_or(|s| *s == t.name) {
+                declared.push((t.socket.clone(), Some(t.name.clone())));
+            }
+        }
+    }
+    // Sockets iw used before and no longer declares: what it left there is destroyed.
+    let mut stale: BTreeSet<String> = BTreeSet::new();
+    if selection.tenant.is_none()
+        && let Some(l) = lock.as_ref()
+    {
+        for s in l.socket.iter().chain(l.tenant_sockets.iter()) {
+            let in_use = config.is_some_and(|c| c.socket == *s) || tenant_sockets.contains(s);
+            if !in_use {
+                stale.insert(s.clone());
+            }
+        }
     }
     let mut notices = Vec::new();
     let mut desired_specs = Vec::new();
-    if !sockets.is_empty() {
-        let mut live = Vec::new();
-        for socket in &sockets {
+    if !declared.is_empty() || !stale.is_empty() {
+        let list = |socket: &str| -> Result<Vec<LiveSession>> {
             match Tmux::new(socket).list_sessions() {
-                Ok(list) => live.push((socket.clone(), list)),
+                Ok(list) => Ok(list),
                 // Without sessions.yaml, a missing tmux just means nothing to clean up.
-                Err(_) if config.is_none() => {}
-                Err(e) => return Err(e),
+                Err(_) if config.is_none() => Ok(Vec::new()),
+                Err(e) => Err(e),
             }
-        }
-        let specs = match config {
+        };
+        let specs: Vec<SessionSpec> = match config {
             Some(c) => {
                 let mut hashes: std::collections::BTreeMap<String, Vec<(&str, &str)>> =
                     Default::default();
@@ -591,21 +633,51 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 sessions::specs(c, &project.root, &hashes)
                     .into_iter()
                     .filter(|s| selection.includes(&s.agent))
+                    .filter(|s| declared.iter().any(|(_, t)| *t == s.tenant))
                     .collect()
             }
             None => Vec::new(),
         };
         let order = project.registry.graph().spawn_order().unwrap_or_default();
-        let (session_changes, n) = session_changes(
-            &specs,
-            config.map(|c| c.socket.as_str()),
-            &live,
-            &project.root.to_string_lossy(),
-            selection,
-            &order,
-        );
-        changes.extend(session_changes.into_iter().map(Change::Session));
-        notices = n;
+        let root = project.root.to_string_lossy().into_owned();
+        let mut deletes = Vec::new();
+        let mut starts = Vec::new();
+        let mut add = |changes: Vec<SessionChange>, n: Vec<Notice>| {
+            for c in changes {
+                if c.action == Action::Delete {
+                    deletes.push(c);
+                } else {
+                    starts.push(c);
+                }
+            }
+            notices.extend(n);
+        };
+        for socket in &stale {
+            let live = vec![(socket.clone(), list(socket)?)];
+            let (mut changes, n) = session_changes(&[], None, &live, &root, selection, &order);
+            let old_base = lock.as_ref().and_then(|l| l.socket.as_deref()) == Some(socket);
+            for c in &mut changes {
+                c.reason = match config {
+                    None => "sessions.yaml no longer exists".into(),
+                    Some(cfg) if old_base => format!("sessions moved to socket `{}`", cfg.socket),
+                    Some(_) => format!("socket `{socket}` is no longer used in sessions.yaml"),
+                };
+            }
+            add(changes, n);
+        }
+        for (socket, tenant) in &declared {
+            let group: Vec<SessionSpec> = specs
+                .iter()
+                .filter(|s| s.tenant == *tenant)
+                .cloned()
+                .collect();
+            let live = vec![(socket.clone(), list(socket)?)];
+            let (changes, n) =
+                session_changes(&group, Some(socket), &live, &root, selection, &order);
+            add(changes, n);
+        }
+        changes.extend(deletes.into_iter().map(Change::Session));
+        changes.extend(starts.into_iter().map(Change::Session));
         desired_specs = specs;
     }
     Ok(Plan {
@@ -615,6 +687,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         desired: desired_files,
         notices,
         socket: config.map(|c| c.socket.clone()),
+        tenant_sockets,
         check_for: config.map_or(sessions::DEFAULT_CHECK_FOR, |c| c.check_for),
         specs: desired_specs,
     })

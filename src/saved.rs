@@ -35,6 +35,9 @@ pub struct SavedPlan {
     pub excludes: Vec<String>,
     /// See `targets`.
     pub replace: Vec<String>,
+    /// `--tenant`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// SHA-256 of each input, by name (`registry`, `sessions.yaml`, `template <name>`, `iw`).
     pub inputs: BTreeMap<String, String>,
     /// One line per change: `<action> <resource> <before sha|-> <after sha|->`.
@@ -48,6 +51,7 @@ impl SavedPlan {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             replace: self.replace.clone(),
+            tenant: self.tenant.clone(),
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn save(project: &Project, plan: &Plan, file: &Path) -> Result<()> {
         targets: plan.selection.targets.clone(),
         excludes: plan.selection.excludes.clone(),
         replace: plan.selection.replace.clone(),
+        tenant: plan.selection.tenant.clone(),
         inputs: inputs(project),
         changes: digest(plan),
     };

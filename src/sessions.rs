@@ -44,12 +44,13 @@ pub const TOP_FIELDS: &[&str] = &[
     "env",
     "check_for",
     "runs",
+    "tenants",
     "sessions",
 ];
 /// Fields of one session.
 pub const SESSION_FIELDS: &[&str] = &["command", "env", "workdir", "restart"];
 /// Environment variables iw sets in every session.
-pub const RESERVED_ENV: &[&str] = &["IW_AGENT", "IW_ROOT"];
+pub const RESERVED_ENV: &[&str] = &["IW_AGENT", "IW_ROOT", "IW_TENANT"];
 
 const SHAPE: yaml::Shape<'static> = yaml::Shape {
     top: TOP_FIELDS,
@@ -84,6 +85,37 @@ pub struct SessionsConfig {
     pub sessions: BTreeMap<String, SessionDecl>,
     /// Task runs (`iw run`).
     pub runs: RunsConfig,
+    /// Tenants: further copies of a subset of the team, each on its own socket.
+    pub tenants: BTreeMap<String, Tenant>,
+}
+
+/// A tenant (the seed's §7.3.3): its own sessions of a subset of the agents, on its own socket,
+/// named `<prefix><tenant>-<agent>`, with per-agent overrides. Agents' generated files and
+/// policies are shared; a tenant's sessions get `IW_TENANT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Its name.
+    pub name: String,
+    /// The agents it runs.
+    pub agents: Vec<String>,
+    /// Its tmux socket (default `iw-<tenant>`).
+    pub socket: String,
+    /// Environment for its sessions (on top of the global one).
+    pub env: BTreeMap<String, String>,
+    /// Per-agent overrides.
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// What a tenant changes for one agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Override {
+    /// The model (given to Claude Code as `ANTHROPIC_MODEL`, which takes precedence over the
+    /// model in settings.json).
+    pub model: Option<String>,
+    /// The pane command.
+    pub command: Option<String>,
+    /// Environment (on top of the tenant's).
+    pub env: BTreeMap<String, String>,
 }
 
 /// How task runs (`iw run`) are started and limited (`runs:` in sessions.yaml).
@@ -119,6 +151,7 @@ impl Default for SessionsConfig {
             check_for: DEFAULT_CHECK_FOR,
             sessions: BTreeMap::new(),
             runs: RunsConfig::default(),
+            tenants: BTreeMap::new(),
         }
     }
 }
@@ -142,6 +175,17 @@ impl SessionsConfig {
     /// The tmux session name of `agent`.
     pub fn session_name(&self, agent: &str) -> String {
         format!("{}{agent}", self.prefix)
+    }
+
+    /// The socket and session name prefix of `tenant` (`None`: the project's own sessions).
+    pub fn socket_and_prefix(&self, tenant: Option<&str>) -> Option<(String, String)> {
+        match tenant {
+            None => Some((self.socket.clone(), self.prefix.clone())),
+            Some(t) => self
+                .tenants
+                .get(t)
+                .map(|t| (t.socket.clone(), format!("{}{}-", self.prefix, t.name))),
+        }
     }
 }
 
@@ -172,9 +216,47 @@ pub(crate) mod raw {
         /// Task runs started by `iw run` (docs/runs.md).
         #[schemars(with = "Option<Runs>")]
         pub runs: Option<Spanned<Runs>>,
+        /// Tenants: further sessions of a subset of the agents, each tenant on its own socket,
+        /// named `<prefix><tenant>-<agent>` (docs/sessions.md#tenants).
+        #[schemars(with = "Option<Map<String, TenantDoc>>")]
+        pub tenants: Option<Spanned<SpannedMap<TenantDoc>>>,
         /// The sessions, by agent name (an agent of the registry).
         #[schemars(with = "Option<Map<String, Option<Entry>>>")]
         pub sessions: Option<Spanned<SpannedMap<Option<Entry>>>>,
+    }
+
+    /// One tenant.
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct TenantDoc {
+        /// The agents it runs (agents of the registry).
+        #[schemars(with = "Vec<String>")]
+        pub agents: Spanned<Vec<Spanned<String>>>,
+        /// Its tmux socket; default `iw-<tenant>`.
+        #[schemars(with = "Option<String>")]
+        pub socket: Option<Spanned<String>>,
+        /// Environment for its sessions (on top of the global one).
+        #[schemars(with = "Option<Map<String, String>>")]
+        pub env: Option<Spanned<SpannedMap<String>>>,
+        /// Per-agent overrides, by agent name.
+        #[schemars(with = "Option<Map<String, OverrideDoc>>")]
+        pub overrides: Option<Spanned<SpannedMap<OverrideDoc>>>,
+    }
+
+    /// What a tenant changes for one agent.
+    #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct OverrideDoc {
+        /// The model, e.g. `opus` (set as ANTHROPIC_MODEL, which Claude Code prefers to the
+        /// model in settings.json).
+        #[schemars(with = "Option<String>")]
+        pub model: Option<Spanned<String>>,
+        /// The pane command.
+        #[schemars(with = "Option<String>")]
+        pub command: Option<Spanned<String>>,
+        /// Environment (on top of the tenant's).
+        #[schemars(with = "Option<Map<String, String>>")]
+        pub env: Option<Spanned<SpannedMap<String>>>,
     }
 
     /// Task runs (`iw run AGENT --task FILE`).
@@ -343,6 +425,7 @@ pub fn parse(
     };
     let env = env_map(doc.env, None, &mut out);
     let runs = runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out);
+    let tenants = tenants_config(doc.tenants, registry, &socket, &mut out);
 
     let mut sessions = BTreeMap::new();
     let known: Vec<&str> = registry.names().collect();
@@ -432,7 +515,7 @@ pub fn parse(
             },
         };
         let before = out.errors();
-        let env = env_map(e.env, Some(&agent), &mut out);
+        let env = env_map(e.env, Some(&format!("session `{agent}`")), &mut out);
         ok &= out.errors() == before;
         if ok {
             sessions.insert(
@@ -458,6 +541,7 @@ pub fn parse(
                 check_for,
                 sessions,
                 runs,
+                tenants,
             },
             warnings,
         ))
@@ -486,19 +570,22 @@ impl Collector<'_> {
     }
 }
 
+/// Validates an `env` map; `at` names where it is (`session `a``, `tenant `t``) in messages.
 fn env_map(
     env: Option<Spanned<SpannedMap<String>>>,
-    session: Option<&str>,
+    at: Option<&str>,
     out: &mut Collector<'_>,
 ) -> BTreeMap<String, String> {
+    let agent = at
+        .and_then(|a| a.strip_prefix("session `"))
+        .and_then(|a| a.strip_suffix('`'))
+        .map(str::to_string);
     let mut err = |msg: String, pos: Pos, help: Option<String>| {
-        out.push(Diagnostic::error(msg), pos, help, session);
+        out.push(Diagnostic::error(msg), pos, help, agent.as_deref());
     };
     let mut out = BTreeMap::new();
     let Some(env) = env else { return out };
-    let at = session
-        .map(|s| format!("session `{s}`: "))
-        .unwrap_or_default();
+    let at = at.map(|s| format!("{s}: ")).unwrap_or_default();
     for (k, v) in env.value.0 {
         if !valid_env_name(&k.value) {
             err(
@@ -523,6 +610,169 @@ fn env_map(
         }
     }
     out
+}
+
+fn tenants_config(
+    doc: Option<Spanned<SpannedMap<raw::TenantDoc>>>,
+    registry: &Registry,
+    base_socket: &str,
+    out: &mut Collector<'_>,
+) -> BTreeMap<String, Tenant> {
+    let mut tenants = BTreeMap::new();
+    let mut sockets: BTreeMap<String, String> = BTreeMap::new();
+    let known: Vec<&str> = registry.names().collect();
+    let unknown_agent = |a: &str| match did_you_mean(a, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("agents in the registry: {}", known.join(", ")),
+    };
+    for (key, t) in doc.map(|d| d.value.0).unwrap_or_default() {
+        let name = key.value.clone();
+        let before = out.errors();
+        if !valid_prefix(&name) || name.is_empty() {
+            out.push(
+                Diagnostic::error(format!("`{name}` is not a valid tenant name")),
+                spos(&key),
+                Some("use letters, digits, `-` and `_`: it is part of session names".into()),
+                None,
+            );
+        }
+        let t = t.value;
+        let agents_pos = pos_of(&t.agents, 1);
+        let mut agents = Vec::new();
+        for a in t.agents.value {
+            if !registry.agents.contains_key(&a.value) {
+                out.push(
+                    Diagnostic::error(format!(
+                        "tenant `{name}`: `{}` is not an agent in the registry",
+                        a.value
+                    )),
+                    spos(&a),
+                    Some(unknown_agent(&a.value)),
+                    None,
+                );
+            } else if agents.contains(&a.value) {
+                out.push(
+                    Diagnostic::error(format!("tenant `{name}` lists `{}` twice", a.value)),
+                    spos(&a),
+                    None,
+                    None,
+                );
+            } else {
+                agents.push(a.value);
+            }
+        }
+        if agents.is_empty() && out.errors() == before {
+            out.push(
+                Diagnostic::error(format!("tenant `{name}` runs no agents")),
+                agents_pos,
+                Some("list the agents it runs, e.g. `agents: [planning-agent, backend-agent]`".into()),
+                None,
+            );
+        }
+        let socket = match t.socket {
+            Some(s) if !valid_socket(&s.value) => {
+                out.push(
+                    Diagnostic::error(format!("`{}` is not a valid socket name", s.value)),
+                    spos(&s),
+                    Some("use letters, digits, `-` and `_`".into()),
+                    None,
+                );
+                String::new()
+            }
+            Some(s) => {
+                let clash = if s.value == base_socket {
+                    Some("the project's own sessions".to_string())
+                } else {
+                    sockets.get(&s.value).map(|o| format!("tenant `{o}`"))
+                };
+                if let Some(other) = clash {
+                    out.push(
+                        Diagnostic::error(format!(
+                            "tenant `{name}`: socket `{}` is already used by {other}",
+                            s.value
+                        )),
+                        spos(&s),
+                        Some("each tenant needs its own socket".into()),
+                        None,
+                    );
+                }
+                s.value
+            }
+            None => format!("iw-{name}"),
+        };
+        if socket == base_socket || sockets.contains_key(&socket) {
+            // Only a defaulted socket can get here unreported.
+            if out.errors() == before {
+                out.push(
+                    Diagnostic::error(format!(
+                        "tenant `{name}`: its default socket `{socket}` is already in use"
+                    )),
+                    spos(&key),
+                    Some("give it its own `socket:`".into()),
+                    None,
+                );
+            }
+        }
+        sockets.insert(socket.clone(), name.clone());
+        let env = env_map(t.env, Some(&format!("tenant `{name}`")), out);
+        let mut overrides = BTreeMap::new();
+        for (agent, o) in t.overrides.map(|o| o.value.0).unwrap_or_default() {
+            if !agents.contains(&agent.value) {
+                out.push(
+                    Diagnostic::error(format!(
+                        "tenant `{name}`: override for `{}`, which the tenant does not run",
+                        agent.value
+                    )),
+                    spos(&agent),
+                    Some(format!("tenant `{name}` runs: {}", agents.join(", "))),
+                    None,
+                );
+                continue;
+            }
+            let o = o.value;
+            let mut text = |v: Option<Spanned<String>>, field: &str| match v {
+                Some(v) if v.value.trim().is_empty() => {
+                    out.push(
+                        Diagnostic::error(format!(
+                            "tenant `{name}`, agent `{}`: `{field}` is empty",
+                            agent.value
+                        )),
+                        spos(&v),
+                        None,
+                        None,
+                    );
+                    None
+                }
+                other => other.map(|v| v.value),
+            };
+            let model = text(o.model, "model");
+            let command = text(o.command, "command");
+            let env = env_map(
+                o.env,
+                Some(&format!("tenant `{name}`, agent `{}`", agent.value)),
+                out,
+            );
+            overrides.insert(
+                agent.value,
+                Override {
+                    model,
+                    command,
+                    env,
+                },
+            );
+        }
+        tenants.insert(
+            name.clone(),
+            Tenant {
+                name,
+                agents,
+                socket,
+                env,
+                overrides,
+            },
+        );
+    }
+    tenants
 }
 
 fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
@@ -611,6 +861,12 @@ pub struct SessionSpec {
     pub restart: Restart,
     /// Hash of the agent's desired generated files.
     pub config: String,
+    /// The tenant it belongs to (`None`: the project's own sessions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The tmux socket it runs on.
+    #[serde(skip)]
+    pub socket: String,
 }
 
 impl SessionSpec {
@@ -639,36 +895,74 @@ pub fn config_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     fsutil::sha256_hex(s.as_bytes())
 }
 
-/// The desired session of every declared agent, given each agent's config hash.
+/// The desired session of every declared agent, the project's own and then each tenant's, given
+/// each agent's config hash.
 pub fn specs(
     config: &SessionsConfig,
     root: &Path,
     config_hashes: &BTreeMap<String, String>,
 ) -> Vec<SessionSpec> {
-    config
+    let root_s = root.to_string_lossy().into_owned();
+    let workdir = |agent: &str, decl: Option<&SessionDecl>| {
+        root.join(
+            decl.and_then(|d| d.workdir.clone())
+                .unwrap_or_else(|| format!("agents/{agent}")),
+        )
+    };
+    let mut out: Vec<SessionSpec> = config
         .sessions
         .values()
         .map(|d| {
             let mut env = config.env.clone();
             env.extend(d.env.clone());
             env.insert("IW_AGENT".into(), d.agent.clone());
-            env.insert("IW_ROOT".into(), root.to_string_lossy().into_owned());
-            let workdir = root.join(
-                d.workdir
-                    .clone()
-                    .unwrap_or_else(|| format!("agents/{}", d.agent)),
-            );
+            env.insert("IW_ROOT".into(), root_s.clone());
             SessionSpec {
                 agent: d.agent.clone(),
                 name: config.session_name(&d.agent),
                 command: d.command.clone().unwrap_or_else(|| config.command.clone()),
-                workdir,
+                workdir: workdir(&d.agent, Some(d)),
                 env,
                 restart: d.restart,
                 config: config_hashes.get(&d.agent).cloned().unwrap_or_default(),
+                tenant: None,
+                socket: config.socket.clone(),
             }
         })
-        .collect()
+        .collect();
+    for t in config.tenants.values() {
+        for agent in &t.agents {
+            let decl = config.sessions.get(agent);
+            let o = t.overrides.get(agent).cloned().unwrap_or_default();
+            let mut env = config.env.clone();
+            env.extend(t.env.clone());
+            if let Some(d) = decl {
+                env.extend(d.env.clone());
+            }
+            env.extend(o.env.clone());
+            if let Some(m) = &o.model {
+                env.insert("ANTHROPIC_MODEL".into(), m.clone());
+            }
+            env.insert("IW_AGENT".into(), agent.clone());
+            env.insert("IW_ROOT".into(), root_s.clone());
+            env.insert("IW_TENANT".into(), t.name.clone());
+            out.push(SessionSpec {
+                agent: agent.clone(),
+                name: format!("{}{}-{agent}", config.prefix, t.name),
+                command: o
+                    .command
+                    .or_else(|| decl.and_then(|d| d.command.clone()))
+                    .unwrap_or_else(|| config.command.clone()),
+                workdir: workdir(agent, decl),
+                env,
+                restart: decl.map_or(Restart::OnChange, |d| d.restart),
+                config: config_hashes.get(agent).cloned().unwrap_or_default(),
+                tenant: Some(t.name.clone()),
+                socket: t.socket.clone(),
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
