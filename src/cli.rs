@@ -86,6 +86,7 @@ A file edited by hand is marked \"modified outside iw\"; apply backs it up befor
 Examples:
   iw plan                              everything
   iw plan --target backend-agent       one agent (repeatable)
+  iw plan --tenant production          one tenant's sessions (sessions.yaml tenants:)
   iw plan --exit-code --no-diff        CI gate: exit 0 no changes, 2 changes, 1 error
   iw plan --json | jq .summary         machine-readable (docs/json-output.md)")]
     Plan(PlanArgs),
@@ -98,8 +99,7 @@ Only one apply runs at a time per project (advisory lock on state/apply.lock).")
     /// Show the delegation graph (who may delegate to whom)
     Graph(GraphArgs),
     /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
-    #[command(subcommand)]
-    Session(SessionCommand),
+    Session(SessionArgs),
     /// Typed handoffs between agents: check a payload against its edge's JSON Schema
     #[command(subcommand)]
     Handoff(HandoffCommand),
@@ -339,6 +339,18 @@ pub struct GraphArgs {
     pub format: GraphFormat,
 }
 
+/// `iw session [--tenant T] …`
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// A tenant's sessions (sessions.yaml `tenants:`, on the tenant's socket) instead of the
+    /// project's own
+    #[arg(long, global = true, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// What to do
+    #[command(subcommand)]
+    pub command: SessionCommand,
+}
+
 /// `iw session …`
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
@@ -507,9 +519,11 @@ pub fn run() -> i32 {
         || matches!(&cli.command, Command::Plan(a) if a.json)
         || matches!(
             &cli.command,
-            Command::Session(SessionCommand::List { json: true, .. })
-                | Command::Session(SessionCommand::Status { json: true, .. })
-                | Command::Run(RunArgs { json: true, .. })
+            Command::Session(SessionArgs {
+                command: SessionCommand::List { json: true, .. }
+                    | SessionCommand::Status { json: true, .. },
+                ..
+            }) | Command::Run(RunArgs { json: true, .. })
                 | Command::Runs(RunsArgs {
                     command: None | Some(RunsCommand::Status { json: true, .. }),
                     json: true,
@@ -603,20 +617,21 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan_cmd(&root, args),
         Command::Apply(args) => apply_cmd(&root, args),
         Command::Graph(args) => graph(&root, args),
-        Command::Session(cmd) => {
+        Command::Session(SessionArgs { tenant, command }) => {
             let project = load(&root)?;
-            match cmd {
+            let tenant = tenant.as_deref();
+            match command {
                 SessionCommand::List { filter, json } => {
-                    session_cmd::list(&project, filter.as_deref(), json)
+                    session_cmd::list(&project, filter.as_deref(), tenant, json)
                 }
                 SessionCommand::Status { agent, json } => {
-                    session_cmd::status(&project, &agent, json)
+                    session_cmd::status(&project, &agent, tenant, json)
                 }
-                SessionCommand::Attach { agent } => session_cmd::attach(&project, &agent),
+                SessionCommand::Attach { agent } => session_cmd::attach(&project, &agent, tenant),
                 SessionCommand::Kill { agent, all } => {
-                    session_cmd::kill(&project, agent.as_deref(), all)
+                    session_cmd::kill(&project, agent.as_deref(), all, tenant)
                 }
-                SessionCommand::Create { agent } => session_cmd::create(&project, &agent),
+                SessionCommand::Create { agent } => session_cmd::create(&project, &agent, tenant),
             }
         }
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),

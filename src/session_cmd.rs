@@ -15,25 +15,56 @@ use crate::project::Project;
 use crate::sessions::{self, SessionSpec};
 use crate::tmux::{LiveSession, Tmux, TmuxCmd};
 
-/// The socket and prefix the session commands use: sessions.yaml's, else the one the lockfile
-/// remembers, else the defaults.
-fn socket_and_prefix(project: &Project, lock: Option<&LockFile>) -> (String, String) {
-    match &project.sessions {
-        Some(c) => (c.socket.clone(), c.prefix.clone()),
-        None => (
+/// The socket and session name prefix the session commands use for `tenant` (`None`: the
+/// project's own sessions): sessions.yaml's, else the socket the lockfile remembers, else the
+/// defaults. An unknown tenant is an error.
+fn socket_and_prefix(
+    project: &Project,
+    lock: Option<&LockFile>,
+    tenant: Option<&str>,
+) -> Result<(String, String)> {
+    match (&project.sessions, tenant) {
+        (Some(c), t) => c.socket_and_prefix(t).ok_or_else(|| {
+            let t = t.unwrap_or_default();
+            let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
+            Error::with_help(
+                format!("there is no tenant `{t}` in sessions.yaml"),
+                match did_you_mean(t, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if known.is_empty() => "sessions.yaml declares no tenants".into(),
+                    None => format!("tenants: {}", known.join(", ")),
+                },
+            )
+        }),
+        (None, Some(_)) => Err(Error::with_help(
+            "--tenant needs tenants declared in sessions.yaml, and there is no sessions.yaml",
+            "see docs/sessions.md#tenants",
+        )),
+        (None, None) => Ok((
             lock.and_then(|l| l.socket.clone())
                 .unwrap_or_else(|| sessions::DEFAULT_SOCKET.to_string()),
             sessions::DEFAULT_PREFIX.to_string(),
-        ),
+        )),
     }
 }
 
-/// The desired session of `agent` (if declared), computed like plan does.
-fn desired_spec(project: &Project, agent: &str) -> Result<Option<SessionSpec>> {
+/// The desired session of `agent` (if declared) for `tenant`, computed like plan does.
+fn desired_spec(
+    project: &Project,
+    agent: &str,
+    tenant: Option<&str>,
+) -> Result<Option<SessionSpec>> {
     let Some(config) = &project.sessions else {
         return Ok(None);
     };
-    if !config.sessions.contains_key(agent) {
+    let declared = match tenant {
+        None => config.sessions.contains_key(agent),
+        Some(t) => config
+            .tenants
+            .get(t)
+            .is_some_and(|t| t.agents.iter().any(|a| a == agent)),
+    };
+    if !declared {
         return Ok(None);
     }
     let Some(a) = project.registry.agents.get(agent) else {
@@ -53,7 +84,7 @@ fn desired_spec(project: &Project, agent: &str) -> Result<Option<SessionSpec>> {
     let hashes = BTreeMap::from([(agent.to_string(), hash)]);
     Ok(sessions::specs(config, &project.root, &hashes)
         .into_iter()
-        .find(|s| s.agent == agent))
+        .find(|s| s.agent == agent && s.tenant.as_deref() == tenant))
 }
 
 fn unknown_agent(project: &Project, agent: &str) -> Error {
@@ -120,7 +151,7 @@ fn activity_of(project: &Project, l: &LiveSession) -> Option<crate::activity::Ac
     Some(Activity::current(record.as_ref(), l.created))
 }
 
-fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
+fn row(project: &Project, l: &LiveSession, root: &str, tenant: Option<&str>) -> Result<Row> {
     let managed = if !l.managed {
         "no"
     } else if l.root.as_deref() == Some(root) {
@@ -129,7 +160,7 @@ fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
         "other project"
     };
     let up_to_date = match (&l.agent, managed) {
-        (Some(a), "yes") => desired_spec(project, a)?
+        (Some(a), "yes") => desired_spec(project, a, tenant)?
             .map(|s| l.hash.as_deref() == Some(s.hash().as_str()) && !l.pane_dead),
         _ => None,
     };
@@ -149,10 +180,15 @@ fn row(project: &Project, l: &LiveSession, root: &str) -> Result<Row> {
     })
 }
 
-/// `iw session list [FILTER] [--json]`.
-pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i32> {
+/// `iw session list [FILTER] [--tenant T] [--json]`.
+pub fn list(
+    project: &Project,
+    filter: Option<&str>,
+    tenant: Option<&str>,
+    json_out: bool,
+) -> Result<i32> {
     let lock = LockFile::read(&project.root)?;
-    let (socket, _) = socket_and_prefix(project, lock.as_ref());
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
     let tmux = Tmux::new(&socket);
     tmux.version()?;
     let mut live = tmux.list_sessions()?;
@@ -161,11 +197,15 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
     let root = project.root.to_string_lossy().into_owned();
     let mut rows = Vec::new();
     for l in &live {
-        rows.push(row(project, l, &root)?);
+        rows.push(row(project, l, &root, tenant)?);
     }
     if let Some(c) = &project.sessions {
-        for agent in c.sessions.keys() {
-            let name = c.session_name(agent);
+        let declared: Vec<&String> = match tenant {
+            None => c.sessions.keys().collect(),
+            Some(t) => c.tenants[t].agents.iter().collect(),
+        };
+        for agent in declared {
+            let name = format!("{prefix}{agent}");
             if !live.iter().any(|l| l.name == name) {
                 rows.push(Row {
                     session: name,
@@ -187,13 +227,27 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
         rows.retain(|r| r.session.contains(f) || r.agent.as_deref().is_some_and(|a| a.contains(f)));
     }
     rows.sort_by(|a, b| a.session.cmp(&b.session));
+    let tenants: Vec<&str> = project
+        .sessions
+        .as_ref()
+        .map(|c| c.tenants.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     if json_out {
-        let doc = json!({"socket": socket, "sessions": rows});
+        let doc = json!({"socket": socket, "tenant": tenant, "sessions": rows});
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(0);
     }
+    let tenant_hint = || {
+        if tenant.is_none() && !tenants.is_empty() {
+            println!(
+                "Tenants, on their own sockets: {} (`iw session list --tenant NAME`).",
+                tenants.join(", ")
+            );
+        }
+    };
     if rows.is_empty() {
         println!("No sessions on socket `{socket}`.");
+        tenant_hint();
         return Ok(0);
     }
     let header = [
@@ -249,6 +303,7 @@ pub fn list(project: &Project, filter: Option<&str>, json_out: bool) -> Result<i
     for r in &table {
         println!("{}", line(r));
     }
+    tenant_hint();
     Ok(0)
 }
 
@@ -262,9 +317,13 @@ fn activity_cell(r: &Row) -> String {
 
 /// The tmux client of the project's socket, the socket, and `agent`'s session name; fails for
 /// an agent not in the registry or when tmux cannot run.
-fn agent_session(project: &Project, agent: &str) -> Result<(Tmux, String, String)> {
+fn agent_session(
+    project: &Project,
+    agent: &str,
+    tenant: Option<&str>,
+) -> Result<(Tmux, String, String)> {
     let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
@@ -273,18 +332,15 @@ fn agent_session(project: &Project, agent: &str) -> Result<(Tmux, String, String
     Ok((tmux, socket, format!("{prefix}{agent}")))
 }
 
-/// `iw session status AGENT [--json]`.
-pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
-    let (tmux, socket, name) = agent_session(project, agent)?;
+/// `iw session status AGENT [--tenant T] [--json]`.
+pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bool) -> Result<i32> {
+    let (tmux, socket, name) = agent_session(project, agent, tenant)?;
     let live = tmux.list_sessions()?;
     let l = live.iter().find(|l| l.name == name);
     let root = project.root.to_string_lossy().into_owned();
-    let declared = project
-        .sessions
-        .as_ref()
-        .is_some_and(|c| c.sessions.contains_key(agent));
-    let desired = desired_spec(project, agent)?;
-    let r = l.map(|l| row(project, l, &root)).transpose()?;
+    let desired = desired_spec(project, agent, tenant)?;
+    let declared = desired.is_some();
+    let r = l.map(|l| row(project, l, &root, tenant)).transpose()?;
     let last_output = match l {
         Some(l) if l.pane_dead => tmux.capture(&name, 15).unwrap_or_default(),
         _ => Vec::new(),
@@ -366,10 +422,10 @@ pub fn status(project: &Project, agent: &str, json_out: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// `iw session attach AGENT`: replaces this process with `tmux attach`.
-pub fn attach(project: &Project, agent: &str) -> Result<i32> {
+/// `iw session attach AGENT [--tenant T]`: replaces this process with `tmux attach`.
+pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i32> {
     use std::io::IsTerminal as _;
-    let (tmux, socket, name) = agent_session(project, agent)?;
+    let (tmux, socket, name) = agent_session(project, agent, tenant)?;
     if !tmux.list_sessions()?.iter().any(|l| l.name == name) {
         return Err(Error::with_help(
             format!("there is no session `{name}` on socket `{socket}`"),
@@ -388,10 +444,15 @@ pub fn attach(project: &Project, agent: &str) -> Result<i32> {
     Err(Error::msg(format!("cannot run tmux attach: {err}")))
 }
 
-/// `iw session kill AGENT|--all`.
-pub fn kill(project: &Project, agent: Option<&str>, all: bool) -> Result<i32> {
+/// `iw session kill AGENT|--all [--tenant T]`.
+pub fn kill(
+    project: &Project,
+    agent: Option<&str>,
+    all: bool,
+    tenant: Option<&str>,
+) -> Result<i32> {
     let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref());
+    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
     let tmux = Tmux::new(&socket);
     tmux.version()?;
     let live = tmux.list_sessions()?;
@@ -443,8 +504,9 @@ pub fn kill(project: &Project, agent: Option<&str>, all: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// `iw session create AGENT`: start one declared session, with the same checks as apply.
-pub fn create(project: &Project, agent: &str) -> Result<i32> {
+/// `iw session create AGENT [--tenant T]`: start one declared session, with the same checks as
+/// apply.
+pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i32> {
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
@@ -454,7 +516,15 @@ pub fn create(project: &Project, agent: &str) -> Result<i32> {
             format!("create sessions.yaml with:\n  sessions:\n    {agent}: {{}}"),
         ));
     };
-    if !config.sessions.contains_key(agent) {
+    if let Some(t) = tenant {
+        socket_and_prefix(project, None, Some(t))?;
+        if !config.tenants[t].agents.iter().any(|a| a == agent) {
+            return Err(Error::with_help(
+                format!("tenant `{t}` does not run `{agent}`"),
+                format!("add it to `tenants.{t}.agents` in sessions.yaml"),
+            ));
+        }
+    } else if !config.sessions.contains_key(agent) {
         return Err(Error::with_help(
             format!("`{agent}` has no session in sessions.yaml"),
             format!(
@@ -464,9 +534,17 @@ pub fn create(project: &Project, agent: &str) -> Result<i32> {
     }
     let selection = Selection {
         targets: vec![agent.to_string()],
+        tenant: tenant.map(str::to_string),
         ..Default::default()
     };
-    let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let mut plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    // Without --tenant, only the project's own session of the agent.
+    if tenant.is_none() {
+        plan.changes.retain(|c| match c {
+            Change::Session(s) => s.spec.as_ref().is_none_or(|sp| sp.tenant.is_none()),
+            Change::File(_) => true,
+        });
+    }
     let drift: Vec<String> = plan
         .changes
         .iter()
@@ -496,10 +574,8 @@ pub fn create(project: &Project, agent: &str) -> Result<i32> {
         return Err(Error::msg(n.message.clone()));
     }
     if plan.is_empty() {
-        println!(
-            "session {} is already running and up to date",
-            config.session_name(agent)
-        );
+        let (_, prefix) = socket_and_prefix(project, None, tenant)?;
+        println!("session {prefix}{agent} is already running and up to date");
         return Ok(0);
     }
     let _lock = crate::lock::ApplyLock::acquire(&project.root, Duration::from_secs(3))?;
@@ -542,7 +618,11 @@ pub fn import(project: &Project, agent: &str) -> Result<i32> {
         ..Default::default()
     };
     let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
-    let Some(spec) = plan.specs.iter().find(|s| s.agent == agent) else {
+    let Some(spec) = plan
+        .specs
+        .iter()
+        .find(|s| s.agent == agent && s.tenant.is_none())
+    else {
         return Err(Error::with_help(
             format!(
                 "`{agent}` has no session in sessions.yaml, so there is nothing to import it as"

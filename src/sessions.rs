@@ -665,7 +665,10 @@ fn tenants_config(
             out.push(
                 Diagnostic::error(format!("tenant `{name}` runs no agents")),
                 agents_pos,
-                Some("list the agents it runs, e.g. `agents: [planning-agent, backend-agent]`".into()),
+                Some(
+                    "list the agents it runs, e.g. `agents: [planning-agent, backend-agent]`"
+                        .into(),
+                ),
                 None,
             );
         }

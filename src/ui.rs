@@ -228,6 +228,7 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
                 "agent": s.agent,
                 "reason": s.reason,
                 "command": s.spec.as_ref().map(|sp| sp.command.clone()),
+                "tenant": s.spec.as_ref().and_then(|sp| sp.tenant.clone()),
                 "workdir": s.spec.as_ref().map(|sp| sp.workdir.clone()),
             }),
         })
@@ -248,6 +249,7 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
         }).collect::<Vec<_>>(),
         "notices": plan.notices,
         "socket": plan.socket,
+        "tenant_sockets": plan.tenant_sockets,
     })
 }
 

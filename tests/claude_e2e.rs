@@ -541,6 +541,8 @@ fn iw_run_with_the_default_command_runs_claude_code_and_picks_up_its_result() {
         "ANTHROPIC_API_KEY": "sk-ant-e2e-dummy",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_MAX_RETRIES": "0", "IW_HOOK_LOG": log,
+        // What a tenant's model override sets: it must win over settings.json's `model`.
+        "ANTHROPIC_MODEL": "claude-e2e-tenant-model",
     });
     project.write(
         "sessions.yaml",
@@ -602,5 +604,14 @@ fn iw_run_with_the_default_command_runs_claude_code_and_picks_up_its_result() {
             .iter()
             .any(|r| r["messages"].to_string().contains("Say that you are done.")),
         "the task reached the model"
+    );
+    let models: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        .map(|r| &r["model"])
+        .collect();
+    assert!(
+        !models.is_empty() && models.iter().all(|m| *m == "claude-e2e-tenant-model"),
+        "ANTHROPIC_MODEL overrides the settings' model (sonnet): {models:?}"
     );
 }
