@@ -53,6 +53,8 @@ measure "validate" 26 -N "$IW -C $P validate"
 measure "apply_from_scratch" 26 -N --prepare "sh -c 'rm -rf $P/agents/*/.claude $P/state'" "$IW -C $P apply --yes"
 "$IW" -C "$P" apply --yes > /dev/null
 measure "plan_noop" 26 -N "$IW -C $P plan --exit-code"
+# The same without the lockfile's no-op proof (src/noop.rs): parse, render, compare everything.
+measure "plan_noop_full" 26 -N "env IW_NO_FAST_PATH=1 $IW -C $P plan --exit-code"
 
 # The hook: one decision, the way Claude Code runs it (a process per tool call).
 echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/tests/a.py","content":"x"}}' > "$WORK/write.json"
@@ -96,6 +98,7 @@ for n in 100 250 500 1000 2500 5000 10000; do
     RUNS=$runs measure "plan_all_new" "$n" -N -i "$IW -C $Q plan --exit-code --no-diff"
     "$IW" -C "$Q" apply --yes > /dev/null
     RUNS=$runs measure "plan_noop" "$n" -N "$IW -C $Q plan --exit-code"
+    RUNS=$runs measure "plan_noop_full" "$n" -N "env IW_NO_FAST_PATH=1 $IW -C $Q plan --exit-code"
     RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $(ls "$Q/agents" | grep -v registry.yaml | head -1) < $WORK/write.json"
     rm -rf "$Q"
 done

@@ -8,7 +8,8 @@ import csv
 import sys
 
 SERIES = [
-    ("plan_noop", "iw plan, no changes", "#1f77b4"),
+    ("plan_noop", "iw plan, no changes (proven by the lockfile)", "#1f77b4"),
+    ("plan_noop_full", "iw plan, no changes, full comparison (IW_NO_FAST_PATH=1)", "#9467bd"),
     ("plan_all_new", "iw plan, all files new", "#ff7f0e"),
     ("validate", "iw validate", "#2ca02c"),
 ]

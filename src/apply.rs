@@ -165,6 +165,35 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
     tenant_sockets.sort();
     tenant_sockets.dedup();
     lock.tenant_sockets = tenant_sockets;
+    // Only a complete, clean apply of everything lets the next plan prove "no changes" from the
+    // lockfile alone.
+    let complete = failure.is_none()
+        && plan.selection.is_all()
+        && plan.selection.tenant.is_none()
+        && project.sessions.is_none()
+        && lock.socket.is_none()
+        && lock.tenant_sockets.is_empty()
+        && project.warnings.is_empty()
+        && plan.notices.is_empty();
+    lock.noop = if complete {
+        let templates: Vec<(String, Option<String>)> = project
+            .templates
+            .list
+            .iter()
+            .map(|t| {
+                let sha = match t.origin {
+                    crate::render::Origin::Builtin => None,
+                    crate::render::Origin::Project(_) => {
+                        Some(crate::fsutil::sha256_hex(t.text.as_bytes()))
+                    }
+                };
+                (t.output.to_string(), sha)
+            })
+            .collect();
+        crate::noop::key(root, &project.registry_sha256, &templates)
+    } else {
+        None
+    };
     if old_lock.as_ref() != Some(&lock) {
         lock.write(root)?;
         report.lock_written = true;

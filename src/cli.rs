@@ -702,15 +702,32 @@ fn validate(root: &std::path::Path, args: ValidateArgs) -> Result<i32> {
 }
 
 fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
-    let project = load(root)?;
-    let plan = plan::compute(&project, LockFile::read(root)?, &args.select.selection())?;
+    let selection = args.select.selection();
     // Like `git -C`, a relative FILE is relative to the project root.
     let out = args.out.as_ref().map(|f| root.join(f));
-    if let Some(file) = &out {
-        crate::saved::save(&project, &plan, file)?;
-    }
+    let lock = LockFile::read(root)?;
+    // The no-op fast path: the lockfile proves nothing changed (IW_NO_FAST_PATH=1 disables it).
+    let proven = out.is_none()
+        && selection.is_all()
+        && selection.replace.is_empty()
+        && selection.tenant.is_none()
+        && std::env::var_os("IW_NO_FAST_PATH").is_none()
+        && lock
+            .as_ref()
+            .is_some_and(|l| crate::noop::unchanged(root, l));
+    let plan = match lock {
+        Some(lock) if proven => plan::Plan::proven_empty(lock),
+        lock => {
+            let project = load(root)?;
+            let plan = plan::compute(&project, lock, &selection)?;
+            if let Some(file) = &out {
+                crate::saved::save(&project, &plan, file)?;
+            }
+            plan
+        }
+    };
     if args.json {
-        let doc = ui::plan_json(&plan, &project.root);
+        let doc = ui::plan_json(&plan, root);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         print!("{}", ui::plan_text(&plan, !args.no_diff));

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod handoff;
 pub mod hook;
 pub mod lock;
+pub mod noop;
 pub mod pattern;
 pub mod plan;
 pub mod policy;

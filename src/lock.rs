@@ -43,6 +43,9 @@ pub struct LockFile {
     /// The sockets of the tenants iw last managed sessions for, for the same reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tenant_sockets: Vec<String>,
+    /// The no-op key of the last complete apply ([`crate::noop`]), if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noop: Option<String>,
 }
 
 /// Hashes of the inputs of the last apply.
@@ -85,6 +88,7 @@ impl LockFile {
             files: BTreeMap::new(),
             socket: None,
             tenant_sockets: Vec::new(),
+            noop: None,
         }
     }
 

@@ -282,6 +282,26 @@ pub struct Plan {
     pub check_for: std::time::Duration,
     /// The desired sessions of the selected agents.
     pub specs: Vec<SessionSpec>,
+    /// True when the lockfile proved the plan empty without rendering ([`crate::noop`]).
+    pub proven_by_lock: bool,
+}
+
+impl Plan {
+    /// The empty plan of every agent, as proven by `lock` ([`crate::noop::unchanged`]).
+    pub fn proven_empty(lock: LockFile) -> Plan {
+        Plan {
+            changes: Vec::new(),
+            lock: Some(lock),
+            selection: Selection::default(),
+            desired: Vec::new(),
+            notices: Vec::new(),
+            socket: None,
+            tenant_sockets: Vec::new(),
+            check_for: sessions::DEFAULT_CHECK_FOR,
+            specs: Vec::new(),
+            proven_by_lock: true,
+        }
+    }
 }
 
 /// A file the selected agents should have, as recorded in the lockfile after apply.
@@ -690,6 +710,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         tenant_sockets,
         check_for: config.map_or(sessions::DEFAULT_CHECK_FOR, |c| c.check_for),
         specs: desired_specs,
+        proven_by_lock: false,
     })
 }
 

@@ -250,6 +250,7 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
         "notices": plan.notices,
         "socket": plan.socket,
         "tenant_sockets": plan.tenant_sockets,
+        "noop_from_lock": plan.proven_by_lock,
     })
 }
 

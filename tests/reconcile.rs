@@ -783,3 +783,122 @@ fn a_saved_plan_applies_exactly_or_not_at_all() {
         .code(1)
         .stderr(predicate::str::contains("not a plan saved by `iw plan -o`"));
 }
+
+/// `iw plan --json` with the given environment, run by `bin`.
+fn plan_with(p: &TempProject, bin: &std::path::Path, env: &[(&str, &str)]) -> Value {
+    let mut c = assert_cmd::Command::new(bin);
+    c.env("NO_COLOR", "1")
+        .arg("-C")
+        .arg(p.path())
+        .args(["plan", "--json"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_the_full_plan() {
+    let p = TempProject::example("pilot");
+    // A copy of the binary, so that it can be replaced and touched.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("iw");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
+    let apply = || {
+        let out = std::process::Command::new(&bin)
+            .arg("-C")
+            .arg(p.path())
+            .args(["apply", "--yes"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    apply();
+    assert!(lock(&p)["noop"].is_string());
+    // Fast and full agree, and `fast` says whether the fast path was taken.
+    let check = |fast: bool, env: &[(&str, &str)], what: &str| -> Value {
+        let a = plan_with(&p, &bin, env);
+        let mut env_full = env.to_vec();
+        env_full.push(("IW_NO_FAST_PATH", "1"));
+        let b = plan_with(&p, &bin, &env_full);
+        assert_eq!(a["noop_from_lock"], fast, "{what}");
+        assert_eq!(b["noop_from_lock"], false, "{what}");
+        assert_eq!(a["changes"], b["changes"], "{what}");
+        assert_eq!(a["summary"], b["summary"], "{what}");
+        a
+    };
+    assert_eq!(changes(&check(true, &[], "after apply")), vec![]);
+
+    // A generated file edited, deleted, restored.
+    let settings = "agents/backend-agent/.claude/settings.json";
+    let original = p.read(settings);
+    p.write(settings, &original.replace("\"model\"", "\"modell\""));
+    assert_eq!(changes(&check(false, &[], "edited")).len(), 1);
+    std::fs::remove_file(p.path().join(settings)).unwrap();
+    assert_eq!(changes(&check(false, &[], "deleted")).len(), 1);
+    p.write(settings, &original);
+    check(true, &[], "restored byte for byte");
+
+    // Anything the files are rendered from.
+    check(
+        false,
+        &[("SOURCE_DATE_EPOCH", "86400")],
+        "SOURCE_DATE_EPOCH",
+    );
+    let registry = p.read("agents/registry.yaml");
+    p.write(
+        "agents/registry.yaml",
+        &format!("{registry}\n# a comment\n"),
+    );
+    assert_eq!(changes(&check(false, &[], "registry bytes")), vec![]);
+    p.write("agents/registry.yaml", &registry);
+    check(true, &[], "registry restored");
+    p.write("templates/notes.txt", "not a template");
+    check(false, &[], "an unknown file in templates/ (a warning)");
+    std::fs::remove_file(p.path().join("templates/notes.txt")).unwrap();
+    p.write("templates/CLAUDE.md.template", "# ${AGENT_NAME}\n");
+    assert!(!changes(&check(false, &[], "a project template")).is_empty());
+    std::fs::remove_file(p.path().join("templates/CLAUDE.md.template")).unwrap();
+    check(true, &[], "template removed");
+    p.write("sessions.yaml", "sessions: {}\n");
+    check(false, &[], "sessions.yaml");
+    std::fs::remove_file(p.path().join("sessions.yaml")).unwrap();
+
+    // Another binary renders another hook command: never proven by this lock.
+    let other = plan_with(&p, assert_cmd::cargo::cargo_bin!("iw"), &[]);
+    assert_eq!(other["noop_from_lock"], false);
+    assert!(
+        !changes(&other).is_empty(),
+        "the hook command names the other binary"
+    );
+    // The same path, rebuilt (touched): not proven either, though nothing changes.
+    let t = std::fs::File::options().append(true).open(&bin).unwrap();
+    t.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(t);
+    assert_eq!(changes(&check(false, &[], "binary touched")), vec![]);
+    apply();
+    check(true, &[], "applied with the touched binary");
+
+    // A partial apply leaves no proof.
+    p.edit_registry("model: opus", "model: sonnet");
+    let out = std::process::Command::new(&bin)
+        .arg("-C")
+        .arg(p.path())
+        .args(["apply", "--yes", "--target", "backend-agent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(lock(&p)["noop"].is_null());
+    check(false, &[], "after a targeted apply");
+}

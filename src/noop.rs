@@ -1,0 +1,98 @@
+//! The no-op fast path of `iw plan`: proving from the lockfile that nothing changed, without
+//! parsing the registry or rendering a single file.
+//!
+//! After a complete, successful, warning-free `iw apply` of every agent (and no sessions.yaml),
+//! the lockfile records a key: a SHA-256 of everything the generated files are a function of —
+//! the registry's bytes, each template's bytes (or "built-in"), the names in `templates/`, the
+//! project root, `SOURCE_DATE_EPOCH`, and the identity of the iw binary (its path, size, inode,
+//! mtime and ctime: a rebuilt or replaced binary, which may render differently, never matches).
+//! When `iw plan` finds the same key and every file the lockfile lists still has the content iw
+//! wrote (read and hashed, not judged by mtime), the desired files are exactly the files on disk:
+//! the plan is empty. Anything else takes the full path.
+
+use std::path::Path;
+
+use crate::fsutil;
+use crate::lock::LockFile;
+use crate::render::BUILTIN_TEMPLATES;
+
+/// The key for the inputs on disk under `root`, or `None` when the fast path cannot apply
+/// (sessions.yaml exists, or something cannot be read).
+pub fn key_from_disk(root: &Path) -> Option<String> {
+    if root.join(crate::sessions::SESSIONS_PATH).exists() {
+        return None;
+    }
+    let registry = std::fs::read(root.join(crate::project::REGISTRY_PATH)).ok()?;
+    let mut templates = Vec::new();
+    for (name, _) in BUILTIN_TEMPLATES {
+        let path = root.join(format!("templates/{name}.template"));
+        match std::fs::read(&path) {
+            Ok(bytes) => templates.push((name.to_string(), Some(fsutil::sha256_hex(&bytes)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                templates.push((name.to_string(), None))
+            }
+            Err(_) => return None,
+        }
+    }
+    key(root, &fsutil::sha256_hex(&registry), &templates)
+}
+
+/// The key of the inputs a project was loaded from (the registry's hash, and each template's
+/// hash or `None` for a built-in one).
+pub fn key(
+    root: &Path,
+    registry_sha256: &str,
+    templates: &[(String, Option<String>)],
+) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let bin = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let m = std::fs::metadata(&bin).ok()?;
+    let mut names: Vec<String> = std::fs::read_dir(root.join("templates"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut s = format!(
+        "iw-noop-1\nversion {}\nbin {}\nbin-meta {} {} {} {} {} {} {}\nroot {}\nepoch {:?}\nregistry {registry_sha256}\n",
+        env!("CARGO_PKG_VERSION"),
+        bin.display(),
+        m.len(),
+        m.dev(),
+        m.ino(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        root.display(),
+        std::env::var("SOURCE_DATE_EPOCH").ok(),
+    );
+    for (name, sha) in templates {
+        s.push_str(&format!(
+            "template {name} {}\n",
+            sha.as_deref().unwrap_or("built-in")
+        ));
+    }
+    s.push_str(&format!("templates-dir {names:?}\n"));
+    Some(fsutil::sha256_hex(s.as_bytes()))
+}
+
+/// True when `lock` proves that the plan for every agent is empty: its key matches the inputs on
+/// disk and every file it lists has the content iw wrote.
+pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
+    let Some(recorded) = &lock.noop else {
+        return false;
+    };
+    // Sessions left on a socket iw used before would be planned for destruction.
+    if lock.socket.is_some() || !lock.tenant_sockets.is_empty() {
+        return false;
+    }
+    if key_from_disk(root).as_ref() != Some(recorded) {
+        return false;
+    }
+    lock.files.iter().all(|(path, entry)| {
+        std::fs::read(root.join(path)).is_ok_and(|b| fsutil::sha256_hex(&b) == entry.sha256)
+    })
+}
