@@ -486,17 +486,31 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
             .values()
             .filter(|a| selection.includes(&a.name)),
     )?;
+    // Each file on disk and the hash of each desired content, on every core for large teams.
+    let observe = |f: &crate::render::RenderedFile| -> Result<(Option<Vec<u8>>, String)> {
+        Ok((
+            fsutil::read_optional(&project.root.join(&f.path))?,
+            fsutil::sha256_hex(f.content.as_bytes()),
+        ))
+    };
+    let observed: Vec<Result<(Option<Vec<u8>>, String)>> =
+        if desired.len() < crate::project::PARALLEL_FROM * 4 {
+            desired.iter().map(observe).collect()
+        } else {
+            use rayon::prelude::*;
+            desired.par_iter().map(observe).collect()
+        };
     let mut changes = Vec::new();
     let mut desired_paths = BTreeSet::new();
     let mut desired_files = Vec::with_capacity(desired.len());
-    for file in desired {
+    for (file, observed) in desired.into_iter().zip(observed) {
+        let (disk, sha256) = observed?;
         desired_paths.insert(file.path.clone());
         desired_files.push(DesiredFile {
             path: file.path.clone(),
             agent: file.agent.clone(),
-            sha256: fsutil::sha256_hex(file.content.as_bytes()),
+            sha256,
         });
-        let disk = fsutil::read_optional(&project.root.join(&file.path))?;
         let locked = lock.as_ref().and_then(|l| l.files.get(&file.path));
         let change = match disk {
             None => Some(FileChange {

@@ -11,6 +11,9 @@ use crate::sessions::{self, SessionsConfig};
 
 /// The registry's path relative to the project root.
 pub const REGISTRY_PATH: &str = "agents/registry.yaml";
+/// From this many agents (or files) on, rendering and reading run on every core (rayon); below
+/// it, starting threads costs more than it saves.
+pub const PARALLEL_FROM: usize = 64;
 
 /// A loaded, validated project.
 #[derive(Debug, Clone)]
@@ -134,15 +137,24 @@ impl Project {
         }
     }
 
-    /// Renders the generated files of `agents`, reporting every rendering problem at once.
+    /// Renders the generated files of `agents`, in order, reporting every rendering problem at
+    /// once. Large teams are rendered on every core.
     pub fn render<'a>(
         &self,
         agents: impl IntoIterator<Item = &'a Agent>,
     ) -> Result<Vec<RenderedFile>> {
+        use rayon::prelude::*;
+        let agents: Vec<&Agent> = agents.into_iter().collect();
+        let render = |a: &&Agent| self.templates.render(&self.registry, a, &self.ctx);
+        let parts: Vec<_> = if agents.len() < PARALLEL_FROM {
+            agents.iter().map(render).collect()
+        } else {
+            agents.par_iter().map(render).collect()
+        };
         let mut files = Vec::new();
         let mut errors = Vec::new();
-        for agent in agents {
-            match self.templates.render(&self.registry, agent, &self.ctx) {
+        for part in parts {
+            match part {
                 Ok(f) => files.extend(f),
                 Err(e) => errors.extend(e),
             }
