@@ -482,6 +482,10 @@ fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 /// Runs iw with the process's arguments and returns the exit code.
 pub fn run() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The hook runs before every tool call: its exact generated form skips clap's set-up.
+    if let Some(opts) = hook_fast_args(&args) {
+        return run_pre_tool_use(&opts);
+    }
     let words: Vec<String> = args
         .get(1..)
         .unwrap_or_default()
@@ -563,6 +567,51 @@ fn report_error(e: &Error, json: bool) {
     }
 }
 
+/// The hook command exactly as iw writes it into settings.json
+/// (`<iw> -C <root> hook pre-tool-use --agent <name> [--on-failure open]`), parsed without clap;
+/// any other form goes through clap.
+fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
+    let a: Vec<&str> = args.iter().map(|s| s.to_str()).collect::<Option<_>>()?;
+    let (root, agent, fail_open) = match a.as_slice() {
+        [_, "-C", root, "hook", "pre-tool-use", "--agent", agent] => (root, agent, false),
+        [
+            _,
+            "-C",
+            root,
+            "hook",
+            "pre-tool-use",
+            "--agent",
+            agent,
+            "--on-failure",
+            mode @ ("open" | "closed"),
+        ] => (root, agent, *mode == "open"),
+        _ => return None,
+    };
+    (!agent.starts_with('-') && !root.starts_with('-')).then(|| hook::Options {
+        agent: agent.to_string(),
+        root: Some(PathBuf::from(root)),
+        fail_open,
+    })
+}
+
+/// `iw hook pre-tool-use`: decides, prints the reason of a denial, returns 0 or 2.
+fn run_pre_tool_use(opts: &hook::Options) -> i32 {
+    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else).
+    crate::guard::arm(
+        hook::MEMORY_BUDGET,
+        hook::TIME_BUDGET,
+        if opts.fail_open { 0 } else { 2 },
+    );
+    let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
+    match &decision {
+        hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
+            eprintln!("{reason}")
+        }
+        hook::Decision::Allow => {}
+    }
+    decision.exit_code()
+}
+
 fn dispatch(cli: Cli) -> Result<i32> {
     if let Command::Hook(HookCommand::PreToolUse(args)) = &cli.command {
         let opts = hook::Options {
@@ -570,20 +619,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             root: cli.dir.clone(),
             fail_open: args.on_failure == "open",
         };
-        // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else).
-        crate::guard::arm(
-            hook::MEMORY_BUDGET,
-            hook::TIME_BUDGET,
-            if opts.fail_open { 0 } else { 2 },
-        );
-        let decision = hook::pre_tool_use(&opts, std::io::stdin().lock());
-        match &decision {
-            hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
-                eprintln!("{reason}")
-            }
-            hook::Decision::Allow => {}
-        }
-        return Ok(decision.exit_code());
+        return Ok(run_pre_tool_use(&opts));
     }
     if let Command::Hook(HookCommand::Status { agent }) = &cli.command {
         // Never blocks and never fails the agent: problems are warnings.

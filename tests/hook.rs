@@ -468,3 +468,25 @@ fn in_a_task_run_the_agent_may_write_its_own_result_file_and_nothing_else_under_
     );
     assert_eq!(code, 2);
 }
+
+#[test]
+fn the_hook_decides_the_same_through_its_fast_argument_path_and_through_clap() {
+    // settings.json's exact form skips clap; any other spelling goes through clap.
+    let p = team();
+    let root = p.path();
+    for (file, want) in [("tests/a.py", 2), ("src/ok.py", 0)] {
+        let input = json!({"tool_name": "Write", "cwd": root.join("agents/worker"),
+            "tool_input": {"file_path": root.join(file), "content": "x"}})
+        .to_string();
+        let (fast_code, fast_err) = run_raw(&p, "worker", &input, &[]);
+        let out = common::iw()
+            .args(["hook", "pre-tool-use", "--agent", "worker", "-C"])
+            .arg(&root)
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert_eq!(fast_code, want, "{file}: {fast_err}");
+        assert_eq!(out.status.code(), Some(want), "{file}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), fast_err, "{file}");
+    }
+}
