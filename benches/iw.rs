@@ -1,5 +1,6 @@
 //! Criterion benchmarks of iw's stages on synthetic registries of N agents (src/synth.rs):
-//! registry parse + validate, render, plan (no-op and all-new), policy compile, hook decision.
+//! registry parse + validate, render, plan (no-op and all-new, and the no-op proven from the
+//! lockfile), policy compile, hook decision.
 //! Run with `cargo bench`; `cargo bench -- plan_noop` for one group. Results are discussed in
 //! docs/PERFORMANCE.md.
 
@@ -102,6 +103,23 @@ fn plan_noop(c: &mut Criterion) {
     g.finish();
 }
 
+fn plan_noop_proven(c: &mut Criterion) {
+    let mut g = group(c, "plan_noop_proven");
+    for &n in SIZES {
+        let (_dir, root) = project_dir(n);
+        apply(&root);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            // What `iw plan` does when the lockfile proves nothing changed (src/noop.rs).
+            b.iter(|| {
+                let lock = LockFile::read(&root).unwrap().unwrap();
+                assert!(iw::noop::unchanged(&root, &lock));
+            })
+        });
+    }
+    g.finish();
+}
+
 fn policy_compile(c: &mut Criterion) {
     let mut g = group(c, "policy_compile");
     for &n in SIZES {
@@ -175,6 +193,7 @@ criterion_group!(
     render,
     plan_all_new,
     plan_noop,
+    plan_noop_proven,
     policy_compile,
     hook_decision
 );

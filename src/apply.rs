@@ -211,13 +211,6 @@ fn apply_sessions(
     changes: &[&SessionChange],
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    let session = |c: &SessionChange, detail: Option<String>| Applied {
-        action: c.action,
-        resource: format!("session {}", c.session),
-        agent: c.agent.clone(),
-        backup: None,
-        detail,
-    };
     // Stop: deletions (already ordered), then the old half of replacements, delegators first.
     let mut stops: Vec<&SessionChange> = changes
         .iter()
@@ -242,7 +235,7 @@ fn apply_sessions(
         Tmux::new(socket).kill_sessions(&names)?;
     }
     for c in stops.iter().filter(|c| c.action == Action::Delete) {
-        on_step(session(c, None));
+        on_step(session_applied(c, None));
     }
 
     let starts: Vec<&SessionChange> = changes
@@ -328,6 +321,17 @@ fn apply_sessions(
     ))
 }
 
+/// What was done to a session, for the report.
+fn session_applied(c: &SessionChange, detail: Option<String>) -> Applied {
+    Applied {
+        action: c.action,
+        resource: format!("session {}", c.session),
+        agent: c.agent.clone(),
+        backup: None,
+        detail,
+    }
+}
+
 /// Checks honestly that the sessions of `ready` on `tmux`'s socket are running: a pane whose
 /// command already exited is a failure, shown with its output.
 fn check_started(
@@ -336,13 +340,6 @@ fn check_started(
     failures: &mut Vec<(String, String)>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    let session = |c: &SessionChange, detail: Option<String>| Applied {
-        action: c.action,
-        resource: format!("session {}", c.session),
-        agent: c.agent.clone(),
-        backup: None,
-        detail,
-    };
     let mut live = tmux.list_sessions()?;
     // tmux can show a pane as dead a moment before it records the exit status: wait for it
     // (up to 1 s; under load tmux 3.3 has also been seen never to record it).
@@ -395,7 +392,7 @@ fn check_started(
                 }
                 failures.push((c.session.clone(), msg));
             }
-            Some(l) => on_step(session(c, l.pid.map(|p| format!("pid {p}")))),
+            Some(l) => on_step(session_applied(c, l.pid.map(|p| format!("pid {p}")))),
         }
     }
     Ok(())

@@ -75,40 +75,30 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     // Started from inside an agent's session: only its delegates, with a valid handoff.
     let parent = match std::env::var("IW_AGENT") {
         Ok(caller) if !caller.is_empty() => {
-            let Some(c) = agents.get(&caller) else {
-                return Err(refuse(
-                    root,
-                    "delegation",
-                    target,
-                    &by,
-                    Error::with_help(
-                        format!(
-                            "refusing to start a run: IW_AGENT is `{caller}`, which is not an agent \
-                             of this project"
-                        ),
-                        "a run started from an agent's session may only target that agent's \
-                         delegates_to",
+            let refusal = match agents.get(&caller) {
+                None => Some(Error::with_help(
+                    format!(
+                        "refusing to start a run: IW_AGENT is `{caller}`, which is not an agent \
+                         of this project"
                     ),
-                ));
+                    "a run started from an agent's session may only target that agent's \
+                     delegates_to",
+                )),
+                Some(c) if !c.delegates_to.iter().any(|d| d == target) => Some(Error::with_help(
+                    format!(
+                        "`{caller}` may not start a run of `{target}`: it is not in its \
+                         delegates_to"
+                    ),
+                    if c.delegates_to.is_empty() {
+                        format!("`{caller}` delegates to nobody")
+                    } else {
+                        format!("`{caller}` may start: {}", c.delegates_to.join(", "))
+                    },
+                )),
+                Some(_) => None,
             };
-            if !c.delegates_to.iter().any(|d| d == target) {
-                return Err(refuse(
-                    root,
-                    "delegation",
-                    target,
-                    &by,
-                    Error::with_help(
-                        format!(
-                            "`{caller}` may not start a run of `{target}`: it is not in its \
-                             delegates_to"
-                        ),
-                        if c.delegates_to.is_empty() {
-                            format!("`{caller}` delegates to nobody")
-                        } else {
-                            format!("`{caller}` may start: {}", c.delegates_to.join(", "))
-                        },
-                    ),
-                ));
+            if let Some(e) = refusal {
+                return Err(refuse(root, "delegation", target, &by, e));
             }
             if let Err(e) =
                 crate::handoff::check_payload(project, &caller, target, &args.task, &task_text)
@@ -491,26 +481,7 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<i32> {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(&header.map(String::from)));
-    for r in &rows {
-        println!("{}", line(r));
-    }
+    print!("{}", crate::ui::table(header, &rows));
     Ok(0)
 }
 

@@ -283,26 +283,7 @@ pub fn list(
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for r in &table {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(&header.map(String::from)));
-    for r in &table {
-        println!("{}", line(r));
-    }
+    print!("{}", crate::ui::table(header, &table));
     tenant_hint();
     Ok(0)
 }
