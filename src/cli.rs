@@ -34,6 +34,7 @@ Typical use:
   iw apply                    make it so (asks for confirmation on a terminal)
   iw plan --exit-code         CI / pre-commit drift gate: 0 none, 2 changes, 1 error
   iw session list             the agents' tmux sessions, and what each agent is doing
+  iw apply --tenant NAME      one tenant's sessions (sessions.yaml tenants:, own socket)
   iw run AGENT --task FILE    a task run in its own session; `iw runs` lists them
 
 Docs: README.md, docs/registry.md, docs/sessions.md, docs/runs.md, docs/security.md,

@@ -612,3 +612,34 @@ fn session_activity_comes_from_claude_codes_hook_events() {
     assert!(!p.path().join("state/etc.json").exists());
     assert_eq!(activity(&p, "lead")["activity"], "ended");
 }
+
+#[test]
+fn a_run_whose_wrapper_dies_without_a_word_is_settled_as_failed() {
+    // kill -9 of the pane's wrapper (a crash, an OOM kill): nothing records the end, so the next
+    // reader settles it, and stops what the command left running.
+    let srv = TmuxServer::new();
+    let p = project(&srv, "sleep 30", "  max_concurrent: 1\n");
+    let id = start(&p, "worker");
+    until("RUNNING", || status(&p, &id)["status"] == "RUNNING");
+    let s = status(&p, &id);
+    let (wrapper, pid) = (
+        s["wrapper_pid"].as_u64().unwrap(),
+        s["pid"].as_u64().unwrap(),
+    );
+    std::process::Command::new("kill")
+        .args(["-KILL", &wrapper.to_string()])
+        .status()
+        .unwrap();
+    until("the wrapper is gone", || !pid_alive(wrapper));
+    let s = status(&p, &id);
+    assert_eq!(s["status"], "FAILED");
+    assert!(
+        s["reason"].as_str().unwrap().starts_with("lost:"),
+        "{}",
+        s["reason"]
+    );
+    until("its command was stopped", || !pid_alive(pid));
+    // It no longer holds the only slot.
+    let next = start(&p, "worker");
+    assert_ne!(next, id);
+}
