@@ -3,7 +3,8 @@
 //!
 //! The generated settings.json runs `iw hook status --agent NAME` on SessionStart,
 //! UserPromptSubmit, Notification, Stop and SessionEnd; each call records the agent's activity
-//! (working / waiting / idle / ended) with a timestamp in `state/activity/<agent>.json`.
+//! (working / waiting / idle / ended) with a timestamp in `state/activity/<agent>.json` (a
+//! tenant's session in `state/activity/<tenant>/<agent>.json`, a task run in its run directory).
 //! [`Activity::current`] turns a record into what `iw session list` shows, with an explicit
 //! `unknown` when nothing was recorded or the record is older than the session.
 
@@ -80,9 +81,42 @@ pub struct Record {
     pub at_ms: u64,
 }
 
-/// The file holding `agent`'s record.
-pub fn record_path(root: &Path, agent: &str) -> PathBuf {
-    root.join(ACTIVITY_DIR).join(format!("{agent}.json"))
+/// Whose activity a hook call reports: the same agent can run as the project's session, as a
+/// tenant's (`IW_TENANT`), and in task runs (`IW_RUN_ID`), each with its own record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The project's own session of the agent: `state/activity/<agent>.json`.
+    Project,
+    /// A tenant's session: `state/activity/<tenant>/<agent>.json`.
+    Tenant(String),
+    /// A task run: `state/runs/<id>/activity.json`.
+    Run(String),
+}
+
+impl Scope {
+    /// The scope of the calling process, from the environment iw sets in sessions and runs.
+    pub fn from_env() -> Scope {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(id) = var("IW_RUN_ID").filter(|id| crate::runs::valid_id(id)) {
+            Scope::Run(id)
+        } else if let Some(t) = var("IW_TENANT").filter(|t| valid_agent(t)) {
+            Scope::Tenant(t)
+        } else {
+            Scope::Project
+        }
+    }
+}
+
+/// The file holding `agent`'s record in `scope`.
+pub fn record_path(root: &Path, agent: &str, scope: &Scope) -> PathBuf {
+    match scope {
+        Scope::Project => root.join(ACTIVITY_DIR).join(format!("{agent}.json")),
+        Scope::Tenant(t) => root
+            .join(ACTIVITY_DIR)
+            .join(t)
+            .join(format!("{agent}.json")),
+        Scope::Run(id) => crate::runs::run_dir(root, id).join("activity.json"),
+    }
 }
 
 fn valid_agent(agent: &str) -> bool {
@@ -100,9 +134,14 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Records the hook event in `input` (Claude Code's hook JSON) for `agent`. Returns what was
-/// recorded, `Ok(None)` for an event that says nothing about activity.
-pub fn record(root: &Path, agent: &str, input: &[u8]) -> Result<Option<Record>, String> {
+/// Records the hook event in `input` (Claude Code's hook JSON) for `agent` in `scope`. Returns
+/// what was recorded, `Ok(None)` for an event that says nothing about activity.
+pub fn record(
+    root: &Path,
+    agent: &str,
+    scope: &Scope,
+    input: &[u8],
+) -> Result<Option<Record>, String> {
     if !valid_agent(agent) {
         return Err(format!("`{agent}` is not a valid agent name"));
     }
@@ -125,17 +164,22 @@ pub fn record(root: &Path, agent: &str, input: &[u8]) -> Result<Option<Record>, 
         at_ms: now_ms(),
     };
     let json = serde_json::to_string(&rec).map_err(|e| e.to_string())?;
-    crate::fsutil::write_atomic(&record_path(root, agent), json.as_bytes())
+    if let Scope::Run(id) = scope
+        && !crate::runs::run_dir(root, id).is_dir()
+    {
+        return Err(format!("there is no run `{id}`"));
+    }
+    crate::fsutil::write_atomic(&record_path(root, agent, scope), json.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(Some(rec))
 }
 
-/// Reads `agent`'s record, if there is a readable one.
-pub fn read(root: &Path, agent: &str) -> Option<Record> {
+/// Reads `agent`'s record in `scope`, if there is a readable one.
+pub fn read(root: &Path, agent: &str, scope: &Scope) -> Option<Record> {
     if !valid_agent(agent) {
         return None;
     }
-    let bytes = std::fs::read(record_path(root, agent)).ok()?;
+    let bytes = std::fs::read(record_path(root, agent, scope)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -195,16 +239,34 @@ mod tests {
             let input = format!(
                 r#"{{"session_id":"s1","hook_event_name":"{event}","message":"m","cwd":"/x"}}"#
             );
-            let r = record(t.path(), "a", input.as_bytes()).unwrap().unwrap();
+            let r = record(t.path(), "a", &Scope::Project, input.as_bytes())
+                .unwrap()
+                .unwrap();
             assert_eq!(r.state, state, "{event}");
-            assert_eq!(read(t.path(), "a").unwrap(), r);
+            assert_eq!(read(t.path(), "a", &Scope::Project).unwrap(), r);
         }
+        let p = Scope::Project;
         assert_eq!(
-            record(t.path(), "a", br#"{"hook_event_name":"PreCompact"}"#).unwrap(),
+            record(t.path(), "a", &p, br#"{"hook_event_name":"PreCompact"}"#).unwrap(),
             None
         );
-        assert!(record(t.path(), "../x", br#"{"hook_event_name":"Stop"}"#).is_err());
-        assert!(record(t.path(), "a", b"not json").is_err());
+        assert!(record(t.path(), "../x", &p, br#"{"hook_event_name":"Stop"}"#).is_err());
+        assert!(record(t.path(), "a", &p, b"not json").is_err());
+        // A tenant's record is its own; a run's needs the run.
+        let tenant = Scope::Tenant("prod".into());
+        let working = br#"{"hook_event_name":"UserPromptSubmit"}"#;
+        record(t.path(), "a", &tenant, working).unwrap();
+        assert_eq!(read(t.path(), "a", &tenant).unwrap().state, State::Working);
+        assert_eq!(read(t.path(), "a", &p).unwrap().state, State::Ended);
+        assert!(
+            record(
+                t.path(),
+                "a",
+                &Scope::Run("20260101-000000-a".into()),
+                working
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -631,7 +631,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
         );
         let recorded = project::resolve_root(cli.dir.as_deref())
             .map_err(|e| e.to_string())
-            .and_then(|root| crate::activity::record(&root, agent, &buf));
+            .and_then(|root| {
+                let scope = crate::activity::Scope::from_env();
+                crate::activity::record(&root, agent, &scope, &buf)
+            });
         if let Err(e) = recorded {
             eprintln!("iw hook status: {e}");
         }

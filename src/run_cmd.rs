@@ -353,6 +353,14 @@ fn status_doc(root: &Path, s: &RunState) -> serde_json::Value {
             "last_output".into(),
             last_lines(&dir.join(runs::OUTPUT_FILE), 10).into(),
         );
+        // What its Claude Code last reported (status hooks), if anything.
+        let scope = crate::activity::Scope::Run(s.id.clone());
+        obj.insert(
+            "activity".into(),
+            crate::activity::read(root, &s.agent, &scope)
+                .map(|r| serde_json::json!({"state": r.state, "event": r.event, "at_ms": r.at_ms}))
+                .into(),
+        );
     }
     doc
 }

@@ -136,8 +136,12 @@ pub struct Row {
 }
 
 /// The activity of a live session's agent.
-fn activity_of(project: &Project, l: &LiveSession) -> Option<crate::activity::Activity> {
-    use crate::activity::{Activity, State};
+fn activity_of(
+    project: &Project,
+    l: &LiveSession,
+    tenant: Option<&str>,
+) -> Option<crate::activity::Activity> {
+    use crate::activity::{Activity, Scope, State};
     let agent = l.agent.as_deref()?;
     if l.pane_dead {
         return Some(Activity {
@@ -147,7 +151,8 @@ fn activity_of(project: &Project, l: &LiveSession) -> Option<crate::activity::Ac
             message: None,
         });
     }
-    let record = crate::activity::read(&project.root, agent);
+    let scope = tenant.map_or(Scope::Project, |t| Scope::Tenant(t.to_string()));
+    let record = crate::activity::read(&project.root, agent, &scope);
     Some(Activity::current(record.as_ref(), l.created))
 }
 
@@ -164,7 +169,7 @@ fn row(project: &Project, l: &LiveSession, root: &str, tenant: Option<&str>) -> 
             .map(|s| l.hash.as_deref() == Some(s.hash().as_str()) && !l.pane_dead),
         _ => None,
     };
-    let activity = activity_of(project, l);
+    let activity = activity_of(project, l, tenant);
     Ok(Row {
         activity: activity.as_ref().map(|a| a.state),
         activity_seconds: activity.as_ref().and_then(|a| a.since).map(|d| d.as_secs()),

@@ -591,6 +591,12 @@ fn iw_run_with_the_default_command_runs_claude_code_and_picks_up_its_result() {
         output.contains("Done."),
         "claude -p printed the final answer: {output}"
     );
+    // Its status hooks reported into the run's own record (IW_RUN_ID), not the agent's.
+    assert!(
+        matches!(doc["activity"]["state"].as_str(), Some("idle" | "ended")),
+        "{doc}"
+    );
+    assert!(!project.exists("state/activity/worker.json"));
     let decisions = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         decisions

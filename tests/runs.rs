@@ -606,6 +606,23 @@ fn session_activity_comes_from_claude_codes_hook_events() {
     );
     let out = p.iw().args(["session", "status", "lead"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("activity:   ended"));
+    // The same agent in a tenant's session or a task run reports into its own record.
+    let out = p
+        .iw()
+        .env("IW_TENANT", "prod")
+        .args(["hook", "status", "--agent", "lead"])
+        .write_stdin(format!(
+            r#"{{{base},"hook_event_name":"UserPromptSubmit"}}"#
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(p.exists("state/activity/prod/lead.json"));
+    assert_eq!(
+        activity(&p, "lead")["activity"],
+        "ended",
+        "the project's own is unchanged"
+    );
     // Garbage never blocks the agent either, and records nothing.
     event(&p, "lead", "not json");
     event(&p, "../../etc", r#"{"hook_event_name":"Stop"}"#);
