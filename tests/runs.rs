@@ -460,27 +460,25 @@ fn logs_follow_prints_everything_until_the_run_ends() {
 fn bad_run_requests_fail_clearly_and_create_nothing() {
     let srv = TmuxServer::new();
     let p = project(&srv, "true", "");
-    let out = p
-        .iw()
-        .args(["run", "wroker", "--task", "task.md"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `worker`?"));
-    let out = p
-        .iw()
-        .args(["run", "worker", "--task", "nope.md"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no task file"));
-    let out = p
-        .iw()
-        .args(["runs", "status", "20990101-000000-x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no run `20990101-000000-x`"));
+    for (args, want) in [
+        (
+            &["run", "wroker", "--task", "task.md"][..],
+            "did you mean `worker`?",
+        ),
+        (
+            &["run", "worker", "--task", "nope.md"],
+            "there is no task file",
+        ),
+        (
+            &["runs", "status", "20990101-000000-x"],
+            "there is no run `20990101-000000-x`",
+        ),
+    ] {
+        let out = p.iw().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
     assert!(!p.exists("state/runs") || common_runs(&p).is_empty());
     // Bad runs settings are errors at file:line:col.
     p.write(
