@@ -597,6 +597,22 @@ pub fn kill(root: &Path, id: &str) -> Result<i32> {
         return Ok(0);
     }
     let by = runs::actor();
+    // From inside an agent's session: only the runs that agent started.
+    if let Ok(caller) = std::env::var("IW_AGENT")
+        && !caller.is_empty()
+        && s.parent.as_ref().is_none_or(|p| p.agent != caller)
+    {
+        let err = Error::with_help(
+            format!("`{caller}` may not kill run {id}: it did not start it"),
+            "an agent may stop only the runs it started; a person can kill any run",
+        );
+        runs::audit(
+            root,
+            json!({"event": "run.refused", "kind": "kill", "run": id, "agent": s.agent,
+                   "by": by, "message": err.to_string()}),
+        );
+        return Err(err);
+    }
     let (s, _) = runs::transition(root, id, &by, |s| {
         s.status = Status::Killed;
         s.reason = Some(format!("killed by {by}"));

@@ -244,6 +244,16 @@ fn kill_marks_killed_and_stops_the_command_and_its_session() {
     let id = start(&p, "worker");
     until("RUNNING", || status(&p, &id)["status"] == "RUNNING");
     let pid = status(&p, &id)["pid"].as_u64().unwrap();
+    // An agent may only stop the runs it started (this one was started by a person).
+    let out = p
+        .iw()
+        .env("IW_AGENT", "lead")
+        .args(["runs", "kill", &id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`lead` may not kill run"));
+    assert_eq!(status(&p, &id)["status"], "RUNNING");
     // A live run's session is neither plan's to destroy nor a session list row.
     assert_eq!(p.plan_code(), 0);
     let out = p.iw().args(["session", "list", "--json"]).output().unwrap();
