@@ -184,6 +184,10 @@ pub struct RunArgs {
     /// Print the run's state as JSON instead of its id
     #[arg(long)]
     pub json: bool,
+    /// Run it as this tenant's agent: on the tenant's socket, with its environment and overrides
+    /// (sessions.yaml `tenants:`)
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
 }
 
 /// Arguments of `iw runs`.
@@ -690,6 +694,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 timeout: args.timeout,
                 wait: args.wait,
                 json: args.json,
+                tenant: args.tenant,
             };
             crate::run_cmd::start(&load(&root)?, &start)
         }

@@ -593,24 +593,8 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
     // Sessions: desired from sessions.yaml, actual from tmux on each declared socket (the
     // project's and each tenant's) and on the sockets the lockfile remembers.
     let config = project.sessions.as_ref();
-    if let (Some(t), Some(c)) = (&selection.tenant, config)
-        && !c.tenants.contains_key(t)
-    {
-        let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
-        return Err(Error::with_help(
-            format!("there is no tenant `{t}` in sessions.yaml"),
-            match crate::diag::did_you_mean(t, known.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None if known.is_empty() => "sessions.yaml declares no tenants".into(),
-                None => format!("tenants: {}", known.join(", ")),
-            },
-        ));
-    }
-    if selection.tenant.is_some() && config.is_none() {
-        return Err(Error::with_help(
-            "--tenant needs tenants declared in sessions.yaml, and there is no sessions.yaml",
-            "see docs/sessions.md#tenants",
-        ));
+    if let Some(t) = &selection.tenant {
+        sessions::check_tenant(config, t)?;
     }
     let tenant_sockets: Vec<String> = config
         .map(|c| c.tenants.values().map(|t| t.socket.clone()).collect())

@@ -38,6 +38,8 @@ pub struct StartArgs {
     pub wait: bool,
     /// Print JSON.
     pub json: bool,
+    /// Run it as this tenant's agent (its socket, environment and overrides).
+    pub tenant: Option<String>,
 }
 
 fn refuse(root: &Path, kind: &str, agent: &str, by: &str, err: Error) -> Error {
@@ -129,15 +131,30 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     if timeout.is_zero() {
         return Err(Error::msg("--timeout must be longer than 0s"));
     }
-    let tmux = Tmux::new(&config.socket);
+    let tenant = args.tenant.as_deref();
+    if let Some(t) = tenant {
+        crate::sessions::check_tenant(project.sessions.as_ref(), t)?;
+        if !config.tenants[t].agents.iter().any(|a| a == target) {
+            return Err(Error::with_help(
+                format!("tenant `{t}` does not run `{target}`"),
+                format!("add it to `tenants.{t}.agents` in sessions.yaml"),
+            ));
+        }
+    }
+    let (socket, prefix) = config
+        .socket_and_prefix(tenant)
+        .unwrap_or_else(|| (config.socket.clone(), config.prefix.clone()));
+    let tmux = Tmux::new(&socket);
     tmux.version()?;
 
-    let declared = config.sessions.get(target);
-    let workdir = root.join(
-        declared
-            .and_then(|d| d.workdir.clone())
-            .unwrap_or_else(|| format!("agents/{target}")),
-    );
+    // The agent's session definition, the tenant's or the project's when there is one, gives the
+    // run its directory and environment (a tenant's overrides included).
+    let spec = crate::sessions::specs(&config, root, &Default::default())
+        .into_iter()
+        .find(|s| s.agent == target && s.tenant.as_deref() == tenant);
+    let workdir = spec
+        .as_ref()
+        .map_or_else(|| root.join("agents").join(target), |s| s.workdir.clone());
     if !workdir.is_dir() {
         return Err(Error::with_help(
             format!(
@@ -179,11 +196,8 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     let (id, dir) = runs::create_dir(root, target)?;
     let prompt = prompt(project, target, &task_text, &dir);
     crate::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), prompt.as_bytes())?;
-    let session = format!("{}run-{id}", config.prefix);
-    let mut env = config.env.clone();
-    if let Some(d) = declared {
-        env.extend(d.env.clone());
-    }
+    let session = format!("{prefix}run-{id}");
+    let mut env = spec.map_or_else(|| config.env.clone(), |s| s.env);
     let state = RunState {
         id: id.clone(),
         agent: target.to_string(),
@@ -200,7 +214,8 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         workdir: workdir.to_string_lossy().into_owned(),
         env: env.clone(),
         session: session.clone(),
-        socket: config.socket.clone(),
+        socket: socket.clone(),
+        tenant: args.tenant.clone(),
         wrapper_pid: None,
         pid: None,
     };
@@ -272,7 +287,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
             eprintln!(
                 "Started run {id} ({target}) in tmux session {session} on socket {}.\n\
                  Follow it: iw runs logs {id} --follow    Wait for it: iw runs wait {id}",
-                config.socket
+                socket
             );
         }
         return Ok(0);

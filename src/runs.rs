@@ -121,6 +121,9 @@ pub struct RunState {
     pub session: String,
     /// The tmux socket.
     pub socket: String,
+    /// The tenant it runs for (`iw run --tenant`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// Process id of `iw runs exec` (the wrapper in the pane).
     pub wrapper_pid: Option<u32>,
     /// Process id (and process group) of the command.
@@ -451,6 +454,7 @@ mod tests {
             env: Default::default(),
             session: "iw-run-x".into(),
             socket: "s".into(),
+            tenant: None,
             wrapper_pid: None,
             pid: None,
         }

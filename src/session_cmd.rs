@@ -23,23 +23,14 @@ fn socket_and_prefix(
     lock: Option<&LockFile>,
     tenant: Option<&str>,
 ) -> Result<(String, String)> {
+    if let Some(t) = tenant {
+        sessions::check_tenant(project.sessions.as_ref(), t)?;
+    }
     match (&project.sessions, tenant) {
-        (Some(c), t) => c.socket_and_prefix(t).ok_or_else(|| {
-            let t = t.unwrap_or_default();
-            let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
-            Error::with_help(
-                format!("there is no tenant `{t}` in sessions.yaml"),
-                match did_you_mean(t, known.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None if known.is_empty() => "sessions.yaml declares no tenants".into(),
-                    None => format!("tenants: {}", known.join(", ")),
-                },
-            )
-        }),
-        (None, Some(_)) => Err(Error::with_help(
-            "--tenant needs tenants declared in sessions.yaml, and there is no sessions.yaml",
-            "see docs/sessions.md#tenants",
-        )),
+        (Some(c), t) => c
+            .socket_and_prefix(t)
+            .ok_or_else(|| Error::msg("unknown tenant")),
+        (None, Some(_)) => Err(Error::msg("no sessions.yaml")),
         (None, None) => Ok((
             lock.and_then(|l| l.socket.clone())
                 .unwrap_or_else(|| sessions::DEFAULT_SOCKET.to_string()),

@@ -189,6 +189,30 @@ impl SessionsConfig {
     }
 }
 
+/// Checks that `tenant` is declared (in `config`, sessions.yaml); the error names the tenants
+/// there are ("did you mean").
+pub fn check_tenant(config: Option<&SessionsConfig>, tenant: &str) -> crate::diag::Result<()> {
+    use crate::diag::Error;
+    let Some(c) = config else {
+        return Err(Error::with_help(
+            "--tenant needs tenants declared in sessions.yaml, and there is no sessions.yaml",
+            "see docs/sessions.md#tenants",
+        ));
+    };
+    if c.tenants.contains_key(tenant) {
+        return Ok(());
+    }
+    let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
+    Err(Error::with_help(
+        format!("there is no tenant `{tenant}` in sessions.yaml"),
+        match did_you_mean(tenant, known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if known.is_empty() => "sessions.yaml declares no tenants".into(),
+            None => format!("tenants: {}", known.join(", ")),
+        },
+    ))
+}
+
 pub(crate) mod raw {
     use super::*;
     use std::collections::BTreeMap as Map;

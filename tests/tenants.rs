@@ -268,3 +268,54 @@ fn bad_tenants_are_errors_at_their_line_and_column() {
     let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(schema["properties"]["tenants"].is_object(), "{schema}");
 }
+
+#[test]
+fn a_task_run_for_a_tenant_runs_on_its_socket_with_its_overrides() {
+    let t = team();
+    let mut yaml = sessions_yaml(&t, true);
+    yaml.push_str(
+        "runs:\n  command: 'echo \"$IW_TENANT $ANTHROPIC_MODEL $STAGE $LOG\"; sleep 0.3'\n",
+    );
+    t.p.write("sessions.yaml", &yaml);
+    t.p.write("task.md", "Ship it.\n");
+    t.p.iw().args(["apply", "--yes"]).assert().success();
+    let out =
+        t.p.iw()
+            .args(["run", "worker", "--task", "task.md", "--tenant", "prod"])
+            .output()
+            .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        t.prod.sessions().contains(&format!("iw-prod-run-{id}")),
+        "{:?}",
+        t.prod.sessions()
+    );
+    t.p.iw().args(["runs", "wait", &id]).assert().success();
+    let out =
+        t.p.iw()
+            .args(["runs", "status", &id, "--json"])
+            .output()
+            .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tenant"], "prod");
+    assert_eq!(v["socket"], t.prod.socket.as_str());
+    assert_eq!(
+        v["last_output"],
+        serde_json::json!(["prod opus production warn"])
+    );
+    // dev-alice does not run lead.
+    let out =
+        t.p.iw()
+            .args(["run", "lead", "--task", "task.md", "--tenant", "dev-alice"])
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tenant `dev-alice` does not run `lead`")
+    );
+}
