@@ -368,9 +368,10 @@ fn check_started(
                     None => "exited at once".to_string(),
                 };
                 // tmux can mark a pane dead before it has read all the pty's output: capture
-                // until two non-empty captures agree (at most half a second).
+                // until two non-empty captures agree (at most two seconds, spent only when the
+                // pane still shows nothing: under load tmux has taken over half a second).
                 let mut output = tmux.capture(&spec.name, 15).unwrap_or_default();
-                for _ in 0..20 {
+                for _ in 0..80 {
                     std::thread::sleep(std::time::Duration::from_millis(25));
                     let again = tmux.capture(&spec.name, 15).unwrap_or_default();
                     if again == output && !again.is_empty() {
