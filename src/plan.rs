@@ -594,7 +594,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
     // project's and each tenant's) and on the sockets the lockfile remembers.
     let config = project.sessions.as_ref();
     if let Some(t) = &selection.tenant {
-        sessions::check_tenant(config, t)?;
+        sessions::tenant(config, t)?;
     }
     let tenant_sockets: Vec<String> = config
         .map(|c| c.tenants.values().map(|t| t.socket.clone()).collect())

@@ -131,19 +131,20 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     if timeout.is_zero() {
         return Err(Error::msg("--timeout must be longer than 0s"));
     }
-    let tenant = args.tenant.as_deref();
-    if let Some(t) = tenant {
-        crate::sessions::check_tenant(project.sessions.as_ref(), t)?;
-        if !config.tenants[t].agents.iter().any(|a| a == target) {
-            return Err(Error::with_help(
-                format!("tenant `{t}` does not run `{target}`"),
-                format!("add it to `tenants.{t}.agents` in sessions.yaml"),
-            ));
-        }
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(|t| crate::sessions::tenant(project.sessions.as_ref(), t))
+        .transpose()?;
+    if let Some(t) = tenant
+        && !t.agents.iter().any(|a| a == target)
+    {
+        return Err(Error::with_help(
+            format!("tenant `{}` does not run `{target}`", t.name),
+            format!("add it to `tenants.{}.agents` in sessions.yaml", t.name),
+        ));
     }
-    let (socket, prefix) = config
-        .socket_and_prefix(tenant)
-        .unwrap_or_else(|| (config.socket.clone(), config.prefix.clone()));
+    let (socket, prefix) = config.socket_and_prefix(tenant);
     let tmux = Tmux::new(&socket);
     tmux.version()?;
 
@@ -151,7 +152,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     // run its directory and environment (a tenant's overrides included).
     let spec = crate::sessions::specs(&config, root, &Default::default())
         .into_iter()
-        .find(|s| s.agent == target && s.tenant.as_deref() == tenant);
+        .find(|s| s.agent == target && s.tenant == args.tenant);
     let workdir = spec
         .as_ref()
         .map_or_else(|| root.join("agents").join(target), |s| s.workdir.clone());

@@ -23,20 +23,18 @@ fn socket_and_prefix(
     lock: Option<&LockFile>,
     tenant: Option<&str>,
 ) -> Result<(String, String)> {
-    if let Some(t) = tenant {
-        sessions::check_tenant(project.sessions.as_ref(), t)?;
-    }
-    match (&project.sessions, tenant) {
-        (Some(c), t) => c
-            .socket_and_prefix(t)
-            .ok_or_else(|| Error::msg("unknown tenant")),
-        (None, Some(_)) => Err(Error::msg("no sessions.yaml")),
-        (None, None) => Ok((
+    let tenant = tenant
+        .map(|t| sessions::tenant(project.sessions.as_ref(), t))
+        .transpose()?;
+    Ok(match &project.sessions {
+        Some(c) => c.socket_and_prefix(tenant),
+        // Without sessions.yaml there are no tenants (`tenant` failed above).
+        None => (
             lock.and_then(|l| l.socket.clone())
                 .unwrap_or_else(|| sessions::DEFAULT_SOCKET.to_string()),
             sessions::DEFAULT_PREFIX.to_string(),
-        )),
-    }
+        ),
+    })
 }
 
 /// The desired session of `agent` (if declared) for `tenant`, computed like plan does.
@@ -494,8 +492,11 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i3
         ));
     };
     if let Some(t) = tenant {
-        socket_and_prefix(project, None, Some(t))?;
-        if !config.tenants[t].agents.iter().any(|a| a == agent) {
+        if !sessions::tenant(Some(config), t)?
+            .agents
+            .iter()
+            .any(|a| a == agent)
+        {
             return Err(Error::with_help(
                 format!("tenant `{t}` does not run `{agent}`"),
                 format!("add it to `tenants.{t}.agents` in sessions.yaml"),

@@ -178,20 +178,20 @@ impl SessionsConfig {
     }
 
     /// The socket and session name prefix of `tenant` (`None`: the project's own sessions).
-    pub fn socket_and_prefix(&self, tenant: Option<&str>) -> Option<(String, String)> {
+    pub fn socket_and_prefix(&self, tenant: Option<&Tenant>) -> (String, String) {
         match tenant {
-            None => Some((self.socket.clone(), self.prefix.clone())),
-            Some(t) => self
-                .tenants
-                .get(t)
-                .map(|t| (t.socket.clone(), format!("{}{}-", self.prefix, t.name))),
+            None => (self.socket.clone(), self.prefix.clone()),
+            Some(t) => (t.socket.clone(), format!("{}{}-", self.prefix, t.name)),
         }
     }
 }
 
-/// Checks that `tenant` is declared (in `config`, sessions.yaml); the error names the tenants
-/// there are ("did you mean").
-pub fn check_tenant(config: Option<&SessionsConfig>, tenant: &str) -> crate::diag::Result<()> {
+/// The tenant `name` declared in `config` (sessions.yaml); the error names the tenants there are
+/// ("did you mean").
+pub fn tenant<'a>(
+    config: Option<&'a SessionsConfig>,
+    name: &str,
+) -> crate::diag::Result<&'a Tenant> {
     use crate::diag::Error;
     let Some(c) = config else {
         return Err(Error::with_help(
@@ -199,13 +199,13 @@ pub fn check_tenant(config: Option<&SessionsConfig>, tenant: &str) -> crate::dia
             "see docs/sessions.md#tenants",
         ));
     };
-    if c.tenants.contains_key(tenant) {
-        return Ok(());
+    if let Some(t) = c.tenants.get(name) {
+        return Ok(t);
     }
     let known: Vec<&str> = c.tenants.keys().map(String::as_str).collect();
     Err(Error::with_help(
-        format!("there is no tenant `{tenant}` in sessions.yaml"),
-        match did_you_mean(tenant, known.iter().copied()) {
+        format!("there is no tenant `{name}` in sessions.yaml"),
+        match did_you_mean(name, known.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => "sessions.yaml declares no tenants".into(),
             None => format!("tenants: {}", known.join(", ")),
@@ -696,7 +696,8 @@ fn tenants_config(
                 None,
             );
         }
-        let socket = match t.socket {
+        // The socket, and where it is written (`None`: the default).
+        let (socket, at) = match t.socket {
             Some(s) if !valid_socket(&s.value) => {
                 out.push(
                     Diagnostic::error(format!("`{}` is not a valid socket name", s.value)),
@@ -704,41 +705,35 @@ fn tenants_config(
                     Some("use letters, digits, `-` and `_`".into()),
                     None,
                 );
-                String::new()
+                (String::new(), None)
             }
-            Some(s) => {
-                let clash = if s.value == base_socket {
-                    Some("the project's own sessions".to_string())
-                } else {
-                    sockets.get(&s.value).map(|o| format!("tenant `{o}`"))
-                };
-                if let Some(other) = clash {
-                    out.push(
-                        Diagnostic::error(format!(
-                            "tenant `{name}`: socket `{}` is already used by {other}",
-                            s.value
-                        )),
-                        spos(&s),
-                        Some("each tenant needs its own socket".into()),
-                        None,
-                    );
-                }
-                s.value
-            }
-            None => format!("iw-{name}"),
+            Some(s) => (s.value.clone(), Some(spos(&s))),
+            None => (format!("iw-{name}"), None),
         };
-        if socket == base_socket || sockets.contains_key(&socket) {
-            // Only a defaulted socket can get here unreported.
-            if out.errors() == before {
-                out.push(
-                    Diagnostic::error(format!(
-                        "tenant `{name}`: its default socket `{socket}` is already in use"
-                    )),
+        let clash = if socket.is_empty() {
+            None
+        } else if socket == base_socket {
+            Some("the project's own sessions".to_string())
+        } else {
+            sockets.get(&socket).map(|o| format!("tenant `{o}`"))
+        };
+        if let Some(other) = clash {
+            let (what, pos, help) = match at {
+                Some(pos) => ("socket", pos, "each tenant needs its own socket"),
+                None => (
+                    "its default socket",
                     spos(&key),
-                    Some("give it its own `socket:`".into()),
-                    None,
-                );
-            }
+                    "give it its own `socket:`",
+                ),
+            };
+            out.push(
+                Diagnostic::error(format!(
+                    "tenant `{name}`: {what} `{socket}` is already used by {other}"
+                )),
+                pos,
+                Some(help.into()),
+                None,
+            );
         }
         sockets.insert(socket.clone(), name.clone());
         let env = env_map(t.env, Some(&format!("tenant `{name}`")), out);
@@ -973,9 +968,10 @@ pub fn specs(
             env.insert("IW_AGENT".into(), agent.clone());
             env.insert("IW_ROOT".into(), root_s.clone());
             env.insert("IW_TENANT".into(), t.name.clone());
+            let (socket, prefix) = config.socket_and_prefix(Some(t));
             out.push(SessionSpec {
                 agent: agent.clone(),
-                name: format!("{}{}-{agent}", config.prefix, t.name),
+                name: format!("{prefix}{agent}"),
                 command: o
                     .command
                     .or_else(|| decl.and_then(|d| d.command.clone()))
@@ -985,7 +981,7 @@ pub fn specs(
                 restart: decl.map_or(Restart::OnChange, |d| d.restart),
                 config: config_hashes.get(agent).cloned().unwrap_or_default(),
                 tenant: Some(t.name.clone()),
-                socket: t.socket.clone(),
+                socket,
             });
         }
     }
