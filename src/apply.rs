@@ -176,21 +176,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         && project.warnings.is_empty()
         && plan.notices.is_empty();
     lock.noop = if complete {
-        let templates: Vec<(String, Option<String>)> = project
-            .templates
-            .list
-            .iter()
-            .map(|t| {
-                let sha = match t.origin {
-                    crate::render::Origin::Builtin => None,
-                    crate::render::Origin::Project(_) => {
-                        Some(crate::fsutil::sha256_hex(t.text.as_bytes()))
-                    }
-                };
-                (t.output.to_string(), sha)
-            })
-            .collect();
-        crate::noop::key(root, &project.registry_sha256, &templates)
+        crate::noop::key(root, &lock.inputs)
     } else {
         None
     };

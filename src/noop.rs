@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use crate::fsutil;
-use crate::lock::LockFile;
+use crate::lock::{Inputs, LockFile, TemplateInput};
 use crate::render::BUILTIN_TEMPLATES;
 
 /// The key for the inputs on disk under `root`, or `None` when the fast path cannot apply
@@ -23,27 +23,31 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
         return None;
     }
     let registry = std::fs::read(root.join(crate::project::REGISTRY_PATH)).ok()?;
-    let mut templates = Vec::new();
-    for (name, _) in BUILTIN_TEMPLATES {
-        let path = root.join(format!("templates/{name}.template"));
-        match std::fs::read(&path) {
-            Ok(bytes) => templates.push((name.to_string(), Some(fsutil::sha256_hex(&bytes)))),
+    // What `Project::inputs` records for a loaded project, read straight from disk.
+    let mut inputs = Inputs {
+        registry: fsutil::sha256_hex(&registry),
+        templates: Default::default(),
+    };
+    for (name, builtin) in BUILTIN_TEMPLATES {
+        let rel = format!("templates/{name}.template");
+        let (source, text) = match std::fs::read(root.join(&rel)) {
+            Ok(bytes) => (rel, bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                templates.push((name.to_string(), None))
+                ("builtin".to_string(), builtin.as_bytes().to_vec())
             }
             Err(_) => return None,
-        }
+        };
+        let sha256 = fsutil::sha256_hex(&text);
+        inputs
+            .templates
+            .insert(name.to_string(), TemplateInput { source, sha256 });
     }
-    key(root, &fsutil::sha256_hex(&registry), &templates)
+    key(root, &inputs)
 }
 
-/// The key of the inputs a project was loaded from (the registry's hash, and each template's
-/// hash or `None` for a built-in one).
-pub fn key(
-    root: &Path,
-    registry_sha256: &str,
-    templates: &[(String, Option<String>)],
-) -> Option<String> {
+/// The key of `inputs` (as the lockfile records them: [`crate::project::Project::inputs`]) for
+/// the project at `root`, with this binary and environment.
+pub fn key(root: &Path, inputs: &Inputs) -> Option<String> {
     use std::os::unix::fs::MetadataExt as _;
     let bin = std::env::current_exe().ok()?.canonicalize().ok()?;
     let m = std::fs::metadata(&bin).ok()?;
@@ -56,7 +60,7 @@ pub fn key(
         .unwrap_or_default();
     names.sort();
     let mut s = format!(
-        "iw-noop-1\nversion {}\nbin {}\nbin-meta {} {} {} {} {} {} {}\nroot {}\nepoch {:?}\nregistry {registry_sha256}\n",
+        "iw-noop-2\nversion {}\nbin {}\nbin-meta {} {} {} {} {} {} {}\nroot {}\nepoch {:?}\nregistry {}\n",
         env!("CARGO_PKG_VERSION"),
         bin.display(),
         m.len(),
@@ -68,12 +72,10 @@ pub fn key(
         m.ctime_nsec(),
         root.display(),
         std::env::var("SOURCE_DATE_EPOCH").ok(),
+        inputs.registry,
     );
-    for (name, sha) in templates {
-        s.push_str(&format!(
-            "template {name} {}\n",
-            sha.as_deref().unwrap_or("built-in")
-        ));
+    for (name, t) in &inputs.templates {
+        s.push_str(&format!("template {name} {} {}\n", t.source, t.sha256));
     }
     s.push_str(&format!("templates-dir {names:?}\n"));
     Some(fsutil::sha256_hex(s.as_bytes()))
