@@ -493,13 +493,8 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
             fsutil::sha256_hex(f.content.as_bytes()),
         ))
     };
-    let observed: Vec<Result<(Option<Vec<u8>>, String)>> =
-        if desired.len() < crate::project::PARALLEL_FROM * 4 {
-            desired.iter().map(observe).collect()
-        } else {
-            use rayon::prelude::*;
-            desired.par_iter().map(observe).collect()
-        };
+    let observed =
+        crate::project::map_in_order(&desired, crate::project::PARALLEL_FROM * 4, observe);
     let mut changes = Vec::new();
     let mut desired_paths = BTreeSet::new();
     let mut desired_files = Vec::with_capacity(desired.len());

@@ -15,6 +15,21 @@ pub const REGISTRY_PATH: &str = "agents/registry.yaml";
 /// it, starting threads costs more than it saves.
 pub const PARALLEL_FROM: usize = 64;
 
+/// `f` over `items`, in order: on every core (rayon) from `parallel_from` items on, else on this
+/// thread (no thread pool is started for small teams or in the hook).
+pub fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    parallel_from: usize,
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < parallel_from {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
+
 /// A loaded, validated project.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -143,14 +158,10 @@ impl Project {
         &self,
         agents: impl IntoIterator<Item = &'a Agent>,
     ) -> Result<Vec<RenderedFile>> {
-        use rayon::prelude::*;
         let agents: Vec<&Agent> = agents.into_iter().collect();
-        let render = |a: &&Agent| self.templates.render(&self.registry, a, &self.ctx);
-        let parts: Vec<_> = if agents.len() < PARALLEL_FROM {
-            agents.iter().map(render).collect()
-        } else {
-            agents.par_iter().map(render).collect()
-        };
+        let parts = map_in_order(&agents, PARALLEL_FROM, |a| {
+            self.templates.render(&self.registry, a, &self.ctx)
+        });
         let mut files = Vec::new();
         let mut errors = Vec::new();
         for part in parts {
