@@ -198,7 +198,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     let prompt = prompt(project, target, &task_text, &dir);
     crate::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), prompt.as_bytes())?;
     let session = format!("{prefix}run-{id}");
-    let mut env = spec.map_or_else(|| config.env.clone(), |s| s.env);
+    let env = spec.map_or_else(|| config.env.clone(), |s| s.env);
     let state = RunState {
         id: id.clone(),
         agent: target.to_string(),
@@ -213,7 +213,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         timeout_seconds: timeout.as_secs().max(1),
         command: config.runs.command.clone(),
         workdir: workdir.to_string_lossy().into_owned(),
-        env: env.clone(),
+        env,
         session: session.clone(),
         socket: socket.clone(),
         tenant: args.tenant.clone(),
@@ -223,21 +223,17 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     runs::write_new(root, &state, &by)?;
     drop(runs_lock);
 
-    // The pane runs the wrapper, which runs the command and records how it ends.
+    // The pane runs the wrapper, which runs the command (with the environment recorded in
+    // state.json: tmux would not pass every variable, e.g. PATH) and records how it ends.
     let root_s = root.to_string_lossy().into_owned();
-    let mut new = TmuxCmd::new("new-session")
+    let new = TmuxCmd::new("new-session")
         .args(["-d", "-s", &session, "-x", "200", "-y", "50", "-c"])
-        .arg(workdir.to_string_lossy());
-    env.insert("IW_AGENT".into(), target.to_string());
-    env.insert("IW_ROOT".into(), root_s.clone());
-    for (k, v) in &env {
-        new = new.arg("-e").arg(format!("{k}={v}"));
-    }
-    new = new.arg(format!(
-        "exec {} -C {} runs exec {id}",
-        shell_quote(&project.ctx.iw_bin.to_string_lossy()),
-        shell_quote(&root_s)
-    ));
+        .arg(workdir.to_string_lossy())
+        .arg(format!(
+            "exec {} -C {} runs exec {id}",
+            shell_quote(&project.ctx.iw_bin.to_string_lossy()),
+            shell_quote(&root_s)
+        ));
     let target_opt = format!("={session}:");
     let started = tmux.run(&[
         new,
@@ -261,13 +257,16 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         }
         let alive = tmux.list_sessions()?.iter().any(|l| l.name == session);
         if !alive || t0.elapsed() > Duration::from_secs(10) {
-            let s = runs::read(root, &id)?;
-            if s.status == Status::Created {
-                runs::transition(root, &id, &by, |s| {
-                    s.status = Status::Failed;
-                    s.reason = Some("its pane exited before the run started".into());
-                    true
-                })?;
+            // Under the run's lock: only if the wrapper has not recorded RUNNING meanwhile.
+            let (_, failed) = runs::transition(root, &id, &by, |s| {
+                if s.status != Status::Created {
+                    return false;
+                }
+                s.status = Status::Failed;
+                s.reason = Some("its pane exited before the run started".into());
+                true
+            })?;
+            if failed {
                 return Err(Error::with_help(
                     format!("run {id} could not start: its pane exited before the run started"),
                     format!("check that `{}` runs", project.ctx.iw_bin.display()),

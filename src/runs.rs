@@ -377,7 +377,12 @@ pub fn settle_lost(root: &Path, state: RunState) -> Result<RunState> {
     if !lost {
         return Ok(state);
     }
+    let seen = state.status;
     let (state, _) = transition(root, &state.id, "iw", |s| {
+        // Under the run's lock: only if nothing was recorded since it was judged lost.
+        if s.status != seen {
+            return false;
+        }
         s.reason = Some(if s.status == Status::Created {
             "lost: its pane never started".into()
         } else {
