@@ -158,25 +158,29 @@ pub fn shell_quote(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// `<iw> -C <root> hook <event> --agent <agent>`, quoted for the shell Claude Code runs it with.
+fn iw_hook(iw_bin: &Path, root: &Path, event: &str, agent: &str) -> String {
+    format!(
+        "{} -C {} hook {event} --agent {agent}",
+        shell_quote(&iw_bin.to_string_lossy()),
+        shell_quote(&root.to_string_lossy()),
+    )
+}
+
 /// The command Claude Code runs before every tool use of `agent`. `fail_open` adds
 /// `--on-failure open` (the registry's `hook_failure: open`).
 pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str, fail_open: bool) -> String {
-    format!(
-        "{} -C {} hook pre-tool-use --agent {agent}{}",
-        shell_quote(&iw_bin.to_string_lossy()),
-        shell_quote(&root.to_string_lossy()),
-        if fail_open { " --on-failure open" } else { "" }
-    )
+    let mut cmd = iw_hook(iw_bin, root, "pre-tool-use", agent);
+    if fail_open {
+        cmd.push_str(" --on-failure open");
+    }
+    cmd
 }
 
 /// The command Claude Code runs on the activity events of `agent` (SessionStart,
 /// UserPromptSubmit, Notification, Stop, SessionEnd): it records what the agent is doing.
 pub fn status_command(iw_bin: &Path, root: &Path, agent: &str) -> String {
-    format!(
-        "{} -C {} hook status --agent {agent}",
-        shell_quote(&iw_bin.to_string_lossy()),
-        shell_quote(&root.to_string_lossy()),
-    )
+    iw_hook(iw_bin, root, "status", agent)
 }
 
 /// Escapes gitignore metacharacters in a literal path.
