@@ -120,12 +120,7 @@ pub fn record_path(root: &Path, agent: &str, scope: &Scope) -> PathBuf {
 }
 
 fn valid_agent(agent: &str) -> bool {
-    !agent.is_empty()
-        && agent.len() <= 128
-        && !agent.starts_with('.')
-        && agent
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    crate::fsutil::is_plain_name(agent, 128)
 }
 
 fn now_ms() -> u64 {

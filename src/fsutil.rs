@@ -50,6 +50,16 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
+/// component (no `/`, no `.` or `..`), whoever supplied it.
+pub fn is_plain_name(name: &str, max_len: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max_len
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Reads a file, returning `None` if it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {

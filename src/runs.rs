@@ -159,12 +159,7 @@ pub fn run_dir(root: &Path, id: &str) -> PathBuf {
 
 /// True if `id` could be a run id (so that it is safe as a path component).
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 200
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    fsutil::is_plain_name(id, 200)
 }
 
 /// Creates a new, empty run directory for `agent` and returns its id: the UTC time to the second
