@@ -686,7 +686,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
             // Like `git -C`: with -C a relative path is relative to the project root.
             let base = match &cli.dir {
                 Some(_) => root.clone(),
-                None => std::env::current_dir().map_err(|e| Error::io("read", &root, e))?,
+                None => std::env::current_dir()
+                    .map_err(|e| Error::io("read", std::path::Path::new("."), e))?,
             };
             let start = crate::run_cmd::StartArgs {
                 agent: args.agent,
