@@ -794,13 +794,7 @@ fn plan_with(p: &TempProject, bin: &std::path::Path, env: &[(&str, &str)]) -> Va
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_stdout(&mut c)
 }
 
 #[test]

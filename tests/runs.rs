@@ -49,17 +49,7 @@ fn start(p: &TempProject, agent: &str) -> String {
 }
 
 fn status(p: &TempProject, id: &str) -> Value {
-    let out = p
-        .iw()
-        .args(["runs", "status", id, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_stdout(p.iw().args(["runs", "status", id, "--json"]))
 }
 
 fn wait_code(p: &TempProject, ids: &[&str], extra: &[&str]) -> i32 {

@@ -120,19 +120,19 @@ impl TempProject {
 
     /// `iw plan --json` parsed.
     pub fn plan_json(&self, extra: &[&str]) -> serde_json::Value {
-        let out = self
-            .iw()
-            .args(["plan", "--json"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_stdout(self.iw().args(["plan", "--json"]).args(extra))
     }
+}
+
+/// Runs `c`, asserts that it succeeded (showing its stderr if not) and parses its stdout as JSON.
+pub fn json_stdout(c: &mut Command) -> serde_json::Value {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
