@@ -28,8 +28,19 @@ fn project(srv: &TmuxServer, command: &str, extra: &str) -> TempProject {
 
 /// `iw run AGENT --task task.md ARGS`: (exit code, stdout, stderr).
 fn run(p: &TempProject, agent: &str, args: &[&str]) -> (i32, String, String) {
+    run_with(p, &[], agent, args)
+}
+
+/// `run` with the environment an agent's session or run would set (`IW_AGENT`, `IW_RUN_ID`).
+fn run_with(
+    p: &TempProject,
+    env: &[(&str, &str)],
+    agent: &str,
+    args: &[&str],
+) -> (i32, String, String) {
     let out = p
         .iw()
+        .envs(env.iter().copied())
         .args(["run", agent, "--task", "task.md"])
         .args(args)
         .output()
@@ -340,14 +351,8 @@ fn an_agent_may_only_start_runs_of_its_delegates() {
     let srv = TmuxServer::new();
     let p = project(&srv, "echo from $IW_AGENT", "");
     // worker delegates to nobody.
-    let out = p
-        .iw()
-        .env("IW_AGENT", "worker")
-        .args(["run", "lead", "--task", "task.md"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = run_with(&p, &[("IW_AGENT", "worker")], "lead", &[]);
+    assert_eq!(code, 1);
     assert!(
         err.contains("`worker` may not start a run of `lead`: it is not in its delegates_to"),
         "{err}"
@@ -364,33 +369,22 @@ fn an_agent_may_only_start_runs_of_its_delegates() {
                 .all(|e| e.unwrap().file_name() == ".lock")
     );
     // lead delegates to worker: allowed, and the parent is recorded.
-    let out = p
-        .iw()
-        .env("IW_AGENT", "lead")
-        .env("IW_RUN_ID", "20260101-000000-lead")
-        .args(["run", "worker", "--task", "task.md", "--wait", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, out, err) = run_with(
+        &p,
+        &[("IW_AGENT", "lead"), ("IW_RUN_ID", "20260101-000000-lead")],
+        "worker",
+        &["--wait", "--json"],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         v["parent"],
         serde_json::json!({"agent": "lead", "run": "20260101-000000-lead"})
     );
     assert_eq!(v["last_output"], serde_json::json!(["from worker"]));
     // An unknown IW_AGENT is refused too.
-    let out = p
-        .iw()
-        .env("IW_AGENT", "stranger")
-        .args(["run", "worker", "--task", "task.md"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let (code, _, _) = run_with(&p, &[("IW_AGENT", "stranger")], "worker", &[]);
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -407,28 +401,12 @@ fn a_typed_handoff_task_must_match_the_edges_schema() {
     );
     p.apply();
     p.write("task.md", r#"{"goal": 7}"#);
-    let out = p
-        .iw()
-        .env("IW_AGENT", "lead")
-        .args(["run", "worker", "--task", "task.md"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = run_with(&p, &[("IW_AGENT", "lead")], "worker", &[]);
+    assert_eq!(code, 1);
     assert!(err.contains("/goal: 7 is not of type \"string\""), "{err}");
     p.write("task.md", r#"{"goal": "ship it"}"#);
-    let out = p
-        .iw()
-        .env("IW_AGENT", "lead")
-        .args(["run", "worker", "--task", "task.md", "--wait"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, err) = run_with(&p, &[("IW_AGENT", "lead")], "worker", &["--wait"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
