@@ -123,7 +123,8 @@ fn valid_agent(agent: &str) -> bool {
     crate::fsutil::is_plain_name(agent, 128)
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch, as records are stamped.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -158,6 +159,16 @@ pub fn record(
         session_id: text("session_id"),
         at_ms: now_ms(),
     };
+    // A replaced session's Claude Code may report its end after the new one has started: the end
+    // of a session that is not the one on record says nothing about the agent now.
+    if state == State::Ended
+        && let Some(current) = read(root, agent, scope)
+        && current.session_id.is_some()
+        && rec.session_id.is_some()
+        && current.session_id != rec.session_id
+    {
+        return Ok(None);
+    }
     let json = serde_json::to_string(&rec).map_err(|e| e.to_string())?;
     if let Scope::Run(id) = scope
         && !crate::runs::run_dir(root, id).is_dir()
@@ -262,6 +273,23 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_end_of_a_replaced_session_does_not_hide_the_new_one() {
+        let t = tempfile::tempdir().unwrap();
+        let p = Scope::Project;
+        let event = |id: &str, e: &str| {
+            format!(r#"{{"session_id":"{id}","hook_event_name":"{e}"}}"#).into_bytes()
+        };
+        record(t.path(), "a", &p, &event("new", "SessionStart")).unwrap();
+        assert_eq!(
+            record(t.path(), "a", &p, &event("old", "SessionEnd")).unwrap(),
+            None
+        );
+        assert_eq!(read(t.path(), "a", &p).unwrap().state, State::Idle);
+        record(t.path(), "a", &p, &event("new", "SessionEnd")).unwrap();
+        assert_eq!(read(t.path(), "a", &p).unwrap().state, State::Ended);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::lock::{FileEntry, LockFile};
 use crate::plan::{Action, Change, FileChange, Plan, SessionChange};
 use crate::project::Project;
 use crate::sessions::SessionSpec;
-use crate::tmux::{Tmux, TmuxCmd};
+use crate::tmux::{LiveSession, Tmux, TmuxCmd};
 
 /// One change that was carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct Applied {
     pub backup: Option<String>,
     /// More about the result, e.g. a new session's pid.
     pub detail: Option<String>,
+    /// Lines to show under it, e.g. the screen of a session that is not ready.
+    pub output: Vec<String>,
 }
 
 /// What an apply did.
@@ -48,6 +50,9 @@ pub struct Report {
 /// still records the changes that were made, and the error says what failed.
 pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) -> Result<Report> {
     let root = &project.root;
+    if !plan.claude_setup.is_empty() {
+        return Err(setup_error(&plan.claude_setup));
+    }
     let old_lock = plan.lock.clone();
     let mut lock = old_lock.clone().unwrap_or_else(LockFile::empty);
     lock.iw_version = env!("CARGO_PKG_VERSION").to_string();
@@ -118,6 +123,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
                         agent: f.agent.clone(),
                         backup,
                         detail: None,
+                        output: Vec::new(),
                     };
                     on_step(&done);
                     report.applied.push(done);
@@ -173,12 +179,16 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         && project.sessions.is_none()
         && lock.socket.is_none()
         && lock.tenant_sockets.is_empty()
-        && project.warnings.is_empty()
         && plan.notices.is_empty();
     lock.noop = if complete {
         crate::noop::key(root, &lock.inputs)
     } else {
         None
+    };
+    // The warnings are a function of the same inputs as the key: a proven plan shows them.
+    lock.warnings = match lock.noop {
+        Some(_) => project.warnings.clone(),
+        None => Vec::new(),
     };
     if old_lock.as_ref() != Some(&lock) {
         lock.write(root)?;
@@ -261,6 +271,7 @@ fn apply_sessions(
             sockets.push(&c.socket);
         }
     }
+    let since_ms = crate::activity::now_ms();
     for socket in &sockets {
         let tmux = Tmux::new(socket);
         let group: Vec<&(&SessionChange, &SessionSpec)> =
@@ -290,9 +301,51 @@ fn apply_sessions(
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
     }
+    let mut alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)> = Vec::new();
     for socket in &sockets {
         let tmux = Tmux::new(socket);
-        check_started(&tmux, &ready, &mut failures, on_step)?;
+        alive.extend(check_started(&tmux, &ready, &mut failures)?);
+    }
+    // Claude Code sessions count as started once Claude Code itself says so (SessionStart,
+    // through iw's status hook); other commands once they survived `check_for`.
+    let claude: Vec<(&SessionChange, &SessionSpec)> = alive
+        .iter()
+        .filter(|(_, spec, _)| spec.is_claude() && !plan.ready_timeout.is_zero())
+        .map(|(c, spec, _)| (*c, *spec))
+        .collect();
+    let mut readiness = wait_ready(&project.root, &claude, since_ms, plan.ready_timeout)?;
+    for (c, spec, pid) in alive {
+        let pid = pid.map(|p| format!("pid {p}"));
+        let Some(i) = readiness.iter().position(|(s, _)| *s == c.session) else {
+            on_step(session_applied(c, pid));
+            continue;
+        };
+        let mut step = session_applied(c, None);
+        match readiness.swap_remove(i).1 {
+            Readiness::Ready(after) => {
+                step.detail = Some(join_detail(
+                    format!("ready in {:.1}s", after.as_secs_f64()),
+                    pid,
+                ));
+            }
+            Readiness::Waiting(screen) => {
+                step.detail = Some(join_detail(
+                    format!(
+                        "started, but Claude Code has not reported ready after {}; it may wait \
+                         at a prompt or dialog: attach with `iw session attach {}`",
+                        humantime::format_duration(plan.ready_timeout),
+                        spec.agent
+                    ),
+                    pid,
+                ));
+                step.output = screen;
+            }
+            Readiness::Exited(message) => {
+                failures.push((c.session.clone(), message));
+                continue;
+            }
+        }
+        on_step(step);
     }
     if failures.is_empty() {
         return Ok(());
@@ -315,17 +368,18 @@ fn session_applied(c: &SessionChange, detail: Option<String>) -> Applied {
         agent: c.agent.clone(),
         backup: None,
         detail,
+        output: Vec::new(),
     }
 }
 
 /// Checks honestly that the sessions of `ready` on `tmux`'s socket are running: a pane whose
-/// command already exited is a failure, shown with its output.
-fn check_started(
+/// command already exited is a failure, shown with its output. Returns the running ones, with
+/// their pids.
+fn check_started<'a>(
     tmux: &Tmux,
-    ready: &[(&SessionChange, &SessionSpec)],
+    ready: &[(&'a SessionChange, &'a SessionSpec)],
     failures: &mut Vec<(String, String)>,
-    on_step: &mut dyn FnMut(Applied),
-) -> Result<()> {
+) -> Result<Vec<(&'a SessionChange, &'a SessionSpec, Option<u32>)>> {
     let mut live = tmux.list_sessions()?;
     // tmux can show a pane as dead a moment before it records the exit status: wait for it
     // (up to 1 s; under load tmux 3.3 has also been seen never to record it).
@@ -336,53 +390,156 @@ fn check_started(
         std::thread::sleep(std::time::Duration::from_millis(10));
         live = tmux.list_sessions()?;
     }
+    let mut alive = Vec::new();
     for (c, spec) in ready.iter().filter(|(c, _)| c.socket == tmux.socket) {
         if failures.iter().any(|(s, _)| *s == c.session) {
             continue;
         }
         match live.iter().find(|l| l.name == spec.name) {
-            None => failures.push((
-                c.session.clone(),
-                format!(
-                    "session {}: it disappeared right after starting (its command `{}` exited and the session closed)",
-                    c.session, spec.command
-                ),
-            )),
-            Some(l) if l.pane_dead => {
-                let status = match l.dead_status {
-                    Some(code) => format!("exited at once with status {code}"),
-                    None => "exited at once".to_string(),
-                };
-                // tmux can mark a pane dead before it has read all the pty's output: capture
-                // until two non-empty captures agree (at most two seconds, spent only when the
-                // pane still shows nothing: under load tmux has taken over half a second).
-                let mut output = tmux.capture(&spec.name, 15).unwrap_or_default();
-                for _ in 0..80 {
-                    std::thread::sleep(std::time::Duration::from_millis(25));
-                    let again = tmux.capture(&spec.name, 15).unwrap_or_default();
-                    if again == output && !again.is_empty() {
-                        break;
-                    }
-                    output = again;
-                }
-                let mut msg = format!(
-                    "session {}: its command `{}` {status}",
-                    c.session, spec.command
-                );
-                if output.is_empty() {
-                    msg.push_str(" and printed nothing");
-                } else {
-                    msg.push_str("; its last output:");
-                    for line in output {
-                        msg.push_str(&format!("\n    | {line}"));
-                    }
-                }
-                failures.push((c.session.clone(), msg));
-            }
-            Some(l) => on_step(session_applied(c, l.pid.map(|p| format!("pid {p}")))),
+            Some(l) if !l.pane_dead => alive.push((*c, *spec, l.pid)),
+            l => failures.push((c.session.clone(), ended(tmux, c, spec, l, "at once"))),
         }
     }
-    Ok(())
+    Ok(alive)
+}
+
+/// Why a new session is not running: it is gone, or its pane is dead (with the command's exit
+/// status and last output). `when` says when it ended ("at once", "while starting").
+fn ended(
+    tmux: &Tmux,
+    c: &SessionChange,
+    spec: &SessionSpec,
+    live: Option<&LiveSession>,
+    when: &str,
+) -> String {
+    let Some(l) = live else {
+        return format!(
+            "session {}: it disappeared right after starting (its command `{}` exited and the session closed)",
+            c.session, spec.command
+        );
+    };
+    let status = match l.dead_status {
+        Some(code) => format!("exited {when} with status {code}"),
+        None => format!("exited {when}"),
+    };
+    // tmux can mark a pane dead before it has read all the pty's output: capture until two
+    // non-empty captures agree (at most two seconds, spent only when the pane still shows
+    // nothing: under load tmux has taken over half a second).
+    let mut output = tmux.capture(&spec.name, 15).unwrap_or_default();
+    for _ in 0..80 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        let again = tmux.capture(&spec.name, 15).unwrap_or_default();
+        if again == output && !again.is_empty() {
+            break;
+        }
+        output = again;
+    }
+    let mut msg = format!(
+        "session {}: its command `{}` {status}",
+        c.session, spec.command
+    );
+    if output.is_empty() {
+        msg.push_str(" and printed nothing");
+    } else {
+        msg.push_str("; its last output:");
+        for line in output {
+            msg.push_str(&format!("\n    | {line}"));
+        }
+    }
+    msg
+}
+
+/// Whether a new Claude Code session became ready.
+enum Readiness {
+    /// It reported SessionStart this long after iw started it.
+    Ready(std::time::Duration),
+    /// It is running but did not report within the wait: the last lines of its screen.
+    Waiting(Vec<String>),
+    /// Its command ended while iw waited: why, with its output.
+    Exited(String),
+}
+
+/// Waits up to `timeout` for each of `sessions` (started at `since_ms`) to report, through iw's
+/// status hook, that Claude Code started; tmux is asked about dead panes about four times a
+/// second, the activity records are read in between. Returns each session's outcome by name.
+fn wait_ready(
+    root: &Path,
+    sessions: &[(&SessionChange, &SessionSpec)],
+    since_ms: u64,
+    timeout: std::time::Duration,
+) -> Result<Vec<(String, Readiness)>> {
+    use std::time::{Duration, Instant};
+    let mut out: Vec<(String, Readiness)> = Vec::new();
+    let start = Instant::now();
+    let mut last_tmux: Option<Instant> = None;
+    loop {
+        let pending: Vec<&(&SessionChange, &SessionSpec)> = sessions
+            .iter()
+            .filter(|(c, _)| !out.iter().any(|(s, _)| *s == c.session))
+            .collect();
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        for (c, spec) in &pending {
+            let scope = match &spec.tenant {
+                Some(t) => crate::activity::Scope::Tenant(t.clone()),
+                None => crate::activity::Scope::Project,
+            };
+            if let Some(r) = crate::activity::read(root, &spec.agent, &scope)
+                && r.at_ms >= since_ms
+                && r.event != "SessionEnd"
+            {
+                let after = Duration::from_millis(r.at_ms - since_ms);
+                out.push((c.session.clone(), Readiness::Ready(after)));
+            }
+        }
+        let timed_out = start.elapsed() >= timeout;
+        if timed_out || last_tmux.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
+            last_tmux = Some(Instant::now());
+            let mut sockets: Vec<&str> = pending.iter().map(|(c, _)| c.socket.as_str()).collect();
+            sockets.dedup();
+            for socket in sockets {
+                let tmux = Tmux::new(socket);
+                let live = tmux.list_sessions()?;
+                for (c, spec) in pending.iter().filter(|(c, _)| c.socket == socket) {
+                    if out.iter().any(|(s, _)| *s == c.session) {
+                        continue;
+                    }
+                    let l = live.iter().find(|l| l.name == spec.name);
+                    if l.is_none_or(|l| l.pane_dead) {
+                        let why = ended(&tmux, c, spec, l, "while Claude Code was starting");
+                        out.push((c.session.clone(), Readiness::Exited(why)));
+                    } else if timed_out {
+                        let screen = tmux.capture(&spec.name, 12).unwrap_or_default();
+                        out.push((c.session.clone(), Readiness::Waiting(screen)));
+                    }
+                }
+            }
+        }
+        if !timed_out {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn join_detail(first: String, pid: Option<String>) -> String {
+    match pid {
+        Some(p) => format!("{first}, {p}"),
+        None => first,
+    }
+}
+
+/// The error of an apply that would start Claude Code sessions that cannot get ready.
+fn setup_error(problems: &[crate::claude::config::Problem]) -> Error {
+    let what: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    let help: Vec<&str> = problems.iter().map(|p| p.help.as_str()).collect();
+    Error::with_help(
+        format!(
+            "not starting Claude Code sessions; nothing was changed:\n  {}",
+            what.join("\n  ")
+        ),
+        help.join("\n"),
+    )
 }
 
 /// The tmux commands that start one session and mark it as iw's.
@@ -422,7 +579,8 @@ pub fn mark_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
             .args(["-t", &target, name])
             .arg(value)
     };
-    vec![
+    let mut cmds = crate::tmux::server_options();
+    cmds.extend([
         // Keep a dead pane (and its output) visible instead of closing the session.
         TmuxCmd::new("set-option").args(["-w", "-t", &target, "remain-on-exit", "on"]),
         set("@iw-managed", "1".into()),
@@ -430,7 +588,8 @@ pub fn mark_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
         set("@iw-agent", spec.agent.clone()),
         set("@iw-hash", spec.hash()),
         set("@iw-spec", spec.spec_json()),
-    ]
+    ]);
+    cmds
 }
 
 /// The generated files of `agent` whose content on disk differs from the desired content.

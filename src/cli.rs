@@ -132,6 +132,16 @@ it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacem
     /// Task runs: list them; status, wait, kill, logs of one (`iw runs --help`)
     #[command(after_help = RUNS_HELP)]
     Runs(RunsArgs),
+    /// Tell Claude Code to trust this project, once, so that no agent stops at a trust dialog
+    #[command(after_help = "\
+Claude Code asks, in every folder it has not been told to trust, whether to trust it, and ignores
+the folder's settings until then. iw starts every agent in the project root, so one trust of the
+root covers them all. `iw trust` records it in Claude Code's user configuration
+($CLAUDE_CONFIG_DIR/.claude.json, else ~/.claude.json; the HOME or CLAUDE_CONFIG_DIR that
+sessions.yaml gives the agents, when it does) as accepting the dialog there would: atomically,
+under Claude Code's own lock, keeping everything else in the file. iw changes that file only
+here. The alternative: start `claude` in the project root once and accept the dialog.")]
+    Trust,
     /// Claude Code hook entry points (called by Claude Code, not by people)
     #[command(subcommand)]
     Hook(HookCommand),
@@ -141,7 +151,8 @@ const RUN_HELP: &str = "\
 The run gets an id like 20261124-153042-backend-agent (printed on stdout) and a directory
 state/runs/<id>/ with state.json, prompt.md, output.log and, when the agent writes it,
 result.json. Its pane runs `iw runs exec <id>`, which runs `runs.command` from sessions.yaml
-(default: claude -p \"$(cat \"$IW_RUN_PROMPT\")\") in the agent's directory with IW_RUN_ID,
+(default: claude -p \"$(cat \"$IW_RUN_PROMPT\")\"; a command starting with `claude` gets the
+agent's --settings and --add-dir) in the project root with IW_RUN_ID,
 IW_RUN_DIR, IW_RUN_TASK, IW_RUN_PROMPT and IW_RUN_RESULT set, and records how it ended:
 CREATED -> RUNNING -> COMPLETED (exit 0) | FAILED (non-zero exit, timeout) | KILLED.
 
@@ -320,6 +331,10 @@ pub struct ApplyArgs {
     /// How long to wait for another apply to finish
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// Do not wait for new Claude Code sessions to report that they started (sessions.yaml
+    /// `ready_timeout`, default 60s)
+    #[arg(long)]
+    pub no_wait: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub select: SelectArgs,
@@ -679,6 +694,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
+        Command::Trust => crate::trust_cmd::run(&load(&root)?),
         Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
             crate::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
         }
@@ -762,7 +778,10 @@ fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
             .as_ref()
             .is_some_and(|l| crate::noop::unchanged(root, l));
     let plan = match lock {
-        Some(lock) if proven => plan::Plan::proven_empty(lock),
+        Some(lock) if proven => {
+            print_diagnostics(&lock.warnings);
+            plan::Plan::proven_empty(lock)
+        }
         lock => {
             let project = load(root)?;
             let plan = plan::compute(&project, lock, &selection)?;
@@ -824,6 +843,13 @@ fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
         // Computed again under the lock: what is shown is what is applied.
         plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
         print!("{}", ui::plan_text(&plan, !args.no_diff));
+        if !plan.claude_setup.is_empty() {
+            // Said in the plan above; refuse before asking.
+            return Err(Error::with_help(
+                "not applying: Claude Code would stop every new agent at a dialog; nothing was changed",
+                "do what the plan says above (once for all agents), then `iw apply` again",
+            ));
+        }
         if !plan.is_empty() && !args.yes {
             print!(
                 "\nDo you want to make these changes? Only 'yes' will be accepted.\n  Enter a value: "
@@ -836,6 +862,10 @@ fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
             }
             println!();
         }
+    }
+    let mut plan = plan;
+    if args.no_wait {
+        plan.ready_timeout = Duration::ZERO;
     }
     let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
     if !plan.is_empty() {

@@ -25,6 +25,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Writes `data` to `path` atomically (temporary file in the same directory + rename), creating
 /// parent directories. The file gets mode 0644, or keeps the mode of the file it replaces.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomic_mode(path, data, 0o644)
+}
+
+/// [`write_atomic`], giving a file that does not exist yet permissions `new_mode` (an existing
+/// file keeps its own).
+pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -41,7 +47,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)
             .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644);
+            .unwrap_or(new_mode);
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
     }

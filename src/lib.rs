@@ -34,5 +34,6 @@ pub mod sessions;
 pub mod shell;
 pub mod synth;
 pub mod tmux;
+pub mod trust_cmd;
 pub mod ui;
 pub mod yaml;

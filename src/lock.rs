@@ -46,6 +46,10 @@ pub struct LockFile {
     /// The no-op key of the last complete apply ([`crate::noop`]), if it was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noop: Option<String>,
+    /// The warnings the inputs of that apply gave (e.g. a tool Claude Code no longer has): a plan
+    /// proven by the no-op key shows them again, as the full plan would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// Hashes of the inputs of the last apply.
@@ -89,6 +93,7 @@ impl LockFile {
             socket: None,
             tenant_sockets: Vec::new(),
             noop: None,
+            warnings: Vec::new(),
         }
     }
 

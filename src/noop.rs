@@ -1,14 +1,15 @@
 //! The no-op fast path of `iw plan`: proving from the lockfile that nothing changed, without
 //! parsing the registry or rendering a single file.
 //!
-//! After a complete, successful, warning-free `iw apply` of every agent (and no sessions.yaml),
+//! After a complete, successful `iw apply` of every agent (and no sessions.yaml),
 //! the lockfile records a key: a SHA-256 of everything the generated files are a function of —
 //! the registry's bytes, each template's bytes (or "built-in"), the names in `templates/`, the
 //! project root, `SOURCE_DATE_EPOCH`, and the identity of the iw binary (its path, size, inode,
 //! mtime and ctime: a rebuilt or replaced binary, which may render differently, never matches).
 //! When `iw plan` finds the same key and every file the lockfile lists still has the content iw
 //! wrote (read and hashed, not judged by mtime), the desired files are exactly the files on disk:
-//! the plan is empty. Anything else takes the full path.
+//! the plan is empty, and the warnings the lockfile recorded with the key are shown again.
+//! Anything else takes the full path.
 
 use std::path::Path;
 

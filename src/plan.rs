@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::claude::config::{self, Problem};
 use crate::diag::{Error, Result};
 use crate::fsutil;
 use crate::lock::LockFile;
@@ -280,6 +281,13 @@ pub struct Plan {
     pub tenant_sockets: Vec<String>,
     /// How long apply watches new sessions for a command that exits at once.
     pub check_for: std::time::Duration,
+    /// How long apply waits for each new Claude Code session to report that it started (zero:
+    /// not at all).
+    pub ready_timeout: std::time::Duration,
+    /// What in Claude Code's user configuration would stop the Claude Code sessions this plan
+    /// starts at a dialog (an untrusted project root, first-run setup not done, an API key not
+    /// approved); apply refuses to start them until it is fixed.
+    pub claude_setup: Vec<crate::claude::config::Problem>,
     /// The desired sessions of the selected agents.
     pub specs: Vec<SessionSpec>,
     /// True when the lockfile proved the plan empty without rendering ([`crate::noop`]).
@@ -298,6 +306,8 @@ impl Plan {
             socket: None,
             tenant_sockets: Vec::new(),
             check_for: sessions::DEFAULT_CHECK_FOR,
+            ready_timeout: sessions::DEFAULT_READY_TIMEOUT,
+            claude_setup: Vec::new(),
             specs: Vec::new(),
             proven_by_lock: true,
         }
@@ -693,6 +703,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         changes.extend(starts.into_iter().map(Change::Session));
         desired_specs = specs;
     }
+    let claude_setup = claude_setup(&changes, &project.root)?;
     Ok(Plan {
         changes,
         lock,
@@ -702,9 +713,36 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         socket: config.map(|c| c.socket.clone()),
         tenant_sockets,
         check_for: config.map_or(sessions::DEFAULT_CHECK_FOR, |c| c.check_for),
+        ready_timeout: config.map_or(sessions::DEFAULT_READY_TIMEOUT, |c| c.ready_timeout),
+        claude_setup,
         specs: desired_specs,
         proven_by_lock: false,
     })
+}
+
+/// What in Claude Code's user configuration would stop the Claude Code sessions that `changes`
+/// start, read (never changed) from the configuration each session's environment points at.
+fn claude_setup(changes: &[Change], root: &std::path::Path) -> Result<Vec<Problem>> {
+    let mut out: Vec<Problem> = Vec::new();
+    for spec in changes.iter().filter_map(|c| match c {
+        Change::Session(s) if s.action != Action::Delete => {
+            s.spec.as_ref().filter(|sp| sp.is_claude())
+        }
+        _ => None,
+    }) {
+        let var = |k: &str| spec.env.get(k).cloned().or_else(|| std::env::var(k).ok());
+        let Some(path) = config::path(var) else {
+            continue;
+        };
+        let status = config::status(&path, root, var("ANTHROPIC_API_KEY").as_deref())?;
+        let sandboxed = var("CLAUDE_CODE_SANDBOXED").is_some_and(|v| !v.is_empty());
+        for p in config::problems(&status, root, sandboxed) {
+            if !out.iter().any(|o| o.kind == p.kind && o.config == p.config) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// What differs between a live session's definition (its `@iw-spec` JSON) and the desired one.

@@ -535,6 +535,11 @@ impl Validator<'_> {
                             .agent(agent_name)
                             .field("tools")
                             .help_opt(help);
+                    } else if let Some(msg) = claude::tool_warning(&t.value)
+                        && !tools.contains(&t.value)
+                    {
+                        self.warn(msg, spos(&t)).agent(agent_name).field("tools");
+                        tools.push(t.value);
                     } else if tools.contains(&t.value) {
                         self.warn(format!("`{}` is listed twice", t.value), spos(&t))
                             .agent(agent_name)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::claude::shell_quote;
+use crate::claude::{launch, shell_quote};
 use crate::diag::{Error, Result, agent_help};
 use crate::project::Project;
 use crate::runs::{self, Parent, RunState, Status};
@@ -155,14 +155,26 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         .find(|s| s.agent == target && s.tenant == args.tenant);
     let workdir = spec
         .as_ref()
-        .map_or_else(|| root.join("agents").join(target), |s| s.workdir.clone());
+        .map_or_else(|| root.to_path_buf(), |s| s.workdir.clone());
+    let settings = root
+        .join(launch::agent_dir(target))
+        .join(".claude/settings.json");
+    if !settings.is_file() {
+        return Err(Error::with_help(
+            format!(
+                "`{target}`'s generated settings {} do not exist",
+                settings.display()
+            ),
+            format!("generate them first: `iw apply --target {target}`"),
+        ));
+    }
     if !workdir.is_dir() {
         return Err(Error::with_help(
             format!(
-                "`{target}`'s directory {} does not exist",
+                "`{target}`'s working directory {} does not exist",
                 workdir.display()
             ),
-            format!("generate it first: `iw apply --target {target}`"),
+            "create it, or change the session's `workdir` in sessions.yaml",
         ));
     }
 
@@ -198,7 +210,15 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
     let prompt = prompt(project, target, &task_text, &dir);
     crate::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), prompt.as_bytes())?;
     let session = format!("{prefix}run-{id}");
-    let env = spec.map_or_else(|| config.env.clone(), |s| s.env);
+    let mut env = spec.map_or_else(|| config.env.clone(), |s| s.env);
+    // A Claude Code command runs as the agent, like its session (crate::claude::launch).
+    let command = if launch::is_claude(&config.runs.command) {
+        env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
+        launch::command(&config.runs.command, root, target)
+    } else {
+        env.remove(launch::CLAUDE_MD_ENV);
+        config.runs.command.clone()
+    };
     let state = RunState {
         id: id.clone(),
         agent: target.to_string(),
@@ -211,7 +231,7 @@ pub fn start(project: &Project, args: &StartArgs) -> Result<i32> {
         ended_at: None,
         exit_code: None,
         timeout_seconds: timeout.as_secs().max(1),
-        command: config.runs.command.clone(),
+        command,
         workdir: workdir.to_string_lossy().into_owned(),
         env,
         session: session.clone(),

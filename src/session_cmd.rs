@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::activity::State;
 use crate::apply;
 use crate::diag::{Error, Result, did_you_mean};
 use crate::lock::LockFile;
@@ -106,6 +107,10 @@ pub struct Row {
     pub state: String,
     /// Exit status of a dead pane.
     pub exit_status: Option<i32>,
+    /// For a running Claude Code session: whether Claude Code has reported that it started
+    /// (SessionStart) since the session was created; `false` while it starts or waits at a
+    /// dialog. `null` for other commands and for sessions that are not running.
+    pub ready: Option<bool>,
     /// The pane's process id.
     pub pid: Option<u32>,
     /// Seconds since the session started.
@@ -159,7 +164,19 @@ fn row(project: &Project, l: &LiveSession, root: &str, tenant: Option<&str>) -> 
         _ => None,
     };
     let activity = activity_of(project, l, tenant);
+    let claude = l
+        .spec
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|v| v["command"].as_str().map(crate::claude::launch::is_claude))
+        .unwrap_or(false);
+    let ready = (claude && !l.pane_dead).then(|| {
+        activity
+            .as_ref()
+            .is_some_and(|a| !matches!(a.state, State::Unknown | State::Ended))
+    });
     Ok(Row {
+        ready,
         activity: activity.as_ref().map(|a| a.state),
         activity_seconds: activity.as_ref().and_then(|a| a.since).map(|d| d.as_secs()),
         activity_message: activity.and_then(|a| a.message),
@@ -206,6 +223,7 @@ pub fn list(
                     agent: Some(agent.clone()),
                     state: "not running".into(),
                     exit_status: None,
+                    ready: None,
                     pid: None,
                     uptime_seconds: None,
                     managed: "-".into(),
@@ -248,13 +266,14 @@ pub fn list(
         "SESSION",
         "AGENT",
         "STATE",
+        "READY",
         "ACTIVITY",
         "PID",
         "UPTIME",
         "MANAGED",
         "UP TO DATE",
     ];
-    let table: Vec<[String; 8]> = rows
+    let table: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             [
@@ -263,6 +282,11 @@ pub fn list(
                 match (r.state.as_str(), r.exit_status) {
                     ("dead", Some(c)) => format!("dead ({c})"),
                     (s, _) => s.to_string(),
+                },
+                match r.ready {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => "-".into(),
                 },
                 activity_cell(r),
                 r.pid.map_or("-".into(), |p| p.to_string()),
@@ -320,6 +344,12 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
         Some(l) if l.pane_dead => tmux.capture(&name, 15).unwrap_or_default(),
         _ => Vec::new(),
     };
+    // Like `systemctl status`: scripts branch on whether it runs.
+    let code = if l.is_some_and(|l| !l.pane_dead) {
+        0
+    } else {
+        NOT_RUNNING
+    };
     if json_out {
         let doc = json!({
             "agent": agent,
@@ -332,6 +362,7 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
             "uptime_seconds": r.as_ref().and_then(|r| r.uptime_seconds),
             "managed": r.as_ref().map(|r| r.managed.clone()),
             "up_to_date": r.as_ref().and_then(|r| r.up_to_date),
+            "ready": r.as_ref().and_then(|r| r.ready),
             "activity": r.as_ref().and_then(|r| r.activity),
             "activity_seconds": r.as_ref().and_then(|r| r.activity_seconds),
             "activity_message": r.as_ref().and_then(|r| r.activity_message.clone()),
@@ -340,7 +371,7 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
             "last_output": last_output,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(0);
+        return Ok(code);
     }
     println!("session:    {name} (socket {socket})");
     println!(
@@ -369,6 +400,16 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
             if let Some(u) = l.uptime() {
                 println!("uptime:     {}", human_duration(u));
             }
+            if let Some(ready) = r.ready {
+                println!(
+                    "ready:      {}",
+                    if ready {
+                        "yes (Claude Code reported SessionStart)"
+                    } else {
+                        "no: Claude Code is starting, or waits at a prompt or dialog (attach to see)"
+                    }
+                );
+            }
             println!("activity:   {}", activity_cell(r));
             if let Some(m) = &r.activity_message {
                 println!("            {m}");
@@ -394,8 +435,12 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
             println!("  | {line}");
         }
     }
-    Ok(0)
+    Ok(code)
 }
+
+/// Exit status of `iw session status` when the session is not running (missing, or its pane
+/// dead), as `systemctl status` exits 3 for an inactive unit.
+pub const NOT_RUNNING: i32 = 3;
 
 /// `iw session attach AGENT [--tenant T]`: replaces this process with `tmux attach`.
 pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i32> {
@@ -527,20 +572,26 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i3
         .changes
         .iter()
         .filter_map(|c| match c {
-            Change::File(f) => Some(match f.drift {
-                Some(d) => format!("{} ({})", f.path, d.describe()),
-                None => format!("{} (differs from the registry)", f.path),
+            Change::File(f) => Some(match (f.drift, &f.before) {
+                (Some(d), _) => format!("{} ({})", f.path, d.describe()),
+                (None, None) => format!("{} (missing: never generated)", f.path),
+                (None, Some(_)) => format!("{} (differs from the registry)", f.path),
             }),
             Change::Session(_) => None,
         })
         .collect();
+    let never_generated = plan.changes.iter().all(|c| match c {
+        Change::File(f) => f.before.is_none() && f.drift.is_none(),
+        Change::Session(_) => true,
+    });
     if !drift.is_empty() {
+        let what = if never_generated {
+            "its generated files are missing (run `iw apply`)"
+        } else {
+            "its generated files differ from what the registry declares"
+        };
         return Err(Error::with_help(
-            format!(
-                "not starting `{agent}`: its generated files differ from what the registry \
-                 declares:\n  {}",
-                drift.join("\n  ")
-            ),
+            format!("not starting `{agent}`: {what}:\n  {}", drift.join("\n  ")),
             format!("review with `iw plan --target {agent}`, then run `iw apply --target {agent}`"),
         ));
     }
@@ -560,6 +611,8 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i3
     apply::apply(project, &plan, |a| {
         println!("{}", crate::ui::applied_line(a))
     })?;
+    let flag = tenant.map_or(String::new(), |t| format!(" --tenant {t}"));
+    println!("Attach with: iw session attach {agent}{flag} (detach: C-b d)");
     Ok(0)
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::claude::launch;
 use crate::diag::{Diagnostic, Pos, did_you_mean};
 use crate::fsutil;
 use crate::registry::Registry;
@@ -28,8 +29,10 @@ pub const DEFAULT_PREFIX: &str = "iw-";
 pub const DEFAULT_COMMAND: &str = "claude";
 /// Default time to watch new sessions for a command that exits at once.
 pub const DEFAULT_CHECK_FOR: Duration = Duration::from_millis(150);
+/// Default longest wait for a new Claude Code session to report that it started.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default command of a task run (`iw run`): Claude Code, non-interactive, on the run's prompt
-/// (the agent's persona comes from the CLAUDE.md in its directory).
+/// (iw adds the agent's settings and directory, [`crate::claude::launch`]).
 pub const DEFAULT_RUN_COMMAND: &str = r#"claude -p "$(cat "$IW_RUN_PROMPT")""#;
 /// Default maximum of runs active at once.
 pub const DEFAULT_MAX_CONCURRENT: usize = 4;
@@ -43,6 +46,7 @@ pub const TOP_FIELDS: &[&str] = &[
     "command",
     "env",
     "check_for",
+    "ready_timeout",
     "runs",
     "tenants",
     "sessions",
@@ -81,6 +85,8 @@ pub struct SessionsConfig {
     pub env: BTreeMap<String, String>,
     /// How long apply watches new sessions for a command that exits at once.
     pub check_for: Duration,
+    /// How long apply waits for each new Claude Code session to report `SessionStart`.
+    pub ready_timeout: Duration,
     /// Declared sessions, by agent.
     pub sessions: BTreeMap<String, SessionDecl>,
     /// Task runs (`iw run`).
@@ -149,6 +155,7 @@ impl Default for SessionsConfig {
             command: DEFAULT_COMMAND.to_string(),
             env: BTreeMap::new(),
             check_for: DEFAULT_CHECK_FOR,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
             sessions: BTreeMap::new(),
             runs: RunsConfig::default(),
             tenants: BTreeMap::new(),
@@ -237,6 +244,10 @@ pub(crate) mod raw {
         /// How long apply watches new panes for a command that exits at once (e.g. `150ms`, `0s`).
         #[schemars(with = "Option<String>")]
         pub check_for: Option<Spanned<String>>,
+        /// How long apply waits for each new Claude Code session to report that it started
+        /// (its SessionStart hook), e.g. `60s` (the default), `2m`; `0s`: do not wait.
+        #[schemars(with = "Option<String>")]
+        pub ready_timeout: Option<Spanned<String>>,
         /// Task runs started by `iw run` (docs/runs.md).
         #[schemars(with = "Option<Runs>")]
         pub runs: Option<Spanned<Runs>>,
@@ -420,7 +431,10 @@ pub fn parse(
             err(&mut out, "`command` is empty".into(), spos(&c), None);
             String::new()
         }
-        Some(c) => c.value,
+        Some(c) => {
+            unrecognised_claude(&c, "`command`", &mut out);
+            c.value
+        }
         None => DEFAULT_COMMAND.to_string(),
     };
     let check_for = match doc.check_for {
@@ -446,6 +460,30 @@ pub fn parse(
             }
         },
         None => DEFAULT_CHECK_FOR,
+    };
+    let ready_timeout = match doc.ready_timeout {
+        Some(c) => match humantime::parse_duration(&c.value) {
+            Ok(d) if d <= Duration::from_secs(3600) => d,
+            Ok(_) => {
+                err(
+                    &mut out,
+                    "`ready_timeout` is longer than 1h".into(),
+                    spos(&c),
+                    None,
+                );
+                DEFAULT_READY_TIMEOUT
+            }
+            Err(e) => {
+                err(
+                    &mut out,
+                    format!("`{}` is not a duration: {e}", c.value),
+                    spos(&c),
+                    Some("write e.g. `60s`, `2m`; `0s` does not wait".into()),
+                );
+                DEFAULT_READY_TIMEOUT
+            }
+        },
+        None => DEFAULT_READY_TIMEOUT,
     };
     let env = env_map(doc.env, None, &mut out);
     let runs = runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out);
@@ -481,35 +519,21 @@ pub fn parse(
                 );
                 None
             }
-            Some(c) => Some(c.value),
+            Some(c) => {
+                unrecognised_claude(&c, &format!("session `{agent}`"), &mut out);
+                Some(c.value)
+            }
             None => None,
         };
         let workdir = match e.workdir {
             Some(w) => match check_workdir(&w.value) {
-                Ok(()) => {
-                    if Path::new(&w.value) != Path::new("agents").join(&agent) {
-                        out.push(
-                            Diagnostic::warning(format!(
-                                "session `{agent}` does not start in agents/{agent}"
-                            )),
-                            spos(&w),
-                            Some(
-                                "Claude Code reads .claude/settings.json from the directory it \
-                                 starts in: elsewhere, this agent runs without iw's hook and \
-                                 permissions"
-                                    .into(),
-                            ),
-                            Some(&agent),
-                        );
-                    }
-                    Some(w.value)
-                }
+                Ok(()) => Some(w.value),
                 Err(why) => {
                     ok = false;
                     out.push(
                         Diagnostic::error(format!("`{}` is not a valid workdir: {why}", w.value)),
                         spos(&w),
-                        Some("write a directory relative to the project root, e.g. `agents/backend-agent`".into()),
+                        Some("write a directory relative to the project root, e.g. `src`".into()),
                         Some(&agent),
                     );
                     None
@@ -563,6 +587,7 @@ pub fn parse(
                 command,
                 env,
                 check_for,
+                ready_timeout,
                 sessions,
                 runs,
                 tenants,
@@ -752,6 +777,9 @@ fn tenants_config(
                 continue;
             }
             let o = o.value;
+            if let Some(c) = &o.command {
+                unrecognised_claude(c, &format!("tenant `{name}`, agent `{}`", agent.value), out);
+            }
             let mut text = |v: Option<Spanned<String>>, field: &str| match v {
                 Some(v) if v.value.trim().is_empty() => {
                     out.push(
@@ -808,6 +836,7 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
                 None,
             );
         } else {
+            unrecognised_claude(&cmd, "`runs.command`", out);
             c.command = cmd.value;
         }
     }
@@ -841,6 +870,33 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
         }
     }
     c
+}
+
+/// Warns when `command` runs Claude Code, but not as its first word: iw then cannot give it the
+/// agent's settings, hook and instructions ([`launch::is_claude`]).
+fn unrecognised_claude(c: &Spanned<String>, what: &str, out: &mut Collector<'_>) {
+    if launch::is_claude(&c.value) {
+        return;
+    }
+    let mentions = c
+        .value
+        .split(|ch: char| ch.is_whitespace() || "'\";&|()`$=".contains(ch))
+        .any(|w| w.rsplit('/').next() == Some("claude"));
+    if mentions {
+        out.push(
+            Diagnostic::warning(format!(
+                "{what} runs Claude Code, but `claude` is not its first word"
+            )),
+            spos(c),
+            Some(
+                "iw starts Claude Code as the agent (its settings, hook and instructions) only \
+                 when the command starts with `claude`, e.g. `claude --model opus`; as written, \
+                 the agent would run without iw's hook"
+                    .into(),
+            ),
+            None,
+        );
+    }
 }
 
 fn check_workdir(w: &str) -> Result<(), &'static str> {
@@ -892,6 +948,11 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
+    /// True if the session runs Claude Code (started with the agent's launch arguments).
+    pub fn is_claude(&self) -> bool {
+        launch::is_claude(&self.command)
+    }
+
     /// The definition as compact JSON (stored on the session as `@iw-spec`).
     pub fn spec_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -925,11 +986,18 @@ pub fn specs(
     config_hashes: &BTreeMap<String, String>,
 ) -> Vec<SessionSpec> {
     let root_s = root.to_string_lossy().into_owned();
-    let workdir = |agent: &str, decl: Option<&SessionDecl>| {
-        root.join(
-            decl.and_then(|d| d.workdir.clone())
-                .unwrap_or_else(|| format!("agents/{agent}")),
-        )
+    let workdir = |decl: Option<&SessionDecl>| match decl.and_then(|d| d.workdir.as_ref()) {
+        Some(w) => root.join(w),
+        None => root.to_path_buf(),
+    };
+    // A Claude Code command runs as the agent: its settings and directory on the command line
+    // (so that one trust of the project root covers every agent), and the directory's CLAUDE.md
+    // read as instructions.
+    let launch = |command: String, agent: &str, env: &mut BTreeMap<String, String>| {
+        if launch::is_claude(&command) {
+            env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
+        }
+        launch::command(&command, root, agent)
     };
     let mut out: Vec<SessionSpec> = config
         .sessions
@@ -939,11 +1007,12 @@ pub fn specs(
             env.extend(d.env.clone());
             env.insert("IW_AGENT".into(), d.agent.clone());
             env.insert("IW_ROOT".into(), root_s.clone());
+            let command = d.command.clone().unwrap_or_else(|| config.command.clone());
             SessionSpec {
                 agent: d.agent.clone(),
                 name: config.session_name(&d.agent),
-                command: d.command.clone().unwrap_or_else(|| config.command.clone()),
-                workdir: workdir(&d.agent, Some(d)),
+                command: launch(command, &d.agent, &mut env),
+                workdir: workdir(Some(d)),
                 env,
                 restart: d.restart,
                 config: config_hashes.get(&d.agent).cloned().unwrap_or_default(),
@@ -969,14 +1038,15 @@ pub fn specs(
             env.insert("IW_ROOT".into(), root_s.clone());
             env.insert("IW_TENANT".into(), t.name.clone());
             let (socket, prefix) = config.socket_and_prefix(Some(t));
+            let command = o
+                .command
+                .or_else(|| decl.and_then(|d| d.command.clone()))
+                .unwrap_or_else(|| config.command.clone());
             out.push(SessionSpec {
                 agent: agent.clone(),
                 name: format!("{prefix}{agent}"),
-                command: o
-                    .command
-                    .or_else(|| decl.and_then(|d| d.command.clone()))
-                    .unwrap_or_else(|| config.command.clone()),
-                workdir: workdir(agent, decl),
+                command: launch(command, agent, &mut env),
+                workdir: workdir(decl),
                 env,
                 restart: decl.map_or(Restart::OnChange, |d| d.restart),
                 config: config_hashes.get(agent).cloned().unwrap_or_default(),
@@ -1031,8 +1101,15 @@ mod tests {
         assert_eq!(c.sessions["b"].restart, Restart::Never);
         assert_eq!(c.sessions["b"].env["N"], "1");
         let specs = specs(&c, Path::new("/p"), &BTreeMap::new());
-        assert_eq!(specs[0].command, "claude");
-        assert_eq!(specs[0].workdir, Path::new("/p/agents/a"));
+        // Claude Code runs in the project root, as the agent (crate::claude::launch).
+        assert_eq!(
+            specs[0].command,
+            "claude --settings /p/agents/a/.claude/settings.json --add-dir /p/agents/a"
+        );
+        assert_eq!(specs[0].env[launch::CLAUDE_MD_ENV], "1");
+        assert_eq!(specs[0].workdir, Path::new("/p"));
+        assert_eq!(specs[1].command, "sleep 100");
+        assert!(!specs[1].env.contains_key(launch::CLAUDE_MD_ENV));
         assert_eq!(specs[1].env["IW_AGENT"], "b");
         assert_eq!(specs[1].env["IW_ROOT"], "/p");
         assert_ne!(specs[0].hash(), specs[1].hash());
@@ -1093,9 +1170,16 @@ mod tests {
     }
 
     #[test]
-    fn workdir_outside_the_agent_dir_warns() {
-        let (_, w) = parse("s", "sessions:\n  a:\n    workdir: src\n", &registry()).unwrap();
-        assert_eq!(w.len(), 1);
-        assert!(w[0].help.as_deref().unwrap().contains("without iw's hook"));
+    fn claude_run_another_way_warns() {
+        let (_, w) = parse(
+            "s",
+            "command: env A=1 claude\nsessions:\n  a:\n    command: claude --model opus\n    workdir: src\n  b: {command: 'cd x && claude'}\n",
+            &registry(),
+        )
+        .unwrap();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].message.contains("`command` runs Claude Code"));
+        assert!(w[1].message.contains("session `b`"));
+        assert!(w[1].help.as_deref().unwrap().contains("without iw's hook"));
     }
 }

@@ -205,15 +205,14 @@ const THIRD: &[&str] = &[
 ];
 
 const CORE_TOOLS: &[&str] = &["Bash", "Read", "Write", "Edit", "Glob", "Grep"];
-const READ_ONLY_TOOLS: &[&str] = &["Read", "Glob", "Grep", "WebFetch", "WebSearch", "LS"];
+const READ_ONLY_TOOLS: &[&str] = &["Read", "Glob", "Grep", "WebFetch", "WebSearch", "TodoWrite"];
 const EXTRA_TOOLS: &[&str] = &[
     "NotebookEdit",
     "WebFetch",
     "WebSearch",
     "TodoWrite",
-    "SlashCommand",
-    "MultiEdit",
-    "LS",
+    "Monitor",
+    "LSP",
     "BashOutput",
     "KillShell",
     "Skill",

@@ -298,6 +298,12 @@ impl Tmux {
     }
 }
 
+/// The server options iw's tmux servers run with: `focus-events on`, which Claude Code asks for
+/// at start ("tmux focus-events off · add 'set -g focus-events on'").
+pub fn server_options() -> Vec<TmuxCmd> {
+    vec![TmuxCmd::new("set-option").args(["-s", "focus-events", "on"])]
+}
+
 /// What one tmux invocation may carry, in bytes of arguments: tmux's limit is 16 KiB per client
 /// message (`MAX_IMSGSIZE`) including headers; this leaves room for them.
 pub const MAX_MESSAGE: usize = 15_000;

@@ -199,6 +199,32 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
             .to_string(),
     );
     out.push('\n');
+    out.push_str(&claude_setup_text(plan));
+    out
+}
+
+/// What in Claude Code's configuration stops the sessions the plan starts, once for all agents,
+/// or nothing.
+pub fn claude_setup_text(plan: &Plan) -> String {
+    if plan.claude_setup.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{}\n",
+        Style::new()
+            .yellow()
+            .bold()
+            .apply_to("Claude Code is not ready to run these agents; apply will not start them:")
+    );
+    for p in &plan.claude_setup {
+        out.push_str(&format!(
+            "  {} {}\n    {} {}\n",
+            Style::new().yellow().bold().apply_to("!"),
+            p.message,
+            Style::new().dim().apply_to("→"),
+            p.help
+        ));
+    }
     out
 }
 
@@ -248,6 +274,7 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
             _ => None,
         }).collect::<Vec<_>>(),
         "notices": plan.notices,
+        "claude_setup": plan.claude_setup,
         "socket": plan.socket,
         "tenant_sockets": plan.tenant_sockets,
         "noop_from_lock": plan.proven_by_lock,
@@ -273,6 +300,9 @@ pub fn applied_line(a: &Applied) -> String {
     }
     if let Some(d) = &a.detail {
         line.push_str(&format!(" ({d})"));
+    }
+    for l in &a.output {
+        line.push_str(&format!("\n    | {l}"));
     }
     line
 }

@@ -67,9 +67,10 @@ fn apply_creates_marked_sessions_and_a_second_plan_is_empty() {
         p.path().to_string_lossy()
     );
     assert_eq!(srv.format("iw-worker", "#{pane_current_command}"), "sleep");
+    // Every session starts in the project root (one Claude Code trust covers them all).
     assert_eq!(
         srv.format("iw-worker", "#{pane_current_path}"),
-        p.path().join("agents/worker").to_string_lossy()
+        p.path().to_string_lossy()
     );
     let env = srv.tmux(&["show-environment", "-t", "=iw-worker"]);
     for kv in [
@@ -545,7 +546,7 @@ fn special_characters_in_commands_and_environment_survive() {
         "sessions:\n  lead: {}\n  worker:\n    command: \"sh -c 'echo \\\"a;b {c} $$HOME\\\" > marker.txt; exec sleep 1000;'\"\n    env: {SEMI: 'x;', BRACE: '{y}'}\n",
     );
     p.apply();
-    let marker = p.read("agents/worker/marker.txt");
+    let marker = p.read("marker.txt");
     assert!(marker.starts_with("a;b {c} "), "{marker}");
     let env = srv.tmux(&["show-environment", "-t", "=iw-worker"]);
     assert!(env.lines().any(|l| l == "SEMI=x;"), "{env}");
@@ -600,11 +601,20 @@ fn session_commands_list_status_kill_create() {
         .assert()
         .success()
         .stdout(predicate::str::contains("already gone"));
+    // Like `systemctl status`: 3 when not running, for scripts.
     p.iw()
         .args(["session", "status", "worker"])
         .assert()
-        .success()
+        .code(3)
         .stdout(predicate::str::contains("exists:     no"));
+    let out = p
+        .iw()
+        .args(["session", "status", "worker", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exists"], false);
     p.iw()
         .args(["session", "list"])
         .assert()
@@ -638,7 +648,10 @@ fn session_commands_list_status_kill_create() {
         .args(["session", "create", "worker"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("+ session iw-worker: created"));
+        .stdout(predicate::str::contains("+ session iw-worker: created"))
+        .stdout(predicate::str::contains(
+            "Attach with: iw session attach worker",
+        ));
     p.iw()
         .args(["session", "create", "worker"])
         .assert()
@@ -654,6 +667,24 @@ fn session_commands_list_status_kill_create() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("needs a terminal"));
+}
+
+#[test]
+fn session_create_before_any_apply_says_the_files_are_missing() {
+    let srv = TmuxServer::new();
+    let p = project(&srv, "sessions:\n  lead: {}\n  worker: {}\n");
+    p.iw()
+        .args(["session", "create", "worker"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "its generated files are missing (run `iw apply`)",
+        ))
+        .stderr(predicate::str::contains(
+            "agents/worker/.claude/settings.json (missing: never generated)",
+        ))
+        .stderr(predicate::str::contains("differs").not());
+    assert!(srv.sessions().is_empty());
 }
 
 #[test]

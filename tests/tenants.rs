@@ -102,10 +102,10 @@ fn each_tenant_runs_its_agents_on_its_own_socket_with_its_overrides() {
             .iter()
             .any(|l| l.starts_with("ANTHROPIC_MODEL="))
     );
-    // Same agent directory (shared generated config and policy) in every tenant.
+    // Same directory (the project root; shared generated config and policy) in every tenant.
     assert_eq!(
         t.prod.format("iw-prod-worker", "#{pane_current_path}"),
-        t.p.path().join("agents/worker").to_string_lossy()
+        t.p.path().to_string_lossy()
     );
     assert_eq!(t.p.plan_code(), 0);
     let lock: Value = serde_json::from_str(&t.p.read("state/iw.lock")).unwrap();

@@ -5,6 +5,10 @@
 //! not `{"matcher": …, "hooks": [{"type": "command", "command": …}]}` is ignored silently, and a
 //! path rule `//abs/path` is absolute while `path` is relative to where `claude` was started.
 
+pub mod catalogue;
+pub mod config;
+pub mod launch;
+
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -12,51 +16,8 @@ use serde_json::Value;
 
 use crate::pattern::AccessPattern;
 
-/// Built-in Claude Code tools that give an agent a capability. An agent that is not given one of
-/// these in the registry gets it in `permissions.deny`.
-pub const CAPABILITY_TOOLS: &[&str] = &[
-    "Agent",
-    "Artifact",
-    "Bash",
-    "BashOutput",
-    "CronCreate",
-    "CronDelete",
-    "CronList",
-    "Edit",
-    "EnterWorktree",
-    "ExitWorktree",
-    "Glob",
-    "Grep",
-    "KillShell",
-    "LS",
-    "LSP",
-    "ListMcpResourcesTool",
-    "Monitor",
-    "MultiEdit",
-    "NotebookEdit",
-    "NotebookRead",
-    "PowerShell",
-    "Read",
-    "ReadMcpResourceTool",
-    "SendMessage",
-    "Skill",
-    "SlashCommand",
-    "Task",
-    "TaskCreate",
-    "TaskGet",
-    "TaskList",
-    "TaskOutput",
-    "TaskStop",
-    "TaskUpdate",
-    "TeamCreate",
-    "TeamDelete",
-    "TodoWrite",
-    "WebFetch",
-    "WebSearch",
-    "Write",
-];
-
-/// Built-in tools for talking with the user or loading other tools; never denied.
+/// Built-in tools for talking with the user or loading other tools; never denied (the
+/// catalogue's [`catalogue::Kind::Interaction`] tools).
 pub const INTERACTION_TOOLS: &[&str] = &[
     "AskUserQuestion",
     "EnterPlanMode",
@@ -80,12 +41,35 @@ pub fn alias_of(tool: &str) -> Option<&'static str> {
     })
 }
 
-/// Every built-in tool name iw accepts.
+/// Every built-in tool name iw accepts: each name a supported Claude Code version knows, and
+/// the retired ones (with a warning, [`tool_warning`]).
 pub fn builtin_tools() -> impl Iterator<Item = &'static str> {
-    CAPABILITY_TOOLS
-        .iter()
-        .chain(INTERACTION_TOOLS.iter())
-        .copied()
+    catalogue::TOOLS.iter().map(|t| t.name)
+}
+
+/// Why a registry tool `name` may not do what the registry says, if it may not: no supported
+/// Claude Code version has it, or only some do.
+pub fn tool_warning(name: &str) -> Option<String> {
+    let t = catalogue::lookup(name)?;
+    let (oldest, newest) = (catalogue::oldest(), catalogue::newest());
+    if t.in_no_supported() {
+        return Some(format!(
+            "Claude Code has no `{name}` tool any more (none of {oldest}–{newest} has it): giving \
+             it has no effect; remove it from `tools`"
+        ));
+    }
+    if t.in_every_supported() {
+        return None;
+    }
+    let range = match (t.since, t.until) {
+        (Some(s), None) => format!("only Claude Code {s} and later has it"),
+        (None, Some(u)) => format!("Claude Code {u} and later no longer has it"),
+        (Some(s), Some(u)) => format!("only Claude Code {s} up to before {u} has it"),
+        (None, None) => unreachable!("in every supported version"),
+    };
+    Some(format!(
+        "`{name}`: {range}; with other versions giving it has no effect"
+    ))
 }
 
 /// Splits `mcp__server` or `mcp__server__tool` into its parts.
@@ -138,10 +122,12 @@ pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
     let help = crate::diag::did_you_mean(name, builtin_tools())
         .map(|s| format!("did you mean `{s}`?"))
         .or_else(|| {
-            Some(format!(
-                "Claude Code's tools are {}; MCP tools are `mcp__<server>[__<tool>]`",
-                CAPABILITY_TOOLS.join(", ")
-            ))
+            Some(
+                "Claude Code's tools include Read, Write, Edit, Bash, Glob, Grep, WebFetch, \
+                 WebSearch, Agent (Task), TodoWrite and NotebookEdit (the full list: \
+                 src/claude/catalogue.rs); MCP tools are `mcp__<server>[__<tool>]`"
+                    .into(),
+            )
         });
     Err((format!("`{name}` is not a Claude Code tool"), help))
 }
@@ -227,10 +213,11 @@ pub fn permissions<'a>(
         }
     }
     let given = |t: &str| tools.iter().any(|x| x == t || alias_of(x) == Some(t));
-    let mut deny: Vec<String> = CAPABILITY_TOOLS
-        .iter()
+    // Only tools every supported client has: a deny rule naming a tool the running client lacks
+    // prints a warning at every start. The hook fences the others.
+    let mut deny: Vec<String> = catalogue::deniable()
         .filter(|t| !given(t))
-        .map(|t| t.to_string())
+        .map(str::to_string)
         .collect();
     for p in no_write {
         let rule = format!("Edit({})", path_rule(root, p));
