@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: temp projects and the real `iw` binary.
 #![allow(dead_code)]
 
+pub mod claude;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
