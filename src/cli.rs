@@ -41,7 +41,7 @@ Docs: README.md, docs/registry.md, docs/sessions.md, docs/runs.md, docs/security
 docs/json-output.md.
 
 Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook);
-iw runs wait: 3 a run failed, 4 a run was killed, 124 timed out.
+iw session status: 3 not running; iw runs wait: 3 a run failed, 4 a run was killed, 124 timed out.
 Colours only on a terminal; NO_COLOR and --color never turn them off.";
 
 /// iw's command line.
@@ -383,7 +383,11 @@ pub enum SessionCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one agent's session: exists, pane alive, pid, uptime, managed, up to date
+    /// Show one agent's session: exists, pane alive, ready, pid, uptime, managed, up to date
+    #[command(
+        after_help = "Exit status, like `systemctl status`: 0 the session runs, 3 it does \
+not (missing, or its command exited), 1 error. Also with --json."
+    )]
     Status {
         /// The agent
         agent: String,

@@ -63,7 +63,10 @@ impl Team {
         let sessions: String = agents.iter().map(|a| format!("  {a}: {{}}\n")).collect();
         project.write(
             "sessions.yaml",
-            &format!("socket: {}\nenv: {env}\n{extra}sessions:\n{sessions}", srv.socket),
+            &format!(
+                "socket: {}\nenv: {env}\n{extra}sessions:\n{sessions}",
+                srv.socket
+            ),
         );
         project.write("docs/agents/worker.md", &format!("{PERSONA}\n"));
         std::fs::create_dir_all(root.join("src")).unwrap();
@@ -80,7 +83,10 @@ impl Team {
     fn ready_worker() -> Team {
         let t = Team::new(&["worker"], "", true);
         let out = t.project.apply();
-        assert!(out.contains("+ session iw-worker: created (ready in"), "{out}");
+        assert!(
+            out.contains("+ session iw-worker: created (ready in"),
+            "{out}"
+        );
         t
     }
 
@@ -90,8 +96,15 @@ impl Team {
 
     /// The pane's text, wrapped lines joined, with its history.
     fn screen(&self, session: &str) -> String {
-        self.srv
-            .tmux(&["capture-pane", "-p", "-J", "-S", "-500", "-t", &format!("={session}:")])
+        self.srv.tmux(&[
+            "capture-pane",
+            "-p",
+            "-J",
+            "-S",
+            "-500",
+            "-t",
+            &format!("={session}:"),
+        ])
     }
 
     /// The screen of `session` once Claude Code has drawn its banner and prompt, and a moment
@@ -207,10 +220,9 @@ fn one_trust_then_one_apply_brings_every_agent_to_ready_with_no_dialog_and_no_wa
 
     // One explicit trust, kept alongside everything else in Claude Code's config.
     t.project.iw().arg("trust").assert().success();
-    let config: Value = serde_json::from_str(
-        &std::fs::read_to_string(t.home.path().join(".claude.json")).unwrap(),
-    )
-    .unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.home.path().join(".claude.json")).unwrap())
+            .unwrap();
     assert_eq!(
         config["projects"][root.to_string_lossy().as_ref()]["hasTrustDialogAccepted"],
         true
@@ -272,8 +284,16 @@ fn a_typed_allowed_write_lands_while_activity_goes_from_working_to_idle() {
     );
     assert_eq!(t.project.read("src/ok.txt"), "written by the agent\n");
     assert_eq!(t.decisions("Write"), ["allow"]);
-    assert_eq!(states.first().map(String::as_str), Some("working"), "{states:?}");
-    assert_eq!(states.last().map(String::as_str), Some("idle"), "{states:?}");
+    assert_eq!(
+        states.first().map(String::as_str),
+        Some("working"),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("idle"),
+        "{states:?}"
+    );
 }
 
 #[test]
@@ -303,9 +323,7 @@ fn a_typed_forbidden_write_is_refused_and_the_agent_cannot_alter_its_own_guard()
         .map(claude::result_text)
         .collect();
     assert!(
-        results
-            .iter()
-            .any(|r| r.contains("no agent may change")),
+        results.iter().any(|r| r.contains("no agent may change")),
         "{results:?}"
     );
 }
@@ -341,7 +359,8 @@ fn iw_run_with_the_default_command_writes_an_allowed_file() {
     let t = Team::new(&["worker"], "", true);
     t.project.apply();
     let target = abs(&t.root(), "src/from-run.txt");
-    t.project.write("task.md", &format!("WRITE {target} please.\n"));
+    t.project
+        .write("task.md", &format!("WRITE {target} please.\n"));
     let out = t
         .project
         .iw()
@@ -414,10 +433,9 @@ fn trust_keeps_claude_codes_own_writes_while_instances_run() {
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
-    let config: Value = serde_json::from_str(
-        &std::fs::read_to_string(home.path().join(".claude.json")).unwrap(),
-    )
-    .unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".claude.json")).unwrap())
+            .unwrap();
     for d in &dirs {
         let key = d.path().canonicalize().unwrap();
         assert_eq!(

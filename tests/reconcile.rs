@@ -798,6 +798,32 @@ fn plan_with(p: &TempProject, bin: &std::path::Path, env: &[(&str, &str)]) -> Va
 }
 
 #[test]
+fn the_noop_fast_path_shows_the_warnings_the_full_plan_shows() {
+    // The pilot gives planning-agent `SlashCommand`, which Claude Code no longer has: a warning.
+    let p = TempProject::example("pilot");
+    p.apply();
+    assert!(
+        lock(&p)["noop"].is_string(),
+        "warnings do not disable the fast path"
+    );
+    let fast = p.iw().args(["plan", "--json"]).output().unwrap();
+    let full = p
+        .iw()
+        .args(["plan", "--json"])
+        .env("IW_NO_FAST_PATH", "1")
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&fast.stdout).unwrap();
+    assert_eq!(doc["noop_from_lock"], true);
+    let (fast, full) = (
+        String::from_utf8_lossy(&fast.stderr),
+        String::from_utf8_lossy(&full.stderr),
+    );
+    assert!(fast.contains("no `SlashCommand` tool"), "{fast}");
+    assert_eq!(fast, full);
+}
+
+#[test]
 fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_the_full_plan() {
     let p = TempProject::example("pilot");
     // A copy of the binary, so that it can be replaced and touched.

@@ -819,3 +819,80 @@ fn a_declared_path_reaches_the_pane_although_tmux_ignores_it_in_new_session() {
     assert_eq!(p.read("seen-path").trim(), path);
     assert_eq!(p.plan_code(), 0);
 }
+
+#[test]
+fn claude_code_sessions_are_not_started_until_claude_code_is_set_up_and_trusts_the_root() {
+    // No Claude Code is needed: plan reads its user configuration, apply refuses before starting.
+    let srv = TmuxServer::new();
+    let home = tempfile::tempdir().unwrap();
+    let p = TempProject::with_registry(SMALL);
+    p.write(
+        "sessions.yaml",
+        &format!(
+            "socket: {}\nenv: {{HOME: '{}'}}\nsessions:\n  lead: {{}}\n  worker: {{command: sleep 1000}}\n",
+            srv.socket,
+            home.path().display()
+        ),
+    );
+    let planned = plan(&p);
+    let kinds: Vec<&str> = planned["claude_setup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["onboarding", "untrusted"], "{planned}");
+    let text = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.matches("does not trust").count(), 1, "once: {text}");
+    assert!(text.contains("run `iw trust` once"), "{text}");
+    let before = p.snapshot();
+    p.iw()
+        .args(["apply", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing was changed"));
+    assert!(srv.sessions().is_empty(), "not even the non-Claude session");
+    let after: Vec<_> = p
+        .snapshot()
+        .into_iter()
+        .filter(|(f, _)| f != "state/apply.lock")
+        .collect();
+    assert_eq!(before, after);
+
+    // `iw trust` writes the configuration the sessions read (their HOME), nothing else.
+    std::fs::write(
+        home.path().join(".claude.json"),
+        r#"{"hasCompletedOnboarding": true, "numStartups": 7, "projects": {"/x": {"a": 1}}}"#,
+    )
+    .unwrap();
+    p.iw()
+        .arg("trust")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Claude Code now trusts"));
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".claude.json")).unwrap())
+            .unwrap();
+    let root = p.path().to_string_lossy().into_owned();
+    assert_eq!(config["projects"][&root]["hasTrustDialogAccepted"], true);
+    assert_eq!(config["projects"]["/x"]["a"], 1);
+    assert_eq!(config["numStartups"], 7);
+    assert!(plan(&p)["claude_setup"].as_array().unwrap().is_empty());
+    p.iw()
+        .arg("trust")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already trusts"));
+    // A configuration iw cannot read is left alone.
+    std::fs::write(home.path().join(".claude.json"), "{broken").unwrap();
+    p.iw()
+        .arg("trust")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not the JSON Claude Code writes"));
+    assert_eq!(
+        std::fs::read_to_string(home.path().join(".claude.json")).unwrap(),
+        "{broken"
+    );
+}

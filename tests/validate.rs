@@ -152,6 +152,45 @@ fn valid_registries_validate() {
 }
 
 #[test]
+fn tools_claude_code_no_longer_has_are_warnings_and_never_deny_rules() {
+    let p = TempProject::with_registry(&common::SMALL.replace(
+        "tools: [Bash, Read, Write, Edit]",
+        "tools: [Bash, Read, Write, Edit, MultiEdit]",
+    ));
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Claude Code has no `MultiEdit` tool any more"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("agents/registry.yaml:15:38"), "{stderr}");
+    p.apply();
+    // A deny rule naming a tool the client lacks prints a warning at every Claude Code start.
+    for agent in ["lead", "worker"] {
+        let settings: serde_json::Value =
+            serde_json::from_str(&p.read(&format!("agents/{agent}/.claude/settings.json")))
+                .unwrap();
+        let deny: Vec<&str> = settings["permissions"]["deny"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        for gone in [
+            "LS",
+            "MultiEdit",
+            "NotebookRead",
+            "SlashCommand",
+            "TeamCreate",
+        ] {
+            assert!(!deny.contains(&gone), "{agent} denies {gone}: {deny:?}");
+        }
+        assert!(deny.contains(&"WebFetch"), "{deny:?}");
+    }
+}
+
+#[test]
 fn missing_registry_says_what_to_do() {
     let p = TempProject::empty();
     let out = p.iw().arg("plan").output().unwrap();
