@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::lock::{ApplyLock, LockFile};
@@ -124,6 +125,7 @@ it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacem
     )]
     Import {
         /// The agent whose session to adopt
+        #[arg(add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         agent: String,
     },
     /// Start a task run: AGENT works on the task in FILE in its own tmux session
@@ -132,6 +134,53 @@ it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacem
     /// Task runs: list them; status, wait, kill, logs of one (`iw runs --help`)
     #[command(after_help = RUNS_HELP)]
     Runs(RunsArgs),
+    /// Start an iw project here: a starter registry (or --from one), sessions.yaml, personas
+    #[command(after_help = "\
+Creates agents/registry.yaml (a commented planner and developer, or the registry --from names),
+sessions.yaml (every agent as a Claude Code session, on a socket of this project's own), a
+persona file per agent (docs/agents/<name>.md, unless it exists) and the .gitignore lines for
+iw's runtime state (added, never rewritten). Refuses, changing nothing, where a registry or
+sessions.yaml exists. Works in any directory, git repository or not; -C DIR is created if needed.
+
+Examples:
+  iw init                                 a planner and a developer to start from
+  iw init --from instructor-workflow      iw's 26-agent example (also: pilot, examples/NAME)
+  iw -C ../other init --from ./agents/registry.yaml")]
+    Init {
+        /// Start from this registry: a file, a project directory, or a bundled example (`pilot`,
+        /// `instructor-workflow`)
+        #[arg(long, value_name = "REGISTRY")]
+        from: Option<PathBuf>,
+    },
+    /// Check that everything `iw apply` needs is in place, and say what to do where it is not
+    #[command(after_help = "\
+Checks: the registry and sessions.yaml valid; tmux present; the Claude Code CLI present, its
+version, and whether iw's tool catalogue covers it; Claude Code set up and trusting the project
+root (read-only look at ~/.claude.json); the iw binary the hooks run exists and is this version;
+the generated files without security drift; the tmux socket free or iw's.
+Exit 0 when nothing fails (warnings allowed), 1 otherwise. Changes nothing.")]
+    Doctor {
+        /// Print JSON ({ok, checks: [{name, status, detail, help}]})
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (agent names completed from the registry)
+    #[command(after_help = "\
+Load it in your shell's start-up file:
+  bash: source <(iw completions bash)          (~/.bashrc)
+  zsh:  source <(iw completions zsh)           (~/.zshrc)
+  fish: iw completions fish | source           (~/.config/fish/config.fish)
+  elvish: eval (iw completions elvish | slurp)
+  powershell: iw completions powershell | Out-String | Invoke-Expression
+At each TAB the shell asks iw (COMPLETE=<shell>), so completions follow the installed iw and the
+registry of the project you are in.")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: crate::completions::Shell,
+    },
+    /// Print iw's man page (roff): `iw man > ~/.local/share/man/man1/iw.1`
+    Man,
     /// Tell Claude Code to trust this project, once, so that no agent stops at a trust dialog
     #[command(after_help = "\
 Claude Code asks, in every folder it has not been told to trust, whether to trust it, and ignores
@@ -181,6 +230,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The agent to run
+    #[arg(add = ArgValueCandidates::new(crate::completions::agent_candidates))]
     pub agent: String,
     /// The task: Markdown, or JSON when the handoff has a schema (relative to the current
     /// directory, or to the project root with -C)
@@ -269,14 +319,14 @@ pub struct ValidateArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
     /// Only this agent (repeatable)
-    #[arg(long = "target", value_name = "AGENT")]
+    #[arg(long = "target", value_name = "AGENT", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
     pub targets: Vec<String>,
     /// Not this agent (repeatable)
-    #[arg(long = "exclude", value_name = "AGENT")]
+    #[arg(long = "exclude", value_name = "AGENT", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
     pub excludes: Vec<String>,
     /// Rewrite this agent's files and replace its session even if nothing changed (repeatable;
     /// e.g. after editing a file by hand and restoring it, or to restart a stuck agent)
-    #[arg(long = "replace", value_name = "AGENT")]
+    #[arg(long = "replace", value_name = "AGENT", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
     pub replace: Vec<String>,
     /// Only this tenant's sessions (sessions.yaml `tenants:`); by default the project's own
     /// sessions and every tenant's
@@ -390,6 +440,7 @@ not (missing, or its command exited), 1 error. Also with --json."
     )]
     Status {
         /// The agent
+        #[arg(add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         agent: String,
         /// Print JSON
         #[arg(long)]
@@ -398,6 +449,7 @@ not (missing, or its command exited), 1 error. Also with --json."
     /// Attach this terminal to an agent's session (detach with C-b d)
     Attach {
         /// The agent
+        #[arg(add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         agent: String,
     },
     /// Kill an agent's session, or every session of this project
@@ -407,7 +459,7 @@ create are never killed."
     )]
     Kill {
         /// The agent
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(required_unless_present = "all", conflicts_with = "all", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         agent: Option<String>,
         /// Every session iw started for this project (delegators first)
         #[arg(long)]
@@ -420,6 +472,7 @@ create are never killed."
     )]
     Create {
         /// The agent
+        #[arg(add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         agent: String,
     },
 }
@@ -434,10 +487,10 @@ pub enum HandoffCommand {
 working). Exit 0 valid; 1 with one line per failing field, each starting with its JSON pointer.")]
     Validate {
         /// The agent handing the work over
-        #[arg(long, value_name = "AGENT")]
+        #[arg(long, value_name = "AGENT", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         from: String,
         /// The agent receiving it
-        #[arg(long, value_name = "AGENT")]
+        #[arg(long, value_name = "AGENT", add = ArgValueCandidates::new(crate::completions::agent_candidates))]
         to: String,
         /// The payload, a JSON file (relative to the project root if relative)
         file: PathBuf,
@@ -519,6 +572,8 @@ pub fn run() -> i32 {
         .collect();
     // A PreToolUse hook that cannot parse its arguments must block; a status hook never does.
     let is_hook = words.iter().any(|s| s == "hook") && !words.iter().any(|s| s == "status");
+    // A shell asking for completions (`iw completions`) gets them and nothing else.
+    crate::completions::answer_if_asked();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -545,6 +600,7 @@ pub fn run() -> i32 {
     }
     let json = matches!(&cli.command, Command::Validate(a) if a.json)
         || matches!(&cli.command, Command::Plan(a) if a.json)
+        || matches!(&cli.command, Command::Doctor { json: true })
         || matches!(
             &cli.command,
             Command::Session(SessionArgs {
@@ -663,6 +719,23 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         return Ok(0);
     }
+    match &cli.command {
+        Command::Completions { shell } => return crate::completions::run(*shell),
+        Command::Man => return crate::completions::man(),
+        Command::Init { from } => {
+            // Like `git init DIR`: the directory is created when it does not exist.
+            let dir = cli
+                .dir
+                .clone()
+                .or_else(|| std::env::var_os("IW_ROOT").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+            let root = project::resolve_root(Some(&dir))?;
+            // A relative --from is relative to where iw was run, like any path argument.
+            return crate::init_cmd::run(&root, from.as_deref(), cli.dir.as_deref());
+        }
+        _ => {}
+    }
     if let Command::Schema { file } = &cli.command {
         let schema = match file {
             SchemaFile::Registry => crate::registry::json_schema(),
@@ -699,6 +772,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
         Command::Trust => crate::trust_cmd::run(&load(&root)?),
+        Command::Doctor { json } => crate::doctor_cmd::run(&root, json),
         Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
             crate::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
         }
@@ -727,7 +801,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
             Some(RunsCommand::Logs { id, follow }) => crate::run_cmd::logs(&root, &id, follow),
             Some(RunsCommand::Exec { id }) => crate::run_cmd::exec(&root, &id),
         },
-        Command::Schema { .. } => unreachable!("handled above"),
+        Command::Schema { .. }
+        | Command::Init { .. }
+        | Command::Completions { .. }
+        | Command::Man => unreachable!("handled above"),
         Command::Hook(_) => unreachable!("handled above"),
     }
 }

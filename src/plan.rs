@@ -466,7 +466,7 @@ pub fn security_drift(f: &FileChange) -> Vec<String> {
 
 /// The first word of a shell command after quote removal (`'a b' c` → `a b`), as the shell
 /// parser the hook uses reads it.
-fn first_word(cmd: &str) -> Option<String> {
+pub(crate) fn first_word(cmd: &str) -> Option<String> {
     crate::shell::analyze(cmd, None)
         .ok()?
         .commands

@@ -450,3 +450,32 @@ fn trust_keeps_claude_codes_own_writes_while_instances_run() {
     assert!(config["userID"].is_string(), "{config}");
     assert!(!home.path().join(".claude.json.lock").exists());
 }
+
+#[test]
+fn doctor_on_a_healthy_project_with_running_agents_exits_0() {
+    let t = Team::new(&["worker"], "", true);
+    t.project.apply();
+    let out = t.project.iw().args(["doctor", "--json"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc}");
+    let status = |name: &str| -> Vec<String> {
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for name in [
+        "project files",
+        "tmux",
+        "Claude Code",
+        "Claude Code setup",
+        "hook binary",
+        "generated files",
+        "tmux socket",
+    ] {
+        assert_eq!(status(name), ["ok"], "{name}: {doc}");
+    }
+}
