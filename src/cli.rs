@@ -134,6 +134,32 @@ it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacem
     /// Task runs: list them; status, wait, kill, logs of one (`iw runs --help`)
     #[command(after_help = RUNS_HELP)]
     Runs(RunsArgs),
+    /// The team at a glance, live: a terminal UI over the agents' sessions, activity and runs
+    #[command(after_help = "\
+One row per agent, under the agent that delegates to it: its session (running, dead, stopped),
+READY (Claude Code reported that it started), ACTIVITY from Claude Code's own hooks (working,
+waiting for you, idle, ended, and for how long), running task RUNS, SYNC with the registry, and
+Claude Code's last message; below, the selected agent's screen. A banner shows when `iw plan`
+would change something (security drift first).
+
+Keys: ↑↓ select (or click), Enter attach (detach with C-b d to come back), r replace, k kill
+(asks), a plan and apply (shows the plan, asks), l latest run's output, / filter, ? help, q quit.
+
+An agent that starts waiting for you rings the terminal's bell; sessions.yaml `notify:` adds a
+tmux message on iw's server and a command of your own (docs/watch.md).
+
+Examples:
+  iw watch                     the project's own sessions
+  iw watch --tenant production one tenant's
+  iw watch --once              one frame as text, for scripts (also: iw session list --json)")]
+    Watch {
+        /// Only this tenant's sessions (sessions.yaml `tenants:`)
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        /// Print one frame as text and exit
+        #[arg(long)]
+        once: bool,
+    },
     /// Start an iw project here: a starter registry (or --from one), sessions.yaml, personas
     #[command(after_help = "\
 Creates agents/registry.yaml (a commented planner and developer, or the registry --from names),
@@ -538,6 +564,20 @@ Try it:
         #[arg(long, value_name = "NAME")]
         agent: String,
     },
+    /// Tell the person about an event (started by the status hook, detached; see sessions.yaml
+    /// `notify:`)
+    #[command(hide = true)]
+    Notify {
+        /// The agent
+        #[arg(long, value_name = "NAME")]
+        agent: String,
+        /// `waiting`, `run-failed` or `session-died`
+        #[arg(long)]
+        event: String,
+        /// What to say
+        #[arg(long, default_value = "")]
+        message: String,
+    },
 }
 
 /// Arguments of `iw hook pre-tool-use`.
@@ -708,16 +748,50 @@ fn dispatch(cli: Cli) -> Result<i32> {
             &mut std::io::Read::take(std::io::stdin().lock(), 1 << 20),
             &mut buf,
         );
+        let scope = crate::activity::Scope::from_env();
         let recorded = project::resolve_root(cli.dir.as_deref())
             .map_err(|e| e.to_string())
             .and_then(|root| {
-                let scope = crate::activity::Scope::from_env();
-                crate::activity::record(&root, agent, &scope, &buf)
+                crate::activity::record(&root, agent, &scope, &buf).map(|r| (root, r))
             });
-        if let Err(e) = recorded {
-            eprintln!("iw hook status: {e}");
+        match recorded {
+            Err(e) => eprintln!("iw hook status: {e}"),
+            // The agent waits for the person: tell them, without keeping the agent waiting.
+            Ok((root, Some(r))) if r.state == crate::activity::State::Waiting => {
+                if let Ok(iw) = std::env::current_exe() {
+                    let event = crate::notify::Event {
+                        agent: agent.clone(),
+                        event: "waiting".into(),
+                        message: r.message.unwrap_or_default(),
+                        tenant: match scope {
+                            crate::activity::Scope::Tenant(t) => Some(t),
+                            _ => None,
+                        },
+                    };
+                    crate::notify::spawn(&iw, &root, &event);
+                }
+            }
+            Ok(_) => {}
         }
         return Ok(0);
+    }
+    if let Command::Hook(HookCommand::Notify {
+        agent,
+        event,
+        message,
+    }) = &cli.command
+    {
+        let Ok(root) = project::resolve_root(cli.dir.as_deref()) else {
+            return Ok(0);
+        };
+        let tenant = std::env::var("IW_TENANT").ok().filter(|t| !t.is_empty());
+        let event = crate::notify::Event {
+            agent: agent.clone(),
+            event: event.clone(),
+            message: message.clone(),
+            tenant,
+        };
+        return Ok(crate::notify::run(&root, &event));
     }
     match &cli.command {
         Command::Completions { shell } => return crate::completions::run(*shell),
@@ -773,6 +847,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
         Command::Trust => crate::trust_cmd::run(&load(&root)?),
         Command::Doctor { json } => crate::doctor_cmd::run(&root, json),
+        Command::Watch { tenant, once } => {
+            crate::watch::run(&root, &crate::watch::Options { tenant, once })
+        }
         Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
             crate::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
         }

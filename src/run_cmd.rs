@@ -845,5 +845,18 @@ pub fn exec(root: &Path, id: &str) -> Result<i32> {
         true
     })?;
     println!("\n[iw] {}", summary_line(root, &end));
+    if end.status == Status::Failed {
+        let event = crate::notify::Event {
+            agent: end.agent.clone(),
+            event: "run-failed".into(),
+            message: format!(
+                "run {} {}",
+                end.id,
+                end.reason.as_deref().unwrap_or("failed")
+            ),
+            tenant: end.tenant.clone(),
+        };
+        crate::notify::run(root, &event);
+    }
     Ok(code)
 }

@@ -86,15 +86,7 @@ fn unknown_agent(project: &Project, agent: &str) -> Error {
     Error::with_help(format!("`{agent}` is not an agent in the registry"), help)
 }
 
-fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
-    }
-}
+use crate::ui::human_duration;
 
 /// One row of `iw session list`.
 #[derive(Debug, Serialize)]

@@ -48,6 +48,7 @@ pub const TOP_FIELDS: &[&str] = &[
     "check_for",
     "ready_timeout",
     "runs",
+    "notify",
     "tenants",
     "sessions",
 ];
@@ -91,6 +92,8 @@ pub struct SessionsConfig {
     pub sessions: BTreeMap<String, SessionDecl>,
     /// Task runs (`iw run`).
     pub runs: RunsConfig,
+    /// How the person is told when an agent needs them (`notify:`).
+    pub notify: NotifyConfig,
     /// Tenants: further copies of a subset of the team, each on its own socket.
     pub tenants: BTreeMap<String, Tenant>,
 }
@@ -122,6 +125,29 @@ pub struct Override {
     pub command: Option<String>,
     /// Environment (on top of the tenant's).
     pub env: BTreeMap<String, String>,
+}
+
+/// How iw tells the person that an agent waits for them, or that a run or session failed
+/// (`notify:` in sessions.yaml; [`crate::notify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// Show a message on the clients attached to the agent's tmux server.
+    pub tmux: bool,
+    /// Ring the bell of those clients' terminals.
+    pub bell: bool,
+    /// A command to run (by `sh -c`, in the project root) with `IW_AGENT`, `IW_EVENT` and
+    /// `IW_MESSAGE` set.
+    pub command: Option<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            tmux: true,
+            bell: true,
+            command: None,
+        }
+    }
 }
 
 /// How task runs (`iw run`) are started and limited (`runs:` in sessions.yaml).
@@ -158,6 +184,7 @@ impl Default for SessionsConfig {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             sessions: BTreeMap::new(),
             runs: RunsConfig::default(),
+            notify: NotifyConfig::default(),
             tenants: BTreeMap::new(),
         }
     }
@@ -251,6 +278,9 @@ pub(crate) mod raw {
         /// Task runs started by `iw run` (docs/runs.md).
         #[schemars(with = "Option<Runs>")]
         pub runs: Option<Spanned<Runs>>,
+        /// How iw tells you that an agent waits for you, or that a run or session failed.
+        #[schemars(with = "Option<Notify>")]
+        pub notify: Option<Spanned<Notify>>,
         /// Tenants: further sessions of a subset of the agents, each tenant on its own socket,
         /// named `<prefix><tenant>-<agent>` (docs/sessions.md#tenants).
         #[schemars(with = "Option<Map<String, TenantDoc>>")]
@@ -292,6 +322,23 @@ pub(crate) mod raw {
         /// Environment (on top of the tenant's).
         #[schemars(with = "Option<Map<String, String>>")]
         pub env: Option<Spanned<SpannedMap<String>>>,
+    }
+
+    /// Notifications (docs/watch.md).
+    #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Notify {
+        /// Show a message on the clients attached to the agent's tmux server; default true.
+        #[schemars(with = "Option<bool>")]
+        pub tmux: Option<Spanned<bool>>,
+        /// Ring the bell of those clients' terminals; default true.
+        #[schemars(with = "Option<bool>")]
+        pub bell: Option<Spanned<bool>>,
+        /// A command run by `sh -c` in the project root with IW_AGENT, IW_EVENT (`waiting`,
+        /// `run-failed`, `session-died`) and IW_MESSAGE set, e.g. `notify-send "$IW_AGENT"
+        /// "$IW_MESSAGE"`.
+        #[schemars(with = "Option<String>")]
+        pub command: Option<Spanned<String>>,
     }
 
     /// Task runs (`iw run AGENT --task FILE`).
@@ -487,6 +534,20 @@ pub fn parse(
     };
     let env = env_map(doc.env, None, &mut out);
     let runs = runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out);
+    let notify = match doc.notify.map(|n| n.value) {
+        None => NotifyConfig::default(),
+        Some(n) => NotifyConfig {
+            tmux: n.tmux.is_none_or(|b| b.value),
+            bell: n.bell.is_none_or(|b| b.value),
+            command: match n.command {
+                Some(c) if c.value.trim().is_empty() => {
+                    err(&mut out, "`notify.command` is empty".into(), spos(&c), None);
+                    None
+                }
+                other => other.map(|c| c.value),
+            },
+        },
+    };
     let tenants = tenants_config(doc.tenants, registry, &socket, &mut out);
 
     let mut sessions = BTreeMap::new();
@@ -590,6 +651,7 @@ pub fn parse(
                 ready_timeout,
                 sessions,
                 runs,
+                notify,
                 tenants,
             },
             warnings,

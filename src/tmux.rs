@@ -263,6 +263,18 @@ impl Tmux {
         Ok(all[skip..].to_vec())
     }
 
+    /// The visible screen of a session's pane, line for line, without trailing blank lines.
+    pub fn screen(&self, session: &str) -> Result<Vec<String>> {
+        let out = self.run(&[TmuxCmd::new("capture-pane")
+            .args(["-p", "-t"])
+            .arg(format!("={session}:"))])?;
+        let mut lines: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        Ok(lines)
+    }
+
     /// The command that attaches the terminal to `session` (run it, or exec it).
     pub fn attach_command(&self, session: &str) -> Command {
         let mut c = self.command();

@@ -281,6 +281,17 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
     })
 }
 
+/// A duration as people read it in a table: `42s`, `3m05s`, `2h10m`, `1d03h`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
 /// One line for a change carried out by apply.
 pub fn applied_line(a: &Applied) -> String {
     let verb = match a.action {
