@@ -425,6 +425,8 @@ pub enum GraphFormat {
     Dot,
     /// JSON: agents, edges and spawn order
     Json,
+    /// An SVG picture, drawn by iw (no graphviz needed): `iw graph --format svg > graph.svg`
+    Svg,
 }
 
 /// Arguments of `iw graph`.
@@ -1040,6 +1042,7 @@ fn graph(root: &std::path::Path, args: GraphArgs) -> Result<i32> {
     match args.format {
         GraphFormat::Text => print!("{}", g.to_text()),
         GraphFormat::Dot => print!("{}", g.to_dot()),
+        GraphFormat::Svg => print!("{}", crate::graph_svg::to_svg(&project.registry)),
         GraphFormat::Json => {
             let doc = serde_json::json!({
                 "agents": project.registry.names().collect::<Vec<_>>(),

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod doctor_cmd;
 pub mod fsutil;
 pub mod graph;
+pub mod graph_svg;
 pub mod guard;
 pub mod handoff;
 pub mod hook;

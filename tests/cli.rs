@@ -185,3 +185,38 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
     assert!(v.to_string().contains("\"on-change\""), "restart values");
     iw().args(["schema", "nonsense"]).assert().code(1);
 }
+
+#[test]
+fn the_svg_graph_is_xml_and_names_every_agent_and_the_readme_picture_is_current() {
+    let p = TempProject::example("instructor-workflow");
+    let out = p.iw().args(["graph", "--format", "svg"]).output().unwrap();
+    assert!(out.status.success());
+    let svg = String::from_utf8(out.stdout).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let text: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    let registry = p.read("agents/registry.yaml");
+    let agents: Vec<&str> = registry
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ")?.strip_suffix(':'))
+        .filter(|n| !n.starts_with(' '))
+        .collect();
+    assert_eq!(agents.len(), 26);
+    for a in agents {
+        assert!(text.contains(&a), "{a} is drawn");
+    }
+    // 11 delegation edges, each an arrow.
+    let arrows = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("path") && n.attribute("marker-end").is_some())
+        .count();
+    assert_eq!(arrows, 11);
+    // The picture in the README is this one (regenerate: iw -C examples/instructor-workflow
+    // graph --format svg > docs/graph.svg).
+    let committed = std::fs::read_to_string(common::repo().join("docs/graph.svg")).unwrap();
+    assert_eq!(committed, svg, "docs/graph.svg is out of date");
+}
