@@ -11,30 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TempProject;
-use common::claude::{MockApi as Mock, claude, result_text};
+use common::claude::{MockApi as Mock, TEAM, claude, result_text};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
 // The project and one run of the client.
-
-/// `worker` may write the project but not `secrets/`; `lead` owns `docs/`.
-const TEAM: &str = "agents:
-  lead:
-    name: lead
-    display_name: Lead
-    description: Leads the work
-    model: sonnet
-    tools: [Read, Task]
-    delegates_to: [worker]
-    exclusive_access: [docs/**]
-  worker:
-    name: worker
-    display_name: Worker
-    description: Does the work
-    model: sonnet
-    tools: [Bash, Read, Write, Edit]
-    cannot_access: [secrets/**]
-";
 
 struct Run {
     project: TempProject,

@@ -9,29 +9,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::claude::{self, MockApi};
+use common::claude::{self, MockApi, TEAM};
 use common::{TempProject, TmuxServer};
 use predicates::prelude::*;
 use serde_json::Value;
-
-/// `worker` may write the project but not `secrets/`; `lead` owns `docs/`.
-const TEAM: &str = "agents:
-  lead:
-    name: lead
-    display_name: Lead
-    description: Leads the work
-    model: sonnet
-    tools: [Read, Task]
-    delegates_to: [worker]
-    exclusive_access: [docs/**]
-  worker:
-    name: worker
-    display_name: Worker Of The Team
-    description: Does the work
-    model: sonnet
-    tools: [Bash, Read, Write, Edit]
-    cannot_access: [secrets/**]
-";
 
 /// Written into worker's persona file (docs/agents/worker.md), which its generated CLAUDE.md
 /// imports.

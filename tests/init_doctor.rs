@@ -173,16 +173,8 @@ fn doctor_names_a_missing_tmux() {
 #[test]
 fn doctor_names_a_hook_binary_that_was_moved() {
     let p = TempProject::with_registry(common::SMALL);
-    let bin_dir = tempfile::tempdir().unwrap();
-    let bin = bin_dir.path().join("iw");
-    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
-    let out = std::process::Command::new(&bin)
-        .arg("-C")
-        .arg(p.path())
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (_bin_dir, bin) = common::copied_iw();
+    common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
     let (code, doc) = doctor(&p, &[]);
     assert!(failed(&doc).is_empty(), "{doc}");
     assert_eq!(code, 0);

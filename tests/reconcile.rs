@@ -827,21 +827,9 @@ fn the_noop_fast_path_shows_the_warnings_the_full_plan_shows() {
 fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_the_full_plan() {
     let p = TempProject::example("pilot");
     // A copy of the binary, so that it can be replaced and touched.
-    let bin_dir = tempfile::tempdir().unwrap();
-    let bin = bin_dir.path().join("iw");
-    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
+    let (_bin_dir, bin) = common::copied_iw();
     let apply = || {
-        let out = std::process::Command::new(&bin)
-            .arg("-C")
-            .arg(p.path())
-            .args(["apply", "--yes"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
     };
     apply();
     assert!(lock(&p)["noop"].is_string());
@@ -912,13 +900,11 @@ fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_
 
     // A partial apply leaves no proof.
     p.edit_registry("model: opus", "model: sonnet");
-    let out = std::process::Command::new(&bin)
-        .arg("-C")
-        .arg(p.path())
-        .args(["apply", "--yes", "--target", "backend-agent"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::run_ok(
+        &bin,
+        &p.path(),
+        &["apply", "--yes", "--target", "backend-agent"],
+    );
     assert!(lock(&p)["noop"].is_null());
     check(false, &[], "after a targeted apply");
 }

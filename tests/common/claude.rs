@@ -18,6 +18,26 @@ use serde_json::{Value, json};
 /// version.
 pub const CLAUDE_CODE_VERSION: &str = "2.1.331";
 
+/// The team of the Claude Code tests: `worker` may write the project but not `secrets/`; `lead`
+/// owns `docs/` and delegates to `worker`.
+pub const TEAM: &str = "agents:
+  lead:
+    name: lead
+    display_name: Lead
+    description: Leads the work
+    model: sonnet
+    tools: [Read, Task]
+    delegates_to: [worker]
+    exclusive_access: [docs/**]
+  worker:
+    name: worker
+    display_name: Worker Of The Team
+    description: Does the work
+    model: sonnet
+    tools: [Bash, Read, Write, Edit]
+    cannot_access: [secrets/**]
+";
+
 /// The dummy API key the client is given (approved in [`home`]).
 pub const API_KEY: &str = "sk-ant-e2e-dummy-key-0123456789";
 

@@ -156,6 +156,44 @@ fn copy_file(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
 }
 
+/// A copy of the `iw` binary in a directory of its own (so that a test can move, replace or
+/// touch it), and the copy's path.
+pub fn copied_iw() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("iw");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
+    (dir, bin)
+}
+
+/// Runs `bin ARGS` in the project `root` and asserts that it succeeded. A binary copied a moment
+/// ago can fail to start with ETXTBSY while another test thread's fork still holds the copy's
+/// write descriptor (until its exec): that is retried.
+pub fn run_ok(bin: &Path, root: &Path, args: &[&str]) -> std::process::Output {
+    let mut tries = 0;
+    let out = loop {
+        match std::process::Command::new(bin)
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+        {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The `iw` binary with colours off.
 pub fn iw() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("iw"));
