@@ -526,6 +526,14 @@ impl Validator<'_> {
                     .help("list the Claude Code tools this agent may use, e.g. `tools: [Read, Grep, Glob]`");
                 Vec::new()
             }
+            Some(list) if list.value.is_empty() => {
+                ok = false;
+                self.err("`tools` is empty: an agent without tools can do nothing", pos_of(&list, 2))
+                    .agent(agent_name)
+                    .field("tools")
+                    .help("list the Claude Code tools this agent may use, e.g. `tools: [Read, Grep, Glob]`");
+                Vec::new()
+            }
             Some(list) => {
                 let mut tools: Vec<String> = Vec::new();
                 for t in list.value {
