@@ -193,7 +193,7 @@ pub(crate) mod raw {
     #[schemars(title = "iw agents/registry.yaml")]
     pub struct RegistryDoc {
         /// The agents, by name (`^[a-z][a-z0-9-]{0,62}$`).
-        #[schemars(with = "Option<Map<String, AgentDoc>>")]
+        #[schemars(with = "Map<String, AgentDoc>")]
         pub agents: Option<Spanned<SpannedMap<AgentDoc>>>,
         /// What the hook does when it cannot decide: `closed` (default, block) or `open` (allow).
         #[schemars(with = "Option<crate::registry::HookFailure>")]
@@ -229,19 +229,19 @@ pub(crate) mod raw {
     #[serde(deny_unknown_fields)]
     pub struct AgentDoc {
         /// Machine name; must equal the key.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub name: Option<Spanned<String>>,
         /// Human-readable name.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub display_name: Option<Spanned<String>>,
         /// What the agent is for.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub description: Option<Spanned<String>>,
         /// `sonnet`, `haiku`, `opus` or a `claude-…` model id.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub model: Option<Spanned<String>>,
-        /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool`.
-        #[schemars(with = "Option<Vec<String>>")]
+        /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool` (at least one).
+        #[schemars(with = "Vec<String>", length(min = 1))]
         pub tools: Option<Spanned<Vec<Spanned<String>>>>,
         /// Agents it may delegate to (with the Task tool): a name, or `{agent, schema}` for a typed
         /// handoff whose payload must match the JSON Schema file `schema`.
