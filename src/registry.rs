@@ -551,6 +551,8 @@ impl Validator<'_> {
                         tools.push(t.value);
                     }
                 }
+                // Tools are a set: the order they are written in changes nothing iw generates.
+                tools.sort_unstable();
                 tools
             }
         };

@@ -112,15 +112,16 @@ fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
+    // Tools are a set, listed sorted.
     assert_eq!(
         allow,
         [
             "Bash",
-            "Read",
-            "Write",
             "Edit",
             "Glob",
             "Grep",
+            "Read",
+            "Write",
             "mcp__linear-server"
         ]
     );
@@ -234,6 +235,32 @@ fn a_registry_change_is_an_update_without_drift_or_backup() {
         "nothing drifted, nothing to back up"
     );
     assert_eq!(p.plan_code(), 0);
+}
+
+#[test]
+fn reordering_an_agents_tools_changes_nothing() {
+    // Tools are a set: their order in the registry is not drift.
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let before = p.snapshot();
+    p.edit_registry(
+        "tools: [Bash, Read, Write, Edit]",
+        "tools: [Edit, Write, Read, Bash]",
+    );
+    p.edit_registry(
+        "tools: [Read, Glob, Grep, Task]",
+        "tools: [Task, Grep, Glob, Read]",
+    );
+    assert_eq!(changes(&p.plan_json(&[])), vec![]);
+    assert_eq!(p.plan_code(), 0);
+    p.apply();
+    let generated = |s: &[(String, String)]| -> Vec<(String, String)> {
+        s.iter()
+            .filter(|(path, _)| path.contains("/.claude/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(generated(&p.snapshot()), generated(&before));
 }
 
 #[test]

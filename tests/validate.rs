@@ -249,7 +249,10 @@ ${AGENT_FORBIDDEN_LIST}\n\n<!-- ${AGENT_NAME} ${AGENT_DESCRIPTION} ${AGENT_MODEL
     p.apply();
     let md = p.read("agents/worker/.claude/CLAUDE.md");
     assert!(md.starts_with("# Worker\n"), "{md}");
-    assert!(md.contains("Bash, Read, Write, Edit"), "{md}");
+    assert!(
+        md.contains("Bash, Edit, Read, Write"),
+        "tools, sorted: {md}"
+    );
     assert!(md.contains("- `tests/**`"), "{md}");
     assert!(
         md.contains("1970-01-01T00:00:00Z"),
