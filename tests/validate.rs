@@ -62,6 +62,20 @@ fn every_invalid_fixture_fails_with_located_errors_and_writes_nothing() {
         let out = p.iw().arg("validate").output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{name}: validate exit code");
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // Messages speak of the user's file, never of the parser's options or Rust types.
+        for internal in [
+            "budget",
+            "Options",
+            "Breach",
+            "AnchorRatio",
+            "RecordedAnchor",
+            "{ depth",
+        ] {
+            assert!(
+                !stderr.contains(internal),
+                "{name}: parser internals ({internal:?}) in:\n{stderr}"
+            );
+        }
         for e in &expects {
             assert!(
                 stderr.contains(&e.message),
@@ -303,4 +317,53 @@ fn invalid_json_template_output_is_reported() {
         stderr.contains("templates/settings.json.template"),
         "{stderr}"
     );
+}
+
+/// A registry written the way PyYAML's default `yaml.dump` writes a generated one: every list
+/// shared between agents is written once with an anchor (`&id001`) and then as aliases
+/// (`*id001`), tens of thousands of them for few anchors. Alias bombs are refused (fixtures
+/// alias-bomb.yaml, deep-nesting.yaml); this must load.
+#[test]
+fn a_10000_agent_registry_with_many_aliases_loads() {
+    let lists: [&[&str]; 4] = [
+        &["Glob", "Grep", "Read"],
+        &["Bash", "Edit", "Read", "Write"],
+        &["Read", "Task"],
+        &["tests/**", "'*.spec.*'"],
+    ];
+    let mut anchored = [false; 4];
+    let mut yaml = String::from("agents:\n");
+    let mut list = |yaml: &mut String, key: &str, i: usize| {
+        if anchored[i] {
+            yaml.push_str(&format!("    {key}: *id00{i}\n"));
+        } else {
+            anchored[i] = true;
+            yaml.push_str(&format!("    {key}: &id00{i}\n"));
+            for item in lists[i] {
+                yaml.push_str(&format!("    - {item}\n"));
+            }
+        }
+    };
+    for n in 0..10_000 {
+        yaml.push_str(&format!("  agent-{n}:\n"));
+        list(&mut yaml, "cannot_access", 3);
+        yaml.push_str(&format!(
+            "    description: Does part {n} of the work\n    display_name: Agent {n}\n"
+        ));
+        list(&mut yaml, "forbidden", 3);
+        yaml.push_str("    model: sonnet\n");
+        yaml.push_str(&format!("    name: agent-{n}\n"));
+        list(&mut yaml, "responsibilities", 3);
+        list(&mut yaml, "tools", n % 3);
+    }
+    assert!(yaml.matches(": *id00").count() > 39_000);
+    let p = TempProject::with_registry(&yaml);
+    let out = p.iw().args(["graph", "--format", "json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(graph["agents"].as_array().unwrap().len(), 10_000);
 }
