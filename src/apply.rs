@@ -173,7 +173,10 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         && project.sessions.is_none()
         && lock.socket.is_none()
         && lock.tenant_sockets.is_empty()
-        && project.warnings.is_empty()
+        && project
+            .warnings
+            .iter()
+            .all(crate::project::is_persona_warning)
         && plan.notices.is_empty();
     lock.noop = if complete {
         crate::noop::key(root, &lock.inputs)

@@ -69,6 +69,45 @@ pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
+/// A warning for each agent whose persona file (its `persona`, default `docs/agents/<name>.md`)
+/// is not a file: CLAUDE.md points Claude Code to it. These warnings are about files on disk,
+/// which the no-op key ([`crate::noop`]) does not cover, so they do not keep it from being
+/// recorded ([`is_persona_warning`]).
+pub fn missing_personas(root: &Path, registry: &Registry) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for a in registry.agents.values() {
+        let path = root.join(&a.persona); // an absolute persona stays as it is
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let default = a.persona == format!("docs/agents/{}.md", a.name);
+        let help = if default {
+            format!(
+                "write the agent's persona to {} (CLAUDE.md points Claude Code to it), or set \
+                 `persona:` to where it is",
+                a.persona
+            )
+        } else {
+            "check the path (relative to the project root, or absolute), or create the file".into()
+        };
+        out.push(
+            Diagnostic::warning(format!("the persona file {} does not exist", a.persona))
+                .in_file(REGISTRY_PATH)
+                .agent(&a.name)
+                .field(PERSONA_FIELD)
+                .help(help),
+        );
+    }
+    out
+}
+
+const PERSONA_FIELD: &str = "persona";
+
+/// True for the warnings of [`missing_personas`].
+pub fn is_persona_warning(d: &Diagnostic) -> bool {
+    !d.is_error() && d.field.as_deref() == Some(PERSONA_FIELD)
+}
+
 impl Project {
     /// Loads and validates the registry and templates of the project at `root` (canonical).
     /// Every problem found in either is reported.
@@ -99,6 +138,7 @@ impl Project {
         let registry = text.and_then(|t| match registry::parse(REGISTRY_PATH, &t) {
             Ok((r, w)) => {
                 diags.extend(w);
+                diags.extend(missing_personas(root, &r));
                 Some(r)
             }
             Err(d) => {

@@ -367,3 +367,44 @@ fn a_10000_agent_registry_with_many_aliases_loads() {
     let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(graph["agents"].as_array().unwrap().len(), 10_000);
 }
+
+/// A persona file that does not exist (the default `docs/agents/<name>.md`, or `persona:`) is a
+/// warning, not an error, in `iw validate` and whenever the registry is loaded.
+#[test]
+fn a_missing_persona_file_is_a_warning() {
+    let registry = SMALL.replace(
+        "    description: Leads the work\n",
+        "    description: Leads the work\n    persona: personas/lead.md\n",
+    );
+    let p = TempProject::with_registry(&registry);
+    p.write("docs/agents/worker.md", "# Worker\n");
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: agents/registry.yaml: agent `lead`, field `persona`: the persona file \
+             personas/lead.md does not exist"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("worker"),
+        "worker's persona exists: {stderr}"
+    );
+
+    let doc = common::json_stdout(p.iw().args(["validate", "--json"]));
+    let diags = doc["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["severity"], "warning");
+    assert_eq!(diags[0]["agent"], "lead");
+    assert_eq!(diags[0]["field"], "persona");
+
+    // Every command that loads the registry says so; none fails because of it.
+    let out = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("personas/lead.md does not exist"));
+    p.write("personas/lead.md", "# Lead\n");
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
