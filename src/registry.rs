@@ -60,7 +60,7 @@ pub struct Registry {
     pub holders: Vec<String>,
 }
 
-/// What the hook does when it cannot decide: block (the default) or allow, as the seed did.
+/// What the hook does when it cannot decide: block (the default) or allow with a warning.
 #[derive(
     Debug,
     Clone,
@@ -404,7 +404,7 @@ impl Validator<'_> {
                         spos(&h),
                     )
                     .field("hook_failure")
-                    .help("use `closed` (the default: a hook that cannot decide blocks the tool call) or `open` (it allows it, as the seed did)");
+                    .help("use `closed` (the default: a hook that cannot decide blocks the tool call) or `open` (it allows it, with a warning on stderr)");
                     HookFailure::Closed
                 }
             },

@@ -170,6 +170,10 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
     expected.sort_unstable();
     assert_eq!(fields, expected);
     assert!(v.to_string().contains("\"closed\""), "hook_failure values");
+    assert!(
+        !v.to_string().contains("seed"),
+        "iw's schema speaks of iw: {v}"
+    );
 
     let out = iw().args(["schema", "sessions"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
