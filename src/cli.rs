@@ -548,14 +548,35 @@ pub fn run() -> i32 {
     }
 }
 
+/// At most this many diagnostics are printed; the rest are counted (`--json` lists them all).
+pub const MAX_SHOWN: usize = 50;
+
 fn print_diagnostics(diags: &[Diagnostic]) {
     let color = console::colors_enabled_stderr();
     let mut err = std::io::stderr().lock();
-    for (i, d) in diags.iter().enumerate() {
+    for (i, d) in diags.iter().take(MAX_SHOWN).enumerate() {
         if i > 0 {
             let _ = err.write_all(b"\n");
         }
         let _ = err.write_all(d.render(color).as_bytes());
+    }
+    if let Some(rest) = diags.get(MAX_SHOWN..).filter(|r| !r.is_empty()) {
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        let warnings = rest.len() - errors;
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 more {what}")),
+            n => Some(format!("{n} more {what}s")),
+        };
+        let more: Vec<String> = [count(errors, "error"), count(warnings, "warning")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let _ = writeln!(
+            err,
+            "\n… and {}, not shown (the first {MAX_SHOWN} are); `iw validate --json` lists them all.",
+            more.join(" and ")
+        );
     }
 }
 

@@ -290,9 +290,10 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
         };
     let mut v = Validator {
         file,
-        src,
+        lines: crate::diag::LineIndex::new(src),
         diags: Vec::new(),
         edges: BTreeMap::new(),
+        suggestions: Default::default(),
     };
     let registry = v.registry(doc);
     let (errors, warnings): (Vec<_>, Vec<_>) = v.diags.into_iter().partition(|d| d.is_error());
@@ -305,10 +306,11 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
 
 struct Validator<'a> {
     file: &'a str,
-    src: &'a str,
+    lines: crate::diag::LineIndex<'a>,
     diags: Vec<Diagnostic>,
     /// Where each `delegates_to` entry is, by (agent, target), to point at cycles.
     edges: BTreeMap<(String, String), Pos>,
+    suggestions: crate::diag::Suggestions,
 }
 
 /// A diagnostic being built; it is added to the validator's list when dropped, so a whole
@@ -351,7 +353,7 @@ impl Drop for Pending<'_> {
 
 impl Validator<'_> {
     fn err(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
-        let d = Diagnostic::error(message).at(self.file, self.src, pos);
+        let d = Diagnostic::error(message).at_line(self.file, &self.lines, pos);
         Pending {
             diags: &mut self.diags,
             d: Some(d),
@@ -359,7 +361,7 @@ impl Validator<'_> {
     }
 
     fn warn(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
-        let d = Diagnostic::warning(message).at(self.file, self.src, pos);
+        let d = Diagnostic::warning(message).at_line(self.file, &self.lines, pos);
         Pending {
             diags: &mut self.diags,
             d: Some(d),
@@ -425,7 +427,7 @@ impl Validator<'_> {
             }
             let mut d = Diagnostic::error(format!("delegation cycle: {}", cycle.join(" → ")));
             d = match self.edges.get(&(cycle[0].clone(), cycle[1].clone())) {
-                Some(&pos) => d.at(self.file, self.src, pos),
+                Some(&pos) => d.at_line(self.file, &self.lines, pos),
                 None => d.in_file(self.file),
             };
             let d = d.agent(&cycle[0]).field("delegates_to").help(
@@ -570,7 +572,11 @@ impl Validator<'_> {
                     .help("remove it: an agent already does its own work");
             } else if !known_set.contains(&target) {
                 ok = false;
-                let help = crate::diag::agent_help(&target, known.iter().map(String::as_str));
+                let help = self.suggestions.agent(
+                    &target,
+                    "known agents",
+                    known.iter().map(String::as_str),
+                );
                 self.err(
                     format!("delegation target `{target}` is not an agent in the registry"),
                     pos,

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::claude;
-use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::registry::{Agent, Registry};
 
 /// The templates iw knows: (output file name under `.claude/`, built-in text).
@@ -222,19 +222,8 @@ impl Template {
         let bytes = text.as_bytes();
         let mut lit_start = 0;
         let mut i = 0;
-        let pos_at = |offset: usize, len: usize| {
-            let before = &text[..offset];
-            let line = before.matches('\n').count() as u32 + 1;
-            let col = before[before.rfind('\n').map_or(0, |p| p + 1)..]
-                .chars()
-                .count() as u32
-                + 1;
-            Pos {
-                line,
-                column: col,
-                len: len as u32,
-            }
-        };
+        let lines = crate::diag::LineIndex::new(&text);
+        let pos_at = |offset: usize, len: usize| lines.pos(offset, len);
         while i < bytes.len() {
             if bytes[i] != b'$' {
                 i += 1;
@@ -255,7 +244,7 @@ impl Template {
                 if Var::from_name(&name).is_some() {
                     warnings.push(
                         Diagnostic::warning(format!("`${name}` is not substituted"))
-                            .at(&display, &text, pos_at(i, name.len() + 1))
+                            .at_line(&display, &lines, pos_at(i, name.len() + 1))
                             .help(format!(
                                 "iw substitutes only the braced form: write `${{{name}}}`"
                             )),
@@ -268,7 +257,7 @@ impl Template {
                 let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
                 errors.push(
                     Diagnostic::error("unterminated `${`")
-                        .at(&display, &text, pos_at(i, end - i))
+                        .at_line(&display, &lines, pos_at(i, end - i))
                         .help("close the variable with `}`, or write `$${` for a literal `${`"),
                 );
                 break;
@@ -308,7 +297,7 @@ impl Template {
                     };
                     errors.push(
                         Diagnostic::error(message)
-                            .at(&display, &text, pos_at(i, whole.chars().count()))
+                            .at_line(&display, &lines, pos_at(i, whole.chars().count()))
                             .help(help),
                     );
                 }

@@ -376,8 +376,10 @@ pub fn parse(
     };
     let mut out = Collector {
         file,
-        src,
+        lines: crate::diag::LineIndex::new(src),
         diags: Vec::new(),
+        errors: 0,
+        suggestions: Default::default(),
     };
     let err = |o: &mut Collector, msg: String, pos: Pos, help: Option<String>| {
         o.push(Diagnostic::error(msg), pos, help, None);
@@ -458,10 +460,9 @@ pub fn parse(
         let mut ok = true;
         if !registry.agents.contains_key(&agent) {
             ok = false;
-            let help = match did_you_mean(&agent, known.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("agents in the registry: {}", known.join(", ")),
-            };
+            let help =
+                out.suggestions
+                    .agent(&agent, "agents in the registry", known.iter().copied());
             err(
                 &mut out,
                 format!("`{agent}` is not an agent in the registry"),
@@ -577,20 +578,23 @@ pub fn parse(
 /// Diagnostics being collected for one file.
 struct Collector<'a> {
     file: &'a str,
-    src: &'a str,
+    lines: crate::diag::LineIndex<'a>,
     diags: Vec<Diagnostic>,
+    errors: usize,
+    suggestions: crate::diag::Suggestions,
 }
 
 impl Collector<'_> {
     fn push(&mut self, d: Diagnostic, pos: Pos, help: Option<String>, agent: Option<&str>) {
-        let mut d = d.at(self.file, self.src, pos);
+        let mut d = d.at_line(self.file, &self.lines, pos);
         d.help = help;
         d.agent = agent.map(str::to_string);
+        self.errors += usize::from(d.is_error());
         self.diags.push(d);
     }
 
     fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 }
 
@@ -645,9 +649,9 @@ fn tenants_config(
     let mut tenants = BTreeMap::new();
     let mut sockets: BTreeMap<String, String> = BTreeMap::new();
     let known: Vec<&str> = registry.names().collect();
-    let unknown_agent = |a: &str| match did_you_mean(a, known.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("agents in the registry: {}", known.join(", ")),
+    let unknown_agent = |a: &str, out: &mut Collector<'_>| {
+        out.suggestions
+            .agent(a, "agents in the registry", known.iter().copied())
     };
     for (key, t) in doc.map(|d| d.value.0).unwrap_or_default() {
         let name = key.value.clone();
@@ -665,13 +669,14 @@ fn tenants_config(
         let mut agents = Vec::new();
         for a in t.agents.value {
             if !registry.agents.contains_key(&a.value) {
+                let help = unknown_agent(&a.value, out);
                 out.push(
                     Diagnostic::error(format!(
                         "tenant `{name}`: `{}` is not an agent in the registry",
                         a.value
                     )),
                     spos(&a),
-                    Some(unknown_agent(&a.value)),
+                    Some(help),
                     None,
                 );
             } else if agents.contains(&a.value) {

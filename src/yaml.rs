@@ -309,12 +309,13 @@ pub fn structural_errors(
         Ok(s) => s,
         Err(e2) => return vec![first, yaml_error(file, src, &e2, shape.entry)],
     };
+    let lines = crate::diag::LineIndex::new(src);
     let mut out = Vec::new();
     for k in &scan.top {
         if !shape.top.contains(&k.value.as_str()) {
             out.push(
                 Diagnostic::error(format!("unknown field `{}`", k.value))
-                    .at(file, src, spos(k))
+                    .at_line(file, &lines, spos(k))
                     .help(unknown_field_help(&k.value, shape.top)),
             );
         }
@@ -324,7 +325,7 @@ pub fn structural_errors(
             if !shape.entry.contains(&k.value.as_str()) {
                 out.push(
                     Diagnostic::error(format!("unknown field `{}`", k.value))
-                        .at(file, src, spos(k))
+                        .at_line(file, &lines, spos(k))
                         .agent(&name.value)
                         .help(unknown_field_help(&k.value, shape.entry)),
                 );

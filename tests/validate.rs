@@ -410,3 +410,35 @@ fn a_missing_persona_file_is_a_warning() {
     let out = p.iw().arg("validate").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// Thousands of errors: the first 50 are printed, then how many more there are (reporting stays
+/// linear in their number); `--json` lists every one.
+#[test]
+fn many_errors_print_the_first_fifty_then_a_count() {
+    let mut yaml = String::from("agents:\n");
+    for n in 0..3000 {
+        yaml.push_str(&format!(
+            "  a{n}:\n    name: a{n}\n    display_name: A\n    description: d\n    model: opus\n    \
+             tools: [Read]\n    delegates_to: [missing-{n}]\n"
+        ));
+    }
+    let p = TempProject::with_registry(&yaml);
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("error: ").count(), 50, "{stderr}");
+    assert!(
+        stderr.contains("… and 2950 more errors, not shown (the first 50 are)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3000 errors; nothing was changed."),
+        "{stderr}"
+    );
+    // The list of known agents in a help is capped too.
+    assert!(stderr.contains("a29, … (3000 in all)"), "{stderr}");
+
+    let out = p.iw().args(["validate", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 3000);
+}
