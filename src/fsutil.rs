@@ -60,9 +60,46 @@ pub fn is_plain_name(name: &str, max_len: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Reads a file, returning `None` if it does not exist.
+/// Reads a regular file. Anything else is refused without blocking: a FIFO (named pipe), a
+/// socket or a device would make a plain read wait for a writer forever (`InvalidInput`,
+/// saying what the file is; a directory is `IsADirectory`).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    // O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on regular files).
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let t = meta.file_type();
+    if t.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    if !t.is_file() {
+        let what = if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        ));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Reads a regular file, returning `None` if it does not exist. Anything but a regular file is
+/// an error ([`read_regular`]).
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
+    match read_regular(path) {
         Ok(d) => Ok(Some(d)),
         // A parent that is not a directory means the file does not exist either.
         Err(e)
@@ -76,6 +113,10 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(Error::with_help(
             format!("{} is a directory, where iw expects a file", path.display()),
             "move the directory away, then run the command again",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Err(Error::with_help(
+            format!("{}: {e}", path.display()),
+            "iw reads only regular files here: replace it with one, then run the command again",
         )),
         Err(e) => Err(Error::io("read", path, e)),
     }

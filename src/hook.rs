@@ -198,7 +198,7 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
         return Err(format!("`{agent}` is not a valid agent name"));
     }
     let lock_path = root.join(LOCK_PATH);
-    let lock_bytes = match std::fs::read(&lock_path) {
+    let lock_bytes = match crate::fsutil::read_regular(&lock_path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
@@ -227,7 +227,7 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
             }
         }
     };
-    let bytes = std::fs::read(root.join(&rel))
+    let bytes = crate::fsutil::read_regular(&root.join(&rel))
         .map_err(|e| format!("cannot read {agent}'s policy {rel}: {e}; run `iw apply`"))?;
     if crate::fsutil::sha256_hex(&bytes) != expected {
         return Err(format!(

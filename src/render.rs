@@ -518,7 +518,12 @@ impl Templates {
         for &(output, builtin) in BUILTIN_TEMPLATES {
             let rel = format!("templates/{output}.template");
             let path = root.join(&rel);
-            let (origin, display, text) = match std::fs::read_to_string(&path) {
+            let text = crate::fsutil::read_regular(&path).and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+                })
+            });
+            let (origin, display, text) = match text {
                 Ok(t) => (Origin::Project(path), rel, t),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
                     Origin::Builtin,

@@ -442,3 +442,48 @@ fn many_errors_print_the_first_fifty_then_a_count() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 3000);
 }
+
+/// A registry (or template, or sessions.yaml) that is a FIFO would block a plain read forever:
+/// it is refused at once, naming the file. (The timeout only keeps a regression from hanging
+/// the test suite.)
+#[test]
+fn a_registry_that_is_not_a_regular_file_is_refused_not_waited_on() {
+    let fifo = |p: &TempProject, rel: &str| {
+        let path = p.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    let p = TempProject::empty();
+    fifo(&p, "agents/registry.yaml");
+    for args in [&["validate"][..], &["plan"], &["apply", "--yes"]] {
+        let out = p
+            .iw()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("agents/registry.yaml: it is a FIFO (named pipe), not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for rel in ["templates/CLAUDE.md.template", "sessions.yaml"] {
+        let p = TempProject::with_registry(SMALL);
+        fifo(&p, rel);
+        let out = p
+            .iw()
+            .arg("validate")
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{rel}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(rel) && stderr.contains("FIFO"),
+            "{rel}: {stderr}"
+        );
+    }
+}
