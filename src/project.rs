@@ -162,7 +162,12 @@ impl Project {
             let path = root.join(sessions::SESSIONS_PATH);
             if let Some(bytes) = fsutil::read_optional(&path)? {
                 match String::from_utf8(bytes) {
-                    Ok(src) => match sessions::parse(sessions::SESSIONS_PATH, &src, registry) {
+                    Ok(src) => match sessions::parse_in(
+                        sessions::SESSIONS_PATH,
+                        &src,
+                        registry,
+                        Some(root),
+                    ) {
                         Ok((c, w)) => {
                             diags.extend(w);
                             sessions = Some(c);

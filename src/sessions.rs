@@ -356,11 +356,24 @@ fn valid_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses and validates sessions.yaml against the registry.
+/// Parses and validates sessions.yaml against the registry, without looking at the disk.
 pub fn parse(
     file: &str,
     src: &str,
     registry: &Registry,
+) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+    parse_in(file, src, registry, None)
+}
+
+/// [`parse`], and when `root` (the project root) is given, a declared `workdir` must exist there
+/// (or be an agent's directory, which apply creates): tmux starts a pane whose directory is
+/// missing in its own current directory, where Claude Code would find neither the agent's
+/// settings nor its hook.
+pub fn parse_in(
+    file: &str,
+    src: &str,
+    registry: &Registry,
+    root: Option<&Path>,
 ) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
     if yaml::is_blank(src) {
         return Err(vec![
@@ -420,6 +433,15 @@ pub fn parse(
     let command = match doc.command {
         Some(c) if c.value.trim().is_empty() => {
             err(&mut out, "`command` is empty".into(), spos(&c), None);
+            String::new()
+        }
+        Some(c) if c.value.contains('\0') => {
+            err(
+                &mut out,
+                nul_message("`command`"),
+                spos(&c),
+                Some(NUL_HELP.into()),
+            );
             String::new()
         }
         Some(c) => c.value,
@@ -482,11 +504,38 @@ pub fn parse(
                 );
                 None
             }
+            Some(c) if c.value.contains('\0') => {
+                ok = false;
+                err(
+                    &mut out,
+                    nul_message(&format!("session `{agent}`: `command`")),
+                    spos(&c),
+                    Some(NUL_HELP.into()),
+                );
+                None
+            }
             Some(c) => Some(c.value),
             None => None,
         };
         let workdir = match e.workdir {
             Some(w) => match check_workdir(&w.value) {
+                Ok(()) if root.is_some_and(|r| !workdir_will_exist(r, &w.value, registry)) => {
+                    ok = false;
+                    out.push(
+                        Diagnostic::error(format!(
+                            "session `{agent}`: workdir `{}` does not exist",
+                            w.value
+                        )),
+                        spos(&w),
+                        Some(format!(
+                            "create the directory, or remove `workdir` to start in agents/{agent}, \
+                             where Claude Code finds the agent's settings and iw's hook (tmux \
+                             would start the pane somewhere else)"
+                        )),
+                        Some(&agent),
+                    );
+                    None
+                }
                 Ok(()) => {
                     if Path::new(&w.value) != Path::new("agents").join(&agent) {
                         out.push(
@@ -770,6 +819,18 @@ fn tenants_config(
                     );
                     None
                 }
+                Some(v) if v.value.contains('\0') => {
+                    out.push(
+                        Diagnostic::error(nul_message(&format!(
+                            "tenant `{name}`, agent `{}`: `{field}`",
+                            agent.value
+                        ))),
+                        spos(&v),
+                        Some(NUL_HELP.into()),
+                        None,
+                    );
+                    None
+                }
                 other => other.map(|v| v.value),
             };
             let model = text(o.model, "model");
@@ -812,6 +873,13 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
                 None,
                 None,
             );
+        } else if cmd.value.contains('\0') {
+            out.push(
+                Diagnostic::error(nul_message("`runs.command`")),
+                spos(&cmd),
+                Some(NUL_HELP.into()),
+                None,
+            );
         } else {
             c.command = cmd.value;
         }
@@ -848,10 +916,36 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
     c
 }
 
+fn nul_message(what: &str) -> String {
+    format!("{what} contains a NUL byte, which no command line can hold")
+}
+
+const NUL_HELP: &str = "remove it (in a double-quoted YAML string, `\\0` writes one)";
+
+/// True if the (checked, relative) workdir `w` is a directory under `root`, or is an agent's own
+/// directory `agents/<name>`, which apply creates before starting sessions.
+fn workdir_will_exist(root: &Path, w: &str, registry: &Registry) -> bool {
+    if root.join(w).is_dir() {
+        return true;
+    }
+    let parts: Vec<&str> = Path::new(w)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    matches!(parts.as_slice(), ["agents", name] if registry.agents.contains_key(*name))
+        && !w.split('/').any(|s| s == "..")
+}
+
 fn check_workdir(w: &str) -> Result<(), &'static str> {
     let p = Path::new(w);
     if w.trim().is_empty() {
         return Err("it is empty");
+    }
+    if w.contains('\0') {
+        return Err("it contains a NUL byte");
     }
     if p.is_absolute() {
         return Err("it must be relative to the project root");
