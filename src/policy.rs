@@ -534,10 +534,36 @@ impl Policy {
             ));
         }
         let input = call.input;
-        let field = |name: &str| input.get(name).and_then(|v| v.as_str());
+        if !(input.is_object() || input.is_null()) {
+            return Verdict::Undecided(format!(
+                "iw: the {tool} call's `tool_input` is {}, not a JSON object, so the hook cannot \
+                 check it",
+                json_kind(input)
+            ));
+        }
+        // A text field: `None` if absent; a field of another type cannot be judged.
+        let text = |name: &str| -> Result<Option<&str>, Verdict> {
+            match input.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(v) => Err(Verdict::Undecided(format!(
+                    "iw: the {tool} call's `{name}` is {}, not text, so the hook cannot check it",
+                    json_kind(v)
+                ))),
+            }
+        };
+        let missing = |what: &str| {
+            Verdict::Undecided(format!(
+                "iw: the {tool} call has no {what}, so the hook cannot check it"
+            ))
+        };
         match tool {
             "Task" | "Agent" => {
-                let target = field("subagent_type").unwrap_or("");
+                let target = match text("subagent_type") {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return missing("`subagent_type`"),
+                    Err(v) => return v,
+                };
                 if self.doc.delegates_to.iter().any(|d| d == target) {
                     Verdict::Allow
                 } else if self.doc.delegates_to.is_empty() {
@@ -553,42 +579,74 @@ impl Policy {
                     ))
                 }
             }
-            "Bash" => self.decide_bash(field("command").unwrap_or(""), env),
+            "Bash" => match text("command") {
+                Ok(Some(c)) => self.decide_bash(c, env),
+                Ok(None) => missing("`command`"),
+                Err(v) => v,
+            },
             t if READ_TOOLS.contains(&t) => {
-                // Glob and Grep search a directory (default: cwd); Read names a file.
+                // Glob, Grep and LS search a directory (default: cwd); Read names a file.
                 let searches = matches!(t, "Glob" | "Grep" | "LS");
-                let path = PATH_FIELDS
-                    .iter()
-                    .find_map(|f| field(f))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        if searches {
-                            env.cwd.to_string_lossy().into_owned()
-                        } else {
-                            String::new()
+                let mut path = None;
+                for f in PATH_FIELDS {
+                    match text(f) {
+                        Ok(Some(p)) => {
+                            path = Some(p.to_string());
+                            break;
                         }
-                    });
-                if path.is_empty() {
-                    return Verdict::Allow;
+                        Ok(None) => {}
+                        Err(v) => return v,
+                    }
                 }
+                let path = match path {
+                    Some(p) if !p.is_empty() => p,
+                    _ if searches => env.cwd.to_string_lossy().into_owned(),
+                    _ => return missing("file to read (`file_path`)"),
+                };
                 self.check_read(&path, searches, tool, env)
             }
             _ => {
                 // Write tools name their target; any other tool naming a path is treated as
                 // writing it (MCP servers and future tools included).
-                let fields: &[&str] = if WRITE_TOOLS.contains(&tool) {
+                let is_write_tool = WRITE_TOOLS.contains(&tool);
+                let fields: &[&str] = if is_write_tool {
                     &["file_path", "notebook_path"]
                 } else {
                     PATH_FIELDS
                 };
+                let mut paths: Vec<&str> = Vec::new();
                 for f in fields {
-                    if let Some(p) = field(f)
-                        && !p.is_empty()
-                    {
-                        let v = self.check_write(p, &[], tool, false, env);
-                        if v != Verdict::Allow {
-                            return v;
+                    match input.get(*f) {
+                        // An MCP tool may name several paths.
+                        Some(serde_json::Value::Array(items)) if !is_write_tool => {
+                            for item in items {
+                                match item.as_str() {
+                                    Some(p) => paths.push(p),
+                                    None => {
+                                        return Verdict::Undecided(format!(
+                                            "iw: the {tool} call's `{f}` lists {}, not a path, \
+                                             so the hook cannot check it",
+                                            json_kind(item)
+                                        ));
+                                    }
+                                }
+                            }
                         }
+                        _ => match text(f) {
+                            Ok(Some(p)) => paths.push(p),
+                            Ok(None) => {}
+                            Err(v) => return v,
+                        },
+                    }
+                }
+                paths.retain(|p| !p.is_empty());
+                if is_write_tool && paths.is_empty() {
+                    return missing("file to write (`file_path`)");
+                }
+                for p in paths {
+                    let v = self.check_write(p, &[], tool, false, env);
+                    if v != Verdict::Allow {
+                        return v;
                     }
                 }
                 Verdict::Allow
@@ -766,6 +824,18 @@ impl Policy {
             }
         }
         Verdict::Allow
+    }
+}
+
+/// "a number", "a list", … for messages about a JSON value of the wrong type.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -490,3 +490,72 @@ fn the_hook_decides_the_same_through_its_fast_argument_path_and_through_clap() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), fast_err, "{file}");
     }
 }
+
+#[test]
+fn a_call_the_hook_cannot_interpret_is_denied_with_a_reason() {
+    // Claude Code lets a call through on anything but exit 2: input the hook cannot judge must
+    // be denied (hook_failure: closed), saying what is wrong.
+    let p = team();
+    for (tool, input, why) in [
+        ("Write", json!({"content": "x"}), "has no file to write"),
+        (
+            "Write",
+            json!({"file_path": 3, "content": "x"}),
+            "`file_path` is a number",
+        ),
+        (
+            "Edit",
+            json!({"file_path": null, "old_string": "a"}),
+            "has no file to write",
+        ),
+        ("Write", json!("tests/x.py"), "`tool_input` is a text"),
+        ("Write", json!(["tests/x.py"]), "`tool_input` is a list"),
+        (
+            "Bash",
+            json!({"command": ["rm", "-rf", "/"]}),
+            "`command` is a list",
+        ),
+        ("Bash", json!({}), "has no `command`"),
+        (
+            "Read",
+            json!({"file_path": {"path": "secrets/key"}}),
+            "`file_path` is an object",
+        ),
+        ("Read", json!({}), "has no file to read"),
+        (
+            "Grep",
+            json!({"pattern": "x", "path": 1}),
+            "`path` is a number",
+        ),
+        (
+            "Task",
+            json!({"subagent_type": 1}),
+            "`subagent_type` is a number",
+        ),
+    ] {
+        let agent = if tool == "Task" { "lead" } else { "worker" };
+        let (code, err) = run(&p, agent, &call(&p, agent, tool, input.clone()));
+        assert_eq!(code, 2, "{tool} {input}: {err}");
+        assert!(
+            err.contains(why) && err.contains("cannot check it"),
+            "{tool} {input}: {err}"
+        );
+    }
+    // An MCP tool naming several paths has each one checked.
+    let p = TempProject::with_registry(&TEAM.replace("[Read, Write]", "[Read, Write, mcp__fs]"));
+    p.apply();
+    let root = p.path().to_string_lossy().into_owned();
+    let write = |paths: Value| run(&p, "tester", &call(&p, "tester", "mcp__fs__write", paths));
+    let (code, err) = write(
+        json!({"path": [format!("{root}/src/a.rs"), format!("{root}/agents/registry.yaml")]}),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the registry"), "{err}");
+    assert_eq!(
+        write(json!({"path": [format!("{root}/src/a.rs")], "mode": 7})).0,
+        0
+    );
+    let (code, err) = write(json!({"path": [format!("{root}/src/a.rs"), 7]}));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("lists a number, not a path"), "{err}");
+}
