@@ -10,7 +10,7 @@
 //! `cwd`, follows every symlink in the part that exists, removes `.` and `..`, and only then makes
 //! it relative to the (canonical) project root for gitignore-style matching.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
@@ -100,6 +100,10 @@ pub struct PolicyDoc {
     pub deny_commands: Vec<String>,
     /// Absolute path globs outside the project it may write.
     pub write_outside_root: Vec<String>,
+    /// For each agent it delegates to that can write files, that agent's `cannot_access`: to
+    /// name, when a path is denied, the delegates that may write it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegate_no_write: BTreeMap<String, Vec<PathRule>>,
 }
 
 fn rule(p: &AccessPattern, rule: RuleKind, owner: Option<&str>, what: Option<&str>) -> PathRule {
@@ -175,6 +179,8 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegators: &'a std::collections::BTreeMap<String, Vec<String>>,
         deny_commands: &'a [String],
         write_outside_root: &'a [String],
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        delegate_no_write: BTreeMap<String, Vec<PathRule>>,
     }
     let (no_write, no_read) = own_rules(registry, agent);
     let view = View {
@@ -189,6 +195,7 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegators: &shared.delegators,
         deny_commands: &agent.deny_commands,
         write_outside_root: &agent.write_outside_root,
+        delegate_no_write: delegate_no_write(registry, agent),
     };
     let mut s = serde_json::to_string(&view).unwrap_or_default();
     s.push('\n');
@@ -231,7 +238,29 @@ pub fn compile_with(shared: &Shared, registry: &Registry, agent: &Agent) -> Poli
         delegators: shared.delegators.clone(),
         deny_commands: agent.deny_commands.clone(),
         write_outside_root: agent.write_outside_root.clone(),
+        delegate_no_write: delegate_no_write(registry, agent),
     }
+}
+
+/// Tools that write files (`Bash` included: it can).
+const WRITING_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"];
+
+/// The `cannot_access` of each agent `agent` delegates to that has a tool that writes files.
+fn delegate_no_write(registry: &Registry, agent: &Agent) -> BTreeMap<String, Vec<PathRule>> {
+    agent
+        .delegates_to
+        .iter()
+        .filter_map(|d| registry.agents.get(d))
+        .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
+        .map(|d| {
+            let rules = d
+                .cannot_access
+                .iter()
+                .map(|p| rule(p, RuleKind::CannotAccess, None, None))
+                .collect();
+            (d.name.clone(), rules)
+        })
+        .collect()
 }
 
 impl PolicyDoc {
@@ -787,9 +816,40 @@ impl Policy {
                     ));
                 }
             }
-            None => msg.push_str(" Leave this path alone; report back if the task needs it."),
+            None => {
+                let writers = self.delegates_who_may_write(rel);
+                match writers.as_slice() {
+                    [] => msg.push_str(" Leave this path alone; report back if the task needs it."),
+                    [d] => msg.push_str(&format!(
+                        " {d} may write it: delegate the change to {d} (`iw run {d} --task \
+                         FILE`, or the Task tool with subagent_type \"{d}\")."
+                    )),
+                    several => msg.push_str(&format!(
+                        " {} may write it: delegate the change to one of them (`iw run AGENT \
+                         --task FILE`, or the Task tool with subagent_type set to the agent).",
+                        several.join(", ")
+                    )),
+                }
+            }
         }
         msg
+    }
+
+    /// The agents this one delegates to that may write `rel` (which is in no agent's exclusive
+    /// area and not protected): they have a tool that writes, and it is not in their
+    /// `cannot_access`. Only computed for a denial.
+    fn delegates_who_may_write(&self, rel: &str) -> Vec<&str> {
+        self.doc
+            .delegate_no_write
+            .iter()
+            .filter(|(_, rules)| {
+                // Rules that do not parse (the policy is verified, so: never) name no one:
+                // never suggest an agent that may not write the path.
+                checked_rules(rules)
+                    .is_ok_and(|patterns| PatternSet::new(patterns).first_match(rel).is_none())
+            })
+            .map(|(d, _)| d.as_str())
+            .collect()
     }
 
     fn decide_bash(&self, command: &str, env: &Env) -> Verdict {

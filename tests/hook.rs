@@ -559,3 +559,75 @@ fn a_call_the_hook_cannot_interpret_is_denied_with_a_reason() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("lists a number, not a path"), "{err}");
 }
+
+#[test]
+fn a_denied_path_names_the_delegates_that_may_write_it() {
+    let p = TempProject::with_registry(
+        "agents:
+  planner:
+    name: planner
+    display_name: Planner
+    description: Plans
+    model: opus
+    tools: [Read, Write, Task, Bash]
+    delegates_to: [backend, frontend, reviewer]
+    cannot_access: [src/**, tests/**, docs/**]
+  backend:
+    name: backend
+    display_name: Backend
+    description: Server code
+    model: sonnet
+    tools: [Read, Write, Edit]
+    cannot_access: [tests/**, src/ui/**]
+  frontend:
+    name: frontend
+    display_name: Frontend
+    description: UI code
+    model: sonnet
+    tools: [Read, Bash]
+    cannot_access: [tests/**]
+  reviewer:
+    name: reviewer
+    display_name: Reviewer
+    description: Reads
+    model: sonnet
+    tools: [Read, Grep]
+  writer:
+    name: writer
+    display_name: Writer
+    description: Docs
+    model: sonnet
+    tools: [Write]
+",
+    );
+    p.apply();
+    let root = p.path();
+    let write = |rel: &str| {
+        let (code, why) = write(&p, "planner", &root.join(rel).to_string_lossy());
+        assert_eq!(code, 2, "{rel}: {why}");
+        why
+    };
+    // Both backend and frontend may write src/main.py (reviewer has no tool that writes; writer
+    // is not a delegate).
+    let why = write("src/main.py");
+    assert!(why.contains("backend, frontend may write it"), "{why}");
+    assert!(why.contains("iw run AGENT --task FILE"), "{why}");
+    assert!(
+        !why.contains("reviewer") && !why.contains("writer"),
+        "{why}"
+    );
+    assert!(!why.contains("Leave this path alone"), "{why}");
+    // Only frontend may write the UI.
+    let why = write("src/ui/app.ts");
+    assert!(
+        why.contains(
+            "frontend may write it: delegate the change to frontend (`iw run frontend --task \
+             FILE`, or the Task tool with subagent_type \"frontend\")"
+        ),
+        "{why}"
+    );
+    // Nobody it delegates to may write tests: no one is suggested.
+    let why = write("tests/a.py");
+    assert!(why.contains("Leave this path alone"), "{why}");
+    assert!(!why.contains("may write it"), "{why}");
+}
