@@ -673,7 +673,7 @@ impl Policy {
                     return missing("file to write (`file_path`)");
                 }
                 for p in paths {
-                    let v = self.check_write(p, &[], tool, false, env);
+                    let v = self.check_write(p, &[], tool, false, false, env);
                     if v != Verdict::Allow {
                         return v;
                     }
@@ -718,13 +718,16 @@ impl Policy {
     }
 
     /// Checks one write. `cd` are the directories changed into first (Bash); `recursive` means
-    /// the operation can affect everything below the path (rm -r, mv of a directory, …).
+    /// the operation can affect everything below the path (rm -r, mv of a directory, …);
+    /// `names_only` that it only adds or removes a name (rm, mv, a hard link's source) and so
+    /// cannot change another name of the same file.
     fn check_write(
         &self,
         path: &str,
         cd: &[String],
         what: &str,
         recursive: bool,
+        names_only: bool,
         env: &Env,
     ) -> Verdict {
         let mut cwd = env.cwd.clone();
@@ -735,7 +738,10 @@ impl Policy {
             Ok(Resolved::Inside(rel)) => rel,
             Ok(Resolved::Outside(abs)) => {
                 if self.outside.iter().any(|g| g.is_match(&abs)) {
-                    return Verdict::Allow;
+                    return match std::fs::metadata(&abs) {
+                        Ok(m) if !names_only => self.check_links(&m, &abs.to_string_lossy(), what),
+                        _ => Verdict::Allow,
+                    };
                 }
                 return Verdict::Deny(format!(
                     "iw: {what} to {} blocked: it is outside the project ({}), and {} may only \
@@ -752,10 +758,14 @@ impl Policy {
             }
             Err(e) => return Verdict::Deny(format!("iw: {what} to {path} refused: {e}")),
         };
-        let root_abs = env.root.join(&rel);
-        let recursive = recursive || root_abs.is_dir();
+        let meta = std::fs::metadata(env.root.join(&rel)).ok();
+        let recursive = recursive || meta.as_ref().is_some_and(|m| m.is_dir());
+        let links = |v: Verdict| match &meta {
+            Some(m) if v == Verdict::Allow && !names_only => self.check_links(m, &rel, what),
+            _ => v,
+        };
         if !recursive && env.run_result.as_deref() == Some(rel.as_str()) {
-            return Verdict::Allow;
+            return links(Verdict::Allow);
         }
         let hit = self.no_write.first_match(&rel).map(|m| m.1).or_else(|| {
             recursive
@@ -763,9 +773,35 @@ impl Policy {
                 .flatten()
         });
         match hit {
-            None => Verdict::Allow,
-            Some(i) => Verdict::Deny(self.write_message(&self.doc.no_write[i], &rel, what)),
+            None => links(Verdict::Allow),
+            Some(i) => {
+                let mut msg = self.write_message(&self.doc.no_write[i], &rel, what);
+                if what.contains(crate::shell::HARD_LINK) {
+                    msg.push_str(
+                        " (A hard link is another name for the same file: writing through it \
+                         would change this one.)",
+                    );
+                }
+                Verdict::Deny(msg)
+            }
         }
+    }
+
+    /// Denies changing the content of an existing file that has more than one name (hard
+    /// links): the other name may be a file this agent may not write, and nothing tells which.
+    fn check_links(&self, meta: &std::fs::Metadata, shown: &str, what: &str) -> Verdict {
+        use std::os::unix::fs::MetadataExt as _;
+        if !meta.is_file() || meta.nlink() < 2 {
+            return Verdict::Allow;
+        }
+        Verdict::Deny(format!(
+            "iw: {what} to `{shown}` blocked: the file has {} hard links (names), so it may be \
+             another name of a file {} may not write, and writing it would change that file \
+             too. Write a new file instead (e.g. remove this name first, then create it), or \
+             ask a human to check it (`find . -samefile {shown}`).",
+            meta.nlink(),
+            self.doc.agent
+        ))
     }
 
     fn write_message(&self, r: &PathRule, rel: &str, what: &str) -> String {
@@ -874,11 +910,18 @@ impl Policy {
             }
         }
         for w in &analysis.writes {
-            let recursive = matches!(
-                w.via.as_str(),
-                "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
-            );
-            let v = self.check_write(&w.path, &w.cd, &format!("Bash ({})", w.via), recursive, env);
+            let hard_link = w.via.starts_with(crate::shell::HARD_LINK);
+            let recursive = hard_link
+                || matches!(
+                    w.via.as_str(),
+                    "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
+                );
+            // These add or remove a name; they cannot change what another name of the file
+            // holds.
+            let names_only =
+                hard_link || matches!(w.via.as_str(), "rm" | "rmdir" | "unlink" | "mv" | "ln");
+            let what = format!("Bash ({})", w.via);
+            let v = self.check_write(&w.path, &w.cd, &what, recursive, names_only, env);
             if v != Verdict::Allow {
                 return v;
             }

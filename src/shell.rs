@@ -401,6 +401,24 @@ impl Walker<'_> {
                 ];
                 let target_dir = option_value(rest, &["-t", "--target-directory"]);
                 let ops = ops(&with_arg);
+                // A hard link is another name for the same file: its source is written too,
+                // whenever the link is (`ln` without `-s`, `cp -l` / `--link`).
+                let hard_link = match name {
+                    "ln" => !has_flag(rest, 's', &["--symbolic"]),
+                    "cp" => has_flag(rest, 'l', &["--link"]),
+                    _ => false,
+                };
+                if hard_link {
+                    let sources = if target_dir.is_some() || ops.len() < 2 {
+                        &ops[..]
+                    } else {
+                        &ops[..ops.len() - 1]
+                    };
+                    let via = format!("{HARD_LINK} ({name})");
+                    for a in sources {
+                        self.write(a, &cd_here, &via);
+                    }
+                }
                 let dir_mode = name == "install"
                     && rest
                         .iter()
@@ -425,6 +443,13 @@ impl Walker<'_> {
                     for a in &ops[..n] {
                         self.write(a, &cd_here, "mv");
                     }
+                }
+            }
+            "link" => {
+                let ops = ops(&[]);
+                if let [source, link] = ops.as_slice() {
+                    self.write(source, &cd_here, &format!("{HARD_LINK} (link)"));
+                    self.write(link, &cd_here, "link");
                 }
             }
             "rm" | "rmdir" | "mkdir" | "touch" | "unlink" | "shred" => {
@@ -557,6 +582,26 @@ impl Walker<'_> {
             self.write(f, cd, &via);
         }
     }
+}
+
+/// How [`WriteTarget::via`] starts for the source of a hard link (`ln`, `cp -l`, `link`): the
+/// existing file the new name will be another name of.
+pub const HARD_LINK: &str = "hard link";
+
+/// True if `rest` (a command's arguments, before `--`) has the short option `short` (alone or in
+/// a cluster like `-sf`) or one of the `long` options.
+fn has_flag(rest: &[Expanded], short: char, long: &[&str]) -> bool {
+    rest.iter()
+        .map(|a| a.text.as_str())
+        .take_while(|t| *t != "--")
+        .any(|t| {
+            long.contains(&t)
+                || (t.len() > 1
+                    && t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+                    && t[1..].contains(short))
+        })
 }
 
 /// The last path component of a command name (`/usr/bin/rm` → `rm`).
@@ -842,6 +887,8 @@ mod tests {
         assert_eq!(paths("cp --target-directory=dest a"), ["dest"]);
         assert_eq!(paths("mv a b"), ["b", "a"]);
         assert_eq!(paths("ln -s target link"), ["link"]);
+        assert_eq!(paths("ln -sf target link"), ["link"]);
+        assert_eq!(paths("ln --symbolic target link"), ["link"]);
         assert_eq!(paths("install -m 644 src dst"), ["dst"]);
         assert_eq!(paths("install -d d1 d2"), ["d1", "d2"]);
         assert_eq!(paths("rm -rf x y"), ["x", "y"]);
@@ -865,6 +912,27 @@ mod tests {
         assert_eq!(paths("curl -o out.html https://x"), ["out.html"]);
         assert_eq!(paths("wget -Oout https://x"), ["out"]);
         assert_eq!(paths("/bin/rm f"), ["f"]);
+    }
+
+    #[test]
+    fn hard_links_write_their_source() {
+        let w = writes("ln agents/registry.yaml src/x.yaml");
+        assert_eq!(
+            w.iter().map(|w| (&w.0[..], &w.2[..])).collect::<Vec<_>>(),
+            [
+                ("agents/registry.yaml", "hard link (ln)"),
+                ("src/x.yaml", "ln")
+            ]
+        );
+        assert_eq!(paths("ln -f a b c dir/"), ["a", "b", "c", "dir/"]);
+        assert_eq!(paths("ln -t dir a b"), ["a", "b", "dir"]);
+        assert_eq!(paths("ln only"), ["only", "only"]);
+        assert_eq!(paths("cp -l a b"), ["a", "b"]);
+        assert_eq!(paths("cp -al dir copy"), ["dir", "copy"]);
+        assert_eq!(paths("cp --link a b"), ["a", "b"]);
+        assert_eq!(paths("cp -a a b"), ["b"], "a copy is no link");
+        assert_eq!(paths("link a b"), ["a", "b"]);
+        assert_eq!(writes("link a b")[0].2, "hard link (link)");
     }
 
     #[test]

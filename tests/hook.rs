@@ -631,3 +631,58 @@ fn a_denied_path_names_the_delegates_that_may_write_it() {
     assert!(why.contains("Leave this path alone"), "{why}");
     assert!(!why.contains("may write it"), "{why}");
 }
+
+#[test]
+fn hard_links_cannot_open_a_second_door_to_a_protected_file() {
+    let p = team();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/a.rs"), "").unwrap();
+    let bash = |command: &str| {
+        run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        )
+    };
+    // Making a hard link to a file the agent may not write is refused, however it is made.
+    for command in [
+        "ln ../../agents/registry.yaml ../../src/x.yaml",
+        "cd ../.. && ln -f agents/registry.yaml src/",
+        "cp -l ../../agents/registry.yaml ../../src/x.yaml",
+        "cp -al ../../agents ../../src/copy",
+        "link ../../agents/registry.yaml ../../src/x.yaml",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 2, "{command}: {why}");
+        assert!(why.contains("hard link"), "{command}: {why}");
+    }
+    // A symbolic link, a hard link between files it may write, and a plain copy are fine.
+    assert_eq!(bash("ln -s ../../agents/registry.yaml ../../src/l").0, 0);
+    assert_eq!(bash("ln ../../src/a.rs ../../src/b.rs").0, 0);
+    assert_eq!(
+        bash("cp ../../agents/registry.yaml ../../src/copy.yaml").0,
+        0
+    );
+
+    // A hard link made some other way (by a human, or before iw): writing through it is refused,
+    // since it may be another name of a protected file; removing that name is not.
+    std::fs::hard_link(root.join("agents/registry.yaml"), root.join("src/x.yaml")).unwrap();
+    let x = root.join("src/x.yaml").to_string_lossy().into_owned();
+    let (code, why) = write(&p, "worker", &x);
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("the file has 2 hard links"), "{why}");
+    assert!(why.contains("find . -samefile"), "{why}");
+    for command in [
+        format!("echo x > {x}"),
+        format!("sed -i s/a/b/ {x}"),
+        format!("chmod 666 {x}"),
+    ] {
+        assert_eq!(bash(&command).0, 2, "{command}");
+    }
+    assert_eq!(bash(&format!("rm {x}")).0, 0);
+    assert_eq!(
+        write(&p, "worker", &root.join("src/a.rs").to_string_lossy()).0,
+        0
+    );
+}
