@@ -632,7 +632,7 @@ impl Policy {
                     _ if searches => env.cwd.to_string_lossy().into_owned(),
                     _ => return missing("file to read (`file_path`)"),
                 };
-                self.check_read(&path, searches, tool, env)
+                self.check_read(&path, &[], searches, tool, env)
             }
             _ => {
                 // Write tools name their target; any other tool naming a path is treated as
@@ -683,11 +683,24 @@ impl Policy {
         }
     }
 
-    fn check_read(&self, path: &str, searches: bool, tool: &str, env: &Env) -> Verdict {
+    /// Checks one read. `cd` are the directories changed into first (Bash); `searches` means
+    /// everything below the path is read too (Grep, Glob, LS, `grep -r`, `find`, …).
+    fn check_read(
+        &self,
+        path: &str,
+        cd: &[String],
+        searches: bool,
+        tool: &str,
+        env: &Env,
+    ) -> Verdict {
         if self.doc.no_read.is_empty() {
             return Verdict::Allow;
         }
-        let rel = match resolve(&env.root, &env.cwd, path, env.home.as_deref()) {
+        let mut cwd = env.cwd.clone();
+        for d in cd {
+            cwd = cwd.join(expand_home(d, env.home.as_deref()));
+        }
+        let rel = match resolve(&env.root, &cwd, path, env.home.as_deref()) {
             Ok(Resolved::Inside(rel)) => rel,
             Ok(Resolved::Outside(_)) => return Verdict::Allow,
             Err(e) => return Verdict::Deny(format!("iw: {tool} of {path} refused: {e}")),
@@ -926,6 +939,13 @@ impl Policy {
                 return v;
             }
         }
+        for r in &analysis.reads {
+            let what = format!("Bash ({})", r.via);
+            let v = self.check_read(&r.path, &r.cd, r.recursive, &what, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
         Verdict::Allow
     }
 }
@@ -950,9 +970,11 @@ fn below(rules: &[PathRule], dir: &str, root: &Path) -> Option<usize> {
     rules.iter().position(|r| {
         if let Some(rest) = r.glob.strip_prefix("**/") {
             let first = rest.split('/').next().unwrap_or("");
+            // `dir` is itself a directory of that name (`secrets` for `secrets/`), or has one.
             return is_literal(first)
                 && !first.is_empty()
-                && std::fs::symlink_metadata(root.join(dir).join(first)).is_ok();
+                && (dir.rsplit('/').next() == Some(first) && rest.len() > first.len()
+                    || std::fs::symlink_metadata(root.join(dir).join(first)).is_ok());
         }
         let lit: Vec<&str> = r.glob.split('/').take_while(|s| is_literal(s)).collect();
         if lit.is_empty() {
@@ -1145,6 +1167,16 @@ mod tests {
         assert!(below(&rules, "agents", root).is_some());
         assert!(below(&rules, "agents/worker", root).is_some());
         assert!(below(&rules, "src", root).is_none());
+        // A directory named like an unanchored directory pattern is that area.
+        let area = vec![rule(
+            &AccessPattern::parse("vendor/").unwrap(),
+            RuleKind::CannotAccess,
+            None,
+            None,
+        )];
+        assert!(below(&area, "vendor", root).is_some());
+        assert!(below(&area, "src/vendor", root).is_some());
+        assert!(below(&area, "src", root).is_none());
     }
 
     #[test]

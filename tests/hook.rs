@@ -686,3 +686,51 @@ fn hard_links_cannot_open_a_second_door_to_a_protected_file() {
         0
     );
 }
+
+#[test]
+fn cannot_read_covers_the_common_reading_commands_in_bash() {
+    let p = team();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("secrets")).unwrap();
+    std::fs::write(root.join("secrets/key.pem"), "k").unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let bash = |command: &str| {
+        run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        )
+    };
+    for command in [
+        "cat ../../secrets/key.pem",
+        "head -n 3 ../../secrets/key.pem",
+        "base64 < ../../secrets/key.pem",
+        "cd ../../secrets && cat key.pem",
+        "grep -r BEGIN ../..",
+        "rg BEGIN ../../secrets",
+        "find ../.. -name '*.pem'",
+        "cp ../../secrets/key.pem /tmp/iw-hook-ok-1",
+        "tar czf /tmp/iw-hook-ok-2 ../../secrets",
+        "echo $(cat ../../secrets/key.pem) | wc -c",
+        "sudo sed -n p ../../secrets/key.pem",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 2, "{command}: {why}");
+        assert!(
+            why.contains("`secrets/` is in worker's cannot_read"),
+            "{command}: {why}"
+        );
+    }
+    // Searching the area itself with the Grep tool is a read of it too.
+    let grep = json!({"pattern": "BEGIN", "path": root.join("secrets")});
+    assert_eq!(run(&p, "worker", &call(&p, "worker", "Grep", grep)).0, 2);
+    for command in [
+        "cat ../../src/a.rs",
+        "grep -r secrets ../../src",
+        "grep secrets ../../src/a.rs",
+        "ls ../../src && wc -l ../../src/a.rs",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 0, "{command}: {why}");
+    }
+}
