@@ -622,20 +622,22 @@ fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
 
 /// `iw hook pre-tool-use`: decides, prints the reason of a denial, returns 0 or 2.
 fn run_pre_tool_use(opts: &hook::Options) -> i32 {
-    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else).
-    crate::guard::arm(
-        hook::MEMORY_BUDGET,
-        hook::TIME_BUDGET,
-        if opts.fail_open { 0 } else { 2 },
-    );
-    let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
-    match &decision {
-        hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
-            eprintln!("{reason}")
+    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else): a
+    // crash or a panic anywhere ends with the failure code, and a stderr that cannot be written
+    // (closed, a broken pipe) changes nothing.
+    let failure = if opts.fail_open { 0 } else { 2 };
+    crate::guard::arm(hook::MEMORY_BUDGET, hook::TIME_BUDGET, failure);
+    std::panic::catch_unwind(|| {
+        let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
+        match &decision {
+            hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
+                let _ = writeln!(std::io::stderr(), "{reason}");
+            }
+            hook::Decision::Allow => {}
         }
-        hook::Decision::Allow => {}
-    }
-    decision.exit_code()
+        decision.exit_code()
+    })
+    .unwrap_or(failure)
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {

@@ -734,3 +734,52 @@ fn cannot_read_covers_the_common_reading_commands_in_bash() {
         assert_eq!(code, 0, "{command}: {why}");
     }
 }
+
+#[test]
+fn every_way_out_of_the_hook_is_0_or_2() {
+    // Claude Code lets a call through on any exit but 2: a denial whose reason cannot be written
+    // (stderr a pipe nobody reads: EPIPE) and a crash (a stack overflow in the shell parser on a
+    // deeply nested command) must still exit 2.
+    let p = team();
+    let root = p.path();
+    let denied = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": root.join("agents/registry.yaml")}),
+    );
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) }; // the reading end: gone
+    let stderr = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(hook_command(&p, "worker"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::from(stderr))
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(denied.to_string().as_bytes()).unwrap();
+    }
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(2),
+        "denied, stderr broken"
+    );
+
+    for command in [
+        format!("{}ls{}", "(".repeat(50_000), ")".repeat(50_000)),
+        format!("echo {}ls{}", "$(".repeat(20_000), ")".repeat(20_000)),
+    ] {
+        let (code, why) = run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        );
+        assert_eq!(code, 2, "{why}");
+        assert!(why.contains("it was blocked"), "{why}");
+    }
+}
