@@ -783,3 +783,49 @@ fn every_way_out_of_the_hook_is_0_or_2() {
         assert!(why.contains("it was blocked"), "{why}");
     }
 }
+
+#[test]
+fn the_hook_answers_a_complete_call_without_waiting_for_the_end_of_its_input() {
+    // A writer that keeps stdin open must not hold the decision up; one that never sends a
+    // complete call is refused within the hook's time limit, saying so.
+    let p = team();
+    let root = p.path();
+    let read_src = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": root.join("src/a.rs")}),
+    );
+    let with_open_stdin = |input: &str| {
+        use std::io::{Read as _, Write as _};
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(hook_command(&p, "worker"))
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        // stdin stays open until the hook has exited.
+        let status = child.wait().unwrap();
+        drop(stdin);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status.code(), err)
+    };
+    let (code, err) = with_open_stdin(&format!("{read_src}\n"));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = with_open_stdin(r#"{"tool_name": "Read", "tool_input": {"#);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no complete tool call arrived on stdin"),
+        "{err}"
+    );
+}
