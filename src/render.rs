@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(v["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert_eq!(
             v["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
-            "/bin/iw -C /p hook pre-tool-use --agent a"
+            claude::hook_command(Path::new("/bin/iw"), Path::new("/p"), "a", false)
         );
         assert!(
             v["permissions"]["deny"]

@@ -404,11 +404,10 @@ fn plan_shows_a_weakened_guard_first_as_security_drift() {
 
     // A hook binary that cannot run lets every call through: reported too.
     p.apply();
-    let moved = p.read(settings).replace(
-        &hook_command(&p, "worker"),
-        "/nonexistent/iw hook pre-tool-use --agent worker",
-    );
-    p.write(settings, &moved);
+    let mut moved: Value = serde_json::from_str(&p.read(settings)).unwrap();
+    moved["hooks"]["PreToolUse"][0]["hooks"][0]["command"] =
+        json!("/nonexistent/iw hook pre-tool-use --agent worker");
+    p.write(settings, &serde_json::to_string_pretty(&moved).unwrap());
     let doc = p.plan_json(&[]);
     let problems = doc["security_drift"][0]["problems"].to_string();
     assert!(problems.contains("not an executable file"), "{problems}");
@@ -828,4 +827,48 @@ fn the_hook_answers_a_complete_call_without_waiting_for_the_end_of_its_input() {
         err.contains("no complete tool call arrived on stdin"),
         "{err}"
     );
+}
+
+#[test]
+fn a_missing_iw_binary_blocks_every_call() {
+    // settings.json names the iw that applied it; when that binary is moved or deleted, the
+    // shell's "not found" (127) would let every call through: the hook command denies instead.
+    let p = TempProject::with_registry(TEAM);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("iw");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
+    let out = std::process::Command::new(&bin)
+        .arg("-C")
+        .arg(p.path())
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": p.path().join("src/a.rs")}),
+    );
+    assert_eq!(run(&p, "worker", &read).0, 0, "iw answers");
+    std::fs::remove_file(&bin).unwrap();
+    let (code, why) = run(&p, "worker", &read);
+    assert_eq!(code, 2, "{why}");
+    assert!(
+        why.contains("the hook failed (exit 127), so the tool call is blocked"),
+        "{why}"
+    );
+    // `iw plan` reports it as security drift, and apply (with an iw that exists) repairs it.
+    let doc = p.plan_json(&[]);
+    assert!(
+        doc["security_drift"]
+            .to_string()
+            .contains("not an executable file")
+    );
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0);
 }
