@@ -81,7 +81,10 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
             || changed.contains(path.as_str())
     });
 
-    remove_stale_temp_files(root, &lock);
+    // Containment, before anything is written or deleted: no change goes through a symbolic
+    // link out of the project (a refused apply changes nothing, the lockfile included).
+    check_containment(root, plan)?;
+    remove_stale_temp_files(root, &lock, plan);
     // Test hook: abort the process (as a kill would) after this many changes.
     let abort_after: Option<usize> = std::env::var("IW_TEST_ABORT_AFTER")
         .ok()
@@ -183,7 +186,9 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
     } else {
         None
     };
-    if old_lock.as_ref() != Some(&lock) {
+    // A failure before anything was done leaves the lockfile as it was, byte for byte.
+    let nothing_done = failure.is_some() && report.applied.is_empty();
+    if old_lock.as_ref() != Some(&lock) && !nothing_done {
         lock.write(root)?;
         report.lock_written = true;
     }
@@ -449,21 +454,77 @@ pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String
     Ok(out)
 }
 
+/// Refuses a plan whose file changes (or backups, or the lockfile) would go through a symbolic
+/// link: `agents/<name>`, its `.claude`, `state/` or `state/backups` pointing elsewhere would
+/// make apply write or delete files outside the project.
+fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
+    let mut dirs: BTreeSet<&Path> = BTreeSet::new();
+    let mut backups = false;
+    for c in &plan.changes {
+        if let Change::File(f) = c {
+            dirs.insert(Path::new(&f.path).parent().unwrap_or(Path::new("")));
+            backups |= f.backup;
+        }
+    }
+    dirs.insert(Path::new(crate::lock::STATE_DIR));
+    if backups {
+        dirs.insert(Path::new(BACKUPS_DIR));
+    }
+    for d in dirs {
+        fsutil::check_real_dirs(root, d)?;
+    }
+    Ok(())
+}
+
+/// Where backups go, relative to the project root.
+const BACKUPS_DIR: &str = "state/backups";
+/// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
+const TEMP_PREFIX: &str = ".iw-tmp-";
+
 /// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories
-/// iw writes to. Only called while holding the apply lock, so none belongs to a running apply.
-fn remove_stale_temp_files(root: &Path, lock: &LockFile) {
+/// iw writes to: every generated file's directory (the lockfile's and the plan's, so a new
+/// agent's too), `state/`, and everywhere under `state/backups/`. Only called while holding the
+/// apply lock, so none belongs to a running apply; never through a symbolic link.
+fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
     let mut dirs: BTreeSet<PathBuf> = lock
         .files
         .keys()
-        .filter_map(|p| Path::new(p).parent().map(|d| root.join(d)))
+        .map(String::as_str)
+        .chain(plan.desired.iter().map(|f| f.path.as_str()))
+        .chain(plan.changes.iter().filter_map(|c| match c {
+            Change::File(f) => Some(f.path.as_str()),
+            Change::Session(_) => None,
+        }))
+        .filter_map(|p| Path::new(p).parent().map(Path::to_path_buf))
         .collect();
-    dirs.insert(root.join("state"));
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    dirs.insert(PathBuf::from(crate::lock::STATE_DIR));
+    // Backups: a tree of any depth, walked without following links.
+    let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
+    while let Some(d) = pending.pop() {
+        if fsutil::check_real_dirs(root, &d).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&d)) else {
             continue;
         };
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".iw-tmp-") {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(d.join(e.file_name()));
+            }
+        }
+        dirs.insert(d);
+    }
+    for dir in dirs {
+        if fsutil::check_real_dirs(root, &dir).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -487,6 +548,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
             fsutil::write_atomic(&path, f.after.as_deref().unwrap_or("").as_bytes())?;
         }
         Action::Delete => {
+            fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -505,6 +567,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
 fn ensure_real_dir(root: &Path, rel: &str) -> Result<()> {
     let parent_rel = Path::new(rel).parent().unwrap_or(Path::new(""));
     let parent = root.join(parent_rel);
+    fsutil::check_real_dirs(root, parent_rel)?;
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
     let real = parent
         .canonicalize()
@@ -543,7 +606,7 @@ impl Backups {
                 let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                     .to_string()
                     .replace([':', '-'], "");
-                let base = self.root.join("state/backups");
+                let base = self.root.join(BACKUPS_DIR);
                 let mut dir = base.join(&stamp);
                 let mut n = 2;
                 while dir.exists() {
@@ -555,6 +618,12 @@ impl Backups {
             }
         };
         let target = dir.join(rel);
+        if let Some(parent) = target
+            .parent()
+            .and_then(|p| p.strip_prefix(&self.root).ok())
+        {
+            fsutil::check_real_dirs(&self.root, parent)?;
+        }
         fsutil::write_atomic(&target, content)?;
         Ok(target
             .strip_prefix(&self.root)

@@ -50,6 +50,40 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Checks that no existing part of the directory `rel` (relative to the canonical project
+/// `root`) is a symbolic link, so that writing or deleting below it stays inside the project:
+/// a symlinked `state/`, `state/backups` or `agents/<name>/.claude` would send iw's writes (and
+/// deletes) wherever it points. Parts that do not exist yet are fine: iw creates them as real
+/// directories.
+pub fn check_real_dirs(root: &Path, rel: &Path) -> Result<()> {
+    let mut here = root.to_path_buf();
+    for part in rel.components() {
+        here.push(part);
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&here)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                let shown = here.strip_prefix(root).unwrap_or(&here);
+                return Err(Error::with_help(
+                    format!(
+                        "{} is a symbolic link{to}, which can lead outside the project: iw \
+                         writes and deletes only through real directories inside it",
+                        shown.display()
+                    ),
+                    "replace the link with a real directory (move what it points to back into \
+                     the project), then run the command again; nothing was changed",
+                ));
+            }
+            Ok(m) if m.is_dir() => {}
+            // Missing (created later as a real directory), or not a directory (the write that
+            // needs it fails and says so).
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 /// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
 /// component (no `/`, no `.` or `..`), whoever supplied it.
 pub fn is_plain_name(name: &str, max_len: usize) -> bool {
@@ -166,6 +200,21 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o644);
         }
+    }
+
+    #[test]
+    fn real_dirs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.join("agents/a/.claude")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("agents/b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("state")).unwrap();
+        assert!(check_real_dirs(&root, Path::new("agents/a/.claude")).is_ok());
+        assert!(check_real_dirs(&root, Path::new("agents/new/.claude")).is_ok());
+        let e = check_real_dirs(&root, Path::new("agents/b/.claude")).unwrap_err();
+        assert!(e.to_string().contains("agents/b is a symbolic link"), "{e}");
+        assert!(check_real_dirs(&root, Path::new("state/backups")).is_err());
     }
 
     #[test]

@@ -926,3 +926,129 @@ fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_
     assert!(lock(&p)["noop"].is_null());
     check(false, &[], "after a targeted apply");
 }
+
+/// Every file under `dir`, with its content (for "nothing outside the project was touched").
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn apply_never_deletes_or_writes_through_a_symlink_out_of_the_project() {
+    // A removed agent whose .claude, or whose whole directory, is a symlink to elsewhere: apply
+    // refuses, touches nothing outside, and leaves the lockfile byte for byte (a refused apply
+    // changes nothing).
+    for linked in ["agents/worker/.claude", "agents/worker"] {
+        let p = TempProject::with_registry(SMALL);
+        p.apply();
+        let outside = tempfile::tempdir().unwrap();
+        let moved = outside.path().join("moved");
+        std::fs::rename(p.path().join(linked), &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, p.path().join(linked)).unwrap();
+        let before = tree(outside.path());
+        assert!(!before.is_empty());
+        let lock_before = p.read("state/iw.lock");
+        let registry = p.read("agents/registry.yaml");
+        p.write(
+            "agents/registry.yaml",
+            &registry[..registry.find("  worker:").unwrap()]
+                .replace("    delegates_to: [worker]\n", ""),
+        );
+        let out = p.iw().args(["apply", "--yes"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{linked}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{linked} is a symbolic link")),
+            "{linked}: {stderr}"
+        );
+        assert_eq!(tree(outside.path()), before, "{linked}: outside untouched");
+        assert_eq!(p.read("state/iw.lock"), lock_before, "{linked}: lockfile");
+    }
+}
+
+#[test]
+fn apply_never_writes_through_a_symlink_under_state() {
+    // state/apply.lock, state/backups or state itself pointing elsewhere: refused, nothing
+    // written there (not even with nothing to apply).
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("v");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    std::fs::remove_file(p.path().join("state/apply.lock")).unwrap();
+    std::os::unix::fs::symlink(&victim, p.path().join("state/apply.lock")).unwrap();
+    let out = p.iw().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("state/apply.lock is a symbolic link"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    std::fs::remove_file(p.path().join("state/apply.lock")).unwrap();
+
+    // Backups: a hand edit would be saved there.
+    let backups = outside.path().join("bk");
+    std::fs::create_dir(&backups).unwrap();
+    std::os::unix::fs::symlink(&backups, p.path().join("state/backups")).unwrap();
+    let claude_md = "agents/worker/.claude/CLAUDE.md";
+    p.write(claude_md, "# edited by hand\n");
+    let out = p.iw().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("state/backups is a symbolic link"));
+    assert_eq!(tree(&backups), vec![]);
+    assert_eq!(
+        p.read(claude_md),
+        "# edited by hand\n",
+        "not replaced unsaved"
+    );
+    std::fs::remove_file(p.path().join("state/backups")).unwrap();
+    p.apply();
+
+    // state itself: the lockfile would be written there.
+    let state = outside.path().join("s");
+    std::fs::rename(p.path().join("state"), &state).unwrap();
+    std::os::unix::fs::symlink(&state, p.path().join("state")).unwrap();
+    let before = tree(&state);
+    p.edit_registry("description: Does the work", "description: Does more work");
+    let out = p.iw().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("state is a symbolic link"));
+    assert_eq!(tree(&state), before);
+}
+
+#[test]
+fn a_refused_apply_leaves_the_lockfile_byte_for_byte() {
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    let outside = tempfile::tempdir().unwrap();
+    let moved = outside.path().join("claude");
+    std::fs::rename(p.path().join("agents/worker/.claude"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, p.path().join("agents/worker/.claude")).unwrap();
+    let lock_before = p.read("state/iw.lock");
+    assert!(lock_before.contains("\"noop\""));
+    p.edit_registry("description: Does the work", "description: Does more work");
+    let out = p.iw().args(["apply", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(p.read("state/iw.lock"), lock_before);
+    assert_eq!(
+        tree(outside.path()).len(),
+        3,
+        "the three files, as they were"
+    );
+}
