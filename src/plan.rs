@@ -107,6 +107,9 @@ pub enum Drift {
     NotWrittenByIw,
     /// iw wrote the file, and it was deleted.
     DeletedOutsideIw,
+    /// The file is as desired, but the lockfile does not record that content: for a policy,
+    /// which the hook only trusts when its hash is the lockfile's, the agent is blocked.
+    NotRecorded,
 }
 
 impl Drift {
@@ -116,6 +119,7 @@ impl Drift {
             Drift::ModifiedOutsideIw => "modified outside iw",
             Drift::NotWrittenByIw => "exists but was not written by iw",
             Drift::DeletedOutsideIw => "deleted outside iw",
+            Drift::NotRecorded => "not recorded in state/iw.lock",
         }
     }
 }
@@ -358,6 +362,12 @@ pub fn security_drift(f: &FileChange) -> Vec<String> {
     let file = f.path.rsplit('/').next().unwrap_or("");
     if file == crate::policy::POLICY_FILE {
         match (&f.before, f.drift) {
+            (_, Some(Drift::NotRecorded)) => out.push(
+                "state/iw.lock does not record this policy (it was restored, edited, or not \
+                 written after the files were): the agent's hook blocks every tool call until \
+                 apply records it"
+                    .into(),
+            ),
             (None, Some(_)) => out.push(
                 "the agent's policy file is missing: its hook blocks every tool call until apply"
                     .into(),
@@ -504,7 +514,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         desired_files.push(DesiredFile {
             path: file.path.clone(),
             agent: file.agent.clone(),
-            sha256,
+            sha256: sha256.clone(),
         });
         let locked = lock.as_ref().and_then(|l| l.files.get(&file.path));
         let change = match disk {
@@ -524,6 +534,27 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 Some(FileChange {
                     action: Action::Replace,
                     drift: None,
+                    backup: false,
+                    before: Some(lossy(bytes)),
+                    path: file.path,
+                    agent: file.agent,
+                    after: Some(file.content),
+                    security: Vec::new(),
+                })
+            }
+            // A policy as desired that the lockfile does not record (a lockfile restored from
+            // before the last apply, edited, or never written after the files were): the hook
+            // refuses it, so apply must record it.
+            Some(bytes)
+                if bytes == file.content.as_bytes()
+                    && file
+                        .path
+                        .ends_with(&format!("/{}", crate::policy::POLICY_FILE))
+                    && locked.is_none_or(|e| e.sha256 != sha256) =>
+            {
+                Some(FileChange {
+                    action: Action::Update,
+                    drift: Some(Drift::NotRecorded),
                     backup: false,
                     before: Some(lossy(bytes)),
                     path: file.path,

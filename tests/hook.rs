@@ -872,3 +872,66 @@ fn a_missing_iw_binary_blocks_every_call() {
     p.apply();
     assert_eq!(run(&p, "worker", &read).0, 0);
 }
+
+#[test]
+fn plan_shows_what_the_hook_will_refuse_and_apply_repairs_it() {
+    // Files written but not the lockfile (an apply killed between them, a full disk), or a
+    // policy hash edited in the lockfile: the hook refuses the agent's policy, so the plan must
+    // not say "no changes".
+    let p = team();
+    let root = p.path();
+    let read = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": root.join("src/a.rs")}),
+    );
+    let old_lock = p.read("state/iw.lock");
+    p.edit_registry(
+        "cannot_access: ['*.spec.*']",
+        "cannot_access: ['*.spec.*', docs/**]",
+    );
+    p.apply();
+    p.write("state/iw.lock", &old_lock);
+    let (code, why) = run(&p, "worker", &read);
+    assert_eq!(code, 2, "the hook refuses the policy: {why}");
+    assert_eq!(p.plan_code(), 2, "and the plan shows it");
+    let doc = p.plan_json(&[]);
+    let policy = "agents/worker/.claude/iw-policy.json";
+    assert!(
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == policy && c["drift"] == "not_recorded"),
+        "{doc:#}"
+    );
+    assert!(
+        doc["security_drift"]
+            .to_string()
+            .contains("does not record this policy"),
+        "{doc:#}"
+    );
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0, "apply repaired it");
+    assert_eq!(p.plan_code(), 0);
+
+    // A policy hash edited in the lockfile.
+    let lock: Value = serde_json::from_str(&p.read("state/iw.lock")).unwrap();
+    let sha = lock["files"][policy]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    p.write(
+        "state/iw.lock",
+        &p.read("state/iw.lock").replace(&sha, &"0".repeat(64)),
+    );
+    assert_eq!(run(&p, "worker", &read).0, 2);
+    assert_eq!(p.plan_code(), 2);
+    let out = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not recorded in state/iw.lock"), "{text}");
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0);
+    assert_eq!(p.plan_code(), 0);
+}
