@@ -99,7 +99,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         match change {
             Change::Session(_) => {}
             Change::File(f) => match apply_file(root, f, &mut backups) {
-                Ok(backup) => {
+                Ok((backup, changed_since_plan)) => {
                     match f.action {
                         Action::Delete => {
                             lock.files.remove(&f.path);
@@ -120,7 +120,8 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
                         resource: f.path.clone(),
                         agent: f.agent.clone(),
                         backup,
-                        detail: None,
+                        detail: changed_since_plan
+                            .then(|| "it had changed since the plan was made".to_string()),
                     };
                     on_step(&done);
                     report.applied.push(done);
@@ -532,15 +533,20 @@ fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
 }
 
 /// Carries out one file change; returns where the old content was backed up, if it was.
-fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Option<String>> {
+/// The file is read again just before it is written or deleted: if it is no longer what the
+/// plan was made over (edited while apply waited for confirmation, say), it is backed up like
+/// any drift, and the second value says so.
+fn apply_file(
+    root: &Path,
+    f: &FileChange,
+    backups: &mut Backups,
+) -> Result<(Option<String>, bool)> {
     let path = root.join(&f.path);
-    let backup = if f.backup {
-        match fsutil::read_optional(&path)? {
-            Some(old) => Some(backups.save(&f.path, &old)?),
-            None => None,
-        }
-    } else {
-        None
+    let now = fsutil::read_optional(&path)?;
+    let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
+    let backup = match now {
+        Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
+        _ => None,
     };
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
@@ -559,7 +565,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
             }
         }
     }
-    Ok(backup)
+    Ok((backup, changed))
 }
 
 /// Creates the parent directory of `rel` and checks that it really is inside the project, so that

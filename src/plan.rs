@@ -139,6 +139,9 @@ pub struct FileChange {
     pub backup: bool,
     /// The content on disk now (`None` if missing).
     pub before: Option<String>,
+    /// SHA-256 of the bytes on disk now (`None` if missing): apply checks, just before it
+    /// writes or deletes, that the file is still what was planned over.
+    pub before_sha256: Option<String>,
     /// The desired content (`None` for a delete).
     pub after: Option<String>,
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
@@ -523,6 +526,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 drift: locked.map(|_| Drift::DeletedOutsideIw),
                 backup: false,
                 before: None,
+                before_sha256: None,
                 path: file.path,
                 agent: file.agent,
                 after: Some(file.content),
@@ -535,6 +539,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     action: Action::Replace,
                     drift: None,
                     backup: false,
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
                     before: Some(lossy(bytes)),
                     path: file.path,
                     agent: file.agent,
@@ -556,6 +561,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     action: Action::Update,
                     drift: Some(Drift::NotRecorded),
                     backup: false,
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
                     before: Some(lossy(bytes)),
                     path: file.path,
                     agent: file.agent,
@@ -574,6 +580,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     action: Action::Update,
                     drift,
                     backup: drift.is_some(),
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
                     before: Some(lossy(bytes)),
                     path: file.path,
                     agent: file.agent,
@@ -600,6 +607,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 agent: entry.agent.clone(),
                 drift: modified.then_some(Drift::ModifiedOutsideIw),
                 backup: modified,
+                before_sha256: Some(fsutil::sha256_hex(&bytes)),
                 before: Some(lossy(bytes)),
                 after: None,
                 security: Vec::new(),
