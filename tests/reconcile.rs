@@ -1105,3 +1105,40 @@ fn a_file_edited_after_the_plan_was_made_is_backed_up_before_apply_replaces_it()
     );
     assert!(p.read(claude_md).contains("Does all the work"));
 }
+
+#[test]
+fn leftover_temporary_files_are_removed_by_the_next_apply() {
+    // A killed apply can leave `.iw-tmp-*` files: in a new agent's directory (not yet in the
+    // lockfile) and deep under state/backups/. The next apply removes them, and nothing else.
+    let p = TempProject::with_registry(SMALL);
+    p.apply();
+    p.write(
+        "agents/registry.yaml",
+        &format!(
+            "{}  newbie:\n    name: newbie\n    display_name: Newbie\n    description: New\n    \
+             model: haiku\n    tools: [Read]\n",
+            p.read("agents/registry.yaml")
+        ),
+    );
+    let leftovers = [
+        "agents/newbie/.claude/.iw-tmp-a1b2c3",
+        "state/backups/20200101T000000Z/agents/lead/.claude/.iw-tmp-d4e5f6",
+        "state/.iw-tmp-g7h8i9",
+    ];
+    for l in leftovers {
+        p.write(l, "partial");
+    }
+    p.write(
+        "state/backups/20200101T000000Z/agents/lead/.claude/CLAUDE.md",
+        "# kept\n",
+    );
+    p.apply();
+    for l in leftovers {
+        assert!(!p.exists(l), "{l} survived");
+    }
+    assert_eq!(
+        p.read("state/backups/20200101T000000Z/agents/lead/.claude/CLAUDE.md"),
+        "# kept\n"
+    );
+    assert!(p.exists("agents/newbie/.claude/settings.json"));
+}
