@@ -86,7 +86,10 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
             || changed.contains(path.as_str())
     });
 
-    remove_stale_temp_files(root, &lock);
+    // Containment, before anything is written or deleted: no change goes through a symbolic
+    // link out of the project (a refused apply changes nothing, the lockfile included).
+    check_containment(root, plan)?;
+    remove_stale_temp_files(root, &lock, plan);
     // Test hook: abort the process (as a kill would) after this many changes.
     let abort_after: Option<usize> = std::env::var("IW_TEST_ABORT_AFTER")
         .ok()
@@ -101,7 +104,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
         match change {
             Change::Session(_) => {}
             Change::File(f) => match apply_file(root, f, &mut backups) {
-                Ok(backup) => {
+                Ok((backup, changed_since_plan)) => {
                     match f.action {
                         Action::Delete => {
                             lock.files.remove(&f.path);
@@ -122,7 +125,8 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
                         resource: f.path.clone(),
                         agent: f.agent.clone(),
                         backup,
-                        detail: None,
+                        detail: changed_since_plan
+                            .then(|| "it had changed since the plan was made".to_string()),
                         output: Vec::new(),
                     };
                     on_step(&done);
@@ -185,12 +189,29 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
     } else {
         None
     };
-    // The warnings are a function of the same inputs as the key: a proven plan shows them.
+    // The warnings are a function of the key's inputs (persona warnings: of the persona paths
+    // the lockfile records, checked again): a proven plan shows them.
     lock.warnings = match lock.noop {
-        Some(_) => project.warnings.clone(),
+        Some(_) => project
+            .warnings
+            .iter()
+            .filter(|d| !crate::project::is_persona_warning(d))
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
-    if old_lock.as_ref() != Some(&lock) {
+    lock.personas = match lock.noop {
+        Some(_) => project
+            .registry
+            .agents
+            .values()
+            .map(|a| (a.name.clone(), a.persona.clone()))
+            .collect(),
+        None => Default::default(),
+    };
+    // A failure before anything was done leaves the lockfile as it was, byte for byte.
+    let nothing_done = failure.is_some() && report.applied.is_empty();
+    if old_lock.as_ref() != Some(&lock) && !nothing_done {
         lock.write(root)?;
         report.lock_written = true;
     }
@@ -605,21 +626,77 @@ pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String
     Ok(out)
 }
 
+/// Refuses a plan whose file changes (or backups, or the lockfile) would go through a symbolic
+/// link: `agents/<name>`, its `.claude`, `state/` or `state/backups` pointing elsewhere would
+/// make apply write or delete files outside the project.
+fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
+    let mut dirs: BTreeSet<&Path> = BTreeSet::new();
+    let mut backups = false;
+    for c in &plan.changes {
+        if let Change::File(f) = c {
+            dirs.insert(Path::new(&f.path).parent().unwrap_or(Path::new("")));
+            backups |= f.backup;
+        }
+    }
+    dirs.insert(Path::new(crate::lock::STATE_DIR));
+    if backups {
+        dirs.insert(Path::new(BACKUPS_DIR));
+    }
+    for d in dirs {
+        fsutil::check_real_dirs(root, d)?;
+    }
+    Ok(())
+}
+
+/// Where backups go, relative to the project root.
+const BACKUPS_DIR: &str = "state/backups";
+/// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
+const TEMP_PREFIX: &str = ".iw-tmp-";
+
 /// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories
-/// iw writes to. Only called while holding the apply lock, so none belongs to a running apply.
-fn remove_stale_temp_files(root: &Path, lock: &LockFile) {
+/// iw writes to: every generated file's directory (the lockfile's and the plan's, so a new
+/// agent's too), `state/`, and everywhere under `state/backups/`. Only called while holding the
+/// apply lock, so none belongs to a running apply; never through a symbolic link.
+fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
     let mut dirs: BTreeSet<PathBuf> = lock
         .files
         .keys()
-        .filter_map(|p| Path::new(p).parent().map(|d| root.join(d)))
+        .map(String::as_str)
+        .chain(plan.desired.iter().map(|f| f.path.as_str()))
+        .chain(plan.changes.iter().filter_map(|c| match c {
+            Change::File(f) => Some(f.path.as_str()),
+            Change::Session(_) => None,
+        }))
+        .filter_map(|p| Path::new(p).parent().map(Path::to_path_buf))
         .collect();
-    dirs.insert(root.join("state"));
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    dirs.insert(PathBuf::from(crate::lock::STATE_DIR));
+    // Backups: a tree of any depth, walked without following links.
+    let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
+    while let Some(d) = pending.pop() {
+        if fsutil::check_real_dirs(root, &d).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&d)) else {
             continue;
         };
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".iw-tmp-") {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(d.join(e.file_name()));
+            }
+        }
+        dirs.insert(d);
+    }
+    for dir in dirs {
+        if fsutil::check_real_dirs(root, &dir).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -627,15 +704,20 @@ fn remove_stale_temp_files(root: &Path, lock: &LockFile) {
 }
 
 /// Carries out one file change; returns where the old content was backed up, if it was.
-fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Option<String>> {
+/// The file is read again just before it is written or deleted: if it is no longer what the
+/// plan was made over (edited while apply waited for confirmation, say), it is backed up like
+/// any drift, and the second value says so.
+fn apply_file(
+    root: &Path,
+    f: &FileChange,
+    backups: &mut Backups,
+) -> Result<(Option<String>, bool)> {
     let path = root.join(&f.path);
-    let backup = if f.backup {
-        match fsutil::read_optional(&path)? {
-            Some(old) => Some(backups.save(&f.path, &old)?),
-            None => None,
-        }
-    } else {
-        None
+    let now = fsutil::read_optional(&path)?;
+    let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
+    let backup = match now {
+        Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
+        _ => None,
     };
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
@@ -643,6 +725,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
             fsutil::write_atomic(&path, f.after.as_deref().unwrap_or("").as_bytes())?;
         }
         Action::Delete => {
+            fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -653,7 +736,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
             }
         }
     }
-    Ok(backup)
+    Ok((backup, changed))
 }
 
 /// Creates the parent directory of `rel` and checks that it really is inside the project, so that
@@ -661,6 +744,7 @@ fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<Opti
 fn ensure_real_dir(root: &Path, rel: &str) -> Result<()> {
     let parent_rel = Path::new(rel).parent().unwrap_or(Path::new(""));
     let parent = root.join(parent_rel);
+    fsutil::check_real_dirs(root, parent_rel)?;
     std::fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
     let real = parent
         .canonicalize()
@@ -699,7 +783,7 @@ impl Backups {
                 let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                     .to_string()
                     .replace([':', '-'], "");
-                let base = self.root.join("state/backups");
+                let base = self.root.join(BACKUPS_DIR);
                 let mut dir = base.join(&stamp);
                 let mut n = 2;
                 while dir.exists() {
@@ -711,6 +795,12 @@ impl Backups {
             }
         };
         let target = dir.join(rel);
+        if let Some(parent) = target
+            .parent()
+            .and_then(|p| p.strip_prefix(&self.root).ok())
+        {
+            fsutil::check_real_dirs(&self.root, parent)?;
+        }
         fsutil::write_atomic(&target, content)?;
         Ok(target
             .strip_prefix(&self.root)

@@ -665,14 +665,35 @@ pub fn run() -> i32 {
     }
 }
 
+/// At most this many diagnostics are printed; the rest are counted (`--json` lists them all).
+pub const MAX_SHOWN: usize = 50;
+
 fn print_diagnostics(diags: &[Diagnostic]) {
     let color = console::colors_enabled_stderr();
     let mut err = std::io::stderr().lock();
-    for (i, d) in diags.iter().enumerate() {
+    for (i, d) in diags.iter().take(MAX_SHOWN).enumerate() {
         if i > 0 {
             let _ = err.write_all(b"\n");
         }
         let _ = err.write_all(d.render(color).as_bytes());
+    }
+    if let Some(rest) = diags.get(MAX_SHOWN..).filter(|r| !r.is_empty()) {
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        let warnings = rest.len() - errors;
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 more {what}")),
+            n => Some(format!("{n} more {what}s")),
+        };
+        let more: Vec<String> = [count(errors, "error"), count(warnings, "warning")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let _ = writeln!(
+            err,
+            "\n… and {}, not shown (the first {MAX_SHOWN} are); `iw validate --json` lists them all.",
+            more.join(" and ")
+        );
     }
 }
 
@@ -718,20 +739,22 @@ fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
 
 /// `iw hook pre-tool-use`: decides, prints the reason of a denial, returns 0 or 2.
 fn run_pre_tool_use(opts: &hook::Options) -> i32 {
-    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else).
-    crate::guard::arm(
-        hook::MEMORY_BUDGET,
-        hook::TIME_BUDGET,
-        if opts.fail_open { 0 } else { 2 },
-    );
-    let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
-    match &decision {
-        hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
-            eprintln!("{reason}")
+    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else): a
+    // crash or a panic anywhere ends with the failure code, and a stderr that cannot be written
+    // (closed, a broken pipe) changes nothing.
+    let failure = if opts.fail_open { 0 } else { 2 };
+    crate::guard::arm(hook::MEMORY_BUDGET, hook::TIME_BUDGET, failure);
+    std::panic::catch_unwind(|| {
+        let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
+        match &decision {
+            hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
+                let _ = writeln!(std::io::stderr(), "{reason}");
+            }
+            hook::Decision::Allow => {}
         }
-        hook::Decision::Allow => {}
-    }
-    decision.exit_code()
+        decision.exit_code()
+    })
+    .unwrap_or(failure)
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -939,7 +962,12 @@ fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
             .is_some_and(|l| crate::noop::unchanged(root, l));
     let plan = match lock {
         Some(lock) if proven => {
-            print_diagnostics(&lock.warnings);
+            let mut warnings = lock.warnings.clone();
+            warnings.extend(project::missing_personas_of(
+                root,
+                lock.personas.iter().map(|(a, p)| (a.as_str(), p.as_str())),
+            ));
+            print_diagnostics(&warnings);
             plan::Plan::proven_empty(lock)
         }
         lock => {

@@ -92,16 +92,27 @@ impl Diagnostic {
         }
     }
 
-    /// Points the diagnostic at `pos` in `file`, whose full text is `source`.
-    pub fn at(mut self, file: &str, source: &str, pos: Pos) -> Self {
+    /// Points the diagnostic at `pos` in `file`, whose full text is `source`. Finding the line
+    /// reads `source` up to it: to point many diagnostics into one file, use [`Self::at_line`].
+    pub fn at(self, file: &str, source: &str, pos: Pos) -> Self {
+        let text = pos
+            .line
+            .checked_sub(1)
+            .and_then(|n| source.lines().nth(n as usize));
+        self.at_text(file, text, pos)
+    }
+
+    /// Points the diagnostic at `pos` in `file`, whose lines `index` knows.
+    pub fn at_line(self, file: &str, index: &LineIndex<'_>, pos: Pos) -> Self {
+        self.at_text(file, index.line(pos.line), pos)
+    }
+
+    fn at_text(mut self, file: &str, text: Option<&str>, pos: Pos) -> Self {
         self.file = Some(file.to_string());
         if pos.line > 0 {
             self.line = Some(pos.line);
             self.column = Some(pos.column.max(1));
-            self.source_line = source
-                .lines()
-                .nth(pos.line as usize - 1)
-                .map(str::to_string);
+            self.source_line = text.map(str::to_string);
             self.span_len = pos.len.max(1);
         }
         self
@@ -219,16 +230,111 @@ impl Diagnostic {
     }
 }
 
+/// Where each line of a text starts, so that any number of diagnostics can point into one file
+/// in time linear in their number.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes the lines of `src`.
+    pub fn new(src: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { src, starts }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset`, highlighting `len`
+    /// characters.
+    pub fn pos(&self, offset: usize, len: usize) -> Pos {
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts[i];
+        let column = self.src.get(start..offset).map_or(0, |t| t.chars().count());
+        Pos {
+            line: i as u32 + 1,
+            column: column as u32 + 1,
+            len: len as u32,
+        }
+    }
+
+    /// Line `n` (1-based) without its line ending, as [`str::lines`] gives it.
+    pub fn line(&self, n: u32) -> Option<&'a str> {
+        let i = n.checked_sub(1)? as usize;
+        let start = *self.starts.get(i)?;
+        if start == self.src.len() {
+            return None; // an empty text, or after the last line ending
+        }
+        let end = self.starts.get(i + 1).map_or(self.src.len(), |e| e - 1);
+        let line = &self.src[start..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// Byte offset of the `n`th character of `s` (or `s.len()` past the end).
 fn char_to_byte(s: &str, n: usize) -> usize {
     s.char_indices().nth(n).map(|(i, _)| i).unwrap_or(s.len())
 }
 
 /// The help for an unknown agent name: a "did you mean" suggestion, else the known names.
-pub fn agent_help<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+pub fn agent_help<'a>(name: &str, known: impl ExactSizeIterator<Item = &'a str> + Clone) -> String {
     match did_you_mean(name, known.clone()) {
         Some(s) => format!("did you mean `{s}`?"),
-        None => format!("known agents: {}", known.collect::<Vec<_>>().join(", ")),
+        None => known_names("known agents", known),
+    }
+}
+
+/// At most this many names are listed in a help text.
+pub const MAX_LISTED: usize = 30;
+
+/// `"<label>: a, b, c"`, at most [`MAX_LISTED`] names, then how many there are in all.
+pub fn known_names<'a>(label: &str, names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    let shown: Vec<&str> = names.take(MAX_LISTED).collect();
+    if total > shown.len() {
+        format!("{label}: {}, … ({total} in all)", shown.join(", "))
+    } else {
+        format!("{label}: {}", shown.join(", "))
+    }
+}
+
+/// Suggestions for unknown agent names in one file: "did you mean" costs a comparison with every
+/// name, so after [`Suggestions::BUDGET`] of them only the (capped) list of names is given, and
+/// a file with any number of unknown names is checked in time linear in its size.
+#[derive(Debug)]
+pub struct Suggestions {
+    left: usize,
+}
+
+impl Default for Suggestions {
+    fn default() -> Self {
+        Suggestions { left: Self::BUDGET }
+    }
+}
+
+impl Suggestions {
+    /// How many unknown names get a "did you mean".
+    pub const BUDGET: usize = 100;
+
+    /// The help for the unknown agent `name`; `label` introduces the list of `known` names.
+    pub fn agent<'a>(
+        &mut self,
+        name: &str,
+        label: &str,
+        known: impl ExactSizeIterator<Item = &'a str> + Clone,
+    ) -> String {
+        if self.left > 0 {
+            self.left -= 1;
+            if let Some(s) = did_you_mean(name, known.clone()) {
+                return format!("did you mean `{s}`?");
+            }
+        }
+        known_names(label, known)
     }
 }
 
@@ -368,6 +474,27 @@ mod tests {
         assert!(out.contains("^^^^^"), "{out}");
         assert!(out.contains("did you mean `model`?"), "{out}");
         assert!(out.contains("agent `a`: unknown field"), "{out}");
+    }
+
+    #[test]
+    fn the_line_index_finds_the_lines_str_lines_does() {
+        for src in ["", "a", "a\n", "a\nb", "a\r\nb\r\n\nc", "\n\n", "é\nü x\n"] {
+            let index = LineIndex::new(src);
+            for n in 0..6u32 {
+                let want = n.checked_sub(1).and_then(|i| src.lines().nth(i as usize));
+                assert_eq!(index.line(n), want, "{src:?} line {n}");
+            }
+            for (offset, _) in src.char_indices() {
+                let before = &src[..offset];
+                let line = before.matches('\n').count() as u32 + 1;
+                let col = before[before.rfind('\n').map_or(0, |p| p + 1)..]
+                    .chars()
+                    .count() as u32
+                    + 1;
+                let p = index.pos(offset, 1);
+                assert_eq!((p.line, p.column), (line, col), "{src:?} at {offset}");
+            }
+        }
     }
 
     #[test]

@@ -422,6 +422,12 @@ fn files(p: &Project) -> Check {
         Err(e) => check("generated files", Status::Fail, e.to_string()),
         Ok(plan) => {
             let s = plan.summary();
+            // Sessions were left out of this plan: only its file changes count.
+            let pending = plan
+                .changes
+                .iter()
+                .filter(|c| matches!(c, crate::plan::Change::File(_)))
+                .count();
             if s.security > 0 {
                 let which: Vec<String> = plan
                     .changes
@@ -439,7 +445,7 @@ fn files(p: &Project) -> Check {
                     format!("security drift: {}", which.join(" | ")),
                 )
                 .help("review with `iw plan`, then `iw apply` restores every guard")
-            } else if plan.is_empty() {
+            } else if pending == 0 {
                 check(
                     "generated files",
                     Status::Ok,
@@ -458,10 +464,7 @@ fn files(p: &Project) -> Check {
                 check(
                     "generated files",
                     Status::Ok,
-                    format!(
-                        "no security drift; {} changes pending (`iw plan` shows them)",
-                        plan.changes.len()
-                    ),
+                    format!("no security drift; {pending} changes pending (`iw plan` shows them)"),
                 )
             }
         }

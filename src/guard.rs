@@ -9,12 +9,19 @@
 //! it (docs/security.md).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 static USED: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(0);
 static EXIT_CODE: AtomicI32 = AtomicI32::new(2);
+static READING_INPUT: AtomicBool = AtomicBool::new(false);
+
+/// Tells the watchdog whether the hook is still waiting for its input (so that running out of
+/// time says so).
+pub fn reading_input(reading: bool) {
+    READING_INPUT.store(reading, Ordering::Relaxed);
+}
 
 /// The system allocator, counting live bytes; over the armed limit it ends the process.
 pub struct CountingAlloc;
@@ -31,6 +38,14 @@ const OUT_OF_MEMORY: &[u8] = b"iw hook: the tool call needed more memory than th
 (a pathological command?); it was blocked. Rewrite the command more simply.\n";
 const OUT_OF_TIME: &[u8] = b"iw hook: deciding on the tool call took longer than the hook \
 allows (a pathological command?); it was blocked. Rewrite the command more simply.\n";
+const NO_INPUT: &[u8] = b"iw hook: no complete tool call arrived on stdin in the time the hook \
+allows; it was blocked.\n";
+const CRASHED: &[u8] = b"iw hook: the hook crashed deciding on the tool call (a stack \
+overflow on a deeply nested command?); it was blocked. Rewrite the command more simply.\n";
+
+extern "C" fn on_fatal_signal(_signal: libc::c_int) {
+    die(CRASHED);
+}
 
 fn charge(size: usize) {
     let used = USED.fetch_add(size, Ordering::Relaxed) + size;
@@ -69,9 +84,29 @@ unsafe impl GlobalAlloc for CountingAlloc {
 }
 
 /// Limits this process to `memory` more bytes than it uses now and to `time` from now; crossing
-/// either ends it with `exit_code` (only takes effect in a binary that uses [`CountingAlloc`]).
+/// either ends it with `exit_code` (the memory limit only takes effect in a binary that uses
+/// [`CountingAlloc`]). A crash — a stack overflow, an abort (a panic while panicking), a bad
+/// memory access — ends it with `exit_code` too, instead of a signal that Claude Code would
+/// read as "allow".
 pub fn arm(memory: usize, time: Duration, exit_code: i32) {
     EXIT_CODE.store(exit_code, Ordering::Relaxed);
+    // SAFETY: the handler only calls async-signal-safe functions (write, _exit). SA_ONSTACK runs
+    // it on the alternate stack std sets up for the main thread, so a stack overflow reaches it.
+    unsafe {
+        for signal in [
+            libc::SIGABRT,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+        ] {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_fatal_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
     LIMIT.store(
         USED.load(Ordering::Relaxed).saturating_add(memory),
         Ordering::Relaxed,
@@ -80,6 +115,10 @@ pub fn arm(memory: usize, time: Duration, exit_code: i32) {
         .name("iw-hook-watchdog".into())
         .spawn(move || {
             std::thread::sleep(time);
-            die(OUT_OF_TIME);
+            die(if READING_INPUT.load(Ordering::Relaxed) {
+                NO_INPUT
+            } else {
+                OUT_OF_TIME
+            });
         });
 }

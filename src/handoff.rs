@@ -11,7 +11,7 @@ use crate::project::Project;
 /// code: 0 valid; an invalid payload or edge is an error (exit 1) listing every problem.
 pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<i32> {
     check_edge(project, from, to)?;
-    let payload_text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, e))?;
+    let payload_text = read_text(file)?;
     parse_payload(file, &payload_text)?;
     match check_payload(project, from, to, file, &payload_text)? {
         None => {
@@ -81,8 +81,7 @@ pub fn check_payload(
     };
     let payload = parse_payload(file, payload_text)?;
     let schema_path = project.root.join(schema_rel);
-    let schema_text =
-        std::fs::read_to_string(&schema_path).map_err(|e| Error::io("read", &schema_path, e))?;
+    let schema_text = read_text(&schema_path)?;
     let schema: serde_json::Value = serde_json::from_str(&schema_text).map_err(|e| {
         Error::msg(format!(
             "{schema_rel}:{}:{}: the handoff schema is not valid JSON: {e}",
@@ -115,4 +114,11 @@ pub fn check_payload(
         ),
         "each line starts with the JSON pointer of the failing field",
     ))
+}
+
+/// A regular file's text (a FIFO or device is refused rather than waited on).
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::fsutil::read_regular(path).map_err(|e| Error::io("read", path, e))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::msg(format!("{} is not UTF-8 text", path.display())))
 }

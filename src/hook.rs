@@ -10,7 +10,8 @@
 //! registry opted into `hook_failure: open`, which allows it with a warning. If `IW_HOOK_LOG`
 //! names a file, every decision is appended to it as one JSON line.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -97,9 +98,11 @@ impl From<String> for Failure {
 
 /// Reads the tool call from `input` and decides. Never panics: an internal error is a failure
 /// to decide, which blocks unless failing open was chosen.
-pub fn pre_tool_use(opts: &Options, mut input: impl std::io::Read) -> Decision {
+pub fn pre_tool_use(opts: &Options, input: impl std::io::Read) -> Decision {
+    crate::guard::reading_input(true);
     let mut buf = Vec::new();
-    let read = (&mut input).take(MAX_INPUT + 1).read_to_end(&mut buf);
+    let read = read_call(input, &mut buf);
+    crate::guard::reading_input(false);
     let mut tool = String::new();
     let outcome = match read {
         Err(e) => Err(Failure::from(format!(
@@ -125,6 +128,36 @@ pub fn pre_tool_use(opts: &Options, mut input: impl std::io::Read) -> Decision {
     };
     log(opts, &tool, &decision);
     decision
+}
+
+/// Reads the tool call into `buf`: up to the end of the first JSON value, without waiting for
+/// the end of the input (a writer that keeps stdin open does not hold the decision up), or up
+/// to the end of the input when it is not JSON; at most [`MAX_INPUT`] + 1 bytes.
+fn read_call(input: impl std::io::Read, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    /// Keeps a copy of every byte read.
+    struct Tee<'a, R> {
+        inner: R,
+        copy: &'a mut Vec<u8>,
+    }
+    impl<R: std::io::Read> std::io::Read for Tee<'_, R> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(out)?;
+            self.copy.extend_from_slice(&out[..n]);
+            Ok(n)
+        }
+    }
+    let tee = Tee {
+        inner: input.take(MAX_INPUT + 1),
+        copy: buf,
+    };
+    let reader = std::io::BufReader::with_capacity(64 * 1024, tee);
+    let mut values =
+        serde_json::Deserializer::from_reader(reader).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        // Not JSON (or truncated): the error is reported when the bytes read are parsed.
+        Some(Err(e)) if e.is_io() => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn fail(opts: &Options, reason: String, policy_open: bool) -> Decision {
@@ -198,7 +231,7 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
         return Err(format!("`{agent}` is not a valid agent name"));
     }
     let lock_path = root.join(LOCK_PATH);
-    let lock_bytes = match std::fs::read(&lock_path) {
+    let lock_bytes = match crate::fsutil::read_regular(&lock_path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
@@ -227,7 +260,7 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
             }
         }
     };
-    let bytes = std::fs::read(root.join(&rel))
+    let bytes = crate::fsutil::read_regular(&root.join(&rel))
         .map_err(|e| format!("cannot read {agent}'s policy {rel}: {e}; run `iw apply`"))?;
     if crate::fsutil::sha256_hex(&bytes) != expected {
         return Err(format!(

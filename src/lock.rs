@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::diag::{Error, Result};
 use crate::fsutil;
 
+/// iw's state directory, relative to the project root.
+pub const STATE_DIR: &str = "state";
 /// The lockfile's path relative to the project root.
 pub const LOCK_PATH: &str = "state/iw.lock";
 /// The advisory lock file's path relative to the project root.
@@ -50,6 +52,9 @@ pub struct LockFile {
     /// proven by the no-op key shows them again, as the full plan would.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::diag::Diagnostic>,
+    /// Each agent's persona path at that apply: a proven plan warns again about those missing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub personas: BTreeMap<String, String>,
 }
 
 /// Hashes of the inputs of the last apply.
@@ -94,6 +99,7 @@ impl LockFile {
             tenant_sockets: Vec::new(),
             noop: None,
             warnings: Vec::new(),
+            personas: BTreeMap::new(),
         }
     }
 
@@ -133,11 +139,12 @@ impl LockFile {
         Ok(Some(lock))
     }
 
-    /// Writes the lockfile atomically.
+    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link).
     pub fn write(&self, root: &Path) -> Result<()> {
         let mut data = serde_json::to_string_pretty(self)
             .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
         data.push('\n');
+        fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
         fsutil::write_atomic(&root.join(LOCK_PATH), data.as_bytes())
     }
 }
@@ -171,8 +178,12 @@ impl Drop for ApplyLock {
 
 impl ApplyLock {
     /// Takes the lock on `root/state/apply.lock`, waiting up to `timeout` for another holder.
+    /// A `state/` or `state/apply.lock` that is a symbolic link is refused: the lock file is
+    /// written (its holder's pid), and must not be written elsewhere.
     pub fn acquire(root: &Path, timeout: Duration) -> Result<ApplyLock> {
+        use std::os::unix::fs::OpenOptionsExt as _;
         let path = root.join(APPLY_LOCK_PATH);
+        fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         }
@@ -181,8 +192,28 @@ impl ApplyLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .map_err(|e| Error::io("open", &path, e))?;
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    Error::with_help(
+                        format!(
+                            "{APPLY_LOCK_PATH} is a symbolic link: iw writes only inside the \
+                             project, so it refuses to write the lock through it"
+                        ),
+                        "remove the link (iw creates the file), then run the command again; \
+                         nothing was changed",
+                    )
+                } else {
+                    Error::io("open", &path, e)
+                }
+            })?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(Error::with_help(
+                format!("{APPLY_LOCK_PATH} is not a regular file"),
+                "remove it (iw creates the file), then run the command again",
+            ));
+        }
         let start = Instant::now();
         loop {
             match file.try_lock() {

@@ -23,7 +23,7 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
     if root.join(crate::sessions::SESSIONS_PATH).exists() {
         return None;
     }
-    let registry = std::fs::read(root.join(crate::project::REGISTRY_PATH)).ok()?;
+    let registry = fsutil::read_regular(&root.join(crate::project::REGISTRY_PATH)).ok()?;
     // What `Project::inputs` records for a loaded project, read straight from disk.
     let mut inputs = Inputs {
         registry: fsutil::sha256_hex(&registry),
@@ -31,7 +31,7 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
     };
     for (name, builtin) in BUILTIN_TEMPLATES {
         let rel = format!("templates/{name}.template");
-        let (source, text) = match std::fs::read(root.join(&rel)) {
+        let (source, text) = match fsutil::read_regular(&root.join(&rel)) {
             Ok(bytes) => (rel, bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 ("builtin".to_string(), builtin.as_bytes().to_vec())
@@ -96,6 +96,6 @@ pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
         return false;
     }
     lock.files.iter().all(|(path, entry)| {
-        std::fs::read(root.join(path)).is_ok_and(|b| fsutil::sha256_hex(&b) == entry.sha256)
+        fsutil::read_regular(&root.join(path)).is_ok_and(|b| fsutil::sha256_hex(&b) == entry.sha256)
     })
 }

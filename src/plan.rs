@@ -108,6 +108,9 @@ pub enum Drift {
     NotWrittenByIw,
     /// iw wrote the file, and it was deleted.
     DeletedOutsideIw,
+    /// The file is as desired, but the lockfile does not record that content: for a policy,
+    /// which the hook only trusts when its hash is the lockfile's, the agent is blocked.
+    NotRecorded,
 }
 
 impl Drift {
@@ -117,6 +120,7 @@ impl Drift {
             Drift::ModifiedOutsideIw => "modified outside iw",
             Drift::NotWrittenByIw => "exists but was not written by iw",
             Drift::DeletedOutsideIw => "deleted outside iw",
+            Drift::NotRecorded => "not recorded in state/iw.lock",
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct FileChange {
     pub backup: bool,
     /// The content on disk now (`None` if missing).
     pub before: Option<String>,
+    /// SHA-256 of the bytes on disk now (`None` if missing): apply checks, just before it
+    /// writes or deletes, that the file is still what was planned over.
+    pub before_sha256: Option<String>,
     /// The desired content (`None` for a delete).
     pub after: Option<String>,
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
@@ -368,6 +375,12 @@ pub fn security_drift(f: &FileChange) -> Vec<String> {
     let file = f.path.rsplit('/').next().unwrap_or("");
     if file == crate::policy::POLICY_FILE {
         match (&f.before, f.drift) {
+            (_, Some(Drift::NotRecorded)) => out.push(
+                "state/iw.lock does not record this policy (it was restored, edited, or not \
+                 written after the files were): the agent's hook blocks every tool call until \
+                 apply records it"
+                    .into(),
+            ),
             (None, Some(_)) => out.push(
                 "the agent's policy file is missing: its hook blocks every tool call until apply"
                     .into(),
@@ -514,7 +527,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
         desired_files.push(DesiredFile {
             path: file.path.clone(),
             agent: file.agent.clone(),
-            sha256,
+            sha256: sha256.clone(),
         });
         let locked = lock.as_ref().and_then(|l| l.files.get(&file.path));
         let change = match disk {
@@ -523,6 +536,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 drift: locked.map(|_| Drift::DeletedOutsideIw),
                 backup: false,
                 before: None,
+                before_sha256: None,
                 path: file.path,
                 agent: file.agent,
                 after: Some(file.content),
@@ -535,6 +549,29 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     action: Action::Replace,
                     drift: None,
                     backup: false,
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
+                    before: Some(lossy(bytes)),
+                    path: file.path,
+                    agent: file.agent,
+                    after: Some(file.content),
+                    security: Vec::new(),
+                })
+            }
+            // A policy as desired that the lockfile does not record (a lockfile restored from
+            // before the last apply, edited, or never written after the files were): the hook
+            // refuses it, so apply must record it.
+            Some(bytes)
+                if bytes == file.content.as_bytes()
+                    && file
+                        .path
+                        .ends_with(&format!("/{}", crate::policy::POLICY_FILE))
+                    && locked.is_none_or(|e| e.sha256 != sha256) =>
+            {
+                Some(FileChange {
+                    action: Action::Update,
+                    drift: Some(Drift::NotRecorded),
+                    backup: false,
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
                     before: Some(lossy(bytes)),
                     path: file.path,
                     agent: file.agent,
@@ -553,6 +590,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                     action: Action::Update,
                     drift,
                     backup: drift.is_some(),
+                    before_sha256: Some(fsutil::sha256_hex(&bytes)),
                     before: Some(lossy(bytes)),
                     path: file.path,
                     agent: file.agent,
@@ -579,6 +617,7 @@ pub fn compute(project: &Project, lock: Option<LockFile>, selection: &Selection)
                 agent: entry.agent.clone(),
                 drift: modified.then_some(Drift::ModifiedOutsideIw),
                 backup: modified,
+                before_sha256: Some(fsutil::sha256_hex(&bytes)),
                 before: Some(lossy(bytes)),
                 after: None,
                 security: Vec::new(),

@@ -10,7 +10,7 @@
 //! `cwd`, follows every symlink in the part that exists, removes `.` and `..`, and only then makes
 //! it relative to the (canonical) project root for gitignore-style matching.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
@@ -100,6 +100,10 @@ pub struct PolicyDoc {
     pub deny_commands: Vec<String>,
     /// Absolute path globs outside the project it may write.
     pub write_outside_root: Vec<String>,
+    /// For each agent it delegates to that can write files, that agent's `cannot_access`: to
+    /// name, when a path is denied, the delegates that may write it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegate_no_write: BTreeMap<String, Vec<PathRule>>,
 }
 
 fn rule(p: &AccessPattern, rule: RuleKind, owner: Option<&str>, what: Option<&str>) -> PathRule {
@@ -175,6 +179,8 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegators: &'a std::collections::BTreeMap<String, Vec<String>>,
         deny_commands: &'a [String],
         write_outside_root: &'a [String],
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        delegate_no_write: BTreeMap<String, Vec<PathRule>>,
     }
     let (no_write, no_read) = own_rules(registry, agent);
     let view = View {
@@ -189,6 +195,7 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegators: &shared.delegators,
         deny_commands: &agent.deny_commands,
         write_outside_root: &agent.write_outside_root,
+        delegate_no_write: delegate_no_write(registry, agent),
     };
     let mut s = serde_json::to_string(&view).unwrap_or_default();
     s.push('\n');
@@ -231,7 +238,29 @@ pub fn compile_with(shared: &Shared, registry: &Registry, agent: &Agent) -> Poli
         delegators: shared.delegators.clone(),
         deny_commands: agent.deny_commands.clone(),
         write_outside_root: agent.write_outside_root.clone(),
+        delegate_no_write: delegate_no_write(registry, agent),
     }
+}
+
+/// Tools that write files (`Bash` included: it can).
+const WRITING_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"];
+
+/// The `cannot_access` of each agent `agent` delegates to that has a tool that writes files.
+fn delegate_no_write(registry: &Registry, agent: &Agent) -> BTreeMap<String, Vec<PathRule>> {
+    agent
+        .delegates_to
+        .iter()
+        .filter_map(|d| registry.agents.get(d))
+        .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
+        .map(|d| {
+            let rules = d
+                .cannot_access
+                .iter()
+                .map(|p| rule(p, RuleKind::CannotAccess, None, None))
+                .collect();
+            (d.name.clone(), rules)
+        })
+        .collect()
 }
 
 impl PolicyDoc {
@@ -534,10 +563,36 @@ impl Policy {
             ));
         }
         let input = call.input;
-        let field = |name: &str| input.get(name).and_then(|v| v.as_str());
+        if !(input.is_object() || input.is_null()) {
+            return Verdict::Undecided(format!(
+                "iw: the {tool} call's `tool_input` is {}, not a JSON object, so the hook cannot \
+                 check it",
+                json_kind(input)
+            ));
+        }
+        // A text field: `None` if absent; a field of another type cannot be judged.
+        let text = |name: &str| -> Result<Option<&str>, Verdict> {
+            match input.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(v) => Err(Verdict::Undecided(format!(
+                    "iw: the {tool} call's `{name}` is {}, not text, so the hook cannot check it",
+                    json_kind(v)
+                ))),
+            }
+        };
+        let missing = |what: &str| {
+            Verdict::Undecided(format!(
+                "iw: the {tool} call has no {what}, so the hook cannot check it"
+            ))
+        };
         match tool {
             "Task" | "Agent" => {
-                let target = field("subagent_type").unwrap_or("");
+                let target = match text("subagent_type") {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return missing("`subagent_type`"),
+                    Err(v) => return v,
+                };
                 if self.doc.delegates_to.iter().any(|d| d == target) {
                     Verdict::Allow
                 } else if self.doc.delegates_to.is_empty() {
@@ -553,42 +608,74 @@ impl Policy {
                     ))
                 }
             }
-            "Bash" => self.decide_bash(field("command").unwrap_or(""), env),
+            "Bash" => match text("command") {
+                Ok(Some(c)) => self.decide_bash(c, env),
+                Ok(None) => missing("`command`"),
+                Err(v) => v,
+            },
             t if READ_TOOLS.contains(&t) => {
-                // Glob and Grep search a directory (default: cwd); Read names a file.
+                // Glob, Grep and LS search a directory (default: cwd); Read names a file.
                 let searches = matches!(t, "Glob" | "Grep" | "LS");
-                let path = PATH_FIELDS
-                    .iter()
-                    .find_map(|f| field(f))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        if searches {
-                            env.cwd.to_string_lossy().into_owned()
-                        } else {
-                            String::new()
+                let mut path = None;
+                for f in PATH_FIELDS {
+                    match text(f) {
+                        Ok(Some(p)) => {
+                            path = Some(p.to_string());
+                            break;
                         }
-                    });
-                if path.is_empty() {
-                    return Verdict::Allow;
+                        Ok(None) => {}
+                        Err(v) => return v,
+                    }
                 }
-                self.check_read(&path, searches, tool, env)
+                let path = match path {
+                    Some(p) if !p.is_empty() => p,
+                    _ if searches => env.cwd.to_string_lossy().into_owned(),
+                    _ => return missing("file to read (`file_path`)"),
+                };
+                self.check_read(&path, &[], searches, tool, env)
             }
             _ => {
                 // Write tools name their target; any other tool naming a path is treated as
                 // writing it (MCP servers and future tools included).
-                let fields: &[&str] = if WRITE_TOOLS.contains(&tool) {
+                let is_write_tool = WRITE_TOOLS.contains(&tool);
+                let fields: &[&str] = if is_write_tool {
                     &["file_path", "notebook_path"]
                 } else {
                     PATH_FIELDS
                 };
+                let mut paths: Vec<&str> = Vec::new();
                 for f in fields {
-                    if let Some(p) = field(f)
-                        && !p.is_empty()
-                    {
-                        let v = self.check_write(p, &[], tool, false, env);
-                        if v != Verdict::Allow {
-                            return v;
+                    match input.get(*f) {
+                        // An MCP tool may name several paths.
+                        Some(serde_json::Value::Array(items)) if !is_write_tool => {
+                            for item in items {
+                                match item.as_str() {
+                                    Some(p) => paths.push(p),
+                                    None => {
+                                        return Verdict::Undecided(format!(
+                                            "iw: the {tool} call's `{f}` lists {}, not a path, \
+                                             so the hook cannot check it",
+                                            json_kind(item)
+                                        ));
+                                    }
+                                }
+                            }
                         }
+                        _ => match text(f) {
+                            Ok(Some(p)) => paths.push(p),
+                            Ok(None) => {}
+                            Err(v) => return v,
+                        },
+                    }
+                }
+                paths.retain(|p| !p.is_empty());
+                if is_write_tool && paths.is_empty() {
+                    return missing("file to write (`file_path`)");
+                }
+                for p in paths {
+                    let v = self.check_write(p, &[], tool, false, false, env);
+                    if v != Verdict::Allow {
+                        return v;
                     }
                 }
                 Verdict::Allow
@@ -596,11 +683,24 @@ impl Policy {
         }
     }
 
-    fn check_read(&self, path: &str, searches: bool, tool: &str, env: &Env) -> Verdict {
+    /// Checks one read. `cd` are the directories changed into first (Bash); `searches` means
+    /// everything below the path is read too (Grep, Glob, LS, `grep -r`, `find`, …).
+    fn check_read(
+        &self,
+        path: &str,
+        cd: &[String],
+        searches: bool,
+        tool: &str,
+        env: &Env,
+    ) -> Verdict {
         if self.doc.no_read.is_empty() {
             return Verdict::Allow;
         }
-        let rel = match resolve(&env.root, &env.cwd, path, env.home.as_deref()) {
+        let mut cwd = env.cwd.clone();
+        for d in cd {
+            cwd = cwd.join(expand_home(d, env.home.as_deref()));
+        }
+        let rel = match resolve(&env.root, &cwd, path, env.home.as_deref()) {
             Ok(Resolved::Inside(rel)) => rel,
             Ok(Resolved::Outside(_)) => return Verdict::Allow,
             Err(e) => return Verdict::Deny(format!("iw: {tool} of {path} refused: {e}")),
@@ -631,13 +731,16 @@ impl Policy {
     }
 
     /// Checks one write. `cd` are the directories changed into first (Bash); `recursive` means
-    /// the operation can affect everything below the path (rm -r, mv of a directory, …).
+    /// the operation can affect everything below the path (rm -r, mv of a directory, …);
+    /// `names_only` that it only adds or removes a name (rm, mv, a hard link's source) and so
+    /// cannot change another name of the same file.
     fn check_write(
         &self,
         path: &str,
         cd: &[String],
         what: &str,
         recursive: bool,
+        names_only: bool,
         env: &Env,
     ) -> Verdict {
         let mut cwd = env.cwd.clone();
@@ -648,7 +751,10 @@ impl Policy {
             Ok(Resolved::Inside(rel)) => rel,
             Ok(Resolved::Outside(abs)) => {
                 if self.outside.iter().any(|g| g.is_match(&abs)) {
-                    return Verdict::Allow;
+                    return match std::fs::metadata(&abs) {
+                        Ok(m) if !names_only => self.check_links(&m, &abs.to_string_lossy(), what),
+                        _ => Verdict::Allow,
+                    };
                 }
                 return Verdict::Deny(format!(
                     "iw: {what} to {} blocked: it is outside the project ({}), and {} may only \
@@ -665,10 +771,14 @@ impl Policy {
             }
             Err(e) => return Verdict::Deny(format!("iw: {what} to {path} refused: {e}")),
         };
-        let root_abs = env.root.join(&rel);
-        let recursive = recursive || root_abs.is_dir();
+        let meta = std::fs::metadata(env.root.join(&rel)).ok();
+        let recursive = recursive || meta.as_ref().is_some_and(|m| m.is_dir());
+        let links = |v: Verdict| match &meta {
+            Some(m) if v == Verdict::Allow && !names_only => self.check_links(m, &rel, what),
+            _ => v,
+        };
         if !recursive && env.run_result.as_deref() == Some(rel.as_str()) {
-            return Verdict::Allow;
+            return links(Verdict::Allow);
         }
         let hit = self.no_write.first_match(&rel).map(|m| m.1).or_else(|| {
             recursive
@@ -676,9 +786,35 @@ impl Policy {
                 .flatten()
         });
         match hit {
-            None => Verdict::Allow,
-            Some(i) => Verdict::Deny(self.write_message(&self.doc.no_write[i], &rel, what)),
+            None => links(Verdict::Allow),
+            Some(i) => {
+                let mut msg = self.write_message(&self.doc.no_write[i], &rel, what);
+                if what.contains(crate::shell::HARD_LINK) {
+                    msg.push_str(
+                        " (A hard link is another name for the same file: writing through it \
+                         would change this one.)",
+                    );
+                }
+                Verdict::Deny(msg)
+            }
         }
+    }
+
+    /// Denies changing the content of an existing file that has more than one name (hard
+    /// links): the other name may be a file this agent may not write, and nothing tells which.
+    fn check_links(&self, meta: &std::fs::Metadata, shown: &str, what: &str) -> Verdict {
+        use std::os::unix::fs::MetadataExt as _;
+        if !meta.is_file() || meta.nlink() < 2 {
+            return Verdict::Allow;
+        }
+        Verdict::Deny(format!(
+            "iw: {what} to `{shown}` blocked: the file has {} hard links (names), so it may be \
+             another name of a file {} may not write, and writing it would change that file \
+             too. Write a new file instead (e.g. remove this name first, then create it), or \
+             ask a human to check it (`find . -samefile {shown}`).",
+            meta.nlink(),
+            self.doc.agent
+        ))
     }
 
     fn write_message(&self, r: &PathRule, rel: &str, what: &str) -> String {
@@ -729,9 +865,40 @@ impl Policy {
                     ));
                 }
             }
-            None => msg.push_str(" Leave this path alone; report back if the task needs it."),
+            None => {
+                let writers = self.delegates_who_may_write(rel);
+                match writers.as_slice() {
+                    [] => msg.push_str(" Leave this path alone; report back if the task needs it."),
+                    [d] => msg.push_str(&format!(
+                        " {d} may write it: delegate the change to {d} (`iw run {d} --task \
+                         FILE`, or the Task tool with subagent_type \"{d}\")."
+                    )),
+                    several => msg.push_str(&format!(
+                        " {} may write it: delegate the change to one of them (`iw run AGENT \
+                         --task FILE`, or the Task tool with subagent_type set to the agent).",
+                        several.join(", ")
+                    )),
+                }
+            }
         }
         msg
+    }
+
+    /// The agents this one delegates to that may write `rel` (which is in no agent's exclusive
+    /// area and not protected): they have a tool that writes, and it is not in their
+    /// `cannot_access`. Only computed for a denial.
+    fn delegates_who_may_write(&self, rel: &str) -> Vec<&str> {
+        self.doc
+            .delegate_no_write
+            .iter()
+            .filter(|(_, rules)| {
+                // Rules that do not parse (the policy is verified, so: never) name no one:
+                // never suggest an agent that may not write the path.
+                checked_rules(rules)
+                    .is_ok_and(|patterns| PatternSet::new(patterns).first_match(rel).is_none())
+            })
+            .map(|(d, _)| d.as_str())
+            .collect()
     }
 
     fn decide_bash(&self, command: &str, env: &Env) -> Verdict {
@@ -756,16 +923,42 @@ impl Policy {
             }
         }
         for w in &analysis.writes {
-            let recursive = matches!(
-                w.via.as_str(),
-                "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
-            );
-            let v = self.check_write(&w.path, &w.cd, &format!("Bash ({})", w.via), recursive, env);
+            let hard_link = w.via.starts_with(crate::shell::HARD_LINK);
+            let recursive = hard_link
+                || matches!(
+                    w.via.as_str(),
+                    "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
+                );
+            // These add or remove a name; they cannot change what another name of the file
+            // holds.
+            let names_only =
+                hard_link || matches!(w.via.as_str(), "rm" | "rmdir" | "unlink" | "mv" | "ln");
+            let what = format!("Bash ({})", w.via);
+            let v = self.check_write(&w.path, &w.cd, &what, recursive, names_only, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
+        for r in &analysis.reads {
+            let what = format!("Bash ({})", r.via);
+            let v = self.check_read(&r.path, &r.cd, r.recursive, &what, env);
             if v != Verdict::Allow {
                 return v;
             }
         }
         Verdict::Allow
+    }
+}
+
+/// "a number", "a list", … for messages about a JSON value of the wrong type.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -777,9 +970,11 @@ fn below(rules: &[PathRule], dir: &str, root: &Path) -> Option<usize> {
     rules.iter().position(|r| {
         if let Some(rest) = r.glob.strip_prefix("**/") {
             let first = rest.split('/').next().unwrap_or("");
+            // `dir` is itself a directory of that name (`secrets` for `secrets/`), or has one.
             return is_literal(first)
                 && !first.is_empty()
-                && std::fs::symlink_metadata(root.join(dir).join(first)).is_ok();
+                && (dir.rsplit('/').next() == Some(first) && rest.len() > first.len()
+                    || std::fs::symlink_metadata(root.join(dir).join(first)).is_ok());
         }
         let lit: Vec<&str> = r.glob.split('/').take_while(|s| is_literal(s)).collect();
         if lit.is_empty() {
@@ -972,6 +1167,16 @@ mod tests {
         assert!(below(&rules, "agents", root).is_some());
         assert!(below(&rules, "agents/worker", root).is_some());
         assert!(below(&rules, "src", root).is_none());
+        // A directory named like an unanchored directory pattern is that area.
+        let area = vec![rule(
+            &AccessPattern::parse("vendor/").unwrap(),
+            RuleKind::CannotAccess,
+            None,
+            None,
+        )];
+        assert!(below(&area, "vendor", root).is_some());
+        assert!(below(&area, "src/vendor", root).is_some());
+        assert!(below(&area, "src", root).is_none());
     }
 
     #[test]

@@ -69,6 +69,83 @@ pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
+/// A warning for each agent whose persona file (its `persona`, default `docs/agents/<name>.md`)
+/// is not a file: CLAUDE.md imports it. These warnings are about files on disk, which the no-op
+/// key ([`crate::noop`]) does not cover: the lockfile records each agent's persona path instead,
+/// and a plan proven by the key checks them again ([`missing_personas_of`]).
+pub fn missing_personas(root: &Path, registry: &Registry) -> Vec<Diagnostic> {
+    missing_personas_of(
+        root,
+        registry
+            .agents
+            .values()
+            .map(|a| (a.name.as_str(), a.persona.as_str())),
+    )
+}
+
+/// [`missing_personas`] for `(agent, persona path)` pairs: one warning for one missing file, one
+/// warning naming them all for several (a project without personas is not 26 warnings).
+pub fn missing_personas_of<'a>(
+    root: &Path,
+    agents: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Diagnostic> {
+    // An absolute persona stays as it is in `join`.
+    let missing: Vec<(&str, &str)> = agents
+        .into_iter()
+        .filter(|(_, persona)| !std::fs::metadata(root.join(persona)).is_ok_and(|m| m.is_file()))
+        .collect();
+    match missing.as_slice() {
+        [] => Vec::new(),
+        [(name, persona)] => {
+            let help = if *persona == format!("docs/agents/{name}.md") {
+                format!(
+                    "write the agent's persona to {persona} (its CLAUDE.md imports it), or set `persona:` to where it is"
+                )
+            } else {
+                "check the path (relative to the project root, or absolute), or create the file"
+                    .into()
+            };
+            vec![
+                Diagnostic::warning(format!("the persona file {persona} does not exist"))
+                    .in_file(REGISTRY_PATH)
+                    .agent(name)
+                    .field(PERSONA_FIELD)
+                    .help(help),
+            ]
+        }
+        many => {
+            let shown: Vec<String> = many
+                .iter()
+                .take(8)
+                .map(|(n, p)| format!("{n} ({p})"))
+                .collect();
+            let more = match many.len().saturating_sub(shown.len()) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            vec![
+                Diagnostic::warning(format!(
+                    "{} agents have no persona file: {}{more}",
+                    many.len(),
+                    shown.join(", ")
+                ))
+                .in_file(REGISTRY_PATH)
+                .field(PERSONA_FIELD)
+                .help(
+                    "write each agent's persona to its file (its CLAUDE.md imports it; docs/agents/<name>.md unless `persona:` says otherwise)",
+                ),
+            ]
+        }
+    }
+}
+
+const PERSONA_FIELD: &str = "persona";
+
+/// True for the warnings of [`missing_personas`].
+pub fn is_persona_warning(d: &Diagnostic) -> bool {
+    !d.is_error() && d.field.as_deref() == Some(PERSONA_FIELD)
+}
+
 impl Project {
     /// Loads and validates the registry and templates of the project at `root` (canonical).
     /// Every problem found in either is reported.
@@ -99,6 +176,7 @@ impl Project {
         let registry = text.and_then(|t| match registry::parse(REGISTRY_PATH, &t) {
             Ok((r, w)) => {
                 diags.extend(w);
+                diags.extend(missing_personas(root, &r));
                 Some(r)
             }
             Err(d) => {
@@ -122,7 +200,12 @@ impl Project {
             let path = root.join(sessions::SESSIONS_PATH);
             if let Some(bytes) = fsutil::read_optional(&path)? {
                 match String::from_utf8(bytes) {
-                    Ok(src) => match sessions::parse(sessions::SESSIONS_PATH, &src, registry) {
+                    Ok(src) => match sessions::parse_in(
+                        sessions::SESSIONS_PATH,
+                        &src,
+                        registry,
+                        Some(root),
+                    ) {
                         Ok((c, w)) => {
                             diags.extend(w);
                             sessions = Some(c);

@@ -60,7 +60,7 @@ pub struct Registry {
     pub holders: Vec<String>,
 }
 
-/// What the hook does when it cannot decide: block (the default) or allow, as the seed did.
+/// What the hook does when it cannot decide: block (the default) or allow with a warning.
 #[derive(
     Debug,
     Clone,
@@ -193,7 +193,7 @@ pub(crate) mod raw {
     #[schemars(title = "iw agents/registry.yaml")]
     pub struct RegistryDoc {
         /// The agents, by name (`^[a-z][a-z0-9-]{0,62}$`).
-        #[schemars(with = "Option<Map<String, AgentDoc>>")]
+        #[schemars(with = "Map<String, AgentDoc>")]
         pub agents: Option<Spanned<SpannedMap<AgentDoc>>>,
         /// What the hook does when it cannot decide: `closed` (default, block) or `open` (allow).
         #[schemars(with = "Option<crate::registry::HookFailure>")]
@@ -229,19 +229,19 @@ pub(crate) mod raw {
     #[serde(deny_unknown_fields)]
     pub struct AgentDoc {
         /// Machine name; must equal the key.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub name: Option<Spanned<String>>,
         /// Human-readable name.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub display_name: Option<Spanned<String>>,
         /// What the agent is for.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub description: Option<Spanned<String>>,
         /// `sonnet`, `haiku`, `opus` or a `claude-…` model id.
-        #[schemars(with = "Option<String>")]
+        #[schemars(with = "String", length(min = 1))]
         pub model: Option<Spanned<String>>,
-        /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool`.
-        #[schemars(with = "Option<Vec<String>>")]
+        /// Claude Code tools: built-in names, `mcp__server` or `mcp__server__tool` (at least one).
+        #[schemars(with = "Vec<String>", length(min = 1))]
         pub tools: Option<Spanned<Vec<Spanned<String>>>>,
         /// Agents it may delegate to (with the Task tool): a name, or `{agent, schema}` for a typed
         /// handoff whose payload must match the JSON Schema file `schema`.
@@ -290,9 +290,10 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
         };
     let mut v = Validator {
         file,
-        src,
+        lines: crate::diag::LineIndex::new(src),
         diags: Vec::new(),
         edges: BTreeMap::new(),
+        suggestions: Default::default(),
     };
     let registry = v.registry(doc);
     let (errors, warnings): (Vec<_>, Vec<_>) = v.diags.into_iter().partition(|d| d.is_error());
@@ -305,10 +306,11 @@ pub fn parse(file: &str, src: &str) -> Result<(Registry, Vec<Diagnostic>), Vec<D
 
 struct Validator<'a> {
     file: &'a str,
-    src: &'a str,
+    lines: crate::diag::LineIndex<'a>,
     diags: Vec<Diagnostic>,
     /// Where each `delegates_to` entry is, by (agent, target), to point at cycles.
     edges: BTreeMap<(String, String), Pos>,
+    suggestions: crate::diag::Suggestions,
 }
 
 /// A diagnostic being built; it is added to the validator's list when dropped, so a whole
@@ -351,7 +353,7 @@ impl Drop for Pending<'_> {
 
 impl Validator<'_> {
     fn err(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
-        let d = Diagnostic::error(message).at(self.file, self.src, pos);
+        let d = Diagnostic::error(message).at_line(self.file, &self.lines, pos);
         Pending {
             diags: &mut self.diags,
             d: Some(d),
@@ -359,7 +361,7 @@ impl Validator<'_> {
     }
 
     fn warn(&mut self, message: impl Into<String>, pos: Pos) -> Pending<'_> {
-        let d = Diagnostic::warning(message).at(self.file, self.src, pos);
+        let d = Diagnostic::warning(message).at_line(self.file, &self.lines, pos);
         Pending {
             diags: &mut self.diags,
             d: Some(d),
@@ -404,7 +406,7 @@ impl Validator<'_> {
                         spos(&h),
                     )
                     .field("hook_failure")
-                    .help("use `closed` (the default: a hook that cannot decide blocks the tool call) or `open` (it allows it, as the seed did)");
+                    .help("use `closed` (the default: a hook that cannot decide blocks the tool call) or `open` (it allows it, with a warning on stderr)");
                     HookFailure::Closed
                 }
             },
@@ -425,7 +427,7 @@ impl Validator<'_> {
             }
             let mut d = Diagnostic::error(format!("delegation cycle: {}", cycle.join(" → ")));
             d = match self.edges.get(&(cycle[0].clone(), cycle[1].clone())) {
-                Some(&pos) => d.at(self.file, self.src, pos),
+                Some(&pos) => d.at_line(self.file, &self.lines, pos),
                 None => d.in_file(self.file),
             };
             let d = d.agent(&cycle[0]).field("delegates_to").help(
@@ -526,6 +528,14 @@ impl Validator<'_> {
                     .help("list the Claude Code tools this agent may use, e.g. `tools: [Read, Grep, Glob]`");
                 Vec::new()
             }
+            Some(list) if list.value.is_empty() => {
+                ok = false;
+                self.err("`tools` is empty: an agent without tools can do nothing", pos_of(&list, 2))
+                    .agent(agent_name)
+                    .field("tools")
+                    .help("list the Claude Code tools this agent may use, e.g. `tools: [Read, Grep, Glob]`");
+                Vec::new()
+            }
             Some(list) => {
                 let mut tools: Vec<String> = Vec::new();
                 for t in list.value {
@@ -548,6 +558,8 @@ impl Validator<'_> {
                         tools.push(t.value);
                     }
                 }
+                // Tools are a set: the order they are written in changes nothing iw generates.
+                tools.sort_unstable();
                 tools
             }
         };
@@ -565,7 +577,11 @@ impl Validator<'_> {
                     .help("remove it: an agent already does its own work");
             } else if !known_set.contains(&target) {
                 ok = false;
-                let help = crate::diag::agent_help(&target, known.iter().map(String::as_str));
+                let help = self.suggestions.agent(
+                    &target,
+                    "known agents",
+                    known.iter().map(String::as_str),
+                );
                 self.err(
                     format!("delegation target `{target}` is not an agent in the registry"),
                     pos,
@@ -916,7 +932,7 @@ mod tests {
         let e = errors("");
         assert_eq!(e, vec!["0:0 the file is empty"]);
         let e = errors("agents:\n  a: {}\n  a: {}\n");
-        assert!(e[0].contains("duplicate"), "{e:?}");
+        assert_eq!(e, vec!["3:3 `a` appears twice in the same mapping"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::claude;
-use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::registry::{Agent, Registry};
 
 /// The templates iw knows: (output file name under `.claude/`, built-in text).
@@ -222,19 +222,8 @@ impl Template {
         let bytes = text.as_bytes();
         let mut lit_start = 0;
         let mut i = 0;
-        let pos_at = |offset: usize, len: usize| {
-            let before = &text[..offset];
-            let line = before.matches('\n').count() as u32 + 1;
-            let col = before[before.rfind('\n').map_or(0, |p| p + 1)..]
-                .chars()
-                .count() as u32
-                + 1;
-            Pos {
-                line,
-                column: col,
-                len: len as u32,
-            }
-        };
+        let lines = crate::diag::LineIndex::new(&text);
+        let pos_at = |offset: usize, len: usize| lines.pos(offset, len);
         while i < bytes.len() {
             if bytes[i] != b'$' {
                 i += 1;
@@ -255,7 +244,7 @@ impl Template {
                 if Var::from_name(&name).is_some() {
                     warnings.push(
                         Diagnostic::warning(format!("`${name}` is not substituted"))
-                            .at(&display, &text, pos_at(i, name.len() + 1))
+                            .at_line(&display, &lines, pos_at(i, name.len() + 1))
                             .help(format!(
                                 "iw substitutes only the braced form: write `${{{name}}}`"
                             )),
@@ -268,7 +257,7 @@ impl Template {
                 let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
                 errors.push(
                     Diagnostic::error("unterminated `${`")
-                        .at(&display, &text, pos_at(i, end - i))
+                        .at_line(&display, &lines, pos_at(i, end - i))
                         .help("close the variable with `}`, or write `$${` for a literal `${`"),
                 );
                 break;
@@ -308,7 +297,7 @@ impl Template {
                     };
                     errors.push(
                         Diagnostic::error(message)
-                            .at(&display, &text, pos_at(i, whole.chars().count()))
+                            .at_line(&display, &lines, pos_at(i, whole.chars().count()))
                             .help(help),
                     );
                 }
@@ -529,7 +518,12 @@ impl Templates {
         for &(output, builtin) in BUILTIN_TEMPLATES {
             let rel = format!("templates/{output}.template");
             let path = root.join(&rel);
-            let (origin, display, text) = match std::fs::read_to_string(&path) {
+            let text = crate::fsutil::read_regular(&path).and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+                })
+            });
+            let (origin, display, text) = match text {
                 Ok(t) => (Origin::Project(path), rel, t),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
                     Origin::Builtin,
@@ -742,7 +736,7 @@ mod tests {
         assert_eq!(v["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert_eq!(
             v["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
-            "/bin/iw -C /p hook pre-tool-use --agent a"
+            claude::hook_command(Path::new("/bin/iw"), Path::new("/p"), "a", false)
         );
         assert!(
             v["permissions"]["deny"]

@@ -414,11 +414,24 @@ fn valid_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses and validates sessions.yaml against the registry.
+/// Parses and validates sessions.yaml against the registry, without looking at the disk.
 pub fn parse(
     file: &str,
     src: &str,
     registry: &Registry,
+) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+    parse_in(file, src, registry, None)
+}
+
+/// [`parse`], and when `root` (the project root) is given, a declared `workdir` must exist there
+/// (or be an agent's directory, which apply creates): tmux starts a pane whose directory is
+/// missing in its own current directory, where Claude Code would find neither the agent's
+/// settings nor its hook.
+pub fn parse_in(
+    file: &str,
+    src: &str,
+    registry: &Registry,
+    root: Option<&Path>,
 ) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
     if yaml::is_blank(src) {
         return Err(vec![
@@ -434,8 +447,10 @@ pub fn parse(
     };
     let mut out = Collector {
         file,
-        src,
+        lines: crate::diag::LineIndex::new(src),
         diags: Vec::new(),
+        errors: 0,
+        suggestions: Default::default(),
     };
     let err = |o: &mut Collector, msg: String, pos: Pos, help: Option<String>| {
         o.push(Diagnostic::error(msg), pos, help, None);
@@ -476,6 +491,15 @@ pub fn parse(
     let command = match doc.command {
         Some(c) if c.value.trim().is_empty() => {
             err(&mut out, "`command` is empty".into(), spos(&c), None);
+            String::new()
+        }
+        Some(c) if c.value.contains('\0') => {
+            err(
+                &mut out,
+                nul_message("`command`"),
+                spos(&c),
+                Some(NUL_HELP.into()),
+            );
             String::new()
         }
         Some(c) => {
@@ -557,10 +581,9 @@ pub fn parse(
         let mut ok = true;
         if !registry.agents.contains_key(&agent) {
             ok = false;
-            let help = match did_you_mean(&agent, known.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("agents in the registry: {}", known.join(", ")),
-            };
+            let help =
+                out.suggestions
+                    .agent(&agent, "agents in the registry", known.iter().copied());
             err(
                 &mut out,
                 format!("`{agent}` is not an agent in the registry"),
@@ -580,6 +603,16 @@ pub fn parse(
                 );
                 None
             }
+            Some(c) if c.value.contains('\0') => {
+                ok = false;
+                err(
+                    &mut out,
+                    nul_message(&format!("session `{agent}`: `command`")),
+                    spos(&c),
+                    Some(NUL_HELP.into()),
+                );
+                None
+            }
             Some(c) => {
                 unrecognised_claude(&c, &format!("session `{agent}`"), &mut out);
                 Some(c.value)
@@ -588,6 +621,23 @@ pub fn parse(
         };
         let workdir = match e.workdir {
             Some(w) => match check_workdir(&w.value) {
+                Ok(()) if root.is_some_and(|r| !workdir_will_exist(r, &w.value, registry)) => {
+                    ok = false;
+                    out.push(
+                        Diagnostic::error(format!(
+                            "session `{agent}`: workdir `{}` does not exist",
+                            w.value
+                        )),
+                        spos(&w),
+                        Some(
+                            "create the directory, or remove `workdir` to start in the project \
+                             root (tmux would start the pane somewhere else)"
+                                .into(),
+                        ),
+                        Some(&agent),
+                    );
+                    None
+                }
                 Ok(()) => Some(w.value),
                 Err(why) => {
                     ok = false;
@@ -664,20 +714,23 @@ pub fn parse(
 /// Diagnostics being collected for one file.
 struct Collector<'a> {
     file: &'a str,
-    src: &'a str,
+    lines: crate::diag::LineIndex<'a>,
     diags: Vec<Diagnostic>,
+    errors: usize,
+    suggestions: crate::diag::Suggestions,
 }
 
 impl Collector<'_> {
     fn push(&mut self, d: Diagnostic, pos: Pos, help: Option<String>, agent: Option<&str>) {
-        let mut d = d.at(self.file, self.src, pos);
+        let mut d = d.at_line(self.file, &self.lines, pos);
         d.help = help;
         d.agent = agent.map(str::to_string);
+        self.errors += usize::from(d.is_error());
         self.diags.push(d);
     }
 
     fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 }
 
@@ -732,9 +785,9 @@ fn tenants_config(
     let mut tenants = BTreeMap::new();
     let mut sockets: BTreeMap<String, String> = BTreeMap::new();
     let known: Vec<&str> = registry.names().collect();
-    let unknown_agent = |a: &str| match did_you_mean(a, known.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("agents in the registry: {}", known.join(", ")),
+    let unknown_agent = |a: &str, out: &mut Collector<'_>| {
+        out.suggestions
+            .agent(a, "agents in the registry", known.iter().copied())
     };
     for (key, t) in doc.map(|d| d.value.0).unwrap_or_default() {
         let name = key.value.clone();
@@ -752,13 +805,14 @@ fn tenants_config(
         let mut agents = Vec::new();
         for a in t.agents.value {
             if !registry.agents.contains_key(&a.value) {
+                let help = unknown_agent(&a.value, out);
                 out.push(
                     Diagnostic::error(format!(
                         "tenant `{name}`: `{}` is not an agent in the registry",
                         a.value
                     )),
                     spos(&a),
-                    Some(unknown_agent(&a.value)),
+                    Some(help),
                     None,
                 );
             } else if agents.contains(&a.value) {
@@ -855,6 +909,18 @@ fn tenants_config(
                     );
                     None
                 }
+                Some(v) if v.value.contains('\0') => {
+                    out.push(
+                        Diagnostic::error(nul_message(&format!(
+                            "tenant `{name}`, agent `{}`: `{field}`",
+                            agent.value
+                        ))),
+                        spos(&v),
+                        Some(NUL_HELP.into()),
+                        None,
+                    );
+                    None
+                }
                 other => other.map(|v| v.value),
             };
             let model = text(o.model, "model");
@@ -895,6 +961,13 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
                 Diagnostic::error("`runs.command` is empty"),
                 spos(&cmd),
                 None,
+                None,
+            );
+        } else if cmd.value.contains('\0') {
+            out.push(
+                Diagnostic::error(nul_message("`runs.command`")),
+                spos(&cmd),
+                Some(NUL_HELP.into()),
                 None,
             );
         } else {
@@ -961,10 +1034,36 @@ fn unrecognised_claude(c: &Spanned<String>, what: &str, out: &mut Collector<'_>)
     }
 }
 
+fn nul_message(what: &str) -> String {
+    format!("{what} contains a NUL byte, which no command line can hold")
+}
+
+const NUL_HELP: &str = "remove it (in a double-quoted YAML string, `\\0` writes one)";
+
+/// True if the (checked, relative) workdir `w` is a directory under `root`, or is an agent's own
+/// directory `agents/<name>`, which apply creates before starting sessions.
+fn workdir_will_exist(root: &Path, w: &str, registry: &Registry) -> bool {
+    if root.join(w).is_dir() {
+        return true;
+    }
+    let parts: Vec<&str> = Path::new(w)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    matches!(parts.as_slice(), ["agents", name] if registry.agents.contains_key(*name))
+        && !w.split('/').any(|s| s == "..")
+}
+
 fn check_workdir(w: &str) -> Result<(), &'static str> {
     let p = Path::new(w);
     if w.trim().is_empty() {
         return Err("it is empty");
+    }
+    if w.contains('\0') {
+        return Err("it contains a NUL byte");
     }
     if p.is_absolute() {
         return Err("it must be relative to the project root");

@@ -29,11 +29,26 @@ pub struct WriteTarget {
     pub via: String,
 }
 
+/// One path a Bash command reads (best effort: the operands of common reading commands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadTarget {
+    /// The path as the command names it (as in [`WriteTarget::path`]).
+    pub path: String,
+    /// Directories changed into before it.
+    pub cd: Vec<String>,
+    /// What reads it, for messages: `cat`, `grep -r`, `redirection <`, …
+    pub via: String,
+    /// True if everything below the path is read too (`grep -r`, `find`, `cp -r`, `tar`).
+    pub recursive: bool,
+}
+
 /// What a Bash command does, as far as static analysis can tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
     /// Paths it writes.
     pub writes: Vec<WriteTarget>,
+    /// Paths it reads.
+    pub reads: Vec<ReadTarget>,
     /// Every simple command found, as its words after quote removal (leading assignments
     /// dropped); for wrapped commands (`sudo git push`) both the whole and the inner command.
     pub commands: Vec<Vec<String>>,
@@ -245,6 +260,12 @@ impl Walker<'_> {
                         ) {
                             self.write(&e, cd, &format!("redirection {op}"));
                         }
+                        if matches!(
+                            kind,
+                            ast::IoFileRedirectKind::Read | ast::IoFileRedirectKind::ReadAndWrite
+                        ) {
+                            self.read(&e, cd, &format!("redirection {op}"), false);
+                        }
                     }
                     ast::IoFileRedirectTarget::Duplicate(w) => {
                         // `>&file` (not a descriptor number or `-`) writes the file.
@@ -349,6 +370,7 @@ impl Walker<'_> {
         let args = &argv[start..];
         let name = base(&args[0].text);
         let rest = &args[1..];
+        self.reads_of(name, rest, &cd_here);
         let ops = |skip_with_arg: &[&str]| operands(rest, skip_with_arg);
         match name {
             "cd" | "pushd" => {
@@ -401,6 +423,24 @@ impl Walker<'_> {
                 ];
                 let target_dir = option_value(rest, &["-t", "--target-directory"]);
                 let ops = ops(&with_arg);
+                // A hard link is another name for the same file: its source is written too,
+                // whenever the link is (`ln` without `-s`, `cp -l` / `--link`).
+                let hard_link = match name {
+                    "ln" => !has_flag(rest, 's', &["--symbolic"]),
+                    "cp" => has_flag(rest, 'l', &["--link"]),
+                    _ => false,
+                };
+                if hard_link {
+                    let sources = if target_dir.is_some() || ops.len() < 2 {
+                        &ops[..]
+                    } else {
+                        &ops[..ops.len() - 1]
+                    };
+                    let via = format!("{HARD_LINK} ({name})");
+                    for a in sources {
+                        self.write(a, &cd_here, &via);
+                    }
+                }
                 let dir_mode = name == "install"
                     && rest
                         .iter()
@@ -425,6 +465,13 @@ impl Walker<'_> {
                     for a in &ops[..n] {
                         self.write(a, &cd_here, "mv");
                     }
+                }
+            }
+            "link" => {
+                let ops = ops(&[]);
+                if let [source, link] = ops.as_slice() {
+                    self.write(source, &cd_here, &format!("{HARD_LINK} (link)"));
+                    self.write(link, &cd_here, "link");
                 }
             }
             "rm" | "rmdir" | "mkdir" | "touch" | "unlink" | "shred" => {
@@ -503,6 +550,212 @@ impl Walker<'_> {
         }
     }
 
+    fn read(&mut self, target: &Expanded, cd: &[String], via: &str, recursive: bool) {
+        let path = &target.text;
+        if path.is_empty() || path == "-" || is_harmless_device(path) || path == "/dev/stdin" {
+            return;
+        }
+        self.out.reads.push(ReadTarget {
+            path: path.clone(),
+            cd: cd.to_vec(),
+            via: via.to_string(),
+            recursive,
+        });
+    }
+
+    /// The paths a command reads: the operands of common reading commands (all of them, so an
+    /// option's value may be taken for a path, which only ever denies more), without the
+    /// pattern or program of `grep`, `sed`, `awk` and `jq`; sources of copies and archives.
+    fn reads_of(&mut self, name: &str, rest: &[Expanded], cd: &[String]) {
+        let short = |c: char| has_flag(rest, c, &[]);
+        let here = || Expanded {
+            text: ".".into(),
+            ..Default::default()
+        };
+        match name {
+            "cat" | "tac" | "nl" | "head" | "tail" | "less" | "more" | "most" | "bat"
+            | "batcat" | "wc" | "sort" | "uniq" | "cut" | "paste" | "od" | "xxd" | "hexdump"
+            | "hd" | "strings" | "base64" | "base32" | "basenc" | "md5sum" | "sha1sum"
+            | "sha224sum" | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum"
+            | "diff" | "cmp" | "comm" | "fold" | "fmt" | "column" | "rev" | "iconv" | "zcat"
+            | "bzcat" | "xzcat" | "zstdcat" | "zless" | "zmore" | "expand" | "unexpand" | "pr"
+            | "shuf" | "tsort" | "file" | "split" | "csplit" | "look" => {
+                for a in operands(rest, &["-o", "--output"]) {
+                    self.read(a, cd, name, false);
+                }
+            }
+            "ls" | "tree" => {
+                let recursive =
+                    name == "tree" || short('R') || has_flag(rest, 'R', &["--recursive"]);
+                for a in operands(rest, &["-I", "-w", "--width", "--ignore", "-T"]) {
+                    self.read(a, cd, name, recursive);
+                }
+            }
+            "grep" | "egrep" | "fgrep" | "zgrep" | "rg" | "ag" | "ack" | "git-grep" => {
+                let with_arg = [
+                    "-e",
+                    "--regexp",
+                    "-f",
+                    "--file",
+                    "-m",
+                    "--max-count",
+                    "-A",
+                    "-B",
+                    "-C",
+                    "--context",
+                    "--include",
+                    "--exclude",
+                    "--exclude-dir",
+                    "--label",
+                    "-d",
+                    "-D",
+                    "-g",
+                    "--glob",
+                    "-t",
+                    "--type",
+                    "-T",
+                    "--type-not",
+                ];
+                let pattern_given = rest.iter().any(|a| {
+                    matches!(a.text.as_str(), "-e" | "--regexp" | "-f" | "--file")
+                        || a.text.starts_with("--regexp=")
+                        || a.text.starts_with("--file=")
+                });
+                if let Some(f) = option_value(rest, &["-f", "--file"]) {
+                    self.read(&f, cd, name, false);
+                }
+                let recursive = matches!(name, "rg" | "ag" | "ack")
+                    || short('r')
+                    || short('R')
+                    || has_flag(rest, 'r', &["--recursive", "--dereference-recursive"]);
+                let ops = operands(rest, &with_arg);
+                let files = &ops[usize::from(!pattern_given).min(ops.len())..];
+                let via = if recursive && !matches!(name, "rg" | "ag" | "ack") {
+                    format!("{name} -r")
+                } else {
+                    name.to_string()
+                };
+                if files.is_empty() && recursive {
+                    self.read(&here(), cd, &via, true);
+                }
+                for a in files {
+                    self.read(a, cd, &via, recursive);
+                }
+            }
+            "sed" | "awk" | "gawk" | "mawk" | "nawk" | "jq" | "yq" | "perl" => {
+                let with_arg = [
+                    "-e",
+                    "--expression",
+                    "-f",
+                    "--file",
+                    "--from-file",
+                    "-v",
+                    "--assign",
+                    "-F",
+                    "--field-separator",
+                    "-l",
+                    "--arg",
+                    "--argjson",
+                    "--indent",
+                ];
+                let program_given = rest.iter().any(|a| {
+                    matches!(
+                        a.text.as_str(),
+                        "-e" | "--expression" | "-f" | "--file" | "--from-file"
+                    ) || a.text.starts_with("--expression=")
+                        || a.text.starts_with("--file=")
+                        || (name != "perl" && a.text.starts_with("-e") && a.text.len() > 2)
+                });
+                if let Some(f) = option_value(rest, &["-f", "--file", "--from-file"]) {
+                    self.read(&f, cd, name, false);
+                }
+                let ops = operands(rest, &with_arg);
+                for a in &ops[usize::from(!program_given).min(ops.len())..] {
+                    self.read(a, cd, name, false);
+                }
+            }
+            "cp" | "mv" | "rsync" | "scp" | "install" => {
+                let recursive = name != "install"
+                    && (name == "mv"
+                        || short('r')
+                        || short('R')
+                        || short('a')
+                        || has_flag(rest, 'r', &["--recursive", "--archive"]));
+                let target_dir = option_value(rest, &["-t", "--target-directory"]).is_some();
+                let ops = operands(
+                    rest,
+                    &[
+                        "-t",
+                        "--target-directory",
+                        "-S",
+                        "--suffix",
+                        "-m",
+                        "--mode",
+                        "-o",
+                        "--owner",
+                        "-g",
+                        "--group",
+                        "-e",
+                        "--rsh",
+                        "-f",
+                        "--filter",
+                        "--exclude",
+                        "--include",
+                    ],
+                );
+                let n = if target_dir {
+                    ops.len()
+                } else {
+                    ops.len().saturating_sub(1)
+                };
+                for a in &ops[..n] {
+                    if !(matches!(name, "rsync" | "scp") && a.text.contains(':')) {
+                        self.read(a, cd, name, recursive);
+                    }
+                }
+            }
+            "tar" | "zip" | "7z" | "cpio" => {
+                if let Some(f) = option_value(rest, &["-f", "--file"]) {
+                    self.read(&f, cd, name, false);
+                }
+                for a in operands(rest, &["-f", "--file", "-C", "--directory", "-T", "-X"]) {
+                    self.read(a, cd, name, true);
+                }
+            }
+            "find" => {
+                let mut any = false;
+                for a in rest {
+                    let t = a.text.as_str();
+                    if t.starts_with('-') || t == "(" || t == "!" {
+                        break;
+                    }
+                    any = true;
+                    self.read(a, cd, name, true);
+                }
+                if !any {
+                    self.read(&here(), cd, name, true);
+                }
+            }
+            "dd" => {
+                for a in rest {
+                    if let Some(f) = a.text.strip_prefix("if=") {
+                        let e = Expanded {
+                            text: f.to_string(),
+                            ..a.clone()
+                        };
+                        self.read(&e, cd, "dd if=", false);
+                    }
+                }
+            }
+            "source" | "." => {
+                if let Some(a) = rest.first() {
+                    self.read(a, cd, name, false);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn in_place(&mut self, name: &str, rest: &[Expanded], cd: &[String]) {
         let mut in_place = false;
         let mut script_given = false;
@@ -557,6 +810,26 @@ impl Walker<'_> {
             self.write(f, cd, &via);
         }
     }
+}
+
+/// How [`WriteTarget::via`] starts for the source of a hard link (`ln`, `cp -l`, `link`): the
+/// existing file the new name will be another name of.
+pub const HARD_LINK: &str = "hard link";
+
+/// True if `rest` (a command's arguments, before `--`) has the short option `short` (alone or in
+/// a cluster like `-sf`) or one of the `long` options.
+fn has_flag(rest: &[Expanded], short: char, long: &[&str]) -> bool {
+    rest.iter()
+        .map(|a| a.text.as_str())
+        .take_while(|t| *t != "--")
+        .any(|t| {
+            long.contains(&t)
+                || (t.len() > 1
+                    && t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t[1..].chars().all(|c| c.is_ascii_alphabetic())
+                    && t[1..].contains(short))
+        })
 }
 
 /// The last path component of a command name (`/usr/bin/rm` → `rm`).
@@ -842,6 +1115,8 @@ mod tests {
         assert_eq!(paths("cp --target-directory=dest a"), ["dest"]);
         assert_eq!(paths("mv a b"), ["b", "a"]);
         assert_eq!(paths("ln -s target link"), ["link"]);
+        assert_eq!(paths("ln -sf target link"), ["link"]);
+        assert_eq!(paths("ln --symbolic target link"), ["link"]);
         assert_eq!(paths("install -m 644 src dst"), ["dst"]);
         assert_eq!(paths("install -d d1 d2"), ["d1", "d2"]);
         assert_eq!(paths("rm -rf x y"), ["x", "y"]);
@@ -865,6 +1140,89 @@ mod tests {
         assert_eq!(paths("curl -o out.html https://x"), ["out.html"]);
         assert_eq!(paths("wget -Oout https://x"), ["out"]);
         assert_eq!(paths("/bin/rm f"), ["f"]);
+    }
+
+    #[test]
+    fn hard_links_write_their_source() {
+        let w = writes("ln agents/registry.yaml src/x.yaml");
+        assert_eq!(
+            w.iter().map(|w| (&w.0[..], &w.2[..])).collect::<Vec<_>>(),
+            [
+                ("agents/registry.yaml", "hard link (ln)"),
+                ("src/x.yaml", "ln")
+            ]
+        );
+        assert_eq!(paths("ln -f a b c dir/"), ["a", "b", "c", "dir/"]);
+        assert_eq!(paths("ln -t dir a b"), ["a", "b", "dir"]);
+        assert_eq!(paths("ln only"), ["only", "only"]);
+        assert_eq!(paths("cp -l a b"), ["a", "b"]);
+        assert_eq!(paths("cp -al dir copy"), ["dir", "copy"]);
+        assert_eq!(paths("cp --link a b"), ["a", "b"]);
+        assert_eq!(paths("cp -a a b"), ["b"], "a copy is no link");
+        assert_eq!(paths("link a b"), ["a", "b"]);
+        assert_eq!(writes("link a b")[0].2, "hard link (link)");
+    }
+
+    /// (path, via, recursive) of every read.
+    fn reads(cmd: &str) -> Vec<(String, String, bool)> {
+        analyze(cmd, Some("/home/u"))
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+            .reads
+            .into_iter()
+            .map(|r| (r.path, r.via, r.recursive))
+            .collect()
+    }
+
+    fn read_paths(cmd: &str) -> Vec<String> {
+        reads(cmd).into_iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn commands_that_read() {
+        assert_eq!(read_paths("cat a b"), ["a", "b"]);
+        assert_eq!(read_paths("head -n 5 secrets/key"), ["5", "secrets/key"]);
+        assert_eq!(read_paths("tail -f log | wc -l"), ["log"]);
+        assert_eq!(read_paths("base64 -d < in > out"), ["in"]);
+        assert_eq!(read_paths("grep -i token src/a.rs"), ["src/a.rs"]);
+        assert_eq!(read_paths("grep -e token -f pats.txt a"), ["pats.txt", "a"]);
+        assert_eq!(
+            reads("grep -rn token")[0],
+            (".".into(), "grep -r".into(), true)
+        );
+        assert_eq!(reads("rg token src")[0], ("src".into(), "rg".into(), true));
+        assert_eq!(read_paths("sed -n 's/a/b/p' f"), ["f"]);
+        assert_eq!(read_paths("sed -e 1d f g"), ["f", "g"]);
+        assert_eq!(read_paths("sed -i 's/a/b/' f"), ["f"]);
+        assert_eq!(
+            read_paths("awk -F: '{print $1}' /etc/passwd"),
+            ["/etc/passwd"]
+        );
+        assert_eq!(read_paths("jq .a config.json"), ["config.json"]);
+        assert_eq!(read_paths("cp -r secrets /tmp/s"), ["secrets"]);
+        assert!(reads("cp -r secrets /tmp/s")[0].2, "recursive");
+        assert_eq!(read_paths("cp -t dest a b"), ["a", "b"]);
+        assert_eq!(read_paths("rsync -a host:x local/ dst/"), ["local/"]);
+        // Old-style options are taken for a path too (which only ever denies more).
+        assert_eq!(
+            read_paths("tar czf out.tgz secrets"),
+            ["czf", "out.tgz", "secrets"]
+        );
+        assert_eq!(
+            read_paths("tar -czf out.tgz secrets"),
+            ["out.tgz", "secrets"]
+        );
+        assert_eq!(
+            reads("find secrets -name '*.pem'")[0],
+            ("secrets".into(), "find".into(), true)
+        );
+        assert_eq!(read_paths("find -name x"), ["."]);
+        assert_eq!(read_paths("dd if=secrets/key of=x"), ["secrets/key"]);
+        assert_eq!(read_paths("source env.sh"), ["env.sh"]);
+        assert_eq!(read_paths("cd secrets && cat key"), ["key"]);
+        assert_eq!(reads("cd secrets && cat key").len(), 1);
+        assert_eq!(read_paths("sudo cat /root/x"), ["/root/x"]);
+        assert_eq!(read_paths("echo $(cat k)"), ["k"]);
+        assert!(read_paths("cat < /dev/null; echo hi; git status").is_empty());
     }
 
     #[test]

@@ -73,35 +73,40 @@ pub fn yaml_error(file: &str, src: &str, err: &serde_saphyr::Error, fields: &[&s
     });
     let key = pos.and_then(|p| key_on_line(src, p.line));
     let mut help = None;
-    match inner {
-        serde_saphyr::Error::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            message = format!("unknown field `{field}`");
-            help = Some(unknown_field_help(field, expected));
-        }
-        serde_saphyr::Error::Eof { .. } if src.trim().is_empty() => {
-            message = "the file is empty".into();
-        }
-        _ => {
-            let pretty = match message.as_str() {
-                "expected sequence start" => Some("expected a list"),
-                "expected string scalar" => Some("expected a text value"),
-                "expected mapping start" => Some("expected a mapping (`key: value` lines)"),
-                _ => None,
-            };
-            if let Some(p) = pretty {
-                message = p.to_string();
-                if p == "expected a list" {
-                    help = Some("write `[a, b]` or one `- item` per line".into());
+    if let Some((words, what_to_do)) = in_words(err) {
+        message = words;
+        help = Some(what_to_do);
+    } else {
+        match inner {
+            serde_saphyr::Error::SerdeUnknownField {
+                field, expected, ..
+            } => {
+                message = format!("unknown field `{field}`");
+                help = Some(unknown_field_help(field, expected));
+            }
+            serde_saphyr::Error::Eof { .. } if src.trim().is_empty() => {
+                message = "the file is empty".into();
+            }
+            _ => {
+                let pretty = match message.as_str() {
+                    "expected sequence start" => Some("expected a list"),
+                    "expected string scalar" => Some("expected a text value"),
+                    "expected mapping start" => Some("expected a mapping (`key: value` lines)"),
+                    _ => None,
+                };
+                if let Some(p) = pretty {
+                    message = p.to_string();
+                    if p == "expected a list" {
+                        help = Some("write `[a, b]` or one `- item` per line".into());
+                    }
                 }
-            }
-            if message.contains("null") && message.contains("string") {
-                message = "expected a text value, found nothing (null)".into();
-                help = Some("write a value, or quote it (\"\") if empty text is meant".into());
-            }
-            if let Some(k) = key.filter(|k| fields.contains(&k.as_str())) {
-                message = format!("`{k}`: {message}");
+                if message.contains("null") && message.contains("string") {
+                    message = "expected a text value, found nothing (null)".into();
+                    help = Some("write a value, or quote it (\"\") if empty text is meant".into());
+                }
+                if let Some(k) = key.filter(|k| fields.contains(&k.as_str())) {
+                    message = format!("`{k}`: {message}");
+                }
             }
         }
     }
@@ -112,6 +117,142 @@ pub fn yaml_error(file: &str, src: &str, err: &serde_saphyr::Error, fields: &[&s
     };
     d.help = help.or(d.help);
     d
+}
+
+/// The error a YAML error is about, without the snippet or alias location wrapped around it.
+fn original(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    match err {
+        serde_saphyr::Error::WithSnippet { error, .. }
+        | serde_saphyr::Error::AliasError { error, .. } => original(error),
+        other => other,
+    }
+}
+
+/// Duplicate keys and the limits iw's YAML reader sets against runaway input (alias bombs, deep
+/// nesting, huge files), said in words about the user's file, with what to do; `None` for other
+/// errors. The parser's own messages for these name its options and Rust types.
+fn in_words(err: &serde_saphyr::Error) -> Option<(String, String)> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let budget = options().budget.unwrap_or_default();
+    let aliases_help = || {
+        "write the values out, or use fewer anchors (`&name`) and aliases (`*name`) nested in \
+         each other; iw refuses YAML whose aliases expand without bound (an \"alias bomb\")"
+            .to_string()
+    };
+    let too_large = || {
+        "check that the file is the one you meant (a runaway generator?); a registry of a \
+         hundred thousand agents stays well below this"
+            .to_string()
+    };
+    Some(match original(err) {
+        E::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(k) => format!("`{k}` appears twice in the same mapping"),
+                None => "a key appears twice in the same mapping".into(),
+            },
+            "keep one of them: keys must be unique, and iw does not guess which one you meant"
+                .into(),
+        ),
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => (
+                format!(
+                    "lists and mappings are nested more than {} levels deep here",
+                    budget.max_depth
+                ),
+                "a registry needs a few levels: check the indentation and the brackets".into(),
+            ),
+            B::Nodes { .. } | B::Events { .. } => (
+                format!("the file holds more than {} values", budget.max_nodes),
+                too_large(),
+            ),
+            B::ScalarBytes { .. } => (
+                format!(
+                    "the file's text values add up to more than {} MiB",
+                    budget.max_total_scalar_bytes >> 20
+                ),
+                too_large(),
+            ),
+            B::InputBytes { .. } => ("the file is larger than iw reads".into(), too_large()),
+            B::Documents { .. } => (
+                format!(
+                    "the file holds more than {} YAML documents (`---`)",
+                    budget.max_documents
+                ),
+                "the file is one document: remove the `---` separators".into(),
+            ),
+            B::MergeKeys { .. } => (
+                format!(
+                    "the file uses more than {} merge keys (`<<`)",
+                    budget.max_merge_keys
+                ),
+                "write the values out instead of merging them".into(),
+            ),
+            B::Aliases { .. } => (
+                format!(
+                    "the file uses more than {} aliases (`*name`)",
+                    budget.max_aliases
+                ),
+                aliases_help(),
+            ),
+            B::Anchors { .. } => (
+                format!(
+                    "the file defines more than {} anchors (`&name`)",
+                    budget.max_anchors
+                ),
+                aliases_help(),
+            ),
+            B::AliasAnchorRatio { aliases, anchors } => (
+                format!(
+                    "the file uses {aliases} aliases (`*name`) of only {anchors} anchors (`&name`)"
+                ),
+                aliases_help(),
+            ),
+            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => (
+                "anchored values (`&name`) here grow too large with the aliases (`*name`) inside \
+                 them"
+                    .into(),
+                aliases_help(),
+            ),
+            B::SequenceUnbalanced => (
+                "lists and mappings here close without having been opened".into(),
+                "check the brackets and the indentation".into(),
+            ),
+            _ => (
+                "the file exceeds a limit iw sets against runaway input".into(),
+                too_large(),
+            ),
+        },
+        E::AliasReplayLimitExceeded { .. } | E::AliasReplayCounterOverflow { .. } => (
+            format!(
+                "the aliases (`*name`) of the file expand to more than {MAX_ALIAS_EXPANSION} \
+                 values in all"
+            ),
+            aliases_help(),
+        ),
+        E::AliasExpansionLimitExceeded {
+            max_expansions_per_anchor,
+            ..
+        } => (
+            format!(
+                "an anchor (`&name`) is expanded by aliases more than {max_expansions_per_anchor} times"
+            ),
+            aliases_help(),
+        ),
+        E::AliasReplayStackDepthExceeded { max_depth, .. } => (
+            format!("aliases (`*name`) are nested in each other more than {max_depth} levels deep"),
+            aliases_help(),
+        ),
+        E::RecursiveReferencesRequireWeakTypes { .. } => (
+            "an alias (`*name`) refers to the list or mapping it is in".into(),
+            "write the values out: a value cannot contain itself".into(),
+        ),
+        E::UnknownAnchor { .. } => (
+            "an alias (`*name`) refers to an anchor (`&name`) not defined before it".into(),
+            "define the anchor first, or check the spelling of its name".into(),
+        ),
+        _ => return None,
+    })
 }
 
 /// "did you mean …?" for an unknown field, or the list of known fields.
@@ -168,12 +309,13 @@ pub fn structural_errors(
         Ok(s) => s,
         Err(e2) => return vec![first, yaml_error(file, src, &e2, shape.entry)],
     };
+    let lines = crate::diag::LineIndex::new(src);
     let mut out = Vec::new();
     for k in &scan.top {
         if !shape.top.contains(&k.value.as_str()) {
             out.push(
                 Diagnostic::error(format!("unknown field `{}`", k.value))
-                    .at(file, src, spos(k))
+                    .at_line(file, &lines, spos(k))
                     .help(unknown_field_help(&k.value, shape.top)),
             );
         }
@@ -183,7 +325,7 @@ pub fn structural_errors(
             if !shape.entry.contains(&k.value.as_str()) {
                 out.push(
                     Diagnostic::error(format!("unknown field `{}`", k.value))
-                        .at(file, src, spos(k))
+                        .at_line(file, &lines, spos(k))
                         .agent(&name.value)
                         .help(unknown_field_help(&k.value, shape.entry)),
                 );
@@ -261,12 +403,30 @@ impl<'de> Deserialize<'de> for KeysOnly {
 
 /// Parser options for iw's YAML files: serde-saphyr's defaults, with node and event budgets
 /// raised so that registries of tens of thousands of agents parse (the default 250,000 nodes
-/// stop at about 7,000 agents). The other limits against resource-amplifying input stay.
+/// stop at about 7,000 agents), and alias limits fit for what YAML libraries write: PyYAML's
+/// default dump of a generated registry uses a few anchors and tens of thousands of aliases
+/// (`&id001` … `*id001`), which the alias/anchor ratio heuristic refuses. Alias bombs are still
+/// stopped, by the total of values aliases may expand to ([`MAX_ALIAS_EXPANSION`]), of values
+/// anchors may hold ([`MAX_ANCHORED`]), and the other limits against resource-amplifying input.
 pub fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_nodes: 20_000_000,
+            max_nodes: MAX_NODES,
             max_events: 80_000_000,
+            max_aliases: 2_000_000,
+            enforce_alias_anchor_ratio: false,
+            max_recorded_anchor_events: MAX_ANCHORED,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_EXPANSION,
         },
     }
 }
+
+/// The most YAML values (scalars, lists, mappings) one file may hold.
+pub const MAX_NODES: usize = 20_000_000;
+/// The most values anchored lists and mappings (`&name`) may hold, aliases inside them expanded,
+/// together (PyYAML's anchors hold a few values each).
+pub const MAX_ANCHORED: usize = 200_000;
+/// The most values all aliases (`*name`) of one file may expand to, together.
+pub const MAX_ALIAS_EXPANSION: usize = 4_000_000;

@@ -50,6 +50,7 @@ impl Team {
             ),
         );
         project.write("docs/agents/worker.md", &format!("{PERSONA}\n"));
+        project.write("docs/agents/lead.md", "The lead.\n");
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::create_dir_all(root.join("secrets")).unwrap();
         Team {

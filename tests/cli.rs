@@ -170,6 +170,10 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
     expected.sort_unstable();
     assert_eq!(fields, expected);
     assert!(v.to_string().contains("\"closed\""), "hook_failure values");
+    assert!(
+        !v.to_string().contains("seed"),
+        "iw's schema speaks of iw: {v}"
+    );
 
     let out = iw().args(["schema", "sessions"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -219,4 +223,54 @@ fn the_svg_graph_is_xml_and_names_every_agent_and_the_readme_picture_is_current(
     // graph --format svg > docs/graph.svg).
     let committed = std::fs::read_to_string(common::repo().join("docs/graph.svg")).unwrap();
     assert_eq!(committed, svg, "docs/graph.svg is out of date");
+}
+
+/// The registry schema requires what `iw validate` requires: an editor using it rejects an agent
+/// without a required field, or with no tools, exactly when validation does.
+#[test]
+fn the_registry_schema_requires_what_validation_requires() {
+    let out = iw().args(["schema", "registry"]).output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let as_json = |yaml: &str| -> serde_json::Value { serde_saphyr::from_str(yaml).unwrap() };
+    assert!(validator.is_valid(&as_json(SMALL)), "a valid registry");
+    assert!(
+        !validator.is_valid(&as_json("hook_failure: open\n")),
+        "no agents"
+    );
+    let mut required = Vec::new();
+    for field in iw::registry::AGENT_FIELDS {
+        // The worker without this field (its line removed).
+        let without: String = SMALL
+            .split_inclusive('\n')
+            .scan(false, |in_worker, line| {
+                *in_worker |= line == "  worker:\n";
+                Some(
+                    if *in_worker && line.starts_with(&format!("    {field}:")) {
+                        String::new()
+                    } else {
+                        line.to_string()
+                    },
+                )
+            })
+            .collect();
+        let p = TempProject::with_registry(&without);
+        let valid = p.iw().arg("validate").output().unwrap().status.success();
+        assert_eq!(
+            validator.is_valid(&as_json(&without)),
+            valid,
+            "without `{field}`: the schema and `iw validate` disagree"
+        );
+        if !valid {
+            required.push(*field);
+        }
+    }
+    assert_eq!(
+        required,
+        ["name", "display_name", "description", "model", "tools"]
+    );
+    let empty_tools = SMALL.replace("tools: [Bash, Read, Write, Edit]", "tools: []");
+    assert!(!validator.is_valid(&as_json(&empty_tools)), "tools: []");
+    let empty_name = SMALL.replace("display_name: Worker", "display_name: ''");
+    assert!(!validator.is_valid(&as_json(&empty_name)), "an empty text");
 }

@@ -404,11 +404,10 @@ fn plan_shows_a_weakened_guard_first_as_security_drift() {
 
     // A hook binary that cannot run lets every call through: reported too.
     p.apply();
-    let moved = p.read(settings).replace(
-        &hook_command(&p, "worker"),
-        "/nonexistent/iw hook pre-tool-use --agent worker",
-    );
-    p.write(settings, &moved);
+    let mut moved: Value = serde_json::from_str(&p.read(settings)).unwrap();
+    moved["hooks"]["PreToolUse"][0]["hooks"][0]["command"] =
+        json!("/nonexistent/iw hook pre-tool-use --agent worker");
+    p.write(settings, &serde_json::to_string_pretty(&moved).unwrap());
     let doc = p.plan_json(&[]);
     let problems = doc["security_drift"][0]["problems"].to_string();
     assert!(problems.contains("not an executable file"), "{problems}");
@@ -489,4 +488,450 @@ fn the_hook_decides_the_same_through_its_fast_argument_path_and_through_clap() {
         assert_eq!(out.status.code(), Some(want), "{file}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), fast_err, "{file}");
     }
+}
+
+#[test]
+fn a_call_the_hook_cannot_interpret_is_denied_with_a_reason() {
+    // Claude Code lets a call through on anything but exit 2: input the hook cannot judge must
+    // be denied (hook_failure: closed), saying what is wrong.
+    let p = team();
+    for (tool, input, why) in [
+        ("Write", json!({"content": "x"}), "has no file to write"),
+        (
+            "Write",
+            json!({"file_path": 3, "content": "x"}),
+            "`file_path` is a number",
+        ),
+        (
+            "Edit",
+            json!({"file_path": null, "old_string": "a"}),
+            "has no file to write",
+        ),
+        ("Write", json!("tests/x.py"), "`tool_input` is a text"),
+        ("Write", json!(["tests/x.py"]), "`tool_input` is a list"),
+        (
+            "Bash",
+            json!({"command": ["rm", "-rf", "/"]}),
+            "`command` is a list",
+        ),
+        ("Bash", json!({}), "has no `command`"),
+        (
+            "Read",
+            json!({"file_path": {"path": "secrets/key"}}),
+            "`file_path` is an object",
+        ),
+        ("Read", json!({}), "has no file to read"),
+        (
+            "Grep",
+            json!({"pattern": "x", "path": 1}),
+            "`path` is a number",
+        ),
+        (
+            "Task",
+            json!({"subagent_type": 1}),
+            "`subagent_type` is a number",
+        ),
+    ] {
+        let agent = if tool == "Task" { "lead" } else { "worker" };
+        let (code, err) = run(&p, agent, &call(&p, agent, tool, input.clone()));
+        assert_eq!(code, 2, "{tool} {input}: {err}");
+        assert!(
+            err.contains(why) && err.contains("cannot check it"),
+            "{tool} {input}: {err}"
+        );
+    }
+    // An MCP tool naming several paths has each one checked.
+    let p = TempProject::with_registry(&TEAM.replace("[Read, Write]", "[Read, Write, mcp__fs]"));
+    p.apply();
+    let root = p.path().to_string_lossy().into_owned();
+    let write = |paths: Value| run(&p, "tester", &call(&p, "tester", "mcp__fs__write", paths));
+    let (code, err) = write(
+        json!({"path": [format!("{root}/src/a.rs"), format!("{root}/agents/registry.yaml")]}),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the registry"), "{err}");
+    assert_eq!(
+        write(json!({"path": [format!("{root}/src/a.rs")], "mode": 7})).0,
+        0
+    );
+    let (code, err) = write(json!({"path": [format!("{root}/src/a.rs"), 7]}));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("lists a number, not a path"), "{err}");
+}
+
+#[test]
+fn a_denied_path_names_the_delegates_that_may_write_it() {
+    let p = TempProject::with_registry(
+        "agents:
+  planner:
+    name: planner
+    display_name: Planner
+    description: Plans
+    model: opus
+    tools: [Read, Write, Task, Bash]
+    delegates_to: [backend, frontend, reviewer]
+    cannot_access: [src/**, tests/**, docs/**]
+  backend:
+    name: backend
+    display_name: Backend
+    description: Server code
+    model: sonnet
+    tools: [Read, Write, Edit]
+    cannot_access: [tests/**, src/ui/**]
+  frontend:
+    name: frontend
+    display_name: Frontend
+    description: UI code
+    model: sonnet
+    tools: [Read, Bash]
+    cannot_access: [tests/**]
+  reviewer:
+    name: reviewer
+    display_name: Reviewer
+    description: Reads
+    model: sonnet
+    tools: [Read, Grep]
+  writer:
+    name: writer
+    display_name: Writer
+    description: Docs
+    model: sonnet
+    tools: [Write]
+",
+    );
+    p.apply();
+    let root = p.path();
+    let write = |rel: &str| {
+        let (code, why) = write(&p, "planner", &root.join(rel).to_string_lossy());
+        assert_eq!(code, 2, "{rel}: {why}");
+        why
+    };
+    // Both backend and frontend may write src/main.py (reviewer has no tool that writes; writer
+    // is not a delegate).
+    let why = write("src/main.py");
+    assert!(why.contains("backend, frontend may write it"), "{why}");
+    assert!(why.contains("iw run AGENT --task FILE"), "{why}");
+    assert!(
+        !why.contains("reviewer") && !why.contains("writer"),
+        "{why}"
+    );
+    assert!(!why.contains("Leave this path alone"), "{why}");
+    // Only frontend may write the UI.
+    let why = write("src/ui/app.ts");
+    assert!(
+        why.contains(
+            "frontend may write it: delegate the change to frontend (`iw run frontend --task \
+             FILE`, or the Task tool with subagent_type \"frontend\")"
+        ),
+        "{why}"
+    );
+    // Nobody it delegates to may write tests: no one is suggested.
+    let why = write("tests/a.py");
+    assert!(why.contains("Leave this path alone"), "{why}");
+    assert!(!why.contains("may write it"), "{why}");
+}
+
+#[test]
+fn hard_links_cannot_open_a_second_door_to_a_protected_file() {
+    let p = team();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/a.rs"), "").unwrap();
+    let bash = |command: &str| {
+        run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        )
+    };
+    // Making a hard link to a file the agent may not write is refused, however it is made.
+    for command in [
+        "ln ../../agents/registry.yaml ../../src/x.yaml",
+        "cd ../.. && ln -f agents/registry.yaml src/",
+        "cp -l ../../agents/registry.yaml ../../src/x.yaml",
+        "cp -al ../../agents ../../src/copy",
+        "link ../../agents/registry.yaml ../../src/x.yaml",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 2, "{command}: {why}");
+        assert!(why.contains("hard link"), "{command}: {why}");
+    }
+    // A symbolic link, a hard link between files it may write, and a plain copy are fine.
+    assert_eq!(bash("ln -s ../../agents/registry.yaml ../../src/l").0, 0);
+    assert_eq!(bash("ln ../../src/a.rs ../../src/b.rs").0, 0);
+    assert_eq!(
+        bash("cp ../../agents/registry.yaml ../../src/copy.yaml").0,
+        0
+    );
+
+    // A hard link made some other way (by a human, or before iw): writing through it is refused,
+    // since it may be another name of a protected file; removing that name is not.
+    std::fs::hard_link(root.join("agents/registry.yaml"), root.join("src/x.yaml")).unwrap();
+    let x = root.join("src/x.yaml").to_string_lossy().into_owned();
+    let (code, why) = write(&p, "worker", &x);
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("the file has 2 hard links"), "{why}");
+    assert!(why.contains("find . -samefile"), "{why}");
+    for command in [
+        format!("echo x > {x}"),
+        format!("sed -i s/a/b/ {x}"),
+        format!("chmod 666 {x}"),
+    ] {
+        assert_eq!(bash(&command).0, 2, "{command}");
+    }
+    assert_eq!(bash(&format!("rm {x}")).0, 0);
+    assert_eq!(
+        write(&p, "worker", &root.join("src/a.rs").to_string_lossy()).0,
+        0
+    );
+}
+
+#[test]
+fn cannot_read_covers_the_common_reading_commands_in_bash() {
+    let p = team();
+    let root = p.path();
+    std::fs::create_dir_all(root.join("secrets")).unwrap();
+    std::fs::write(root.join("secrets/key.pem"), "k").unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let bash = |command: &str| {
+        run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        )
+    };
+    for command in [
+        "cat ../../secrets/key.pem",
+        "head -n 3 ../../secrets/key.pem",
+        "base64 < ../../secrets/key.pem",
+        "cd ../../secrets && cat key.pem",
+        "grep -r BEGIN ../..",
+        "rg BEGIN ../../secrets",
+        "find ../.. -name '*.pem'",
+        "cp ../../secrets/key.pem /tmp/iw-hook-ok-1",
+        "tar czf /tmp/iw-hook-ok-2 ../../secrets",
+        "echo $(cat ../../secrets/key.pem) | wc -c",
+        "sudo sed -n p ../../secrets/key.pem",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 2, "{command}: {why}");
+        assert!(
+            why.contains("`secrets/` is in worker's cannot_read"),
+            "{command}: {why}"
+        );
+    }
+    // Searching the area itself with the Grep tool is a read of it too.
+    let grep = json!({"pattern": "BEGIN", "path": root.join("secrets")});
+    assert_eq!(run(&p, "worker", &call(&p, "worker", "Grep", grep)).0, 2);
+    for command in [
+        "cat ../../src/a.rs",
+        "grep -r secrets ../../src",
+        "grep secrets ../../src/a.rs",
+        "ls ../../src && wc -l ../../src/a.rs",
+    ] {
+        let (code, why) = bash(command);
+        assert_eq!(code, 0, "{command}: {why}");
+    }
+}
+
+#[test]
+fn every_way_out_of_the_hook_is_0_or_2() {
+    // Claude Code lets a call through on any exit but 2: a denial whose reason cannot be written
+    // (stderr a pipe nobody reads: EPIPE) and a crash (a stack overflow in the shell parser on a
+    // deeply nested command) must still exit 2.
+    let p = team();
+    let root = p.path();
+    let denied = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": root.join("agents/registry.yaml")}),
+    );
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) }; // the reading end: gone
+    let stderr = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(hook_command(&p, "worker"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::from(stderr))
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(denied.to_string().as_bytes()).unwrap();
+    }
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(2),
+        "denied, stderr broken"
+    );
+
+    for command in [
+        format!("{}ls{}", "(".repeat(50_000), ")".repeat(50_000)),
+        format!("echo {}ls{}", "$(".repeat(20_000), ")".repeat(20_000)),
+    ] {
+        let (code, why) = run(
+            &p,
+            "worker",
+            &call(&p, "worker", "Bash", json!({"command": command})),
+        );
+        assert_eq!(code, 2, "{why}");
+        assert!(why.contains("it was blocked"), "{why}");
+    }
+}
+
+#[test]
+fn the_hook_answers_a_complete_call_without_waiting_for_the_end_of_its_input() {
+    // A writer that keeps stdin open must not hold the decision up; one that never sends a
+    // complete call is refused within the hook's time limit, saying so.
+    let p = team();
+    let root = p.path();
+    let read_src = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": root.join("src/a.rs")}),
+    );
+    let with_open_stdin = |input: &str| {
+        use std::io::{Read as _, Write as _};
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(hook_command(&p, "worker"))
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        // stdin stays open until the hook has exited.
+        let status = child.wait().unwrap();
+        drop(stdin);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status.code(), err)
+    };
+    let (code, err) = with_open_stdin(&format!("{read_src}\n"));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = with_open_stdin(r#"{"tool_name": "Read", "tool_input": {"#);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no complete tool call arrived on stdin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_iw_binary_blocks_every_call() {
+    // settings.json names the iw that applied it; when that binary is moved or deleted, the
+    // shell's "not found" (127) would let every call through: the hook command denies instead.
+    let p = TempProject::with_registry(TEAM);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("iw");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
+    let out = std::process::Command::new(&bin)
+        .arg("-C")
+        .arg(p.path())
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": p.path().join("src/a.rs")}),
+    );
+    assert_eq!(run(&p, "worker", &read).0, 0, "iw answers");
+    std::fs::remove_file(&bin).unwrap();
+    let (code, why) = run(&p, "worker", &read);
+    assert_eq!(code, 2, "{why}");
+    assert!(
+        why.contains("the hook failed (exit 127), so the tool call is blocked"),
+        "{why}"
+    );
+    // `iw plan` reports it as security drift, and apply (with an iw that exists) repairs it.
+    let doc = p.plan_json(&[]);
+    assert!(
+        doc["security_drift"]
+            .to_string()
+            .contains("not an executable file")
+    );
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0);
+}
+
+#[test]
+fn plan_shows_what_the_hook_will_refuse_and_apply_repairs_it() {
+    // Files written but not the lockfile (an apply killed between them, a full disk), or a
+    // policy hash edited in the lockfile: the hook refuses the agent's policy, so the plan must
+    // not say "no changes".
+    let p = team();
+    let root = p.path();
+    let read = call(
+        &p,
+        "worker",
+        "Read",
+        json!({"file_path": root.join("src/a.rs")}),
+    );
+    let old_lock = p.read("state/iw.lock");
+    p.edit_registry(
+        "cannot_access: ['*.spec.*']",
+        "cannot_access: ['*.spec.*', docs/**]",
+    );
+    p.apply();
+    p.write("state/iw.lock", &old_lock);
+    let (code, why) = run(&p, "worker", &read);
+    assert_eq!(code, 2, "the hook refuses the policy: {why}");
+    assert_eq!(p.plan_code(), 2, "and the plan shows it");
+    let doc = p.plan_json(&[]);
+    let policy = "agents/worker/.claude/iw-policy.json";
+    assert!(
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == policy && c["drift"] == "not_recorded"),
+        "{doc:#}"
+    );
+    assert!(
+        doc["security_drift"]
+            .to_string()
+            .contains("does not record this policy"),
+        "{doc:#}"
+    );
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0, "apply repaired it");
+    assert_eq!(p.plan_code(), 0);
+
+    // A policy hash edited in the lockfile.
+    let lock: Value = serde_json::from_str(&p.read("state/iw.lock")).unwrap();
+    let sha = lock["files"][policy]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    p.write(
+        "state/iw.lock",
+        &p.read("state/iw.lock").replace(&sha, &"0".repeat(64)),
+    );
+    assert_eq!(run(&p, "worker", &read).0, 2);
+    assert_eq!(p.plan_code(), 2);
+    let out = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not recorded in state/iw.lock"), "{text}");
+    p.apply();
+    assert_eq!(run(&p, "worker", &read).0, 0);
+    assert_eq!(p.plan_code(), 0);
 }

@@ -896,3 +896,48 @@ fn claude_code_sessions_are_not_started_until_claude_code_is_set_up_and_trusts_t
         "{broken"
     );
 }
+
+/// A command no shell can run (a NUL byte in it) and a workdir that does not exist are
+/// validation errors: exit 1 from validate, plan and apply, nothing written, nothing started.
+/// (tmux would start a pane whose directory is missing in iw's own current directory, where
+/// Claude Code finds neither the agent's settings nor its hook.)
+#[test]
+fn a_nul_in_a_command_or_a_missing_workdir_is_a_validation_error() {
+    for (sessions, expect) in [
+        (
+            "sessions:\n  worker:\n    command: \"sleep\\0 1000\"\n",
+            "session `worker`: `command` contains a NUL byte",
+        ),
+        (
+            "runs: {command: \"claude\\0\"}\nsessions:\n  worker: {}\n",
+            "`runs.command` contains a NUL byte",
+        ),
+        (
+            "sessions:\n  worker:\n    workdir: src/missing\n",
+            "session `worker`: workdir `src/missing` does not exist",
+        ),
+    ] {
+        let srv = TmuxServer::new();
+        let p = project(&srv, sessions);
+        let before = p.snapshot();
+        for args in [&["validate"][..], &["plan"], &["apply", "--yes"]] {
+            let out = p.iw().args(args).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{sessions:?} {args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(expect), "{args:?}: {stderr}");
+            assert!(stderr.contains("sessions.yaml:"), "located: {stderr}");
+        }
+        assert_eq!(p.snapshot(), before, "{sessions:?}: nothing written");
+        assert_eq!(srv.sessions(), Vec::<String>::new(), "nothing started");
+    }
+
+    // A workdir that exists, or the agent's own directory (apply creates it), is fine.
+    let srv = TmuxServer::new();
+    let p = project(
+        &srv,
+        "sessions:\n  worker:\n    workdir: agents/worker\n  lead:\n    workdir: src\n",
+    );
+    p.write("src/.keep", "");
+    p.apply();
+    assert_eq!(srv.sessions(), vec!["iw-lead", "iw-worker"]);
+}

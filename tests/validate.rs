@@ -62,6 +62,22 @@ fn every_invalid_fixture_fails_with_located_errors_and_writes_nothing() {
         let out = p.iw().arg("validate").output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{name}: validate exit code");
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // Messages speak of the user's file and of iw, never of the parser's options or Rust
+        // types, nor of the project iw replaced ("the seed").
+        for internal in [
+            "budget",
+            "Options",
+            "Breach",
+            "AnchorRatio",
+            "RecordedAnchor",
+            "{ depth",
+            "seed",
+        ] {
+            assert!(
+                !stderr.contains(internal),
+                "{name}: {internal:?} in:\n{stderr}"
+            );
+        }
         for e in &expects {
             assert!(
                 stderr.contains(&e.message),
@@ -288,7 +304,10 @@ ${AGENT_FORBIDDEN_LIST}\n\n<!-- ${AGENT_NAME} ${AGENT_DESCRIPTION} ${AGENT_MODEL
     p.apply();
     let md = p.read("agents/worker/.claude/CLAUDE.md");
     assert!(md.starts_with("# Worker\n"), "{md}");
-    assert!(md.contains("Bash, Read, Write, Edit"), "{md}");
+    assert!(
+        md.contains("Bash, Edit, Read, Write"),
+        "tools, sorted: {md}"
+    );
     assert!(md.contains("- `tests/**`"), "{md}");
     assert!(
         md.contains("1970-01-01T00:00:00Z"),
@@ -339,4 +358,171 @@ fn invalid_json_template_output_is_reported() {
         stderr.contains("templates/settings.json.template"),
         "{stderr}"
     );
+}
+
+/// A registry written the way PyYAML's default `yaml.dump` writes a generated one: every list
+/// shared between agents is written once with an anchor (`&id001`) and then as aliases
+/// (`*id001`), tens of thousands of them for few anchors. Alias bombs are refused (fixtures
+/// alias-bomb.yaml, deep-nesting.yaml); this must load.
+#[test]
+fn a_10000_agent_registry_with_many_aliases_loads() {
+    let lists: [&[&str]; 4] = [
+        &["Glob", "Grep", "Read"],
+        &["Bash", "Edit", "Read", "Write"],
+        &["Read", "Task"],
+        &["tests/**", "'*.spec.*'"],
+    ];
+    let mut anchored = [false; 4];
+    let mut yaml = String::from("agents:\n");
+    let mut list = |yaml: &mut String, key: &str, i: usize| {
+        if anchored[i] {
+            yaml.push_str(&format!("    {key}: *id00{i}\n"));
+        } else {
+            anchored[i] = true;
+            yaml.push_str(&format!("    {key}: &id00{i}\n"));
+            for item in lists[i] {
+                yaml.push_str(&format!("    - {item}\n"));
+            }
+        }
+    };
+    for n in 0..10_000 {
+        yaml.push_str(&format!("  agent-{n}:\n"));
+        list(&mut yaml, "cannot_access", 3);
+        yaml.push_str(&format!(
+            "    description: Does part {n} of the work\n    display_name: Agent {n}\n"
+        ));
+        list(&mut yaml, "forbidden", 3);
+        yaml.push_str("    model: sonnet\n");
+        yaml.push_str(&format!("    name: agent-{n}\n"));
+        list(&mut yaml, "responsibilities", 3);
+        list(&mut yaml, "tools", n % 3);
+    }
+    assert!(yaml.matches(": *id00").count() > 39_000);
+    let p = TempProject::with_registry(&yaml);
+    let out = p.iw().args(["graph", "--format", "json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(graph["agents"].as_array().unwrap().len(), 10_000);
+}
+
+/// A persona file that does not exist (the default `docs/agents/<name>.md`, or `persona:`) is a
+/// warning, not an error, in `iw validate` and whenever the registry is loaded.
+#[test]
+fn a_missing_persona_file_is_a_warning() {
+    let registry = SMALL.replace(
+        "    description: Leads the work\n",
+        "    description: Leads the work\n    persona: personas/lead.md\n",
+    );
+    let p = TempProject::with_registry(&registry);
+    p.write("docs/agents/worker.md", "# Worker\n");
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: agents/registry.yaml: agent `lead`, field `persona`: the persona file \
+             personas/lead.md does not exist"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("worker"),
+        "worker's persona exists: {stderr}"
+    );
+
+    let doc = common::json_stdout(p.iw().args(["validate", "--json"]));
+    let diags = doc["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["severity"], "warning");
+    assert_eq!(diags[0]["agent"], "lead");
+    assert_eq!(diags[0]["field"], "persona");
+
+    // Every command that loads the registry says so; none fails because of it.
+    let out = p.iw().args(["plan", "--no-diff"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("personas/lead.md does not exist"));
+    p.write("personas/lead.md", "# Lead\n");
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// Thousands of errors: the first 50 are printed, then how many more there are (reporting stays
+/// linear in their number); `--json` lists every one.
+#[test]
+fn many_errors_print_the_first_fifty_then_a_count() {
+    let mut yaml = String::from("agents:\n");
+    for n in 0..3000 {
+        yaml.push_str(&format!(
+            "  a{n}:\n    name: a{n}\n    display_name: A\n    description: d\n    model: opus\n    \
+             tools: [Read]\n    delegates_to: [missing-{n}]\n"
+        ));
+    }
+    let p = TempProject::with_registry(&yaml);
+    let out = p.iw().arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("error: ").count(), 50, "{stderr}");
+    assert!(
+        stderr.contains("… and 2950 more errors, not shown (the first 50 are)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3000 errors; nothing was changed."),
+        "{stderr}"
+    );
+    // The list of known agents in a help is capped too.
+    assert!(stderr.contains("a29, … (3000 in all)"), "{stderr}");
+
+    let out = p.iw().args(["validate", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 3000);
+}
+
+/// A registry (or template, or sessions.yaml) that is a FIFO would block a plain read forever:
+/// it is refused at once, naming the file. (The timeout only keeps a regression from hanging
+/// the test suite.)
+#[test]
+fn a_registry_that_is_not_a_regular_file_is_refused_not_waited_on() {
+    let fifo = |p: &TempProject, rel: &str| {
+        let path = p.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    let p = TempProject::empty();
+    fifo(&p, "agents/registry.yaml");
+    for args in [&["validate"][..], &["plan"], &["apply", "--yes"]] {
+        let out = p
+            .iw()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("agents/registry.yaml: it is a FIFO (named pipe), not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for rel in ["templates/CLAUDE.md.template", "sessions.yaml"] {
+        let p = TempProject::with_registry(SMALL);
+        fifo(&p, rel);
+        let out = p
+            .iw()
+            .arg("validate")
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{rel}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(rel) && stderr.contains("FIFO"),
+            "{rel}: {stderr}"
+        );
+    }
 }

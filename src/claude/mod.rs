@@ -153,14 +153,21 @@ fn iw_hook(iw_bin: &Path, root: &Path, event: &str, agent: &str) -> String {
     )
 }
 
-/// The command Claude Code runs before every tool use of `agent`. `fail_open` adds
-/// `--on-failure open` (the registry's `hook_failure: open`).
+/// The command Claude Code runs before every tool use of `agent`. Claude Code blocks a call
+/// only on exit 2, so when iw cannot run (moved, deleted, rebuilt elsewhere: the shell's 127) or
+/// ends in any other way than 0 or 2, a shell fallback exits 2 with a reason. `fail_open` (the
+/// registry's `hook_failure: open`) adds `--on-failure open` instead, and no fallback: a hook
+/// that cannot run then lets the call through, as that mode asks.
 pub fn hook_command(iw_bin: &Path, root: &Path, agent: &str, fail_open: bool) -> String {
-    let mut cmd = iw_hook(iw_bin, root, "pre-tool-use", agent);
+    let cmd = iw_hook(iw_bin, root, "pre-tool-use", agent);
     if fail_open {
-        cmd.push_str(" --on-failure open");
+        return format!("{cmd} --on-failure open");
     }
-    cmd
+    format!(
+        "{cmd} || {{ s=$?; [ $s = 2 ] || echo \"iw: the hook failed (exit $s), so the tool call \
+         is blocked; check that iw is installed at the path in settings.json, then run iw \
+         apply\" >&2; exit 2; }}"
+    )
 }
 
 /// The command Claude Code runs on the activity events of `agent` (SessionStart,
@@ -288,7 +295,7 @@ pub fn check_settings(settings: &Value, expected_hook: &str) -> Vec<String> {
             };
             if entry.contains_key("command") {
                 problems.push(format!(
-                    "`{at}` has `command` at its top level (the seed's format); Claude Code \
+                    "`{at}` has `command` at its top level; Claude Code \
                      ignores such entries silently. Nest it: {{\"matcher\": \"*\", \"hooks\": \
                      [{{\"type\": \"command\", \"command\": …}}]}}"
                 ));
@@ -370,6 +377,43 @@ mod tests {
         assert_eq!(shell_quote("/usr/bin/iw"), "/usr/bin/iw");
         assert_eq!(shell_quote("/my dir/iw"), "'/my dir/iw'");
         assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+    }
+
+    /// The hook command through `sh -c`, with its iw replaced by `program`: the exit code.
+    fn hook_exit(program: &str, fail_open: bool) -> i32 {
+        let cmd = hook_command(Path::new(program), Path::new("/p"), "a", fail_open);
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&cmd)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .code()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_hook_command_denies_whenever_iw_cannot_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = |name: &str, body: &str| {
+            use std::os::unix::fs::PermissionsExt as _;
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        assert_eq!(hook_exit(&script("allow", "exit 0"), false), 0);
+        assert_eq!(hook_exit(&script("deny", "exit 2"), false), 2);
+        for other in ["exit 1", "exit 101", "exit 127", "kill -9 $$"] {
+            assert_eq!(hook_exit(&script("other", other), false), 2, "{other}");
+        }
+        assert_eq!(hook_exit("/nonexistent/iw", false), 2, "a missing binary");
+        assert_eq!(hook_exit(&script("allow", "exit 0"), true), 0);
+        assert_eq!(
+            hook_command(Path::new("/bin/iw"), Path::new("/p"), "a", true),
+            "/bin/iw -C /p hook pre-tool-use --agent a --on-failure open"
+        );
     }
 
     #[test]
