@@ -614,6 +614,14 @@ pub fn run() -> i32 {
         .collect();
     // A PreToolUse hook that cannot parse its arguments must block; a status hook never does.
     let is_hook = words.iter().any(|s| s == "hook") && !words.iter().any(|s| s == "status");
+    if !words.iter().any(|s| s == "hook") {
+        // `iw graph | head`: a closed pipe ends iw quietly, as it does `cat`, instead of a
+        // panic in println!. (Hooks keep SIGPIPE ignored: their exit status must be 0 or 2.)
+        // SAFETY: restoring a signal's default action has no preconditions.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // A shell asking for completions (`iw completions`) gets them and nothing else.
     crate::completions::answer_if_asked();
     let cli = match Cli::try_parse_from(&args) {

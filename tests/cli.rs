@@ -274,3 +274,25 @@ fn the_registry_schema_requires_what_validation_requires() {
     let empty_name = SMALL.replace("display_name: Worker", "display_name: ''");
     assert!(!validator.is_valid(&as_json(&empty_name)), "an empty text");
 }
+
+#[test]
+fn a_closed_pipe_ends_iw_quietly() {
+    // `iw plan | head -1` on 26 agents (some 200 KB of diffs, more than a pipe holds): iw ends
+    // as `cat` would, not with a panic (exit 101).
+    let p = TempProject::example("instructor-workflow");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' -C '{}' plan | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            assert_cmd::cargo::cargo_bin!("iw").display(),
+            p.path().display()
+        ))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(status, "101", "{stderr}");
+    assert!(status == "0" || status == "141", "{status}: {stderr}");
+}
