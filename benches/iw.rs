@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use iw::hook::{Options, pre_tool_use};
-use iw::lock::LockFile;
-use iw::plan::{self, Selection};
-use iw::project::Project;
+use iw::model::project::Project;
+use iw::reconcile::lock::LockFile;
+use iw::reconcile::plan::{self, Selection};
 
 const SIZES: &[usize] = &[26, 100, 1000, 10_000];
 
@@ -31,7 +31,7 @@ fn project_dir(n: usize) -> (tempfile::TempDir, PathBuf) {
 fn apply(root: &Path) -> Project {
     let project = Project::load(root).unwrap();
     let plan = plan::compute(&project, None, &Selection::default()).unwrap();
-    iw::apply::apply(&project, &plan, |_| {}).unwrap();
+    iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
     project
 }
 
@@ -52,7 +52,7 @@ fn parse_validate(c: &mut Criterion) {
         let yaml = iw::synth::registry_yaml(n, 1);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
-            b.iter(|| iw::registry::parse("agents/registry.yaml", yaml).unwrap())
+            b.iter(|| iw::model::registry::parse("agents/registry.yaml", yaml).unwrap())
         });
     }
     g.finish();
@@ -104,7 +104,7 @@ fn plan_noop(c: &mut Criterion) {
             // What `iw plan` does when the lockfile proves nothing changed (src/noop.rs).
             b.iter(|| {
                 let lock = LockFile::read(&root).unwrap().unwrap();
-                assert!(iw::noop::unchanged(&root, &lock));
+                assert!(iw::reconcile::noop::unchanged(&root, &lock));
             })
         });
     }
@@ -115,7 +115,7 @@ fn policy_compile(c: &mut Criterion) {
     let mut g = group(c, "policy_compile");
     for &n in SIZES {
         let yaml = iw::synth::registry_yaml(n, 1);
-        let (registry, _) = iw::registry::parse("agents/registry.yaml", &yaml).unwrap();
+        let (registry, _) = iw::model::registry::parse("agents/registry.yaml", &yaml).unwrap();
         g.throughput(Throughput::Elements(n as u64));
         // Every agent's policy, as apply writes them (the shared part computed once).
         g.bench_function(BenchmarkId::new("all_agents", n), |b| {

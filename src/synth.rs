@@ -48,7 +48,7 @@ pub struct Options {
 ///
 /// ```
 /// let yaml = iw::synth::registry_yaml(26, 1);
-/// let (registry, warnings) = iw::registry::parse("agents/registry.yaml", &yaml).unwrap();
+/// let (registry, warnings) = iw::model::registry::parse("agents/registry.yaml", &yaml).unwrap();
 /// assert_eq!(registry.agents.len(), 26);
 /// assert!(warnings.is_empty());
 /// ```
@@ -629,7 +629,7 @@ fn write_agent(out: &mut String, a: &Gen) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{self, Registry};
+    use crate::model::registry::{self, Registry};
 
     fn parse(yaml: &str) -> Registry {
         match registry::parse("agents/registry.yaml", yaml) {

@@ -156,7 +156,7 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["additionalProperties"], false);
     let top: Vec<&String> = v["properties"].as_object().unwrap().keys().collect();
-    assert_eq!(top.len(), iw::registry::TOP_FIELDS.len());
+    assert_eq!(top.len(), iw::model::registry::TOP_FIELDS.len());
     let agent = &v["$defs"]["AgentDoc"];
     assert_eq!(agent["additionalProperties"], false);
     let mut fields: Vec<&str> = agent["properties"]
@@ -165,7 +165,7 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut expected = iw::registry::AGENT_FIELDS.to_vec();
+    let mut expected = iw::model::registry::AGENT_FIELDS.to_vec();
     fields.sort_unstable();
     expected.sort_unstable();
     assert_eq!(fields, expected);
@@ -183,7 +183,7 @@ fn schemas_describe_exactly_the_fields_the_parser_accepts() {
         .keys()
         .map(String::as_str)
         .collect();
-    for f in iw::sessions::TOP_FIELDS {
+    for f in iw::model::sessions::TOP_FIELDS {
         assert!(top.contains(f), "{f}");
     }
     assert!(v.to_string().contains("\"on-change\""), "restart values");
@@ -239,7 +239,7 @@ fn the_registry_schema_requires_what_validation_requires() {
         "no agents"
     );
     let mut required = Vec::new();
-    for field in iw::registry::AGENT_FIELDS {
+    for field in iw::model::registry::AGENT_FIELDS {
         // The worker without this field (its line removed).
         let without: String = SMALL
             .split_inclusive('\n')

@@ -1087,22 +1087,22 @@ fn a_file_edited_after_the_plan_was_made_is_backed_up_before_apply_replaces_it()
         "description: Does all the work",
     );
     let root = p.path();
-    let project = iw::project::Project::load(&root).unwrap();
-    let lock = iw::lock::LockFile::read(&root).unwrap();
-    let plan = iw::plan::compute(&project, lock, &Default::default()).unwrap();
+    let project = iw::model::project::Project::load(&root).unwrap();
+    let lock = iw::reconcile::lock::LockFile::read(&root).unwrap();
+    let plan = iw::reconcile::plan::compute(&project, lock, &Default::default()).unwrap();
     let claude_md = "agents/worker/.claude/CLAUDE.md";
     let planned = plan
         .changes
         .iter()
         .find_map(|c| match c {
-            iw::plan::Change::File(f) if f.path == claude_md => Some(f),
+            iw::reconcile::plan::Change::File(f) if f.path == claude_md => Some(f),
             _ => None,
         })
         .unwrap();
     assert!(!planned.backup, "a clean update: no backup planned");
 
     p.write(claude_md, "# my notes, written while apply waited\n");
-    let report = iw::apply::apply(&project, &plan, |_| {}).unwrap();
+    let report = iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
     let done = report
         .applied
         .iter()
@@ -1111,9 +1111,9 @@ fn a_file_edited_after_the_plan_was_made_is_backed_up_before_apply_replaces_it()
     let backup = done.backup.as_deref().expect("the edit was backed up");
     assert_eq!(p.read(backup), "# my notes, written while apply waited\n");
     assert!(
-        iw::ui::applied_line(done).contains("it had changed since the plan was made"),
+        iw::views::applied_line(done).contains("it had changed since the plan was made"),
         "{}",
-        iw::ui::applied_line(done)
+        iw::views::applied_line(done)
     );
     assert!(p.read(claude_md).contains("Does all the work"));
 }

@@ -19,9 +19,9 @@ fn project() -> &'static PathBuf {
             include_str!("../../examples/instructor-workflow/agents/registry.yaml"),
         )
         .unwrap();
-        let project = iw::project::Project::load(&dir).unwrap();
-        let plan = iw::plan::compute(&project, None, &Default::default()).unwrap();
-        iw::apply::apply(&project, &plan, |_| {}).unwrap();
+        let project = iw::model::project::Project::load(&dir).unwrap();
+        let plan = iw::reconcile::plan::compute(&project, None, &Default::default()).unwrap();
+        iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
         dir
     })
 }
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let mut tool = String::new();
     let _ = iw::hook::evaluate(&opts, data, &mut tool);
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = iw::shell::analyze(text, Some("/home/u"));
+        let _ = iw::policy::shell::analyze(text, Some("/home/u"));
         // Also as the command of a well-formed Bash call.
         let call = serde_json::json!({
             "tool_name": "Bash",

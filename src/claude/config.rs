@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::diag::{Error, Result};
+use crate::support::error::{Error, Result};
 
 /// The file's name in its directory.
 pub const FILE_NAME: &str = ".claude.json";
@@ -265,7 +265,7 @@ pub fn trust(path: &Path, root: &Path) -> Result<Trusted> {
             "start `claude` once to let it repair the file, then run `iw trust` again",
         )
     })?;
-    crate::fsutil::write_atomic_mode(&target, updated.as_bytes(), 0o600)?;
+    crate::support::fsutil::write_atomic_mode(&target, updated.as_bytes(), 0o600)?;
     Ok(Trusted::Recorded)
 }
 

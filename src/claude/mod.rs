@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::pattern::AccessPattern;
+use crate::model::pattern::AccessPattern;
 
 /// Built-in tools for talking with the user or loading other tools; never denied (the
 /// catalogue's [`catalogue::Kind::Interaction`] tools).
@@ -119,7 +119,7 @@ pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
             ),
         ));
     }
-    let help = crate::diag::did_you_mean(name, builtin_tools())
+    let help = crate::support::diag::did_you_mean(name, builtin_tools())
         .map(|s| format!("did you mean `{s}`?"))
         .or_else(|| {
             Some(

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::activity::{Record, Scope, State};
-use crate::plan::{self, Change, Selection};
-use crate::project::Project;
+use crate::model::project::Project;
+use crate::model::sessions::SessionSpec;
+use crate::reconcile::plan::{self, Change, Selection};
 use crate::runs::RunState;
-use crate::sessions::SessionSpec;
+use crate::status::activity::{Record, Scope, State};
 use crate::tmux::{LiveSession, Tmux};
 
 use super::model::{self, Row, Session};
@@ -117,7 +117,7 @@ impl App {
             tenant,
             project: None,
             load_error: None,
-            socket: crate::sessions::DEFAULT_SOCKET.into(),
+            socket: crate::model::sessions::DEFAULT_SOCKET.into(),
             specs: Vec::new(),
             live: Vec::new(),
             tmux_error: None,
@@ -149,10 +149,11 @@ impl App {
                 let config = p.sessions.clone().unwrap_or_default();
                 let tenant = self.tenant.as_deref().and_then(|t| config.tenants.get(t));
                 self.socket = config.socket_and_prefix(tenant).0;
-                self.specs = crate::sessions::specs(&config, &p.root, &self.config_hashes(&p))
-                    .into_iter()
-                    .filter(|s| s.tenant == self.tenant)
-                    .collect();
+                self.specs =
+                    crate::model::sessions::specs(&config, &p.root, &self.config_hashes(&p))
+                        .into_iter()
+                        .filter(|s| s.tenant == self.tenant)
+                        .collect();
                 if p.sessions.is_none() {
                     self.specs.clear();
                 }
@@ -175,14 +176,15 @@ impl App {
         for f in files {
             by_agent.entry(f.agent.clone()).or_default().push((
                 f.path.clone(),
-                crate::fsutil::sha256_hex(f.content.as_bytes()),
+                crate::support::fsutil::sha256_hex(f.content.as_bytes()),
             ));
         }
         by_agent
             .into_iter()
             .map(|(a, v)| {
-                let h =
-                    crate::sessions::config_hash(v.iter().map(|(p, s)| (p.as_str(), s.as_str())));
+                let h = crate::model::sessions::config_hash(
+                    v.iter().map(|(p, s)| (p.as_str(), s.as_str())),
+                );
                 (a, h)
             })
             .collect()
@@ -222,7 +224,7 @@ impl App {
             .registry
             .names()
             .filter_map(|a| {
-                crate::activity::read(&self.root, a, &scope).map(|r| (a.to_string(), r))
+                crate::status::activity::read(&self.root, a, &scope).map(|r| (a.to_string(), r))
             })
             .collect();
         self.dirty = true;
@@ -246,7 +248,9 @@ impl App {
             tenant: self.tenant.clone(),
             ..Default::default()
         };
-        let lock = crate::lock::LockFile::read(&self.root).ok().flatten();
+        let lock = crate::reconcile::lock::LockFile::read(&self.root)
+            .ok()
+            .flatten();
         match plan::compute(p, lock, &selection) {
             Ok(plan) => {
                 let s = plan.summary();
@@ -258,7 +262,7 @@ impl App {
                         Change::Session(s) => s.agent.clone(),
                     })
                     .collect();
-                let text = strip_ansi(&crate::ui::plan_text(&plan, true));
+                let text = strip_ansi(&crate::views::plan_text(&plan, true));
                 self.plan = Some(PlanView {
                     changed,
                     changes: plan.changes.len(),

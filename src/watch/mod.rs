@@ -25,8 +25,8 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 
-use crate::diag::{Error, Result};
-use crate::plan::Selection;
+use crate::reconcile::plan::Selection;
+use crate::support::error::{Error, Result};
 use crate::tmux::{Tmux, TmuxCmd};
 
 use app::{App, Mode, Preview};
@@ -56,8 +56,8 @@ enum Changed {
 /// `iw watch`.
 pub fn run(root: &Path, opts: &Options) -> Result<i32> {
     if let Some(t) = &opts.tenant {
-        let p = crate::project::Project::load(root)?;
-        crate::sessions::tenant(p.sessions.as_ref(), t)?;
+        let p = crate::model::project::Project::load(root)?;
+        crate::model::sessions::tenant(p.sessions.as_ref(), t)?;
     }
     let mut app = App::new(root.to_path_buf(), opts.tenant.clone());
     if let Some(e) = &app.load_error
@@ -527,17 +527,22 @@ fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progress> {
     let root = app.root.clone();
     std::thread::spawn(move || {
         let result = (|| -> Result<String> {
-            let project = crate::project::Project::load(&root)?;
-            let _lock = crate::lock::ApplyLock::acquire(&root, Duration::from_secs(3))?;
-            let plan =
-                crate::plan::compute(&project, crate::lock::LockFile::read(&root)?, &selection)?;
+            let project = crate::model::project::Project::load(&root)?;
+            let _lock = crate::reconcile::lock::ApplyLock::acquire(&root, Duration::from_secs(3))?;
+            let plan = crate::reconcile::plan::compute(
+                &project,
+                crate::reconcile::lock::LockFile::read(&root)?,
+                &selection,
+            )?;
             if plan.is_empty() {
                 return Ok("No changes.".into());
             }
-            let report = crate::apply::apply(&project, &plan, |a| {
-                let _ = tx.send(Progress::Line(app::strip_ansi(&crate::ui::applied_line(a))));
+            let report = crate::reconcile::apply::apply(&project, &plan, |a| {
+                let _ = tx.send(Progress::Line(app::strip_ansi(
+                    &crate::views::applied_line(a),
+                )));
             })?;
-            Ok(app::strip_ansi(&crate::ui::apply_done(&report)))
+            Ok(app::strip_ansi(&crate::views::apply_done(&report)))
         })();
         let _ = tx.send(Progress::Done(result.map_err(|e| e.to_string())));
     });
@@ -617,13 +622,13 @@ fn alert(app: &mut App, agent: &str) {
             if let Some(p) = &app.project
                 && let Some(c) = &p.sessions
             {
-                let event = crate::notify::Event {
+                let event = crate::status::notify::Event {
                     agent: agent.to_string(),
                     event: "session-died".into(),
                     message,
                     tenant: app.tenant.clone(),
                 };
-                crate::notify::send(&app.root, &app.socket, &c.notify, &event);
+                crate::status::notify::send(&app.root, &app.socket, &c.notify, &event);
             }
         }
         _ => {

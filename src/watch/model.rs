@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::activity::{Activity, Record, State};
-use crate::graph::DelegationGraph;
+use crate::model::graph::DelegationGraph;
+use crate::model::sessions::SessionSpec;
 use crate::runs::RunState;
-use crate::sessions::SessionSpec;
+use crate::status::activity::{Activity, Record, State};
 use crate::tmux::LiveSession;
 
 /// A session's state as the UI shows it.
@@ -190,7 +190,7 @@ mod tests {
             command: command.into(),
             workdir: "/p".into(),
             env: Default::default(),
-            restart: crate::sessions::Restart::OnChange,
+            restart: crate::model::sessions::Restart::OnChange,
             config: String::new(),
             tenant: None,
             socket: "s".into(),

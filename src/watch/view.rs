@@ -8,8 +8,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::activity::State;
-use crate::ui::human_duration;
+use crate::status::activity::State;
+use crate::views::human_duration;
 
 use super::app::{App, Mode, Preview};
 use super::model::{self, Session};

@@ -1,0 +1,505 @@
+//! `iw doctor`: is everything an `iw apply` needs in place? Each check says ✓ or ✗ and, when it
+//! fails, what to do: the project files valid; tmux; the Claude Code CLI and whether iw supports
+//! its version; Claude Code set up and trusting the project root; the iw binary the hooks run;
+//! the generated files as iw wrote them (no security drift); the tmux socket free or iw's.
+//!
+//! Read-only: nothing is written, no session is touched.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::claude::catalogue::{self, Version};
+use crate::claude::config;
+use crate::model::project::Project;
+use crate::reconcile::lock::LockFile;
+use crate::support::error::Result;
+use crate::tmux::Tmux;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// In place.
+    Ok,
+    /// Worth knowing, does not stop an apply.
+    Warn,
+    /// Stops an apply, or leaves agents unguarded.
+    Fail,
+    /// Not needed by this project.
+    Skip,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// The outcome.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when it is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+        help: None,
+    }
+}
+
+impl Check {
+    fn help(mut self, help: impl Into<String>) -> Check {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Runs every check for the project at `root`.
+pub fn checks(root: &Path) -> Vec<Check> {
+    let mut out = Vec::new();
+    let project =
+        match Project::load(root) {
+            Ok(p) => {
+                let sessions = p.sessions.as_ref().map_or(0, |s| s.sessions.len());
+                let status = if p.warnings.is_empty() {
+                    Status::Ok
+                } else {
+                    Status::Warn
+                };
+                let warned = match p.warnings.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} warning(s): `iw validate` shows them)"),
+                };
+                out.push(check(
+                    "project files",
+                    status,
+                    format!(
+                        "agents/registry.yaml valid: {} agents{}",
+                        p.registry.agents.len(),
+                        if p.sessions.is_some() {
+                            format!("; sessions.yaml valid: {sessions} sessions")
+                        } else {
+                            "; no sessions.yaml (no sessions to run)".into()
+                        }
+                    ) + &warned,
+                ));
+                Some(p)
+            }
+            Err(e) => {
+                out.push(check("project files", Status::Fail, e.to_string()).help(
+                    "fix what `iw validate` reports (file:line:col), then run iw doctor again",
+                ));
+                None
+            }
+        };
+    let specs = project
+        .as_ref()
+        .and_then(|p| {
+            p.sessions
+                .as_ref()
+                .map(|c| crate::model::sessions::specs(c, &p.root, &Default::default()))
+        })
+        .unwrap_or_default();
+    let claude_specs: Vec<&crate::model::sessions::SessionSpec> =
+        specs.iter().filter(|s| s.is_claude()).collect();
+    let socket = project
+        .as_ref()
+        .and_then(|p| p.sessions.as_ref())
+        .map(|c| c.socket.clone());
+
+    // tmux
+    let tmux_ok = match &socket {
+        None => {
+            out.push(check("tmux", Status::Skip, "not needed: no sessions.yaml"));
+            false
+        }
+        Some(s) => match Tmux::new(s).version() {
+            Ok(v) if !v.is_empty() => {
+                out.push(check("tmux", Status::Ok, v));
+                true
+            }
+            Ok(_) => {
+                out.push(
+                    check("tmux", Status::Fail, "tmux printed no version")
+                        .help(crate::tmux::INSTALL_HELP),
+                );
+                false
+            }
+            Err(e) => {
+                out.push(
+                    check("tmux", Status::Fail, e.to_string()).help(crate::tmux::INSTALL_HELP),
+                );
+                false
+            }
+        },
+    };
+
+    // Claude Code CLI
+    let needed = !claude_specs.is_empty();
+    let path_var = claude_specs
+        .first()
+        .and_then(|s| s.env.get("PATH").cloned())
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    let first_word = claude_specs
+        .first()
+        .and_then(|s| s.command.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "claude".into());
+    match find_program(&first_word, &path_var) {
+        None => {
+            let status = if needed { Status::Fail } else { Status::Warn };
+            out.push(
+                check(
+                    "Claude Code",
+                    status,
+                    format!("no `{first_word}` on the agents' PATH"),
+                )
+                .help(
+                    "install Claude Code (`npm install -g @anthropic-ai/claude-code`, or the \
+                     native installer), or give the sessions a PATH that has it (sessions.yaml \
+                     `env: {PATH: …}`)",
+                ),
+            );
+        }
+        Some(bin) => out.push(client_version(&bin, needed)),
+    }
+
+    // Claude Code's user configuration
+    if let Some(p) = &project {
+        if !needed {
+            out.push(check(
+                "Claude Code setup",
+                Status::Skip,
+                "not needed: no Claude Code sessions",
+            ));
+        } else {
+            for path in crate::commands::trust::config_paths(p) {
+                let key = claude_specs
+                    .first()
+                    .and_then(|s| s.env.get("ANTHROPIC_API_KEY").cloned())
+                    .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok());
+                match config::status(&path, &p.root, key.as_deref()) {
+                    Err(e) => out.push(check("Claude Code setup", Status::Fail, e.to_string())),
+                    Ok(status) => {
+                        let sandboxed = std::env::var_os("CLAUDE_CODE_SANDBOXED").is_some();
+                        let problems = config::problems(&status, &p.root, sandboxed);
+                        if problems.is_empty() {
+                            out.push(check(
+                                "Claude Code setup",
+                                Status::Ok,
+                                format!(
+                                    "set up, and trusts {} ({})",
+                                    p.root.display(),
+                                    path.display()
+                                ),
+                            ));
+                        }
+                        for pr in problems {
+                            out.push(
+                                check("Claude Code setup", Status::Fail, pr.message).help(pr.help),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // The iw binary the hooks run, and the generated files.
+    if let Some(p) = &project {
+        out.push(hook_binary(p));
+        out.push(files(p));
+    }
+
+    // The socket
+    if let (Some(s), true, Some(p)) = (&socket, tmux_ok, &project) {
+        let root = p.root.to_string_lossy();
+        match Tmux::new(s).list_sessions() {
+            Err(e) => out.push(check("tmux socket", Status::Fail, e.to_string())),
+            Ok(live) => {
+                let foreign: Vec<String> = live
+                    .iter()
+                    .filter(|l| !(l.managed && l.root.as_deref() == Some(&*root)))
+                    .map(|l| l.name.clone())
+                    .collect();
+                if foreign.is_empty() {
+                    let ours = live.len();
+                    out.push(check(
+                        "tmux socket",
+                        Status::Ok,
+                        if ours == 0 {
+                            format!("`{s}` is free")
+                        } else {
+                            format!("`{s}` runs {ours} of this project's sessions and nothing else")
+                        },
+                    ));
+                } else {
+                    let names: Vec<&String> = foreign
+                        .iter()
+                        .filter(|n| specs.iter().any(|sp| sp.name == **n))
+                        .collect();
+                    let status = if names.is_empty() {
+                        Status::Warn
+                    } else {
+                        Status::Fail
+                    };
+                    out.push(
+                        check(
+                            "tmux socket",
+                            status,
+                            format!(
+                                "`{s}` also runs sessions iw did not start for this project: {}",
+                                foreign.join(", ")
+                            ),
+                        )
+                        .help(
+                            "give this project a socket of its own (sessions.yaml `socket:`), or \
+                             stop those sessions; iw never touches them, and cannot start a \
+                             declared session whose name one of them holds",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The first executable `name` on `path` (or `name` itself when it is a path).
+fn find_program(name: &str, path: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return executable(&p).then_some(p);
+    }
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(name))
+        .find(|p| executable(p))
+}
+
+/// The Claude Code at `bin`: its version, and whether iw's tool catalogue covers it.
+fn client_version(bin: &Path, needed: bool) -> Check {
+    let out = std::process::Command::new(bin)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output();
+    let text = match &out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Err(e) => {
+            return check(
+                "Claude Code",
+                if needed { Status::Fail } else { Status::Warn },
+                format!("{} cannot run: {e}", bin.display()),
+            );
+        }
+    };
+    let Some(v) = Version::parse(&text) else {
+        return check(
+            "Claude Code",
+            Status::Warn,
+            format!("{}: unrecognised version `{text}`", bin.display()),
+        );
+    };
+    let (oldest, newest) = (catalogue::oldest(), catalogue::newest());
+    let at = format!("{v} ({})", bin.display());
+    if v < oldest {
+        check(
+            "Claude Code",
+            if needed { Status::Fail } else { Status::Warn },
+            format!("{at} is older than iw supports ({oldest}–{newest})"),
+        )
+        .help("update Claude Code (`claude update`)")
+    } else if v > newest {
+        check(
+            "Claude Code",
+            Status::Warn,
+            format!(
+                "{at} is newer than the versions iw's tool catalogue was measured on \
+                 ({oldest}–{newest}): deny rules may name tools it no longer has"
+            ),
+        )
+        .help("measure it with scripts/claude_tools.py (docs/claude-code.md)")
+    } else {
+        check(
+            "Claude Code",
+            Status::Ok,
+            format!("{at}; supported ({oldest}–{newest})"),
+        )
+    }
+}
+
+/// The iw binary each generated settings.json runs as its hook: it must exist, run, and be this
+/// version of iw.
+fn hook_binary(p: &Project) -> Check {
+    let mut bins: Vec<String> = Vec::new();
+    for a in p.registry.agents.values() {
+        let path = p
+            .root
+            .join(format!("agents/{}/.claude/settings.json", a.name));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let cmd = v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap_or("");
+        if let Some(bin) = crate::reconcile::plan::first_word(cmd)
+            && !bins.contains(&bin)
+        {
+            bins.push(bin);
+        }
+    }
+    if bins.is_empty() {
+        return check(
+            "hook binary",
+            Status::Skip,
+            "no agent files yet (`iw apply` writes them)",
+        );
+    }
+    let ours = env!("CARGO_PKG_VERSION");
+    for bin in &bins {
+        let out = std::process::Command::new(bin)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                if text.split_whitespace().last() != Some(ours) {
+                    return check(
+                        "hook binary",
+                        Status::Fail,
+                        format!("the hooks run {bin}, which is `{text}`, not iw {ours}"),
+                    )
+                    .help("run `iw apply` with this iw to point every hook at it");
+                }
+            }
+            _ => {
+                return check(
+                    "hook binary",
+                    Status::Fail,
+                    format!(
+                        "the hooks run {bin}, which cannot be run: Claude Code lets every tool \
+                         call through when a hook cannot run"
+                    ),
+                )
+                .help("run `iw apply` with the iw you use now; it rewrites every hook command");
+            }
+        }
+    }
+    check(
+        "hook binary",
+        Status::Ok,
+        format!("{} (iw {ours})", bins.join(", ")),
+    )
+}
+
+/// The generated files against the lockfile: any security drift (a guard weakened outside iw)
+/// fails; pending changes are only counted.
+fn files(p: &Project) -> Check {
+    // Files only: sessions are the socket check's business (and need tmux).
+    let mut files_only = p.clone();
+    files_only.sessions = None;
+    let lock = match LockFile::read(&p.root) {
+        Ok(l) => l,
+        Err(e) => return check("generated files", Status::Fail, e.to_string()),
+    };
+    let had_lock = lock.is_some();
+    match crate::reconcile::plan::compute(&files_only, lock, &Default::default()) {
+        Err(e) => check("generated files", Status::Fail, e.to_string()),
+        Ok(plan) => {
+            let s = plan.summary();
+            // Sessions were left out of this plan: only its file changes count.
+            let pending = plan
+                .changes
+                .iter()
+                .filter(|c| matches!(c, crate::reconcile::plan::Change::File(_)))
+                .count();
+            if s.security > 0 {
+                let which: Vec<String> = plan
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        crate::reconcile::plan::Change::File(f) if !f.security.is_empty() => {
+                            Some(format!("{}: {}", f.path, f.security.join("; ")))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                check(
+                    "generated files",
+                    Status::Fail,
+                    format!("security drift: {}", which.join(" | ")),
+                )
+                .help("review with `iw plan`, then `iw apply` restores every guard")
+            } else if pending == 0 {
+                check(
+                    "generated files",
+                    Status::Ok,
+                    "as iw wrote them (state/iw.lock)",
+                )
+            } else if !had_lock {
+                check(
+                    "generated files",
+                    Status::Ok,
+                    format!(
+                        "not written yet: `iw apply` creates {} files",
+                        s.add + s.change
+                    ),
+                )
+            } else {
+                check(
+                    "generated files",
+                    Status::Ok,
+                    format!("no security drift; {pending} changes pending (`iw plan` shows them)"),
+                )
+            }
+        }
+    }
+}
+
+/// `iw doctor [--json]`: exit 0 when nothing fails, 1 otherwise.
+pub fn run(root: &Path, json_out: bool) -> Result<i32> {
+    let checks = checks(root);
+    let ok = !checks.iter().any(|c| c.status == Status::Fail);
+    if json_out {
+        let doc = json!({"ok": ok, "root": root, "checks": checks});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &checks {
+            let mark = match c.status {
+                Status::Ok => console::style("✓").green().bold(),
+                Status::Warn => console::style("!").yellow().bold(),
+                Status::Fail => console::style("✗").red().bold(),
+                Status::Skip => console::style("-").dim(),
+            };
+            println!("{mark} {:width$}  {}", c.name, c.detail);
+            if let Some(h) = &c.help {
+                println!("  {:width$}  {} {h}", "", console::style("→").dim());
+            }
+        }
+        println!(
+            "\n{}",
+            if ok {
+                "Everything `iw apply` needs is in place."
+            } else {
+                "Fix the ✗ above, then run `iw doctor` again."
+            }
+        );
+    }
+    Ok(if ok { 0 } else { 1 })
+}

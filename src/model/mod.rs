@@ -1,0 +1,10 @@
+//! The desired state, as read and validated from the user's files: the registry of agents, the
+//! sessions, access patterns, the delegation graph, typed handoffs, and the loaded project.
+
+pub mod graph;
+pub mod handoff;
+pub mod pattern;
+pub mod project;
+pub mod registry;
+pub mod sessions;
+pub mod yaml;

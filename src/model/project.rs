@@ -1,0 +1,293 @@
+//! A project: its root, and the desired state read from it (registry + templates), validated.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::registry::{self, Agent, Registry};
+use crate::model::sessions::{self, SessionsConfig};
+use crate::reconcile::lock::{Inputs, TemplateInput};
+use crate::reconcile::render::{Context, Origin, RenderedFile, Templates};
+use crate::support::diag::Diagnostic;
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
+
+/// The registry's path relative to the project root.
+pub const REGISTRY_PATH: &str = "agents/registry.yaml";
+/// From this many agents (or files) on, rendering and reading run on every core (rayon); below
+/// it, starting threads costs more than it saves.
+pub const PARALLEL_FROM: usize = 64;
+
+/// `f` over `items`, in order: on every core (rayon) from `parallel_from` items on, else on this
+/// thread (no thread pool is started for small teams or in the hook).
+pub fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    parallel_from: usize,
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < parallel_from {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
+
+/// A loaded, validated project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Absolute, canonical project root.
+    pub root: PathBuf,
+    /// The validated registry.
+    pub registry: Registry,
+    /// SHA-256 of the registry file.
+    pub registry_sha256: String,
+    /// The templates in use.
+    pub templates: Templates,
+    /// Rendering context (paths of the root and the iw binary).
+    pub ctx: Context,
+    /// sessions.yaml, if the project has one.
+    pub sessions: Option<SessionsConfig>,
+    /// Warnings found while loading.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Resolves `-C DIR` to an absolute, canonical path. Without `-C`: `$IW_ROOT` (set in every
+/// agent's session and run, so that `iw` inside one acts on its project), else the current
+/// directory.
+pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
+    let env_root = std::env::var_os("IW_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from);
+    let dir = dir.or(env_root.as_deref()).unwrap_or(Path::new("."));
+    dir.canonicalize().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::with_help(
+                format!("project directory {} does not exist", dir.display()),
+                "pass the project root with -C DIR",
+            )
+        } else {
+            Error::io("open project directory", dir, e)
+        }
+    })
+}
+
+/// A warning for each agent whose persona file (its `persona`, default `docs/agents/<name>.md`)
+/// is not a file: CLAUDE.md imports it. These warnings are about files on disk, which the no-op
+/// key ([`crate::reconcile::noop`]) does not cover: the lockfile records each agent's persona path instead,
+/// and a plan proven by the key checks them again ([`missing_personas_of`]).
+pub fn missing_personas(root: &Path, registry: &Registry) -> Vec<Diagnostic> {
+    missing_personas_of(
+        root,
+        registry
+            .agents
+            .values()
+            .map(|a| (a.name.as_str(), a.persona.as_str())),
+    )
+}
+
+/// [`missing_personas`] for `(agent, persona path)` pairs: one warning for one missing file, one
+/// warning naming them all for several (a project without personas is not 26 warnings).
+pub fn missing_personas_of<'a>(
+    root: &Path,
+    agents: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Diagnostic> {
+    // An absolute persona stays as it is in `join`.
+    let missing: Vec<(&str, &str)> = agents
+        .into_iter()
+        .filter(|(_, persona)| !std::fs::metadata(root.join(persona)).is_ok_and(|m| m.is_file()))
+        .collect();
+    match missing.as_slice() {
+        [] => Vec::new(),
+        [(name, persona)] => {
+            let help = if *persona == format!("docs/agents/{name}.md") {
+                format!(
+                    "write the agent's persona to {persona} (its CLAUDE.md imports it), or set `persona:` to where it is"
+                )
+            } else {
+                "check the path (relative to the project root, or absolute), or create the file"
+                    .into()
+            };
+            vec![
+                Diagnostic::warning(format!("the persona file {persona} does not exist"))
+                    .in_file(REGISTRY_PATH)
+                    .agent(name)
+                    .field(PERSONA_FIELD)
+                    .help(help),
+            ]
+        }
+        many => {
+            let shown: Vec<String> = many
+                .iter()
+                .take(8)
+                .map(|(n, p)| format!("{n} ({p})"))
+                .collect();
+            let more = match many.len().saturating_sub(shown.len()) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            vec![
+                Diagnostic::warning(format!(
+                    "{} agents have no persona file: {}{more}",
+                    many.len(),
+                    shown.join(", ")
+                ))
+                .in_file(REGISTRY_PATH)
+                .field(PERSONA_FIELD)
+                .help(
+                    "write each agent's persona to its file (its CLAUDE.md imports it; docs/agents/<name>.md unless `persona:` says otherwise)",
+                ),
+            ]
+        }
+    }
+}
+
+const PERSONA_FIELD: &str = "persona";
+
+/// True for the warnings of [`missing_personas`].
+pub fn is_persona_warning(d: &Diagnostic) -> bool {
+    !d.is_error() && d.field.as_deref() == Some(PERSONA_FIELD)
+}
+
+impl Project {
+    /// Loads and validates the registry and templates of the project at `root` (canonical).
+    /// Every problem found in either is reported.
+    pub fn load(root: &Path) -> Result<Project> {
+        let reg_path = root.join(REGISTRY_PATH);
+        let src = match fsutil::read_optional(&reg_path)? {
+            Some(bytes) => bytes,
+            None => {
+                return Err(Error::with_help(
+                    format!("no registry at {}", reg_path.display()),
+                    "create agents/registry.yaml (see examples/pilot), or point iw at the project \
+                     root with -C DIR",
+                ));
+            }
+        };
+        let registry_sha256 = fsutil::sha256_hex(&src);
+        let mut diags = Vec::new();
+        let text = match String::from_utf8(src) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                        .in_file(REGISTRY_PATH),
+                );
+                None
+            }
+        };
+        let registry = text.and_then(|t| match registry::parse(REGISTRY_PATH, &t) {
+            Ok((r, w)) => {
+                diags.extend(w);
+                diags.extend(missing_personas(root, &r));
+                Some(r)
+            }
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        });
+        let templates = match Templates::load(root) {
+            Ok((t, w)) => {
+                diags.extend(w);
+                Some(t)
+            }
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        };
+        // sessions.yaml names agents, so it is checked against a valid registry only.
+        let mut sessions = None;
+        if let Some(registry) = &registry {
+            let path = root.join(sessions::SESSIONS_PATH);
+            if let Some(bytes) = fsutil::read_optional(&path)? {
+                match String::from_utf8(bytes) {
+                    Ok(src) => match sessions::parse_in(
+                        sessions::SESSIONS_PATH,
+                        &src,
+                        registry,
+                        Some(root),
+                    ) {
+                        Ok((c, w)) => {
+                            diags.extend(w);
+                            sessions = Some(c);
+                        }
+                        Err(d) => diags.extend(d),
+                    },
+                    Err(e) => diags.push(
+                        Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                            .in_file(sessions::SESSIONS_PATH),
+                    ),
+                }
+            }
+        }
+        match (registry, templates) {
+            (Some(registry), Some(templates)) if !diags.iter().any(Diagnostic::is_error) => {
+                Ok(Project {
+                    root: root.to_path_buf(),
+                    registry,
+                    registry_sha256,
+                    templates,
+                    ctx: Context::new(root.to_path_buf()),
+                    sessions,
+                    warnings: diags,
+                })
+            }
+            _ => Err(Error::Invalid(diags)),
+        }
+    }
+
+    /// Renders the generated files of `agents`, in order, reporting every rendering problem at
+    /// once. Large teams are rendered on every core.
+    pub fn render<'a>(
+        &self,
+        agents: impl IntoIterator<Item = &'a Agent>,
+    ) -> Result<Vec<RenderedFile>> {
+        let agents: Vec<&Agent> = agents.into_iter().collect();
+        let parts = map_in_order(&agents, PARALLEL_FROM, |a| {
+            self.templates.render(&self.registry, a, &self.ctx)
+        });
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for part in parts {
+            match part {
+                Ok(f) => files.extend(f),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(files)
+        } else {
+            Err(Error::Invalid(errors))
+        }
+    }
+
+    /// Renders every agent: the full check `iw validate` runs.
+    pub fn render_all(&self) -> Result<Vec<RenderedFile>> {
+        self.render(self.registry.agents.values())
+    }
+
+    /// The input hashes recorded in the lockfile.
+    pub fn inputs(&self) -> Inputs {
+        Inputs {
+            registry: self.registry_sha256.clone(),
+            templates: self
+                .templates
+                .list
+                .iter()
+                .map(|t| {
+                    let source = match &t.origin {
+                        Origin::Builtin => "builtin".to_string(),
+                        Origin::Project(_) => format!("templates/{}.template", t.output),
+                    };
+                    (
+                        t.output.to_string(),
+                        TemplateInput {
+                            source,
+                            sha256: fsutil::sha256_hex(t.text.as_bytes()),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}

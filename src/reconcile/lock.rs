@@ -1,0 +1,316 @@
+//! The lockfile `state/iw.lock` — what iw last wrote — and the advisory lock that keeps two
+//! applies from running at once.
+//!
+//! The lockfile is JSON with sorted keys (deterministic), versioned, and records for every file
+//! iw wrote its path relative to the project root, its SHA-256 and its agent, plus the hashes of
+//! the registry and templates it was rendered from. It is the "last written" side of the
+//! three-way drift comparison (desired / lock / disk), and it is always written last.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
+
+/// iw's state directory, relative to the project root.
+pub const STATE_DIR: &str = "state";
+/// The lockfile's path relative to the project root.
+pub const LOCK_PATH: &str = "state/iw.lock";
+/// The advisory lock file's path relative to the project root.
+pub const APPLY_LOCK_PATH: &str = "state/apply.lock";
+/// The lockfile format this iw reads and writes.
+pub const LOCK_VERSION: u32 = 1;
+
+/// The lockfile's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    /// Format version ([`LOCK_VERSION`]).
+    pub version: u32,
+    /// The iw version that wrote it.
+    pub iw_version: String,
+    /// Hashes of what the files were rendered from.
+    pub inputs: Inputs,
+    /// Every file iw wrote, by path relative to the project root.
+    pub files: BTreeMap<String, FileEntry>,
+    /// The tmux socket iw last managed sessions on, so that sessions left on it are found even
+    /// after sessions.yaml moves to another socket or is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+    /// The sockets of the tenants iw last managed sessions for, for the same reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_sockets: Vec<String>,
+    /// The no-op key of the last complete apply ([`crate::reconcile::noop`]), if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noop: Option<String>,
+    /// The warnings the inputs of that apply gave (e.g. a tool Claude Code no longer has): a plan
+    /// proven by the no-op key shows them again, as the full plan would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::support::diag::Diagnostic>,
+    /// Each agent's persona path at that apply: a proven plan warns again about those missing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub personas: BTreeMap<String, String>,
+}
+
+/// Hashes of the inputs of the last apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// SHA-256 of `agents/registry.yaml`.
+    pub registry: String,
+    /// Each template by output name: where it came from and its SHA-256.
+    pub templates: BTreeMap<String, TemplateInput>,
+}
+
+/// One template input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// `builtin` or the template's path relative to the project root.
+    pub source: String,
+    /// SHA-256 of the template text.
+    pub sha256: String,
+}
+
+/// One file iw wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// The agent it belongs to.
+    pub agent: String,
+    /// SHA-256 of the content iw wrote.
+    pub sha256: String,
+}
+
+impl LockFile {
+    /// An empty lockfile for this iw.
+    pub fn empty() -> LockFile {
+        LockFile {
+            version: LOCK_VERSION,
+            iw_version: env!("CARGO_PKG_VERSION").to_string(),
+            inputs: Inputs::default(),
+            files: BTreeMap::new(),
+            socket: None,
+            tenant_sockets: Vec::new(),
+            noop: None,
+            warnings: Vec::new(),
+            personas: BTreeMap::new(),
+        }
+    }
+
+    /// Reads `root/state/iw.lock`; `None` if there is none yet.
+    pub fn read(root: &Path) -> Result<Option<LockFile>> {
+        let path = root.join(LOCK_PATH);
+        let Some(data) = fsutil::read_optional(&path)? else {
+            return Ok(None);
+        };
+        let damaged = |why: String| {
+            Error::with_help(
+                format!("{LOCK_PATH} is damaged: {why}"),
+                "restore it from a backup or version control, or delete it: iw then treats \
+                 existing generated files as not written by iw and backs them up before \
+                 replacing them",
+            )
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version > LOCK_VERSION as u64 {
+            return Err(Error::with_help(
+                format!(
+                    "{LOCK_PATH} has format version {version}, newer than this iw understands ({LOCK_VERSION})"
+                ),
+                "upgrade iw to the version that wrote it",
+            ));
+        }
+        let lock: LockFile = serde_json::from_value(value).map_err(|e| damaged(e.to_string()))?;
+        for path in lock.files.keys() {
+            if !is_generated_path(path) {
+                return Err(damaged(format!(
+                    "it lists `{path}`, which is not a path iw generates; iw will not touch it"
+                )));
+            }
+        }
+        Ok(Some(lock))
+    }
+
+    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link).
+    pub fn write(&self, root: &Path) -> Result<()> {
+        let mut data = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
+        data.push('\n');
+        fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
+        fsutil::write_atomic(&root.join(LOCK_PATH), data.as_bytes())
+    }
+}
+
+/// True for the paths iw generates: `agents/<name>/.claude/<file>` with a valid agent name and
+/// a plain file name. A lockfile naming anything else is refused, so that a tampered lockfile
+/// cannot make iw delete arbitrary files.
+pub fn is_generated_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(parts.as_slice(),
+        ["agents", name, ".claude", file]
+            if crate::model::registry::valid_name(name)
+                && !file.is_empty()
+                && !file.starts_with('.')
+                && file.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+}
+
+/// An advisory lock held for the duration of an apply; released when dropped or when the
+/// process exits, however it exits.
+#[derive(Debug)]
+pub struct ApplyLock {
+    file: File,
+}
+
+impl Drop for ApplyLock {
+    fn drop(&mut self) {
+        // Forget the holder's pid; the OS releases the lock when the file is closed.
+        let _ = self.file.set_len(0);
+    }
+}
+
+impl ApplyLock {
+    /// Takes the lock on `root/state/apply.lock`, waiting up to `timeout` for another holder.
+    /// A `state/` or `state/apply.lock` that is a symbolic link is refused: the lock file is
+    /// written (its holder's pid), and must not be written elsewhere.
+    pub fn acquire(root: &Path, timeout: Duration) -> Result<ApplyLock> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = root.join(APPLY_LOCK_PATH);
+        fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    Error::with_help(
+                        format!(
+                            "{APPLY_LOCK_PATH} is a symbolic link: iw writes only inside the \
+                             project, so it refuses to write the lock through it"
+                        ),
+                        "remove the link (iw creates the file), then run the command again; \
+                         nothing was changed",
+                    )
+                } else {
+                    Error::io("open", &path, e)
+                }
+            })?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(Error::with_help(
+                format!("{APPLY_LOCK_PATH} is not a regular file"),
+                "remove it (iw creates the file), then run the command again",
+            ));
+        }
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if start.elapsed() >= timeout {
+                        let mut holder = String::new();
+                        let _ = file.read_to_string(&mut holder);
+                        let holder = holder.trim();
+                        let who = if holder.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (held by {holder})")
+                        };
+                        return Err(Error::with_help(
+                            format!(
+                                "another iw apply is running in this project{who}; gave up after {}",
+                                humantime::format_duration(timeout)
+                            ),
+                            "wait for it to finish and run the command again, or pass a longer \
+                             --lock-timeout",
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::io("lock", &path, e));
+                }
+            }
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = writeln!(file, "pid {}", std::process::id());
+        Ok(ApplyLock { file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_paths_only() {
+        assert!(is_generated_path("agents/a-b/.claude/settings.json"));
+        assert!(is_generated_path("agents/a/.claude/CLAUDE.md"));
+        for bad in [
+            "agents/../x/.claude/a",
+            "agents/a/.claude/../../etc/passwd",
+            "/etc/passwd",
+            "agents/a/b/.claude/x",
+            "agents/A/.claude/x",
+            "agents/a/.claude/.hidden",
+            "src/main.rs",
+        ] {
+            assert!(!is_generated_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roundtrip_and_tamper_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(LockFile::read(dir.path()).unwrap().is_none());
+        let mut lock = LockFile::empty();
+        lock.files.insert(
+            "agents/a/.claude/CLAUDE.md".into(),
+            FileEntry {
+                agent: "a".into(),
+                sha256: "00".into(),
+            },
+        );
+        lock.write(dir.path()).unwrap();
+        assert_eq!(LockFile::read(dir.path()).unwrap(), Some(lock.clone()));
+        let text = std::fs::read_to_string(dir.path().join(LOCK_PATH)).unwrap();
+        std::fs::write(
+            dir.path().join(LOCK_PATH),
+            text.replace("agents/a/.claude/CLAUDE.md", "src/main.rs"),
+        )
+        .unwrap();
+        let e = LockFile::read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a path iw generates"), "{e}");
+        std::fs::write(dir.path().join(LOCK_PATH), "{").unwrap();
+        assert!(
+            LockFile::read(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("damaged")
+        );
+    }
+
+    #[test]
+    fn second_lock_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = ApplyLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        // File locks are per open file description, so a second open in-process conflicts.
+        let e = ApplyLock::acquire(dir.path(), Duration::from_millis(60)).unwrap_err();
+        assert!(e.to_string().contains("another iw apply is running"), "{e}");
+        drop(held);
+        ApplyLock::acquire(dir.path(), Duration::ZERO).unwrap();
+    }
+}

@@ -1,0 +1,235 @@
+//! File helpers: content hashes and atomic writes.
+//!
+//! Every file iw writes goes through [`write_atomic`]: a temporary file in the same directory,
+//! then a rename, so a reader (or an apply killed half way) sees the old file or the new one,
+//! never a mix.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::support::error::{Error, Result};
+
+/// The lowercase hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push(char::from_digit((b >> 4) as u32, 16).unwrap_or('0'));
+        s.push(char::from_digit((b & 0xf) as u32, 16).unwrap_or('0'));
+    }
+    s
+}
+
+/// Writes `data` to `path` atomically (temporary file in the same directory + rename), creating
+/// parent directories. The file gets mode 0644, or keeps the mode of the file it replaces.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomic_mode(path, data, 0o644)
+}
+
+/// [`write_atomic`], giving a file that does not exist yet permissions `new_mode` (an existing
+/// file keeps its own).
+pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".iw-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(data)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(new_mode);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    Ok(())
+}
+
+/// Checks that no existing part of the directory `rel` (relative to the canonical project
+/// `root`) is a symbolic link, so that writing or deleting below it stays inside the project:
+/// a symlinked `state/`, `state/backups` or `agents/<name>/.claude` would send iw's writes (and
+/// deletes) wherever it points. Parts that do not exist yet are fine: iw creates them as real
+/// directories.
+pub fn check_real_dirs(root: &Path, rel: &Path) -> Result<()> {
+    let mut here = root.to_path_buf();
+    for part in rel.components() {
+        here.push(part);
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&here)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                let shown = here.strip_prefix(root).unwrap_or(&here);
+                return Err(Error::with_help(
+                    format!(
+                        "{} is a symbolic link{to}, which can lead outside the project: iw \
+                         writes and deletes only through real directories inside it",
+                        shown.display()
+                    ),
+                    "replace the link with a real directory (move what it points to back into \
+                     the project), then run the command again; nothing was changed",
+                ));
+            }
+            Ok(m) if m.is_dir() => {}
+            // Missing (created later as a real directory), or not a directory (the write that
+            // needs it fails and says so).
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
+/// component (no `/`, no `.` or `..`), whoever supplied it.
+pub fn is_plain_name(name: &str, max_len: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max_len
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Reads a regular file. Anything else is refused without blocking: a FIFO (named pipe), a
+/// socket or a device would make a plain read wait for a writer forever (`InvalidInput`,
+/// saying what the file is; a directory is `IsADirectory`).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    // O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on regular files).
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let t = meta.file_type();
+    if t.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    if !t.is_file() {
+        let what = if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        ));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Reads a regular file, returning `None` if it does not exist. Anything but a regular file is
+/// an error ([`read_regular`]).
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match read_regular(path) {
+        Ok(d) => Ok(Some(d)),
+        // A parent that is not a directory means the file does not exist either.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(Error::with_help(
+            format!("{} is a directory, where iw expects a file", path.display()),
+            "move the directory away, then run the command again",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Err(Error::with_help(
+            format!("{}: {e}", path.display()),
+            "iw reads only regular files here: replace it with one, then run the command again",
+        )),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// Removes `dir` and then its parents up to (not including) `stop`, while they are empty.
+pub fn remove_empty_dirs(dir: &Path, stop: &Path) {
+    let mut d = dir.to_path_buf();
+    while d.starts_with(stop) && d != stop {
+        if std::fs::remove_dir(&d).is_err() {
+            break;
+        }
+        if !d.pop() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_known_value() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn atomic_write_creates_dirs_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".iw-tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644);
+        }
+    }
+
+    #[test]
+    fn real_dirs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.join("agents/a/.claude")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("agents/b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("state")).unwrap();
+        assert!(check_real_dirs(&root, Path::new("agents/a/.claude")).is_ok());
+        assert!(check_real_dirs(&root, Path::new("agents/new/.claude")).is_ok());
+        let e = check_real_dirs(&root, Path::new("agents/b/.claude")).unwrap_err();
+        assert!(e.to_string().contains("agents/b is a symbolic link"), "{e}");
+        assert!(check_real_dirs(&root, Path::new("state/backups")).is_err());
+    }
+
+    #[test]
+    fn remove_empty_dirs_stops_at_non_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
+        std::fs::write(dir.path().join("a/keep"), "").unwrap();
+        remove_empty_dirs(&dir.path().join("a/b/c"), dir.path());
+        assert!(!dir.path().join("a/b").exists());
+        assert!(dir.path().join("a").exists());
+    }
+}

@@ -1,0 +1,8 @@
+//! What every part of iw uses: the error type and exit codes, diagnostics, file operations that
+//! cannot half-happen, and who is calling (read once from the environment).
+
+pub mod diag;
+pub mod error;
+pub mod fsutil;
+
+pub use error::{Error, Result};

@@ -1,0 +1,417 @@
+//! A small wrapper over the `tmux` client (`std::process::Command`), on one socket (`tmux -L`).
+//!
+//! Traps handled here, each seen on real tmux (see docs/sessions.md):
+//! - targets match by prefix (`-t s1` can hit `s10`): targets are always exact, `=name` for
+//!   sessions and `=name:` for windows/panes;
+//! - an argument ending in `;` is a command separator: it is escaped (`\;`);
+//! - in a chained invocation one failure aborts the rest: callers re-list and recover per session;
+//! - tmux's exit status is checked on every call, and its message returned.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::support::error::{Error, Result};
+
+/// One tmux command with its arguments, to run alone or chained with others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmuxCmd(Vec<String>);
+
+impl TmuxCmd {
+    /// A command by name, e.g. `new-session`.
+    pub fn new(name: &str) -> TmuxCmd {
+        TmuxCmd(vec![name.to_string()])
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, a: impl Into<String>) -> TmuxCmd {
+        self.0.push(a.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, a: I) -> TmuxCmd {
+        self.0.extend(a.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// Escapes an argument so tmux does not read a trailing `;` as a command separator.
+pub fn escape_arg(a: &str) -> String {
+    match a.strip_suffix(';') {
+        Some(rest) => format!("{rest}\\;"),
+        None => a.to_string(),
+    }
+}
+
+/// A session as tmux reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// Session name.
+    pub name: String,
+    /// tmux's session id (`$N`), increasing in creation order.
+    pub id: u64,
+    /// True if iw created it (`@iw-managed` is set).
+    pub managed: bool,
+    /// The agent iw created it for (`@iw-agent`).
+    pub agent: Option<String>,
+    /// The hash of its definition when iw created it (`@iw-hash`).
+    pub hash: Option<String>,
+    /// The project root of the iw project that created it (`@iw-root`).
+    pub root: Option<String>,
+    /// The definition itself, as JSON (`@iw-spec`).
+    pub spec: Option<String>,
+    /// The task run it belongs to (`@iw-run`), for sessions started by `iw run`.
+    pub run: Option<String>,
+    /// True if the pane's process has exited (kept visible by `remain-on-exit`).
+    pub pane_dead: bool,
+    /// Exit status of a dead pane, when tmux knows it.
+    pub dead_status: Option<i32>,
+    /// PID of the pane's process.
+    pub pid: Option<u32>,
+    /// When the session was created (Unix seconds).
+    pub created: Option<u64>,
+}
+
+impl LiveSession {
+    /// Seconds since the session was created.
+    pub fn uptime(&self) -> Option<Duration> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+        self.created
+            .map(|c| Duration::from_secs(now.saturating_sub(c)))
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "#{session_name}",
+    "#{session_id}",
+    "#{@iw-managed}",
+    "#{@iw-agent}",
+    "#{@iw-hash}",
+    "#{pane_dead}",
+    "#{pane_dead_status}",
+    "#{pane_pid}",
+    "#{session_created}",
+    "#{@iw-root}",
+    "#{@iw-run}",
+    "#{@iw-spec}",
+];
+
+/// The tmux client bound to one socket.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    /// The socket name (`tmux -L`).
+    pub socket: String,
+    bin: PathBuf,
+}
+
+/// The advice given when tmux cannot be run.
+pub const INSTALL_HELP: &str = "install tmux: `sudo apt-get install tmux` (Debian/Ubuntu), \
+`sudo dnf install tmux` (Fedora) or `brew install tmux` (macOS); or set IW_TMUX to its path";
+
+impl Tmux {
+    /// A client for `socket`. The binary is `$IW_TMUX` if set, else `tmux` on the PATH.
+    pub fn new(socket: &str) -> Tmux {
+        let bin = std::env::var_os("IW_TMUX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("tmux"));
+        Tmux {
+            socket: socket.to_string(),
+            bin,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("-L").arg(&self.socket);
+        // Inside a tmux session TMUX is set; it must not redirect us to another server.
+        c.env_remove("TMUX");
+        c
+    }
+
+    /// Runs one or more commands in a single tmux invocation (chained with `;`). Returns stdout;
+    /// fails with tmux's message if tmux reports an error (in which case the commands after the
+    /// failing one did not run).
+    pub fn run(&self, cmds: &[TmuxCmd]) -> Result<String> {
+        let mut c = self.command();
+        for (i, cmd) in cmds.iter().enumerate() {
+            if i > 0 {
+                c.arg(";");
+            }
+            for a in &cmd.0 {
+                c.arg(escape_arg(a));
+            }
+        }
+        let out = self.output(c)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            Err(Error::msg(format!(
+                "tmux -L {}: {}",
+                self.socket,
+                if msg.is_empty() {
+                    format!("exited with {}", out.status)
+                } else {
+                    msg
+                }
+            )))
+        }
+    }
+
+    /// Runs a client command. A server that is shutting down (its last session just ended, or
+    /// `kill-server`) answers "server exited unexpectedly" without running anything; the client
+    /// is retried until the server is gone and a fresh one can start.
+    fn output(&self, mut c: Command) -> Result<std::process::Output> {
+        let mut tries = 0;
+        loop {
+            let out = c.output().map_err(|e| self.spawn_error(e))?;
+            if out.status.success()
+                || tries >= 100
+                || !String::from_utf8_lossy(&out.stderr).contains("server exited unexpectedly")
+            {
+                return Ok(out);
+            }
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs groups of commands in as few tmux invocations as tmux accepts. tmux refuses a client
+    /// message over 16 KiB ("command too long"), so groups are packed into invocations below that;
+    /// a group is never split. Stops at the first failing invocation and returns its error with
+    /// the number of groups that ran before it (the groups in the failing invocation may have run
+    /// in part, so callers re-list and recover).
+    pub fn run_groups(
+        &self,
+        groups: &[Vec<TmuxCmd>],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        let mut done = 0;
+        for chunk in pack_groups(groups, MAX_MESSAGE) {
+            let cmds: Vec<TmuxCmd> = groups[chunk.clone()].iter().flatten().cloned().collect();
+            if let Err(e) = self.run(&cmds) {
+                return Err((done, e));
+            }
+            done = chunk.end;
+        }
+        Ok(done)
+    }
+
+    fn spawn_error(&self, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::with_help(
+                format!(
+                    "tmux is not installed (no `{}` on the PATH)",
+                    self.bin.display()
+                ),
+                INSTALL_HELP,
+            )
+        } else {
+            Error::with_help(
+                format!("cannot run {}: {e}", self.bin.display()),
+                INSTALL_HELP,
+            )
+        }
+    }
+
+    /// Checks that tmux can be run; returns its version line.
+    pub fn version(&self) -> Result<String> {
+        let out = Command::new(&self.bin)
+            .arg("-V")
+            .output()
+            .map_err(|e| self.spawn_error(e))?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Every session on the socket (none if no server is running).
+    pub fn list_sessions(&self) -> Result<Vec<LiveSession>> {
+        let format = FIELDS.join("\t");
+        let mut c = self.command();
+        c.args(["list-sessions", "-F", &format]);
+        let out = self.output(c)?;
+        if !out.status.success() {
+            let msg = String::from_utf8_lossy(&out.stderr);
+            if msg.contains("no server running") || msg.contains("error connecting to") {
+                return Ok(Vec::new());
+            }
+            return Err(Error::msg(format!(
+                "tmux -L {} list-sessions: {}",
+                self.socket,
+                msg.trim()
+            )));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut sessions: Vec<LiveSession> = text.lines().filter_map(parse_session_line).collect();
+        sessions.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(sessions)
+    }
+
+    /// The last `lines` non-empty lines of a session's pane.
+    pub fn capture(&self, session: &str, lines: usize) -> Result<Vec<String>> {
+        let out = self.run(&[TmuxCmd::new("capture-pane")
+            .args(["-p", "-J", "-t"])
+            .arg(format!("={session}:"))
+            .arg("-S")
+            .arg(format!("-{}", lines.max(1) * 4))])?;
+        let all: Vec<String> = out
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            // tmux's own "Pane is dead (status N, <time>)" line is not the command's output.
+            .filter(|l| !l.is_empty() && !l.starts_with("Pane is dead ("))
+            .collect();
+        let skip = all.len().saturating_sub(lines);
+        Ok(all[skip..].to_vec())
+    }
+
+    /// The visible screen of a session's pane, line for line, without trailing blank lines.
+    pub fn screen(&self, session: &str) -> Result<Vec<String>> {
+        let out = self.run(&[TmuxCmd::new("capture-pane")
+            .args(["-p", "-t"])
+            .arg(format!("={session}:"))])?;
+        let mut lines: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        Ok(lines)
+    }
+
+    /// The command that attaches the terminal to `session` (run it, or exec it).
+    pub fn attach_command(&self, session: &str) -> Command {
+        let mut c = self.command();
+        c.args(["attach-session", "-t"]).arg(format!("={session}"));
+        c
+    }
+
+    /// Kills sessions by exact name; sessions already gone are not an error.
+    pub fn kill_sessions(&self, names: &[String]) -> Result<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<Vec<TmuxCmd>> = names
+            .iter()
+            .map(|n| vec![TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}"))])
+            .collect();
+        if self.run_groups(&batch).is_ok() {
+            return Ok(());
+        }
+        // One failure aborts the rest of a chain: finish one by one, ignoring the gone.
+        let alive: Vec<String> = self.list_sessions()?.into_iter().map(|s| s.name).collect();
+        for n in names.iter().filter(|n| alive.contains(n)) {
+            if let Err(e) = self.run(&[TmuxCmd::new("kill-session").arg("-t").arg(format!("={n}"))])
+            {
+                let still: Vec<String> =
+                    self.list_sessions()?.into_iter().map(|s| s.name).collect();
+                if still.contains(n) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The server options iw's tmux servers run with: `focus-events on`, which Claude Code asks for
+/// at start ("tmux focus-events off · add 'set -g focus-events on'").
+pub fn server_options() -> Vec<TmuxCmd> {
+    vec![TmuxCmd::new("set-option").args(["-s", "focus-events", "on"])]
+}
+
+/// What one tmux invocation may carry, in bytes of arguments: tmux's limit is 16 KiB per client
+/// message (`MAX_IMSGSIZE`) including headers; this leaves room for them.
+pub const MAX_MESSAGE: usize = 15_000;
+
+/// Bytes a command takes in a tmux client message: each argument NUL-terminated, plus the `;`
+/// that separates it from the next command.
+fn message_size(cmd: &TmuxCmd) -> usize {
+    cmd.0.iter().map(|a| escape_arg(a).len() + 1).sum::<usize>() + 2
+}
+
+/// Splits `groups` into consecutive ranges whose commands fit in `limit` bytes each (a group
+/// larger than the limit gets a range of its own).
+pub fn pack_groups(groups: &[Vec<TmuxCmd>], limit: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, g) in groups.iter().enumerate() {
+        let n: usize = g.iter().map(message_size).sum();
+        if i > start && size + n > limit {
+            out.push(start..i);
+            start = i;
+            size = 0;
+        }
+        size += n;
+    }
+    if start < groups.len() {
+        out.push(start..groups.len());
+    }
+    out
+}
+
+fn parse_session_line(line: &str) -> Option<LiveSession> {
+    let f: Vec<&str> = line.split('\t').collect();
+    if f.len() < FIELDS.len() {
+        return None;
+    }
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(LiveSession {
+        name: f[0].to_string(),
+        id: f[1].trim_start_matches('$').parse().unwrap_or(u64::MAX),
+        managed: !f[2].is_empty(),
+        agent: opt(f[3]),
+        hash: opt(f[4]),
+        pane_dead: f[5] == "1",
+        dead_status: f[6].parse().ok(),
+        pid: f[7].parse().ok(),
+        created: f[8].parse().ok(),
+        root: opt(f[9]),
+        run: opt(f[10]),
+        // The spec is JSON on one line and the last field, so tabs inside it survive.
+        spec: opt(&f[11..].join("\t")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_semicolons_are_escaped() {
+        assert_eq!(escape_arg("a;"), "a\\;");
+        assert_eq!(escape_arg("a;b"), "a;b");
+        assert_eq!(escape_arg(";"), "\\;");
+        assert_eq!(escape_arg("x"), "x");
+    }
+
+    #[test]
+    fn session_lines_parse() {
+        let s =
+            parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t\t{\"c\":\"x\ty\"}")
+                .unwrap();
+        assert_eq!(s.name, "iw-a");
+        assert_eq!(s.id, 3);
+        assert!(s.managed && s.pane_dead);
+        assert_eq!(s.dead_status, Some(3));
+        assert_eq!(s.pid, Some(42));
+        assert_eq!(s.root.as_deref(), Some("/p"));
+        assert_eq!(s.spec.as_deref(), Some("{\"c\":\"x\ty\"}"));
+        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t\t").unwrap();
+        assert!(!u.managed && u.agent.is_none() && u.spec.is_none() && u.run.is_none());
+        let r = parse_session_line("iw-run-x\t$1\t\t\t\t0\t\t7\t1\t/p\tx\t").unwrap();
+        assert_eq!(r.run.as_deref(), Some("x"));
+        assert!(parse_session_line("short").is_none());
+    }
+
+    #[test]
+    fn groups_pack_below_the_limit_without_splitting() {
+        let g = |n: usize| vec![TmuxCmd::new("x").arg("a".repeat(n))];
+        // Sizes 10+3+2, 20+3+2, ...: each group is its argument plus overhead.
+        let groups = vec![g(10), g(20), g(30), g(100), g(5)];
+        let chunks = pack_groups(&groups, 60);
+        assert_eq!(chunks, vec![0..2, 2..3, 3..4, 4..5]);
+        for c in &chunks {
+            let size: usize = groups[c.clone()].iter().flatten().map(message_size).sum();
+            assert!(size <= 60 || c.len() == 1, "{c:?} is {size} bytes");
+        }
+        assert_eq!(pack_groups(&[], 60), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(pack_groups(&groups, 10_000), vec![0..5]);
+    }
+}

@@ -1,0 +1,375 @@
+//! Presentation: plans and reports as text (coloured only when enabled) and as JSON.
+
+pub mod graph_svg;
+
+use console::Style;
+use serde_json::{Value, json};
+
+use crate::reconcile::apply::{Applied, Report};
+use crate::reconcile::plan::{Action, Change, Plan, Summary};
+
+/// JSON format version of `iw plan --json` (documented in docs/json-output.md).
+pub const PLAN_JSON_VERSION: u32 = 1;
+
+fn action_style(a: Action) -> Style {
+    match a {
+        Action::Create => Style::new().green(),
+        Action::Update => Style::new().yellow(),
+        Action::Delete => Style::new().red(),
+        Action::Replace => Style::new().magenta(),
+    }
+}
+
+/// Indents a unified diff and colours its lines.
+fn render_diff(diff: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for line in diff.lines() {
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            Style::new().bold()
+        } else if line.starts_with('+') {
+            Style::new().green()
+        } else if line.starts_with('-') {
+            Style::new().red()
+        } else if line.starts_with("@@") {
+            Style::new().cyan()
+        } else {
+            Style::new()
+        };
+        out.push_str(indent);
+        out.push_str(&style.apply_to(line).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// The plan's last line: `Plan: N to add, N to change, N to destroy.` (terraform counts a
+/// replacement as one add and one destroy) plus how many drifted.
+pub fn summary_line(s: &Summary) -> String {
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add + s.replace,
+        s.change,
+        s.destroy + s.replace
+    );
+    if s.drifted > 0 {
+        line.pop();
+        line.push_str(&format!(" ({} drifted outside iw).", s.drifted));
+    }
+    if s.security > 0 {
+        line.push_str(&format!(
+            " SECURITY: {} weaken an agent's guard (see the top).",
+            s.security
+        ));
+    }
+    line
+}
+
+/// The security drift block shown before everything else, or nothing.
+pub fn security_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for c in &plan.changes {
+        if let Change::File(f) = c {
+            for problem in &f.security {
+                out.push_str(&format!(
+                    "  {} {} ({}): {problem}\n",
+                    Style::new().red().bold().apply_to("!!"),
+                    f.path,
+                    f.agent
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!(
+        "{}\n{out}  `iw apply` restores the guard.\n\n",
+        Style::new()
+            .red()
+            .bold()
+            .apply_to("SECURITY DRIFT: an agent's guard was weakened outside iw")
+    )
+}
+
+/// The notices (things reported but not changed), one per line, or nothing.
+pub fn notices_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for n in &plan.notices {
+        out.push_str(&format!(
+            "  {} {}\n",
+            Style::new().yellow().bold().apply_to("!"),
+            n.message
+        ));
+    }
+    if !out.is_empty() {
+        out = format!("Left alone:\n{out}\n");
+    }
+    out
+}
+
+/// The plan as text: one block per change with its symbol, reason and diff, then the summary.
+pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
+    let notices = notices_text(plan);
+    if plan.is_empty() {
+        let what = if plan.socket.is_some() {
+            "The generated files and sessions match the registry, templates and sessions.yaml."
+        } else {
+            "The generated files match the registry and templates."
+        };
+        return format!("{notices}No changes. {what}\n");
+    }
+    let mut out = security_text(plan);
+    out.push_str(&notices);
+    out.push_str("iw will make these changes:\n\n");
+    for c in &plan.changes {
+        match c {
+            Change::File(f) => {
+                let style = action_style(f.action);
+                let verb = match f.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Delete => "deleted",
+                    Action::Replace => "replaced",
+                };
+                let mut why = match (f.action, f.drift) {
+                    (Action::Delete, _) => {
+                        format!("agent `{}` is no longer in the registry", f.agent)
+                    }
+                    (_, Some(d)) => d.describe().to_string(),
+                    (Action::Update, None) => "registry or templates changed".to_string(),
+                    (Action::Replace, None) => "forced by --replace".to_string(),
+                    _ => String::new(),
+                };
+                if f.backup {
+                    why.push_str("; apply backs it up first");
+                }
+                out.push_str(&format!(
+                    "  {} {}  ({}) will be {verb}",
+                    style.apply_to(f.action.symbol()).bold(),
+                    style.apply_to(&f.path),
+                    f.agent,
+                ));
+                if !why.is_empty() {
+                    let s = if f.drift.is_some() {
+                        Style::new().red().bold()
+                    } else {
+                        Style::new().dim()
+                    };
+                    out.push_str(&format!(": {}", s.apply_to(why)));
+                }
+                out.push('\n');
+                if show_diff {
+                    out.push_str(&render_diff(&f.diff(), " "));
+                    out.push('\n');
+                }
+            }
+            Change::Session(sc) => {
+                let style = action_style(sc.action);
+                let verb = match sc.action {
+                    Action::Create => "created",
+                    Action::Update => "updated",
+                    Action::Delete => "destroyed",
+                    Action::Replace => "replaced",
+                };
+                out.push_str(&format!(
+                    "  {} session {}  ({}) will be {verb}: {}\n",
+                    style.apply_to(sc.action.symbol()).bold(),
+                    style.apply_to(&sc.session),
+                    sc.agent,
+                    Style::new().dim().apply_to(&sc.reason),
+                ));
+                if show_diff && let Some(spec) = &sc.spec {
+                    out.push_str(&format!(
+                        "      command: {}\n      workdir: {}\n",
+                        spec.command,
+                        spec.workdir.display()
+                    ));
+                }
+                if show_diff {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    if !show_diff {
+        out.push('\n');
+    }
+    out.push_str(
+        &Style::new()
+            .bold()
+            .apply_to(summary_line(&plan.summary()))
+            .to_string(),
+    );
+    out.push('\n');
+    out.push_str(&claude_setup_text(plan));
+    out
+}
+
+/// What in Claude Code's configuration stops the sessions the plan starts, once for all agents,
+/// or nothing.
+pub fn claude_setup_text(plan: &Plan) -> String {
+    if plan.claude_setup.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{}\n",
+        Style::new()
+            .yellow()
+            .bold()
+            .apply_to("Claude Code is not ready to run these agents; apply will not start them:")
+    );
+    for p in &plan.claude_setup {
+        out.push_str(&format!(
+            "  {} {}\n    {} {}\n",
+            Style::new().yellow().bold().apply_to("!"),
+            p.message,
+            Style::new().dim().apply_to("→"),
+            p.help
+        ));
+    }
+    out
+}
+
+/// The plan as one JSON document.
+pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::File(f) => json!({
+                "kind": "file",
+                "action": f.action,
+                "symbol": f.action.symbol(),
+                "path": f.path,
+                "agent": f.agent,
+                "drift": f.drift,
+                "backup": f.backup,
+                "security": f.security,
+                "diff": f.diff(),
+            }),
+            Change::Session(s) => json!({
+                "kind": "session",
+                "action": s.action,
+                "symbol": s.action.symbol(),
+                "session": s.session,
+                "socket": s.socket,
+                "agent": s.agent,
+                "reason": s.reason,
+                "command": s.spec.as_ref().map(|sp| sp.command.clone()),
+                "tenant": s.spec.as_ref().and_then(|sp| sp.tenant.clone()),
+                "workdir": s.spec.as_ref().map(|sp| sp.workdir.clone()),
+            }),
+        })
+        .collect();
+    json!({
+        "format_version": PLAN_JSON_VERSION,
+        "root": root,
+        "changed": !plan.is_empty(),
+        "summary": plan.summary(),
+        "changes": changes,
+        "security_drift": plan.changes.iter().filter_map(|c| match c {
+            Change::File(f) if !f.security.is_empty() => Some(json!({
+                "path": f.path,
+                "agent": f.agent,
+                "problems": f.security,
+            })),
+            _ => None,
+        }).collect::<Vec<_>>(),
+        "notices": plan.notices,
+        "claude_setup": plan.claude_setup,
+        "socket": plan.socket,
+        "tenant_sockets": plan.tenant_sockets,
+        "noop_from_lock": plan.proven_by_lock,
+    })
+}
+
+/// A duration as people read it in a table: `42s`, `3m05s`, `2h10m`, `1d03h`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// One line for a change carried out by apply.
+pub fn applied_line(a: &Applied) -> String {
+    let verb = match a.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete if a.resource.starts_with("session ") => "destroyed",
+        Action::Delete => "deleted",
+        Action::Replace => "replaced",
+    };
+    let mut line = format!(
+        "{} {}: {verb}",
+        action_style(a.action).apply_to(a.action.symbol()).bold(),
+        a.resource
+    );
+    if let Some(b) = &a.backup {
+        line.push_str(&format!(" (previous content saved to {b})"));
+    }
+    if let Some(d) = &a.detail {
+        line.push_str(&format!(" ({d})"));
+    }
+    for l in &a.output {
+        line.push_str(&format!("\n    | {l}"));
+    }
+    line
+}
+
+/// The closing line of an apply.
+pub fn apply_done(report: &Report) -> String {
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    for a in &report.applied {
+        match a.action {
+            Action::Create => add += 1,
+            Action::Update => change += 1,
+            Action::Delete => destroy += 1,
+            Action::Replace => {
+                add += 1;
+                destroy += 1;
+            }
+        }
+    }
+    let mut s = format!("Apply complete: {add} added, {change} changed, {destroy} destroyed.");
+    if report.lock_written {
+        s.push_str(&format!(
+            " Lockfile {} updated.",
+            crate::reconcile::lock::LOCK_PATH
+        ));
+    }
+    if let Some(dir) = &report.backup_dir {
+        s.push_str(&format!(" Backups in {dir}/."));
+    }
+    s
+}
+
+/// A plain-text table: left-aligned columns two spaces apart, trailing spaces trimmed, one line
+/// per row (header first), each ending in a newline.
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = cells
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string();
+        l.push('\n');
+        l
+    };
+    let mut out = line(&mut header.iter().copied());
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    out
+}
