@@ -1,624 +1,39 @@
-//! The command line: argument definitions, dispatch and exit codes.
+//! The command line: parse the arguments (clap, [`args`]), choose the output mode, dispatch to
+//! [`crate::commands`], turn the outcome into the exit status ([`crate::support::exit`]).
 //!
-//! Exit codes: 0 success; 1 error (invalid input, failed operation, refused confirmation);
-//! 2 only from `iw plan --exit-code` (changes present) and from `iw hook pre-tool-use` (deny);
-//! 3 / 4 / 124 from `iw runs wait` and `iw run --wait` (a run failed / was killed / the wait timed
-//! out). Usage errors exit 1, not clap's usual 2, so that scripts never mistake a typo for
-//! "changes present".
+//! Usage errors exit 1, not clap's usual 2, so that scripts never mistake a typo for "changes
+//! present".
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+pub mod args;
+
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
-use clap_complete::engine::ArgValueCandidates;
+pub use args::{Cli, Command, command};
 
-use crate::commands::session as session_cmd;
+use crate::commands;
 use crate::hook;
-use crate::model::project::{self, Project};
-use crate::reconcile::apply;
-use crate::reconcile::lock::{ApplyLock, LockFile};
-use crate::reconcile::plan::{self, Selection};
-use crate::support::diag::Diagnostic;
-use crate::support::error::{Error, Result};
-use crate::views as ui;
+use crate::model::project;
+use crate::support::{Error, Exit, Result};
+use args::{ColorWhen, HandoffCommand, HookCommand, RunsCommand, SessionArgs, SessionCommand};
 
-const ABOUT: &str = "Run a team of Claude Code agents, each in its own tmux session and fenced to \
-its files and tools, declared in agents/registry.yaml and reconciled like terraform.";
-
-const LONG_ABOUT: &str = "iw reconciles a team of Claude Code agents with what agents/registry.yaml \
-(and optionally sessions.yaml) declares: it generates each agent's .claude/settings.json, CLAUDE.md \
-and compiled policy (iw-policy.json), runs each declared agent in its own tmux session, shows the \
-difference with `iw plan`, converges with `iw apply`, and records what it did in state/iw.lock. \
-Every agent's tool calls go through `iw hook pre-tool-use`, which enforces its policy.";
-
-const AFTER_HELP: &str = "\
-Typical use:
-  iw validate                 check agents/registry.yaml and templates/
-  iw plan                     review what would change (unified diffs)
-  iw apply                    make it so (asks for confirmation on a terminal)
-  iw plan --exit-code         CI / pre-commit drift gate: 0 none, 2 changes, 1 error
-  iw session list             the agents' tmux sessions, and what each agent is doing
-  iw apply --tenant NAME      one tenant's sessions (sessions.yaml tenants:, own socket)
-  iw run AGENT --task FILE    a task run in its own session; `iw runs` lists them
-
-Docs: README.md, docs/registry.md, docs/sessions.md, docs/runs.md, docs/security.md,
-docs/json-output.md.
-
-Exit codes: 0 success, 1 error, 2 changes present (plan --exit-code) or tool call denied (hook);
-iw session status: 3 not running; iw runs wait: 3 a run failed, 4 a run was killed, 124 timed out.
-Colours only on a terminal; NO_COLOR and --color never turn them off.";
-
-/// iw's command line.
-#[derive(Debug, Parser)]
-#[command(name = "iw", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
-pub struct Cli {
-    /// Project root: the directory holding agents/registry.yaml [default: $IW_ROOT (set in
-    /// agents' sessions), else the current directory]
-    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-
-    /// When to use colours
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    pub color: ColorWhen,
-
-    /// What to do
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
-    /// On a terminal, unless NO_COLOR is set
-    Auto,
-    /// Always
-    Always,
-    /// Never
-    Never,
-}
-
-/// iw's commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Check the registry and templates; report every problem with file:line:col
-    #[command(after_help = "Exit 0 when valid, 1 when not. Nothing is written.")]
-    Validate(ValidateArgs),
-    /// Show what apply would change, with unified diffs
-    #[command(after_help = "\
-Symbols: + create, ~ update in place, - delete, -/+ replace.
-A file edited by hand is marked \"modified outside iw\"; apply backs it up before replacing it.
-
-Examples:
-  iw plan                              everything
-  iw plan --target backend-agent       one agent (repeatable)
-  iw plan --tenant production          one tenant's sessions (sessions.yaml tenants:)
-  iw plan --exit-code --no-diff        CI gate: exit 0 no changes, 2 changes, 1 error
-  iw plan --json | jq .summary         machine-readable (docs/json-output.md)")]
-    Plan(PlanArgs),
-    /// Make the generated files match the registry, then record them in state/iw.lock
-    #[command(after_help = "\
-apply shows the plan and asks for confirmation on a terminal. Without a terminal it refuses
-unless --yes is given. Hand-edited files are saved under state/backups/ before being replaced.
-Only one apply runs at a time per project (advisory lock on state/apply.lock).")]
-    Apply(ApplyArgs),
-    /// Show the delegation graph (who may delegate to whom)
-    Graph(GraphArgs),
-    /// Live agent sessions on the project's tmux socket (list, status, attach, kill, create)
-    Session(SessionArgs),
-    /// Typed handoffs between agents: check a payload against its edge's JSON Schema
-    #[command(subcommand)]
-    Handoff(HandoffCommand),
-    /// Print the JSON Schema of agents/registry.yaml or sessions.yaml (for editors and CI)
-    #[command(
-        after_help = "Generated from the types iw parses the files into. For editors with \
-the YAML language server, put `# yaml-language-server: $schema=registry.schema.json` at the top \
-of the file after `iw schema registry > registry.schema.json`."
-    )]
-    Schema {
-        /// Which file
-        #[arg(value_enum)]
-        file: SchemaFile,
-    },
-    /// Adopt a session started by hand into iw's management, without restarting it
-    #[command(
-        after_help = "The session must run under the agent's declared name on the project's \
-socket (e.g. iw-backend-agent on iw-orchestrator). iw marks it as its own and records the command \
-it runs; if that differs from sessions.yaml, the next `iw plan` shows a replacement (use \
-`restart: never` to keep the process)."
-    )]
-    Import {
-        /// The agent whose session to adopt
-        #[arg(add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        agent: String,
-    },
-    /// Start a task run: AGENT works on the task in FILE in its own tmux session
-    #[command(after_help = RUN_HELP)]
-    Run(RunArgs),
-    /// Task runs: list them; status, wait, kill, logs of one (`iw runs --help`)
-    #[command(after_help = RUNS_HELP)]
-    Runs(RunsArgs),
-    /// The team at a glance, live: a terminal UI over the agents' sessions, activity and runs
-    #[command(after_help = "\
-One row per agent, under the agent that delegates to it: its session (running, dead, stopped),
-READY (Claude Code reported that it started), ACTIVITY from Claude Code's own hooks (working,
-waiting for you, idle, ended, and for how long), running task RUNS, SYNC with the registry, and
-Claude Code's last message; below, the selected agent's screen. A banner shows when `iw plan`
-would change something (security drift first).
-
-Keys: ↑↓ select (or click), Enter attach (detach with C-b d to come back), r replace, k kill
-(asks), a plan and apply (shows the plan, asks), l latest run's output, / filter, ? help, q quit.
-
-An agent that starts waiting for you rings the terminal's bell; sessions.yaml `notify:` adds a
-tmux message on iw's server and a command of your own (docs/watch.md).
-
-Examples:
-  iw watch                     the project's own sessions
-  iw watch --tenant production one tenant's
-  iw watch --once              one frame as text, for scripts (also: iw session list --json)")]
-    Watch {
-        /// Only this tenant's sessions (sessions.yaml `tenants:`)
-        #[arg(long, value_name = "TENANT")]
-        tenant: Option<String>,
-        /// Print one frame as text and exit
-        #[arg(long)]
-        once: bool,
-    },
-    /// Start an iw project here: a starter registry (or --from one), sessions.yaml, personas
-    #[command(after_help = "\
-Creates agents/registry.yaml (a commented planner and developer, or the registry --from names),
-sessions.yaml (every agent as a Claude Code session, on a socket of this project's own), a
-persona file per agent (docs/agents/<name>.md, unless it exists) and the .gitignore lines for
-iw's runtime state (added, never rewritten). Refuses, changing nothing, where a registry or
-sessions.yaml exists. Works in any directory, git repository or not; -C DIR is created if needed.
-
-Examples:
-  iw init                                 a planner and a developer to start from
-  iw init --from instructor-workflow      iw's 26-agent example (also: pilot, examples/NAME)
-  iw -C ../other init --from ./agents/registry.yaml")]
-    Init {
-        /// Start from this registry: a file, a project directory, or a bundled example (`pilot`,
-        /// `instructor-workflow`)
-        #[arg(long, value_name = "REGISTRY")]
-        from: Option<PathBuf>,
-    },
-    /// Check that everything `iw apply` needs is in place, and say what to do where it is not
-    #[command(after_help = "\
-Checks: the registry and sessions.yaml valid; tmux present; the Claude Code CLI present, its
-version, and whether iw's tool catalogue covers it; Claude Code set up and trusting the project
-root (read-only look at ~/.claude.json); the iw binary the hooks run exists and is this version;
-the generated files without security drift; the tmux socket free or iw's.
-Exit 0 when nothing fails (warnings allowed), 1 otherwise. Changes nothing.")]
-    Doctor {
-        /// Print JSON ({ok, checks: [{name, status, detail, help}]})
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print a shell completion script (agent names completed from the registry)
-    #[command(after_help = "\
-Load it in your shell's start-up file:
-  bash: source <(iw completions bash)          (~/.bashrc)
-  zsh:  source <(iw completions zsh)           (~/.zshrc)
-  fish: iw completions fish | source           (~/.config/fish/config.fish)
-  elvish: eval (iw completions elvish | slurp)
-  powershell: iw completions powershell | Out-String | Invoke-Expression
-At each TAB the shell asks iw (COMPLETE=<shell>), so completions follow the installed iw and the
-registry of the project you are in.")]
-    Completions {
-        /// The shell
-        #[arg(value_enum)]
-        shell: crate::commands::completions::Shell,
-    },
-    /// Print iw's man page (roff): `iw man > ~/.local/share/man/man1/iw.1`
-    Man,
-    /// Tell Claude Code to trust this project, once, so that no agent stops at a trust dialog
-    #[command(after_help = "\
-Claude Code asks, in every folder it has not been told to trust, whether to trust it, and ignores
-the folder's settings until then. iw starts every agent in the project root, so one trust of the
-root covers them all. `iw trust` records it in Claude Code's user configuration
-($CLAUDE_CONFIG_DIR/.claude.json, else ~/.claude.json; the HOME or CLAUDE_CONFIG_DIR that
-sessions.yaml gives the agents, when it does) as accepting the dialog there would: atomically,
-under Claude Code's own lock, keeping everything else in the file. iw changes that file only
-here. The alternative: start `claude` in the project root once and accept the dialog.")]
-    Trust,
-    /// Claude Code hook entry points (called by Claude Code, not by people)
-    #[command(subcommand)]
-    Hook(HookCommand),
-}
-
-const RUN_HELP: &str = "\
-The run gets an id like 20261124-153042-backend-agent (printed on stdout) and a directory
-state/runs/<id>/ with state.json, prompt.md, output.log and, when the agent writes it,
-result.json. Its pane runs `iw runs exec <id>`, which runs `runs.command` from sessions.yaml
-(default: claude -p \"$(cat \"$IW_RUN_PROMPT\")\"; a command starting with `claude` gets the
-agent's --settings and --add-dir) in the project root with IW_RUN_ID,
-IW_RUN_DIR, IW_RUN_TASK, IW_RUN_PROMPT and IW_RUN_RESULT set, and records how it ended:
-CREATED -> RUNNING -> COMPLETED (exit 0) | FAILED (non-zero exit, timeout) | KILLED.
-
-Limits (sessions.yaml `runs:`): max_concurrent active runs (default 4), max_lifetime (default
-1h; --timeout may only shorten it). Started from an agent's session (IW_AGENT set), the target
-must be in that agent's delegates_to, and a JSON task must match the edge's handoff schema.
-Every start, refusal, transition and kill is appended to state/audit.log.
-
-Examples:
-  iw run backend-agent --task tasks/api.md                 start; prints the run id
-  iw run backend-agent --task tasks/api.md --wait -t 20m   wait; exit 0/3/4 (see iw runs --help)
-  id=$(iw run qa-agent --task t.md) && iw runs wait \"$id\" && iw runs status \"$id\" --json";
-
-const RUNS_HELP: &str = "\
-Exit codes of `iw runs wait` (and `iw run --wait`): 0 every run COMPLETED, 3 one FAILED
-(timeouts included), 4 one was KILLED, 124 the wait timed out, 1 error.
-
-Examples:
-  iw runs                          every run, oldest first
-  iw runs --status RUNNING --json  for scripts
-  iw runs logs ID --follow         the output as it comes, until the run ends
-  iw runs wait ID1 ID2 --timeout 30m
-  iw runs kill ID";
-
-/// Arguments of `iw run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The agent to run
-    #[arg(add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-    pub agent: String,
-    /// The task: Markdown, or JSON when the handoff has a schema (relative to the current
-    /// directory, or to the project root with -C)
-    #[arg(long, value_name = "FILE")]
-    pub task: PathBuf,
-    /// Wait until the run ends; the exit code says how it ended
-    #[arg(long)]
-    pub wait: bool,
-    /// Stop the run and mark it FAILED (timeout) after this long [default: runs.max_lifetime]
-    #[arg(long, short = 't', value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Print the run's state as JSON instead of its id
-    #[arg(long)]
-    pub json: bool,
-    /// Run it as this tenant's agent: on the tenant's socket, with its environment and overrides
-    /// (sessions.yaml `tenants:`)
-    #[arg(long, value_name = "TENANT")]
-    pub tenant: Option<String>,
-}
-
-/// Arguments of `iw runs`.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct RunsArgs {
-    /// What to do; without one, list the runs
-    #[command(subcommand)]
-    pub command: Option<RunsCommand>,
-    /// Only runs with this status (repeatable): CREATED, RUNNING, COMPLETED, FAILED, KILLED
-    #[arg(long, value_enum, value_name = "STATUS")]
-    pub status: Vec<crate::runs::Status>,
-    /// Print JSON
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `iw runs …`
-#[derive(Debug, Subcommand)]
-pub enum RunsCommand {
-    /// One run: state, timings, parent, result, last output
-    Status {
-        /// The run id
-        id: String,
-        /// Print JSON (state.json plus result and last output)
-        #[arg(long)]
-        json: bool,
-    },
-    /// Wait until runs end; the exit code says how they ended
-    Wait {
-        /// Run ids
-        #[arg(required = true)]
-        ids: Vec<String>,
-        /// Give up after this long (exit 124)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-    },
-    /// Stop a run: mark it KILLED, stop its command and close its session
-    Kill {
-        /// The run id
-        id: String,
-    },
-    /// Print a run's output (output.log)
-    Logs {
-        /// The run id
-        id: String,
-        /// Keep printing as it comes, until the run ends
-        #[arg(long, short = 'f')]
-        follow: bool,
-    },
-    /// What a run's pane runs (started by `iw run`, not by people)
-    #[command(hide = true)]
-    Exec {
-        /// The run id
-        id: String,
-    },
-}
-
-/// Arguments of `iw validate`.
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `--target` / `--exclude`.
-#[derive(Debug, Args, Clone, Default)]
-pub struct SelectArgs {
-    /// Only this agent (repeatable)
-    #[arg(long = "target", value_name = "AGENT", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-    pub targets: Vec<String>,
-    /// Not this agent (repeatable)
-    #[arg(long = "exclude", value_name = "AGENT", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-    pub excludes: Vec<String>,
-    /// Rewrite this agent's files and replace its session even if nothing changed (repeatable;
-    /// e.g. after editing a file by hand and restoring it, or to restart a stuck agent)
-    #[arg(long = "replace", value_name = "AGENT", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-    pub replace: Vec<String>,
-    /// Only this tenant's sessions (sessions.yaml `tenants:`); by default the project's own
-    /// sessions and every tenant's
-    #[arg(long = "tenant", value_name = "TENANT")]
-    pub tenant: Option<String>,
-}
-
-impl SelectArgs {
-    fn selection(&self) -> Selection {
-        Selection {
-            targets: self.targets.clone(),
-            excludes: self.excludes.clone(),
-            replace: self.replace.clone(),
-            tenant: self.tenant.clone(),
-        }
-    }
-}
-
-/// Arguments of `iw plan`.
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// Exit 2 when there are changes, 0 when there are none, 1 on error
-    #[arg(long)]
-    pub exit_code: bool,
-    /// Print one JSON document instead of text
-    #[arg(long)]
-    pub json: bool,
-    /// Do not show diffs, only what changes
-    #[arg(long)]
-    pub no_diff: bool,
-    /// Also save the plan to FILE, for `iw apply FILE` (which applies exactly it, or refuses if
-    /// anything it depends on changed)
-    #[arg(long = "out", short = 'o', value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub select: SelectArgs,
-}
-
-/// Arguments of `iw apply`.
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// A plan saved by `iw plan -o FILE`: apply exactly it, without asking; refuse if it is stale
-    #[arg(value_name = "PLANFILE", conflicts_with_all = ["targets", "excludes", "replace", "tenant"])]
-    pub plan_file: Option<PathBuf>,
-    /// Apply without asking for confirmation
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Do not show diffs in the plan shown before applying
-    #[arg(long)]
-    pub no_diff: bool,
-    /// How long to wait for another apply to finish
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
-    pub lock_timeout: Duration,
-    /// Do not wait for new Claude Code sessions to report that they started (sessions.yaml
-    /// `ready_timeout`, default 60s)
-    #[arg(long)]
-    pub no_wait: bool,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub select: SelectArgs,
-}
-
-/// Output format of `iw graph`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    /// A tree from the agents nobody delegates to
-    Text,
-    /// Graphviz DOT (`iw graph --format dot | dot -Tsvg > graph.svg`)
-    Dot,
-    /// JSON: agents, edges and spawn order
-    Json,
-    /// An SVG picture, drawn by iw (no graphviz needed): `iw graph --format svg > graph.svg`
-    Svg,
-}
-
-/// Arguments of `iw graph`.
-#[derive(Debug, Args)]
-pub struct GraphArgs {
-    /// Output format
-    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
-    pub format: GraphFormat,
-}
-
-/// `iw session [--tenant T] …`
-#[derive(Debug, Args)]
-pub struct SessionArgs {
-    /// A tenant's sessions (sessions.yaml `tenants:`, on the tenant's socket) instead of the
-    /// project's own
-    #[arg(long, global = true, value_name = "TENANT")]
-    pub tenant: Option<String>,
-    /// What to do
-    #[command(subcommand)]
-    pub command: SessionCommand,
-}
-
-/// `iw session …`
-#[derive(Debug, Subcommand)]
-pub enum SessionCommand {
-    /// List sessions on the socket, and declared ones that are not running
-    #[command(after_help = "FILTER keeps rows whose session or agent name contains it.")]
-    List {
-        /// Only sessions whose name or agent contains this
-        filter: Option<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show one agent's session: exists, pane alive, ready, pid, uptime, managed, up to date
-    #[command(
-        after_help = "Exit status, like `systemctl status`: 0 the session runs, 3 it does \
-not (missing, or its command exited), 1 error. Also with --json."
-    )]
-    Status {
-        /// The agent
-        #[arg(add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        agent: String,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
-    /// Attach this terminal to an agent's session (detach with C-b d)
-    Attach {
-        /// The agent
-        #[arg(add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        agent: String,
-    },
-    /// Kill an agent's session, or every session of this project
-    #[command(
-        after_help = "A session that is already gone is not an error. Sessions iw did not \
-create are never killed."
-    )]
-    Kill {
-        /// The agent
-        #[arg(required_unless_present = "all", conflicts_with = "all", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        agent: Option<String>,
-        /// Every session iw started for this project (delegators first)
-        #[arg(long)]
-        all: bool,
-    },
-    /// Start one agent's declared session, with the same checks as apply
-    #[command(
-        after_help = "Refuses while the agent's generated files differ from the registry \
-(run `iw apply --target AGENT` first)."
-    )]
-    Create {
-        /// The agent
-        #[arg(add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        agent: String,
-    },
-}
-
-/// `iw handoff …`
-#[derive(Debug, Subcommand)]
-pub enum HandoffCommand {
-    /// Check that FROM may hand work to TO and that the payload FILE (JSON) matches the schema
-    /// declared for that edge
-    #[command(after_help = "Declare the schema in the registry: \
-`delegates_to: [{agent: backend-agent, schema: schemas/backend-task.json}]` (plain names keep \
-working). Exit 0 valid; 1 with one line per failing field, each starting with its JSON pointer.")]
-    Validate {
-        /// The agent handing the work over
-        #[arg(long, value_name = "AGENT", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        from: String,
-        /// The agent receiving it
-        #[arg(long, value_name = "AGENT", add = ArgValueCandidates::new(crate::commands::completions::agent_candidates))]
-        to: String,
-        /// The payload, a JSON file (relative to the project root if relative)
-        file: PathBuf,
-    },
-}
-
-/// The files `iw schema` describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SchemaFile {
-    /// agents/registry.yaml
-    Registry,
-    /// sessions.yaml
-    Sessions,
-}
-
-/// `iw hook …`
-#[derive(Debug, Subcommand)]
-pub enum HookCommand {
-    /// Decide on one tool call (Claude Code's PreToolUse event JSON on stdin)
-    #[command(
-        after_help = "Exit 0 allows the tool call; exit 2 denies it, with the reason on stderr \
-(Claude Code shows it to the agent). iw writes this command into each agent's settings.json as \
-`<iw> -C <root> hook pre-tool-use --agent <name>`; the policy is agents/<name>/.claude/iw-policy.json, \
-trusted only if its hash matches state/iw.lock. Anything the hook cannot decide is denied unless \
-the registry says `hook_failure: open`. IW_HOOK_LOG=FILE appends each decision as a JSON line.
-
-Try it:
-  echo '{\"tool_name\":\"Write\",\"cwd\":\"'$PWD'\",\"tool_input\":{\"file_path\":\"tests/x.py\"}}' \\
-    | iw -C . hook pre-tool-use --agent backend-agent; echo $?"
-    )]
-    PreToolUse(HookArgs),
-    /// Record what an agent is doing (Claude Code's SessionStart, UserPromptSubmit,
-    /// Notification, Stop or SessionEnd event JSON on stdin)
-    #[command(
-        after_help = "Always exits 0: a status hook never blocks the agent. The state \
-(working, waiting, idle, ended) goes to state/activity/<agent>.json, and `iw session list` \
-shows it.
-
-Try it:
-  echo '{\"hook_event_name\":\"UserPromptSubmit\",\"session_id\":\"s\"}' \\
-    | iw -C . hook status --agent backend-agent && iw session list"
-    )]
-    Status {
-        /// The agent
-        #[arg(long, value_name = "NAME")]
-        agent: String,
-    },
-    /// Tell the person about an event (started by the status hook, detached; see sessions.yaml
-    /// `notify:`)
-    #[command(hide = true)]
-    Notify {
-        /// The agent
-        #[arg(long, value_name = "NAME")]
-        agent: String,
-        /// `waiting`, `run-failed` or `session-died`
-        #[arg(long)]
-        event: String,
-        /// What to say
-        #[arg(long, default_value = "")]
-        message: String,
-    },
-}
-
-/// Arguments of `iw hook pre-tool-use`.
-#[derive(Debug, Args)]
-pub struct HookArgs {
-    /// The agent making the call
-    #[arg(long, value_name = "NAME")]
-    pub agent: String,
-    /// What to do when the hook cannot decide (bad input, missing or tampered policy):
-    /// `closed` blocks the call, `open` allows it with a warning (registry `hook_failure`)
-    #[arg(long, value_name = "MODE", default_value = "closed", value_parser = ["closed", "open"])]
-    pub on_failure: String,
-}
-
-fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))
-}
-
-/// Runs iw with the process's arguments and returns the exit code.
+/// Runs iw with the process's arguments and returns the exit status.
 pub fn run() -> i32 {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The hook runs before every tool call: its exact generated form skips clap's set-up.
-    if let Some(opts) = hook_fast_args(&args) {
-        return run_pre_tool_use(&opts);
+    if let Some(opts) = hook_fast_args(&argv) {
+        return commands::hook::pre_tool_use(&opts);
     }
-    let words: Vec<String> = args
+    let words: Vec<String> = argv
         .get(1..)
         .unwrap_or_default()
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| !s.starts_with('-'))
         .collect();
+    let hook = words.iter().any(|s| s == "hook");
     // A PreToolUse hook that cannot parse its arguments must block; a status hook never does.
-    let is_hook = words.iter().any(|s| s == "hook") && !words.iter().any(|s| s == "status");
-    if !words.iter().any(|s| s == "hook") {
+    let blocking_hook = hook && !words.iter().any(|s| s == "status");
+    if !hook {
         // `iw graph | head`: a closed pipe ends iw quietly, as it does `cat`, instead of a
         // panic in println!. (Hooks keep SIGPIPE ignored: their exit status must be 0 or 2.)
         // SAFETY: restoring a signal's default action has no preconditions.
@@ -627,8 +42,8 @@ pub fn run() -> i32 {
         }
     }
     // A shell asking for completions (`iw completions`) gets them and nothing else.
-    crate::commands::completions::answer_if_asked();
-    let cli = match Cli::try_parse_from(&args) {
+    commands::completions::answer_if_asked();
+    let cli = match <Cli as clap::Parser>::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -636,90 +51,30 @@ pub fn run() -> i32 {
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
                 // A hook that cannot parse its arguments must block, not fail open.
-                _ if is_hook => 2,
-                _ => 1,
+                _ if blocking_hook => 2,
+                _ => crate::support::exit::ERROR,
             };
         }
     };
-    match cli.color {
-        ColorWhen::Auto => {}
-        ColorWhen::Always => {
-            console::set_colors_enabled(true);
-            console::set_colors_enabled_stderr(true);
-        }
-        ColorWhen::Never => {
-            console::set_colors_enabled(false);
-            console::set_colors_enabled_stderr(false);
-        }
-    }
-    let json = matches!(&cli.command, Command::Validate(a) if a.json)
-        || matches!(&cli.command, Command::Plan(a) if a.json)
-        || matches!(&cli.command, Command::Doctor { json: true })
-        || matches!(
-            &cli.command,
-            Command::Session(SessionArgs {
-                command: SessionCommand::List { json: true, .. }
-                    | SessionCommand::Status { json: true, .. },
-                ..
-            }) | Command::Run(RunArgs { json: true, .. })
-                | Command::Runs(RunsArgs {
-                    command: None | Some(RunsCommand::Status { json: true, .. }),
-                    json: true,
-                    ..
-                })
-        );
+    set_colors(cli.color);
+    let json = cli.command.wants_json();
     match dispatch(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.code(),
         Err(e) => {
-            report_error(&e, json);
-            1
+            crate::views::diagnostics::report_error(&e, json);
+            e.exit_code()
         }
     }
 }
 
-/// At most this many diagnostics are printed; the rest are counted (`--json` lists them all).
-pub const MAX_SHOWN: usize = 50;
-
-fn print_diagnostics(diags: &[Diagnostic]) {
-    let color = console::colors_enabled_stderr();
-    let mut err = std::io::stderr().lock();
-    for (i, d) in diags.iter().take(MAX_SHOWN).enumerate() {
-        if i > 0 {
-            let _ = err.write_all(b"\n");
-        }
-        let _ = err.write_all(d.render(color).as_bytes());
-    }
-    if let Some(rest) = diags.get(MAX_SHOWN..).filter(|r| !r.is_empty()) {
-        let errors = rest.iter().filter(|d| d.is_error()).count();
-        let warnings = rest.len() - errors;
-        let count = |n: usize, what: &str| match n {
-            0 => None,
-            1 => Some(format!("1 more {what}")),
-            n => Some(format!("{n} more {what}s")),
-        };
-        let more: Vec<String> = [count(errors, "error"), count(warnings, "warning")]
-            .into_iter()
-            .flatten()
-            .collect();
-        let _ = writeln!(
-            err,
-            "\n… and {}, not shown (the first {MAX_SHOWN} are); `iw validate --json` lists them all.",
-            more.join(" and ")
-        );
-    }
-}
-
-fn report_error(e: &Error, json: bool) {
-    let diags = e.diagnostics();
-    if json {
-        let doc = serde_json::json!({"error": true, "diagnostics": diags});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    }
-    print_diagnostics(&diags);
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    if errors > 1 {
-        eprintln!("{errors} errors; nothing was changed.");
-    }
+fn set_colors(when: ColorWhen) {
+    let on = match when {
+        ColorWhen::Auto => return,
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+    };
+    console::set_colors_enabled(on);
+    console::set_colors_enabled_stderr(on);
 }
 
 /// The hook command exactly as iw writes it into settings.json
@@ -749,359 +104,131 @@ fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
     })
 }
 
-/// `iw hook pre-tool-use`: decides, prints the reason of a denial, returns 0 or 2.
-fn run_pre_tool_use(opts: &hook::Options) -> i32 {
-    // Whatever the input, end with 0 or 2 (Claude Code does not block on anything else): a
-    // crash or a panic anywhere ends with the failure code, and a stderr that cannot be written
-    // (closed, a broken pipe) changes nothing.
-    let failure = if opts.fail_open { 0 } else { 2 };
-    crate::hook::guard::arm(hook::MEMORY_BUDGET, hook::TIME_BUDGET, failure);
-    std::panic::catch_unwind(|| {
-        let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
-        match &decision {
-            hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
-                let _ = writeln!(std::io::stderr(), "{reason}");
-            }
-            hook::Decision::Allow => {}
-        }
-        decision.exit_code()
-    })
-    .unwrap_or(failure)
-}
-
-fn dispatch(cli: Cli) -> Result<i32> {
-    if let Command::Hook(HookCommand::PreToolUse(args)) = &cli.command {
-        let opts = hook::Options {
-            agent: args.agent.clone(),
-            root: cli.dir.clone(),
-            fail_open: args.on_failure == "open",
-        };
-        return Ok(run_pre_tool_use(&opts));
-    }
-    if let Command::Hook(HookCommand::Status { agent }) = &cli.command {
-        // Never blocks and never fails the agent: problems are warnings.
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::io::stdin().lock(), 1 << 20),
-            &mut buf,
-        );
-        let scope = crate::status::activity::Scope::from_env();
-        let recorded = project::resolve_root(cli.dir.as_deref())
-            .map_err(|e| e.to_string())
-            .and_then(|root| {
-                crate::status::activity::record(&root, agent, &scope, &buf).map(|r| (root, r))
-            });
-        match recorded {
-            Err(e) => eprintln!("iw hook status: {e}"),
-            // The agent waits for the person: tell them, without keeping the agent waiting.
-            Ok((root, Some(r))) if r.state == crate::status::activity::State::Waiting => {
-                if let Ok(iw) = std::env::current_exe() {
-                    let event = crate::status::notify::Event {
-                        agent: agent.clone(),
-                        event: "waiting".into(),
-                        message: r.message.unwrap_or_default(),
-                        tenant: match scope {
-                            crate::status::activity::Scope::Tenant(t) => Some(t),
-                            _ => None,
-                        },
-                    };
-                    crate::status::notify::spawn(&iw, &root, &event);
-                }
-            }
-            Ok(_) => {}
-        }
-        return Ok(0);
-    }
-    if let Command::Hook(HookCommand::Notify {
-        agent,
-        event,
-        message,
-    }) = &cli.command
-    {
-        let Ok(root) = project::resolve_root(cli.dir.as_deref()) else {
-            return Ok(0);
-        };
-        let tenant = std::env::var("IW_TENANT").ok().filter(|t| !t.is_empty());
-        let event = crate::status::notify::Event {
-            agent: agent.clone(),
-            event: event.clone(),
-            message: message.clone(),
-            tenant,
-        };
-        return Ok(crate::status::notify::run(&root, &event));
-    }
+fn dispatch(cli: Cli) -> Result<Exit> {
+    let dir = cli.dir.as_deref();
+    // Commands that need no project, or find it their own way.
     match &cli.command {
-        Command::Completions { shell } => return crate::commands::completions::run(*shell),
-        Command::Man => return crate::commands::completions::man(),
+        Command::Hook(HookCommand::PreToolUse(args)) => {
+            let opts = hook::Options {
+                agent: args.agent.clone(),
+                root: cli.dir.clone(),
+                fail_open: args.on_failure == "open",
+            };
+            return Ok(match commands::hook::pre_tool_use(&opts) {
+                0 => Exit::Success,
+                _ => Exit::Denied,
+            });
+        }
+        Command::Hook(HookCommand::Status { agent }) => {
+            return Ok(commands::hook::status(dir, agent));
+        }
+        Command::Hook(HookCommand::Notify {
+            agent,
+            event,
+            message,
+        }) => return Ok(commands::hook::notify(dir, agent, event, message)),
+        Command::Completions { shell } => return commands::completions::run(*shell),
+        Command::Man => return commands::completions::man(),
+        Command::Schema { file } => return commands::graph::schema(*file),
         Command::Init { from } => {
             // Like `git init DIR`: the directory is created when it does not exist.
             let dir = cli
                 .dir
                 .clone()
-                .or_else(|| std::env::var_os("IW_ROOT").map(PathBuf::from))
+                .or_else(|| crate::support::Caller::get().root())
                 .unwrap_or_else(|| PathBuf::from("."));
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
             let root = project::resolve_root(Some(&dir))?;
             // A relative --from is relative to where iw was run, like any path argument.
-            return crate::commands::init::run(&root, from.as_deref(), cli.dir.as_deref());
+            return commands::init::run(&root, from.as_deref(), cli.dir.as_deref());
         }
         _ => {}
     }
-    if let Command::Schema { file } = &cli.command {
-        let schema = match file {
-            SchemaFile::Registry => crate::model::registry::json_schema(),
-            SchemaFile::Sessions => crate::model::sessions::json_schema(),
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&schema).unwrap_or_default()
-        );
-        return Ok(0);
-    }
-    let root = project::resolve_root(cli.dir.as_deref())?;
+    let root = project::resolve_root(dir)?;
+    let load = || commands::load::project(&root);
     match cli.command {
-        Command::Validate(args) => validate(&root, args),
-        Command::Plan(args) => plan_cmd(&root, args),
-        Command::Apply(args) => apply_cmd(&root, args),
-        Command::Graph(args) => graph(&root, args),
+        Command::Validate(a) => commands::validate::run(&root, a.json),
+        Command::Plan(a) => commands::plan::run(
+            &root,
+            &commands::plan::Options {
+                selection: a.select.selection(),
+                exit_code: a.exit_code,
+                json: a.json,
+                no_diff: a.no_diff,
+                out: a.out,
+            },
+        ),
+        Command::Apply(a) => commands::apply::run(
+            &root,
+            &commands::apply::Options {
+                plan_file: a.plan_file,
+                selection: a.select.selection(),
+                yes: a.yes,
+                no_diff: a.no_diff,
+                lock_timeout: a.lock_timeout,
+                no_wait: a.no_wait,
+            },
+        ),
+        Command::Graph(a) => commands::graph::run(&root, a.format),
         Command::Session(SessionArgs { tenant, command }) => {
-            let project = load(&root)?;
+            let project = load()?;
             let tenant = tenant.as_deref();
             match command {
                 SessionCommand::List { filter, json } => {
-                    session_cmd::list(&project, filter.as_deref(), tenant, json)
+                    commands::session::list(&project, filter.as_deref(), tenant, json)
                 }
                 SessionCommand::Status { agent, json } => {
-                    session_cmd::status(&project, &agent, tenant, json)
+                    commands::session::status(&project, &agent, tenant, json)
                 }
-                SessionCommand::Attach { agent } => session_cmd::attach(&project, &agent, tenant),
+                SessionCommand::Attach { agent } => {
+                    commands::session::attach(&project, &agent, tenant)
+                }
                 SessionCommand::Kill { agent, all } => {
-                    session_cmd::kill(&project, agent.as_deref(), all, tenant)
+                    commands::session::kill(&project, agent.as_deref(), all, tenant)
                 }
-                SessionCommand::Create { agent } => session_cmd::create(&project, &agent, tenant),
+                SessionCommand::Create { agent } => {
+                    commands::session::create(&project, &agent, tenant)
+                }
             }
         }
-        Command::Import { agent } => session_cmd::import(&load(&root)?, &agent),
-        Command::Trust => crate::commands::trust::run(&load(&root)?),
-        Command::Doctor { json } => crate::commands::doctor::run(&root, json),
+        Command::Import { agent } => commands::session::import(&load()?, &agent),
+        Command::Trust => commands::trust::run(&load()?),
+        Command::Doctor { json } => commands::doctor::run(&root, json),
         Command::Watch { tenant, once } => {
             crate::watch::run(&root, &crate::watch::Options { tenant, once })
         }
         Command::Handoff(HandoffCommand::Validate { from, to, file }) => {
-            crate::model::handoff::validate(&load(&root)?, &from, &to, &root.join(file))
+            commands::handoff::validate(&load()?, &from, &to, &root.join(file))
         }
-        Command::Run(args) => {
+        Command::Run(a) => {
             // Like `git -C`: with -C a relative path is relative to the project root.
             let base = match &cli.dir {
                 Some(_) => root.clone(),
                 None => std::env::current_dir()
                     .map_err(|e| Error::io("read", std::path::Path::new("."), e))?,
             };
-            let start = crate::commands::run::StartArgs {
-                agent: args.agent,
-                task: base.join(args.task),
-                timeout: args.timeout,
-                wait: args.wait,
-                json: args.json,
-                tenant: args.tenant,
+            let start = commands::run::StartArgs {
+                agent: a.agent,
+                task: base.join(a.task),
+                timeout: a.timeout,
+                wait: a.wait,
+                json: a.json,
+                tenant: a.tenant,
             };
-            crate::commands::run::start(&load(&root)?, &start)
+            commands::run::start(&load()?, &start)
         }
-        Command::Runs(args) => match args.command {
-            None => crate::commands::run::list(&root, &args.status, args.json),
-            Some(RunsCommand::Status { id, json }) => {
-                crate::commands::run::status(&root, &id, json)
-            }
-            Some(RunsCommand::Wait { ids, timeout }) => {
-                crate::commands::run::wait(&root, &ids, timeout)
-            }
-            Some(RunsCommand::Kill { id }) => crate::commands::run::kill(&root, &id),
-            Some(RunsCommand::Logs { id, follow }) => {
-                crate::commands::run::logs(&root, &id, follow)
-            }
-            Some(RunsCommand::Exec { id }) => crate::commands::run::exec(&root, &id),
+        Command::Runs(a) => match a.command {
+            None => commands::runs::list(&root, &a.status, a.json),
+            Some(RunsCommand::Status { id, json }) => commands::runs::status(&root, &id, json),
+            Some(RunsCommand::Wait { ids, timeout }) => commands::runs::wait(&root, &ids, timeout),
+            Some(RunsCommand::Kill { id }) => commands::runs::kill(&root, &id),
+            Some(RunsCommand::Logs { id, follow }) => commands::runs::logs(&root, &id, follow),
+            Some(RunsCommand::Exec { id }) => commands::runs::exec(&root, &id),
         },
-        Command::Schema { .. }
-        | Command::Init { .. }
+        Command::Hook(_)
         | Command::Completions { .. }
-        | Command::Man => unreachable!("handled above"),
-        Command::Hook(_) => unreachable!("handled above"),
+        | Command::Man
+        | Command::Schema { .. }
+        | Command::Init { .. } => unreachable!("dispatched above"),
     }
-}
-
-fn load(root: &std::path::Path) -> Result<Project> {
-    let project = Project::load(root)?;
-    print_diagnostics(&project.warnings);
-    Ok(project)
-}
-
-fn validate(root: &std::path::Path, args: ValidateArgs) -> Result<i32> {
-    let project = Project::load(root)?;
-    project.render_all()?;
-    if args.json {
-        let doc = serde_json::json!({
-            "valid": true,
-            "agents": project.registry.agents.len(),
-            "diagnostics": project.warnings,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        print_diagnostics(&project.warnings);
-        let templates: Vec<String> = project
-            .templates
-            .list
-            .iter()
-            .map(|t| t.display.clone())
-            .collect();
-        println!(
-            "{} {} is valid: {} agents; templates: {}.",
-            console::style("✓").green().bold(),
-            project::REGISTRY_PATH,
-            project.registry.agents.len(),
-            templates.join(", ")
-        );
-    }
-    Ok(0)
-}
-
-fn plan_cmd(root: &std::path::Path, args: PlanArgs) -> Result<i32> {
-    let selection = args.select.selection();
-    // Like `git -C`, a relative FILE is relative to the project root.
-    let out = args.out.as_ref().map(|f| root.join(f));
-    let lock = LockFile::read(root)?;
-    // The no-op fast path: the lockfile proves nothing changed (IW_NO_FAST_PATH=1 disables it).
-    let proven = out.is_none()
-        && selection.is_all()
-        && selection.replace.is_empty()
-        && selection.tenant.is_none()
-        && std::env::var_os("IW_NO_FAST_PATH").is_none()
-        && lock
-            .as_ref()
-            .is_some_and(|l| crate::reconcile::noop::unchanged(root, l));
-    let plan = match lock {
-        Some(lock) if proven => {
-            let mut warnings = lock.warnings.clone();
-            warnings.extend(project::missing_personas_of(
-                root,
-                lock.personas.iter().map(|(a, p)| (a.as_str(), p.as_str())),
-            ));
-            print_diagnostics(&warnings);
-            plan::Plan::proven_empty(lock)
-        }
-        lock => {
-            let project = load(root)?;
-            let plan = plan::compute(&project, lock, &selection)?;
-            if let Some(file) = &out {
-                crate::reconcile::saved::save(&project, &plan, file)?;
-            }
-            plan
-        }
-    };
-    if args.json {
-        let doc = ui::plan_json(&plan, root);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        print!("{}", ui::plan_text(&plan, !args.no_diff));
-        match (&out, plan.is_empty()) {
-            (Some(file), false) => println!(
-                "Saved this plan to {}. To make exactly these changes: iw apply {}",
-                file.display(),
-                file.display()
-            ),
-            (None, false) => println!("Run `iw apply` to make these changes."),
-            _ => {}
-        }
-    }
-    Ok(if args.exit_code && !plan.is_empty() {
-        2
-    } else {
-        0
-    })
-}
-
-fn apply_cmd(root: &std::path::Path, args: ApplyArgs) -> Result<i32> {
-    let project = load(root)?;
-    let _lock;
-    let plan;
-    if let Some(file) = &args.plan_file {
-        // A saved plan was reviewed when it was saved: apply exactly it, or nothing.
-        let file = &root.join(file);
-        let saved = crate::reconcile::saved::load(file)?;
-        _lock = ApplyLock::acquire(root, args.lock_timeout)?;
-        plan = plan::compute(&project, LockFile::read(root)?, &saved.selection())?;
-        crate::reconcile::saved::check_fresh(&saved, &project, &plan, file)?;
-        print!("{}", ui::plan_text(&plan, !args.no_diff));
-    } else {
-        let selection = args.select.selection();
-        let interactive = std::io::stdin().is_terminal();
-        if !args.yes && !interactive {
-            // Refuse before taking the lock, so that a refused apply writes nothing at all.
-            let plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
-            if !plan.is_empty() {
-                print!("{}", ui::plan_text(&plan, !args.no_diff));
-                return Err(Error::with_help(
-                    "refusing to apply without confirmation: stdin is not a terminal",
-                    "review the plan with `iw plan`, then run `iw apply --yes`",
-                ));
-            }
-        }
-        _lock = ApplyLock::acquire(root, args.lock_timeout)?;
-        // Computed again under the lock: what is shown is what is applied.
-        plan = plan::compute(&project, LockFile::read(root)?, &selection)?;
-        print!("{}", ui::plan_text(&plan, !args.no_diff));
-        if !plan.claude_setup.is_empty() {
-            // Said in the plan above; refuse before asking.
-            return Err(Error::with_help(
-                "not applying: Claude Code would stop every new agent at a dialog; nothing was changed",
-                "do what the plan says above (once for all agents), then `iw apply` again",
-            ));
-        }
-        if !plan.is_empty() && !args.yes {
-            print!(
-                "\nDo you want to make these changes? Only 'yes' will be accepted.\n  Enter a value: "
-            );
-            let _ = std::io::stdout().flush();
-            let mut answer = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut answer);
-            if answer.trim() != "yes" {
-                return Err(Error::msg("apply cancelled; nothing was changed"));
-            }
-            println!();
-        }
-    }
-    let mut plan = plan;
-    if args.no_wait {
-        plan.ready_timeout = Duration::ZERO;
-    }
-    let report = apply::apply(&project, &plan, |a| println!("{}", ui::applied_line(a)))?;
-    if !plan.is_empty() {
-        println!("\n{}", ui::apply_done(&report));
-    } else if report.lock_written {
-        println!("Lockfile {} updated.", crate::reconcile::lock::LOCK_PATH);
-    }
-    Ok(0)
-}
-
-fn graph(root: &std::path::Path, args: GraphArgs) -> Result<i32> {
-    let project = load(root)?;
-    let g = project.registry.graph();
-    match args.format {
-        GraphFormat::Text => print!("{}", g.to_text()),
-        GraphFormat::Dot => print!("{}", g.to_dot()),
-        GraphFormat::Svg => print!("{}", crate::views::graph_svg::to_svg(&project.registry)),
-        GraphFormat::Json => {
-            let doc = serde_json::json!({
-                "agents": project.registry.names().collect::<Vec<_>>(),
-                "edges": g.edges().iter().map(|(a, b)| serde_json::json!({"from": a, "to": b})).collect::<Vec<_>>(),
-                "spawn_order": g.spawn_order(),
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        }
-    }
-    Ok(0)
-}
-
-/// The clap command, for generating documentation.
-pub fn command() -> clap::Command {
-    Cli::command()
 }

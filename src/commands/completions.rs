@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
+use crate::support::Exit;
 use crate::support::error::{Error, Result};
 
 /// The environment variable that asks iw for completions instead of running a command.
@@ -34,7 +35,7 @@ pub enum Shell {
 /// Answers a completion request and exits, when the shell made one (`COMPLETE` is set);
 /// otherwise returns at once.
 pub fn answer_if_asked() {
-    if std::env::var_os(VAR).is_some_and(|v| !v.is_empty()) {
+    if crate::support::Caller::get().var(VAR).is_some() {
         clap_complete::CompleteEnv::with_factory(crate::cli::command)
             .var(VAR)
             .bin("iw")
@@ -43,7 +44,7 @@ pub fn answer_if_asked() {
 }
 
 /// `iw completions SHELL`: prints the registration script.
-pub fn run(shell: Shell) -> Result<i32> {
+pub fn run(shell: Shell) -> Result<Exit> {
     let completer: &dyn EnvCompleter = match shell {
         Shell::Bash => &Bash,
         Shell::Zsh => &Zsh,
@@ -63,11 +64,11 @@ pub fn run(shell: Shell) -> Result<i32> {
     std::io::stdout()
         .write_all(&out)
         .map_err(|e| Error::msg(format!("cannot print the completion script: {e}")))?;
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// `iw man`: prints the man page (roff).
-pub fn man() -> Result<i32> {
+pub fn man() -> Result<Exit> {
     let mut out = Vec::new();
     clap_mangen::Man::new(crate::cli::command())
         .render(&mut out)
@@ -75,7 +76,7 @@ pub fn man() -> Result<i32> {
     std::io::stdout()
         .write_all(&out)
         .map_err(|e| Error::msg(format!("cannot print the man page: {e}")))?;
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// The agents of the project in the current directory (or `$IW_ROOT`), for completing an

@@ -14,6 +14,8 @@ use crate::claude::catalogue::{self, Version};
 use crate::claude::config;
 use crate::model::project::Project;
 use crate::reconcile::lock::LockFile;
+use crate::support::Caller;
+use crate::support::Exit;
 use crate::support::error::Result;
 use crate::tmux::Tmux;
 
@@ -146,7 +148,7 @@ pub fn checks(root: &Path) -> Vec<Check> {
     let path_var = claude_specs
         .first()
         .and_then(|s| s.env.get("PATH").cloned())
-        .or_else(|| std::env::var("PATH").ok())
+        .or_else(|| Caller::get().var("PATH").map(str::to_string))
         .unwrap_or_default();
     let first_word = claude_specs
         .first()
@@ -184,11 +186,11 @@ pub fn checks(root: &Path) -> Vec<Check> {
                 let key = claude_specs
                     .first()
                     .and_then(|s| s.env.get("ANTHROPIC_API_KEY").cloned())
-                    .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok());
+                    .or_else(|| Caller::get().var("ANTHROPIC_API_KEY").map(str::to_string));
                 match config::status(&path, &p.root, key.as_deref()) {
                     Err(e) => out.push(check("Claude Code setup", Status::Fail, e.to_string())),
                     Ok(status) => {
-                        let sandboxed = std::env::var_os("CLAUDE_CODE_SANDBOXED").is_some();
+                        let sandboxed = Caller::get().var("CLAUDE_CODE_SANDBOXED").is_some();
                         let problems = config::problems(&status, &p.root, sandboxed);
                         if problems.is_empty() {
                             out.push(check(
@@ -472,7 +474,7 @@ fn files(p: &Project) -> Check {
 }
 
 /// `iw doctor [--json]`: exit 0 when nothing fails, 1 otherwise.
-pub fn run(root: &Path, json_out: bool) -> Result<i32> {
+pub fn run(root: &Path, json_out: bool) -> Result<Exit> {
     let checks = checks(root);
     let ok = !checks.iter().any(|c| c.status == Status::Fail);
     if json_out {
@@ -501,5 +503,5 @@ pub fn run(root: &Path, json_out: bool) -> Result<i32> {
             }
         );
     }
-    Ok(if ok { 0 } else { 1 })
+    Ok(if ok { Exit::Success } else { Exit::Unhealthy })
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::project::REGISTRY_PATH;
 use crate::model::sessions::SESSIONS_PATH;
+use crate::support::Exit;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
 
@@ -150,7 +151,7 @@ fn sessions_yaml(root: &Path, agents: &[String]) -> String {
 
 /// `iw init [--from SOURCE]` in `root` (created if missing).
 /// `shown` is how the person named the directory (`-C DIR`), repeated in the next commands.
-pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<i32> {
+pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exit> {
     let registry_path = root.join(REGISTRY_PATH);
     let sessions_path = root.join(SESSIONS_PATH);
     let existing: Vec<&str> = [
@@ -246,7 +247,7 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<i32
             w = iw.len() + 6
         );
     }
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// Adds the lines of [`IGNORED`] that `.gitignore` lacks (creating it if missing), never

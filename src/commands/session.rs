@@ -87,6 +87,7 @@ fn unknown_agent(project: &Project, agent: &str) -> Error {
     Error::with_help(format!("`{agent}` is not an agent in the registry"), help)
 }
 
+use crate::support::Exit;
 use crate::views::human_duration;
 
 /// One row of `iw session list`.
@@ -190,7 +191,7 @@ pub fn list(
     filter: Option<&str>,
     tenant: Option<&str>,
     json_out: bool,
-) -> Result<i32> {
+) -> Result<Exit> {
     let lock = LockFile::read(&project.root)?;
     let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
     let tmux = Tmux::new(&socket);
@@ -240,7 +241,7 @@ pub fn list(
     if json_out {
         let doc = json!({"socket": socket, "tenant": tenant, "sessions": rows});
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let tenant_hint = || {
         if tenant.is_none() && !tenants.is_empty() {
@@ -253,7 +254,7 @@ pub fn list(
     if rows.is_empty() {
         println!("No sessions on socket `{socket}`.");
         tenant_hint();
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let header = [
         "SESSION",
@@ -296,7 +297,7 @@ pub fn list(
         .collect();
     print!("{}", crate::views::table(header, &table));
     tenant_hint();
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 fn activity_cell(r: &Row) -> String {
@@ -325,7 +326,12 @@ fn agent_session(
 }
 
 /// `iw session status AGENT [--tenant T] [--json]`.
-pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bool) -> Result<i32> {
+pub fn status(
+    project: &Project,
+    agent: &str,
+    tenant: Option<&str>,
+    json_out: bool,
+) -> Result<Exit> {
     let (tmux, socket, name) = agent_session(project, agent, tenant)?;
     let live = tmux.list_sessions()?;
     let l = live.iter().find(|l| l.name == name);
@@ -339,9 +345,9 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
     };
     // Like `systemctl status`: scripts branch on whether it runs.
     let code = if l.is_some_and(|l| !l.pane_dead) {
-        0
+        Exit::Success
     } else {
-        NOT_RUNNING
+        Exit::NotRunning
     };
     if json_out {
         let doc = json!({
@@ -431,12 +437,8 @@ pub fn status(project: &Project, agent: &str, tenant: Option<&str>, json_out: bo
     Ok(code)
 }
 
-/// Exit status of `iw session status` when the session is not running (missing, or its pane
-/// dead), as `systemctl status` exits 3 for an inactive unit.
-pub const NOT_RUNNING: i32 = 3;
-
 /// `iw session attach AGENT [--tenant T]`: replaces this process with `tmux attach`.
-pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i32> {
+pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Exit> {
     use std::io::IsTerminal as _;
     let (tmux, socket, name) = agent_session(project, agent, tenant)?;
     if !tmux.list_sessions()?.iter().any(|l| l.name == name) {
@@ -463,7 +465,7 @@ pub fn kill(
     agent: Option<&str>,
     all: bool,
     tenant: Option<&str>,
-) -> Result<i32> {
+) -> Result<Exit> {
     let lock = LockFile::read(&project.root)?;
     let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
     let tmux = Tmux::new(&socket);
@@ -483,14 +485,14 @@ pub fn kill(
         mine.sort_by_key(|l| (rank(l), l.name.clone()));
         if mine.is_empty() {
             println!("No sessions of this project on socket `{socket}`.");
-            return Ok(0);
+            return Ok(Exit::Success);
         }
         let names: Vec<String> = mine.iter().map(|l| l.name.clone()).collect();
         tmux.kill_sessions(&names)?;
         for n in names {
             println!("killed session {n}");
         }
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let Some(agent) = agent else {
         return Err(Error::with_help(
@@ -504,7 +506,7 @@ pub fn kill(
             return Err(unknown_agent(project, agent));
         }
         println!("session {name} is already gone");
-        return Ok(0);
+        return Ok(Exit::Success);
     };
     if !ours(&l) {
         return Err(Error::with_help(
@@ -514,12 +516,12 @@ pub fn kill(
     }
     tmux.kill_sessions(std::slice::from_ref(&name))?;
     println!("killed session {name}");
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// `iw session create AGENT [--tenant T]`: start one declared session, with the same checks as
 /// apply.
-pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i32> {
+pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Exit> {
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
@@ -598,7 +600,7 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i3
     if plan.is_empty() {
         let (_, prefix) = socket_and_prefix(project, None, tenant)?;
         println!("session {prefix}{agent} is already running and up to date");
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let _lock = crate::reconcile::lock::ApplyLock::acquire(&project.root, Duration::from_secs(3))?;
     apply::apply(project, &plan, |a| {
@@ -606,7 +608,7 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<i3
     })?;
     let flag = tenant.map_or(String::new(), |t| format!(" --tenant {t}"));
     println!("Attach with: iw session attach {agent}{flag} (detach: C-b d)");
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// Exists so that callers can write `attach_command(..).exec_replace()` on every platform.
@@ -633,7 +635,7 @@ impl ExecReplace for std::process::Command {
 /// name, on the project's socket) into iw's management, without restarting it, like
 /// `terraform import`. Its command as tmux recorded it becomes its recorded definition, so the
 /// next `iw plan` shows any difference from sessions.yaml as a replacement.
-pub fn import(project: &Project, agent: &str) -> Result<i32> {
+pub fn import(project: &Project, agent: &str) -> Result<Exit> {
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
@@ -676,7 +678,7 @@ pub fn import(project: &Project, agent: &str) -> Result<i32> {
             "session {} is already managed by iw; nothing to import",
             spec.name
         );
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     if l.managed {
         return Err(Error::with_help(
@@ -697,7 +699,7 @@ pub fn import(project: &Project, agent: &str) -> Result<i32> {
     if !command.is_empty() {
         actual.command = command;
     }
-    tmux.run(&apply::mark_commands(&actual, &root))?;
+    tmux.run(&crate::tmux::protocol::mark_commands(&actual, &root))?;
     println!(
         "imported session {} as `{agent}`{} without restarting it",
         spec.name,
@@ -710,7 +712,7 @@ pub fn import(project: &Project, agent: &str) -> Result<i32> {
             actual.command, spec.command
         );
     }
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// tmux shows a one-argument start command in double quotes (`"sleep 1000"`); undo that.

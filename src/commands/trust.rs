@@ -9,13 +9,14 @@ use std::path::PathBuf;
 
 use crate::claude::config::{self, Trusted};
 use crate::model::project::Project;
+use crate::support::Exit;
 use crate::support::error::{Error, Result};
 
 /// The configuration files the project's Claude Code agents read: one per distinct
 /// `CLAUDE_CONFIG_DIR`/`HOME` among the Claude Code sessions of sessions.yaml (tenants too), else
 /// the one of iw's own environment.
 pub fn config_paths(project: &Project) -> Vec<PathBuf> {
-    let env = |k: &str| std::env::var(k).ok();
+    let env = |k: &str| crate::support::Caller::get().var(k).map(str::to_string);
     let mut out: Vec<PathBuf> = Vec::new();
     if let Some(c) = &project.sessions {
         for spec in crate::model::sessions::specs(c, &project.root, &Default::default()) {
@@ -39,7 +40,7 @@ pub fn config_paths(project: &Project) -> Vec<PathBuf> {
 }
 
 /// `iw trust`.
-pub fn run(project: &Project) -> Result<i32> {
+pub fn run(project: &Project) -> Result<Exit> {
     let root = &project.root;
     let paths = config_paths(project);
     if paths.is_empty() {
@@ -83,5 +84,5 @@ pub fn run(project: &Project) -> Result<i32> {
         }
     }
     println!("Every agent iw starts in this project now runs with no trust dialog.");
-    Ok(0)
+    Ok(Exit::Success)
 }

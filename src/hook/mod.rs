@@ -202,9 +202,9 @@ pub fn evaluate(opts: &Options, buf: &[u8], tool_out: &mut String) -> Result<Ver
     let env = Env {
         root,
         cwd,
-        home: std::env::var_os("HOME").map(PathBuf::from),
-        run_result: std::env::var("IW_RUN_ID")
-            .ok()
+        home: crate::support::Caller::get().home(),
+        run_result: crate::support::Caller::get()
+            .run_id()
             .filter(|id| crate::runs::valid_id(id))
             .map(|id| {
                 format!(
@@ -307,7 +307,7 @@ fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
 
 /// Appends the decision to `$IW_HOOK_LOG`, if set. Logging never changes the decision.
 fn log(opts: &Options, tool: &str, decision: &Decision) {
-    let Some(path) = std::env::var_os("IW_HOOK_LOG") else {
+    let Some(path) = crate::support::Caller::get().hook_log() else {
         return;
     };
     let reason = match decision {

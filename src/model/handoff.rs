@@ -8,22 +8,13 @@ use crate::model::project::Project;
 use crate::support::diag::agent_help;
 use crate::support::error::{Error, Result};
 
-/// Validates the handoff payload in `file` (JSON) for the edge `from` → `to`. Returns the exit
-/// code: 0 valid; an invalid payload or edge is an error (exit 1) listing every problem.
-pub fn validate(project: &Project, from: &str, to: &str, file: &Path) -> Result<i32> {
+/// Checks the handoff payload in `file` (JSON) for the edge `from` → `to`: the edge exists, the
+/// payload is JSON and matches the edge's schema. Returns the schema's file, if there is one.
+pub fn check(project: &Project, from: &str, to: &str, file: &Path) -> Result<Option<String>> {
     check_edge(project, from, to)?;
     let payload_text = read_text(file)?;
     parse_payload(file, &payload_text)?;
-    match check_payload(project, from, to, file, &payload_text)? {
-        None => {
-            println!("✓ `{from}` may hand work to `{to}` (no schema is declared for this handoff)")
-        }
-        Some(schema) => println!(
-            "✓ {} is a valid handoff from `{from}` to `{to}` ({schema})",
-            file.display()
-        ),
-    }
-    Ok(0)
+    check_payload(project, from, to, file, &payload_text)
 }
 
 /// Checks that both agents exist and that `from` may hand work to `to` (its `delegates_to`).

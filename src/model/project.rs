@@ -54,9 +54,7 @@ pub struct Project {
 /// agent's session and run, so that `iw` inside one acts on its project), else the current
 /// directory.
 pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
-    let env_root = std::env::var_os("IW_ROOT")
-        .filter(|r| !r.is_empty())
-        .map(PathBuf::from);
+    let env_root = crate::support::Caller::get().root();
     let dir = dir.or(env_root.as_deref()).unwrap_or(Path::new("."));
     dir.canonicalize().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

@@ -91,9 +91,7 @@ pub fn apply(project: &Project, plan: &Plan, mut on_step: impl FnMut(&Applied)) 
     check_containment(root, plan)?;
     remove_stale_temp_files(root, &lock, plan);
     // Test hook: abort the process (as a kill would) after this many changes.
-    let abort_after: Option<usize> = std::env::var("IW_TEST_ABORT_AFTER")
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let abort_after = crate::support::Caller::get().test_abort_after();
     let mut report = Report::default();
     let mut backups = Backups::new(root);
     let mut failure = None;
@@ -300,7 +298,7 @@ fn apply_sessions(
         // Delegates first (plan order), as few tmux round trips as tmux accepts.
         let cmds: Vec<Vec<TmuxCmd>> = group
             .iter()
-            .map(|(_, spec)| start_commands(spec, &root))
+            .map(|(_, spec)| crate::tmux::protocol::start_commands(spec, &root))
             .collect();
         if let Err((done, _)) = tmux.run_groups(&cmds) {
             // One failure aborts the rest of a chain: start what is missing one by one, keeping
@@ -310,7 +308,9 @@ fn apply_sessions(
                 let started = live.iter().any(|l| {
                     l.name == spec.name && l.hash.as_deref() == Some(spec.hash().as_str())
                 });
-                if !started && let Err(e) = tmux.run(&start_commands(spec, &root)) {
+                if !started
+                    && let Err(e) = tmux.run(&crate::tmux::protocol::start_commands(spec, &root))
+                {
                     failures.push((
                         c.session.clone(),
                         format!("session {} not started: {e}", c.session),
@@ -561,56 +561,6 @@ fn setup_error(problems: &[crate::claude::config::Problem]) -> Error {
         ),
         help.join("\n"),
     )
-}
-
-/// The tmux commands that start one session and mark it as iw's.
-fn start_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
-    let mut new = TmuxCmd::new("new-session")
-        .args(["-d", "-s", &spec.name, "-x", "200", "-y", "50", "-c"])
-        .arg(spec.workdir.to_string_lossy());
-    for (k, v) in &spec.env {
-        new = new.arg("-e").arg(format!("{k}={v}"));
-    }
-    // The command is the pane's initial command, never typed in with send-keys.
-    new = new.arg(pane_command(&spec.command, &spec.env));
-    let mut cmds = vec![new];
-    cmds.extend(mark_commands(spec, root));
-    cmds
-}
-
-/// The command a pane runs for `command` with `env`. tmux ignores `new-session -e PATH=…` (a new
-/// pane gets the PATH of the client that created it, tmux 3.3a), so a declared PATH is exported
-/// by the command itself.
-pub fn pane_command(command: &str, env: &std::collections::BTreeMap<String, String>) -> String {
-    match env.get("PATH") {
-        Some(path) => format!(
-            "export PATH={}; {command}",
-            crate::claude::shell_quote(path)
-        ),
-        None => command.to_string(),
-    }
-}
-
-/// The tmux commands that mark a live session as iw's, for `spec` (also used to adopt a session
-/// started by hand: `iw import`).
-pub fn mark_commands(spec: &SessionSpec, root: &str) -> Vec<TmuxCmd> {
-    let target = format!("={}:", spec.name);
-    let set = |name: &str, value: String| {
-        TmuxCmd::new("set-option")
-            .args(["-t", &target, name])
-            .arg(value)
-    };
-    let mut cmds = crate::tmux::server_options();
-    cmds.extend([
-        // Keep a dead pane (and its output) visible instead of closing the session.
-        TmuxCmd::new("set-option").args(["-w", "-t", &target, "remain-on-exit", "on"]),
-        set("@iw-managed", "1".into()),
-        set("@iw-root", root.to_string()),
-        set("@iw-agent", spec.agent.clone()),
-        set("@iw-hash", spec.hash()),
-        set("@iw-spec", spec.spec_json()),
-    ]);
-    cmds
 }
 
 /// The generated files of `agent` whose content on disk differs from the desired content.

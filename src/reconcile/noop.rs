@@ -72,7 +72,7 @@ pub fn key(root: &Path, inputs: &Inputs) -> Option<String> {
         m.ctime(),
         m.ctime_nsec(),
         root.display(),
-        std::env::var("SOURCE_DATE_EPOCH").ok(),
+        crate::support::Caller::get().source_date_epoch(),
         inputs.registry,
     );
     for (name, t) in &inputs.templates {

@@ -773,7 +773,13 @@ fn claude_setup(changes: &[Change], root: &std::path::Path) -> Result<Vec<Proble
         }
         _ => None,
     }) {
-        let var = |k: &str| spec.env.get(k).cloned().or_else(|| std::env::var(k).ok());
+        let caller = crate::support::Caller::get();
+        let var = |k: &str| {
+            spec.env
+                .get(k)
+                .cloned()
+                .or_else(|| caller.var(k).map(str::to_string))
+        };
         let Some(path) = config::path(var) else {
             continue;
         };

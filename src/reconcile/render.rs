@@ -374,8 +374,8 @@ impl Context {
         let iw_bin = std::env::current_exe()
             .and_then(|p| p.canonicalize())
             .unwrap_or_else(|_| PathBuf::from("iw"));
-        let epoch = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
+        let epoch = crate::support::Caller::get()
+            .source_date_epoch()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .unwrap_or(0);
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);

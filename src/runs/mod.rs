@@ -8,6 +8,10 @@
 //! directory, only from a non-terminal state, written atomically, and appended to
 //! `state/audit.log`. A terminal state never changes.
 
+pub mod start;
+pub mod stop;
+pub mod supervise;
+
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -394,14 +398,7 @@ pub fn settle_lost(root: &Path, state: RunState) -> Result<RunState> {
 
 /// Who is acting: the agent whose session this is (`IW_AGENT`), else the user.
 pub fn actor() -> String {
-    match std::env::var("IW_AGENT") {
-        Ok(a) if !a.is_empty() => format!("agent:{a}"),
-        _ => match std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
-            Ok(u) if !u.is_empty() => format!("user:{u}"),
-            // SAFETY: getuid cannot fail.
-            _ => format!("uid:{}", unsafe { libc::getuid() }),
-        },
-    }
+    crate::support::Caller::get().actor()
 }
 
 /// Appends one event to `state/audit.log` as a JSON line with a timestamp. Each line is one

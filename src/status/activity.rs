@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::support::{Error, Result};
+
 /// Where activity records live, relative to the project root.
 pub const ACTIVITY_DIR: &str = "state/activity";
 /// The hook events iw listens to, in the order the settings template lists them.
@@ -96,11 +98,11 @@ pub enum Scope {
 impl Scope {
     /// The scope of the calling process, from the environment iw sets in sessions and runs.
     pub fn from_env() -> Scope {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(id) = var("IW_RUN_ID").filter(|id| crate::runs::valid_id(id)) {
-            Scope::Run(id)
-        } else if let Some(t) = var("IW_TENANT").filter(|t| valid_agent(t)) {
-            Scope::Tenant(t)
+        let caller = crate::support::Caller::get();
+        if let Some(id) = caller.run_id().filter(|id| crate::runs::valid_id(id)) {
+            Scope::Run(id.to_string())
+        } else if let Some(t) = caller.tenant().filter(|t| valid_agent(t)) {
+            Scope::Tenant(t.to_string())
         } else {
             Scope::Project
         }
@@ -132,21 +134,16 @@ pub fn now_ms() -> u64 {
 
 /// Records the hook event in `input` (Claude Code's hook JSON) for `agent` in `scope`. Returns
 /// what was recorded, `Ok(None)` for an event that says nothing about activity.
-pub fn record(
-    root: &Path,
-    agent: &str,
-    scope: &Scope,
-    input: &[u8],
-) -> Result<Option<Record>, String> {
+pub fn record(root: &Path, agent: &str, scope: &Scope, input: &[u8]) -> Result<Option<Record>> {
     if !valid_agent(agent) {
-        return Err(format!("`{agent}` is not a valid agent name"));
+        return Err(Error::msg(format!("`{agent}` is not a valid agent name")));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| format!("the hook input is not JSON: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(input)
+        .map_err(|e| Error::msg(format!("the hook input is not JSON: {e}")))?;
     let event = v
         .get("hook_event_name")
         .and_then(|e| e.as_str())
-        .ok_or("the hook input has no hook_event_name")?;
+        .ok_or_else(|| Error::msg("the hook input has no hook_event_name"))?;
     let Some(state) = State::of_event(event) else {
         return Ok(None);
     };
@@ -169,14 +166,16 @@ pub fn record(
     {
         return Ok(None);
     }
-    let json = serde_json::to_string(&rec).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&rec).map_err(|e| Error::msg(e.to_string()))?;
     if let Scope::Run(id) = scope
         && !crate::runs::run_dir(root, id).is_dir()
     {
-        return Err(format!("there is no run `{id}`"));
+        return Err(Error::not_found(
+            format!("there is no run `{id}`"),
+            "IW_RUN_ID names a run of this project (iw sets it in a run's pane)",
+        ));
     }
-    crate::support::fsutil::write_atomic(&record_path(root, agent, scope), json.as_bytes())
-        .map_err(|e| e.to_string())?;
+    crate::support::fsutil::write_atomic(&record_path(root, agent, scope), json.as_bytes())?;
     Ok(Some(rec))
 }
 

@@ -5,12 +5,37 @@ use std::path::{Path, PathBuf};
 
 use super::diag::Diagnostic;
 
-/// The crate's error type: invalid input (with all its diagnostics), a failed file operation, or
-/// another failure with advice.
+/// The crate's error type. A caller can tell invalid input, a failed file operation, tmux failing,
+/// iw refusing to act, and something that does not exist apart; every one exits 1
+/// ([`Error::exit_code`]).
 #[derive(Debug)]
 pub enum Error {
     /// The input is invalid; every problem found is listed.
     Invalid(Vec<Diagnostic>),
+    /// iw declined to act (no confirmation, a stale plan, drift, a quota, an unsafe target), and
+    /// changed nothing.
+    Refused {
+        /// What iw did not do, and why.
+        message: String,
+        /// What to do next.
+        help: String,
+    },
+    /// What was named does not exist (an agent, a tenant, a run, a session).
+    NotFound {
+        /// What was not found.
+        message: String,
+        /// What exists, or what to do.
+        help: String,
+    },
+    /// tmux failed, or is not installed.
+    Tmux {
+        /// The socket (`tmux -L`).
+        socket: String,
+        /// What tmux said.
+        message: String,
+        /// What to do, when known.
+        help: Option<String>,
+    },
     /// A file system operation failed.
     Io {
         /// What iw was doing ("read", "write", ...).
@@ -46,6 +71,27 @@ impl Error {
         }
     }
 
+    /// iw declined to act, changing nothing.
+    pub fn refused(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::Refused {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// Something named does not exist.
+    pub fn not_found(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::NotFound {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// The exit status of every error ([`super::exit::ERROR`]).
+    pub fn exit_code(&self) -> i32 {
+        super::exit::ERROR
+    }
+
     /// Wraps an I/O error with the action and path it concerns.
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Error::Io {
@@ -73,6 +119,18 @@ impl Error {
             }
             Error::Other { message, help } => {
                 let mut d = Diagnostic::error(message.clone());
+                d.help = help.clone();
+                vec![d]
+            }
+            Error::Refused { message, help } | Error::NotFound { message, help } => {
+                vec![Diagnostic::error(message.clone()).help(help.clone())]
+            }
+            Error::Tmux {
+                socket,
+                message,
+                help,
+            } => {
+                let mut d = Diagnostic::error(format!("tmux -L {socket}: {message}"));
                 d.help = help.clone();
                 vec![d]
             }

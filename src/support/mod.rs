@@ -1,8 +1,12 @@
 //! What every part of iw uses: the error type and exit codes, diagnostics, file operations that
 //! cannot half-happen, and who is calling (read once from the environment).
 
+pub mod caller;
 pub mod diag;
 pub mod error;
+pub mod exit;
 pub mod fsutil;
 
+pub use caller::Caller;
 pub use error::{Error, Result};
+pub use exit::Exit;

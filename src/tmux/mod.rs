@@ -7,6 +7,8 @@
 //! - in a chained invocation one failure aborts the rest: callers re-list and recover per session;
 //! - tmux's exit status is checked on every call, and its message returned.
 
+pub mod protocol;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -82,21 +84,6 @@ impl LiveSession {
     }
 }
 
-const FIELDS: &[&str] = &[
-    "#{session_name}",
-    "#{session_id}",
-    "#{@iw-managed}",
-    "#{@iw-agent}",
-    "#{@iw-hash}",
-    "#{pane_dead}",
-    "#{pane_dead_status}",
-    "#{pane_pid}",
-    "#{session_created}",
-    "#{@iw-root}",
-    "#{@iw-run}",
-    "#{@iw-spec}",
-];
-
 /// The tmux client bound to one socket.
 #[derive(Debug, Clone)]
 pub struct Tmux {
@@ -112,9 +99,7 @@ pub const INSTALL_HELP: &str = "install tmux: `sudo apt-get install tmux` (Debia
 impl Tmux {
     /// A client for `socket`. The binary is `$IW_TMUX` if set, else `tmux` on the PATH.
     pub fn new(socket: &str) -> Tmux {
-        let bin = std::env::var_os("IW_TMUX")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("tmux"));
+        let bin = crate::support::Caller::get().tmux_bin();
         Tmux {
             socket: socket.to_string(),
             bin,
@@ -225,7 +210,7 @@ impl Tmux {
 
     /// Every session on the socket (none if no server is running).
     pub fn list_sessions(&self) -> Result<Vec<LiveSession>> {
-        let format = FIELDS.join("\t");
+        let format = protocol::FIELDS.join("\t");
         let mut c = self.command();
         c.args(["list-sessions", "-F", &format]);
         let out = self.output(c)?;
@@ -241,7 +226,10 @@ impl Tmux {
             )));
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let mut sessions: Vec<LiveSession> = text.lines().filter_map(parse_session_line).collect();
+        let mut sessions: Vec<LiveSession> = text
+            .lines()
+            .filter_map(protocol::parse_session_line)
+            .collect();
         sessions.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(sessions)
     }
@@ -310,12 +298,6 @@ impl Tmux {
     }
 }
 
-/// The server options iw's tmux servers run with: `focus-events on`, which Claude Code asks for
-/// at start ("tmux focus-events off · add 'set -g focus-events on'").
-pub fn server_options() -> Vec<TmuxCmd> {
-    vec![TmuxCmd::new("set-option").args(["-s", "focus-events", "on"])]
-}
-
 /// What one tmux invocation may carry, in bytes of arguments: tmux's limit is 16 KiB per client
 /// message (`MAX_IMSGSIZE`) including headers; this leaves room for them.
 pub const MAX_MESSAGE: usize = 15_000;
@@ -346,29 +328,6 @@ pub fn pack_groups(groups: &[Vec<TmuxCmd>], limit: usize) -> Vec<std::ops::Range
     out
 }
 
-fn parse_session_line(line: &str) -> Option<LiveSession> {
-    let f: Vec<&str> = line.split('\t').collect();
-    if f.len() < FIELDS.len() {
-        return None;
-    }
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Some(LiveSession {
-        name: f[0].to_string(),
-        id: f[1].trim_start_matches('$').parse().unwrap_or(u64::MAX),
-        managed: !f[2].is_empty(),
-        agent: opt(f[3]),
-        hash: opt(f[4]),
-        pane_dead: f[5] == "1",
-        dead_status: f[6].parse().ok(),
-        pid: f[7].parse().ok(),
-        created: f[8].parse().ok(),
-        root: opt(f[9]),
-        run: opt(f[10]),
-        // The spec is JSON on one line and the last field, so tabs inside it survive.
-        spec: opt(&f[11..].join("\t")),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,9 +342,10 @@ mod tests {
 
     #[test]
     fn session_lines_parse() {
-        let s =
-            parse_session_line("iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t\t{\"c\":\"x\ty\"}")
-                .unwrap();
+        let s = protocol::parse_session_line(
+            "iw-a\t$3\t1\ta\tabc\t1\t3\t42\t1700000000\t/p\t\t{\"c\":\"x\ty\"}",
+        )
+        .unwrap();
         assert_eq!(s.name, "iw-a");
         assert_eq!(s.id, 3);
         assert!(s.managed && s.pane_dead);
@@ -393,11 +353,11 @@ mod tests {
         assert_eq!(s.pid, Some(42));
         assert_eq!(s.root.as_deref(), Some("/p"));
         assert_eq!(s.spec.as_deref(), Some("{\"c\":\"x\ty\"}"));
-        let u = parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t\t").unwrap();
+        let u = protocol::parse_session_line("mine\t$0\t\t\t\t0\t\t7\t1\t\t\t").unwrap();
         assert!(!u.managed && u.agent.is_none() && u.spec.is_none() && u.run.is_none());
-        let r = parse_session_line("iw-run-x\t$1\t\t\t\t0\t\t7\t1\t/p\tx\t").unwrap();
+        let r = protocol::parse_session_line("iw-run-x\t$1\t\t\t\t0\t\t7\t1\t/p\tx\t").unwrap();
         assert_eq!(r.run.as_deref(), Some("x"));
-        assert!(parse_session_line("short").is_none());
+        assert!(protocol::parse_session_line("short").is_none());
     }
 
     #[test]

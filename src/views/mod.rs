@@ -1,5 +1,8 @@
 //! Presentation: plans and reports as text (coloured only when enabled) and as JSON.
 
+pub mod diagnostics;
+pub mod runs;
+
 pub mod graph_svg;
 
 use console::Style;

@@ -29,6 +29,7 @@ use crate::reconcile::plan::Selection;
 use crate::support::error::{Error, Result};
 use crate::tmux::{Tmux, TmuxCmd};
 
+use crate::support::Exit;
 use app::{App, Mode, Preview};
 use model::Session;
 
@@ -54,7 +55,7 @@ enum Changed {
 }
 
 /// `iw watch`.
-pub fn run(root: &Path, opts: &Options) -> Result<i32> {
+pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     if let Some(t) = &opts.tenant {
         let p = crate::model::project::Project::load(root)?;
         crate::model::sessions::tenant(p.sessions.as_ref(), t)?;
@@ -71,7 +72,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<i32> {
         app.refresh_plan();
         app.rebuild();
         print!("{}", once_text(&app));
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::with_help(
@@ -84,7 +85,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<i32> {
     let result = ui_loop(&mut app, &rx);
     ratatui::restore();
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    result.map(|()| 0)
+    result.map(|()| Exit::Success)
 }
 
 /// One frame as text: header, banner and table, as wide as the terminal (120 columns off one).
@@ -555,9 +556,7 @@ fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progress> {
 /// steps aside while `tmux attach` runs.
 fn attach(app: &mut App, session: &str, terminal: &mut ratatui::DefaultTerminal) {
     let target = format!("={session}");
-    if let Ok(inside) = std::env::var("TMUX")
-        && !inside.is_empty()
-    {
+    if let Some(inside) = crate::support::Caller::get().inside_tmux() {
         let here = inside.split(',').next().unwrap_or("");
         if Path::new(here) == socket_path(&app.socket) {
             let r =
@@ -595,9 +594,7 @@ fn attach(app: &mut App, session: &str, terminal: &mut ratatui::DefaultTerminal)
 
 /// The path of tmux socket `name` for this user.
 fn socket_path(name: &str) -> PathBuf {
-    let dir = std::env::var_os("TMUX_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let dir = crate::support::Caller::get().tmux_tmpdir();
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     dir.join(format!("tmux-{uid}")).join(name)

@@ -70,7 +70,10 @@ impl Sshd {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
         keygen(&d.join("host_key"), &format!("iw-test host key {alias}"));
-        keygen(&d.join("client_key"), &format!("iw-test client key {alias}"));
+        keygen(
+            &d.join("client_key"),
+            &format!("iw-test client key {alias}"),
+        );
         let control = d.join("cm");
         assert!(
             control.as_os_str().len() <= MAX_SOCKET_PATH,
@@ -480,9 +483,8 @@ impl Sshd {
         if let Ok(s) = std::fs::read_to_string(self.dir.path().join("sshd.pid")) {
             debug_assert_eq!(s.trim(), pid.to_string(), "sshd PidFile is not our child");
         }
+        // Connections first, while sshd is there to reap them; then sshd itself.
         let descendants = descendants(pid);
-        let _ = child.kill();
-        let _ = child.wait();
         if !descendants.is_empty() {
             let pids: Vec<String> = descendants.iter().map(u32::to_string).collect();
             let _ = Command::new("kill")
@@ -490,7 +492,17 @@ impl Sshd {
                 .args(&pids)
                 .stderr(Stdio::null())
                 .status();
+            let t = Instant::now();
+            while descendants
+                .iter()
+                .any(|p| Path::new(&format!("/proc/{p}")).exists())
+                && t.elapsed() < Duration::from_secs(1)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
+        let _ = child.kill();
+        let _ = child.wait();
         if let Some(mut w) = self.watchdog.take() {
             let _ = w.kill();
             let _ = w.wait();
