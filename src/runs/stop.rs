@@ -17,7 +17,7 @@ pub enum Stopped {
     /// The run had already ended, in this state.
     AlreadyEnded(Status),
     /// It was stopped; this is its record now.
-    Killed(RunState),
+    Killed(Box<RunState>),
 }
 
 /// Stops run `id`.
@@ -63,5 +63,5 @@ pub fn kill(root: &Path, id: &str) -> Result<Stopped> {
         runs::signal_group(g, libc::SIGKILL);
     }
     let _ = Tmux::new(&s.socket).kill_sessions(std::slice::from_ref(&s.session));
-    Ok(Stopped::Killed(s))
+    Ok(Stopped::Killed(Box::new(s)))
 }
