@@ -11,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use iw::hook::{Options, pre_tool_use};
 use iw::model::project::Project;
 use iw::reconcile::lock::LockFile;
-use iw::reconcile::plan::{self, Selection};
+use iw::reconcile::plan::Selection;
 
 const SIZES: &[usize] = &[26, 100, 1000, 10_000];
 
@@ -30,7 +30,7 @@ fn project_dir(n: usize) -> (tempfile::TempDir, PathBuf) {
 
 fn apply(root: &Path) -> Project {
     let project = Project::load(root).unwrap();
-    let plan = plan::compute(&project, None, &Selection::default()).unwrap();
+    let plan = iw::reconcile::compute(&project, None, &Selection::default()).unwrap();
     iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
     project
 }
@@ -78,7 +78,7 @@ fn plan_all_new(c: &mut Criterion) {
         let project = Project::load(&root).unwrap();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
-            b.iter(|| plan::compute(&project, None, &Selection::default()).unwrap())
+            b.iter(|| iw::reconcile::compute(&project, None, &Selection::default()).unwrap())
         });
     }
     g.finish();
@@ -96,7 +96,7 @@ fn plan_noop(c: &mut Criterion) {
             b.iter(|| {
                 let project = Project::load(&root).unwrap();
                 let lock = LockFile::read(&root).unwrap();
-                let p = plan::compute(&project, lock, &Selection::default()).unwrap();
+                let p = iw::reconcile::compute(&project, lock, &Selection::default()).unwrap();
                 assert!(p.is_empty());
             })
         });

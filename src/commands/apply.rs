@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::reconcile::apply;
 use crate::reconcile::lock::{ApplyLock, LockFile};
-use crate::reconcile::plan::{self, Plan, Selection};
+use crate::reconcile::plan::{Plan, Selection};
 use crate::support::{Error, Exit, Result};
 use crate::views;
 
@@ -55,7 +55,7 @@ fn saved_plan(
 ) -> Result<(ApplyLock, Plan)> {
     let saved = crate::reconcile::saved::load(file)?;
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
-    let plan = plan::compute(project, LockFile::read(root)?, &saved.selection())?;
+    let plan = crate::reconcile::compute(project, LockFile::read(root)?, &saved.selection())?;
     crate::reconcile::saved::check_fresh(&saved, project, &plan, file)?;
     print!("{}", views::plan_text(&plan, !opts.no_diff));
     Ok((lock, plan))
@@ -70,7 +70,7 @@ fn fresh_plan(
     let interactive = std::io::stdin().is_terminal();
     if !opts.yes && !interactive {
         // Refuse before taking the lock, so that a refused apply writes nothing at all.
-        let plan = plan::compute(project, LockFile::read(root)?, &opts.selection)?;
+        let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
         if !plan.is_empty() {
             print!("{}", views::plan_text(&plan, !opts.no_diff));
             return Err(Error::refused(
@@ -81,7 +81,7 @@ fn fresh_plan(
     }
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
     // Computed again under the lock: what is shown is what is applied.
-    let plan = plan::compute(project, LockFile::read(root)?, &opts.selection)?;
+    let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
     print!("{}", views::plan_text(&plan, !opts.no_diff));
     if !plan.claude_setup.is_empty() {
         // Said in the plan above; refuse before asking.

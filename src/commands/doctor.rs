@@ -358,7 +358,7 @@ fn hook_binary(p: &Project) -> Check {
         let cmd = v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
             .as_str()
             .unwrap_or("");
-        if let Some(bin) = crate::reconcile::plan::first_word(cmd)
+        if let Some(bin) = crate::reconcile::security::first_word(cmd)
             && !bins.contains(&bin)
         {
             bins.push(bin);
@@ -420,7 +420,7 @@ fn files(p: &Project) -> Check {
         Err(e) => return check("generated files", Status::Fail, e.to_string()),
     };
     let had_lock = lock.is_some();
-    match crate::reconcile::plan::compute(&files_only, lock, &Default::default()) {
+    match crate::reconcile::compute(&files_only, lock, &Default::default()) {
         Err(e) => check("generated files", Status::Fail, e.to_string()),
         Ok(plan) => {
             let s = plan.summary();

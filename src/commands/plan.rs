@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::project;
 use crate::reconcile::lock::LockFile;
-use crate::reconcile::plan::{self, Plan, Selection};
+use crate::reconcile::plan::{Plan, Selection};
 use crate::support::{Caller, Exit, Result};
 use crate::views;
 
@@ -50,7 +50,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
         }
         lock => {
             let project = super::load::project(root)?;
-            let plan = plan::compute(&project, lock, selection)?;
+            let plan = crate::reconcile::compute(&project, lock, selection)?;
             if let Some(file) = &out {
                 crate::reconcile::saved::save(&project, &plan, file)?;
             }

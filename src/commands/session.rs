@@ -11,7 +11,7 @@ use crate::model::project::Project;
 use crate::model::sessions::{self, SessionSpec};
 use crate::reconcile::apply;
 use crate::reconcile::lock::LockFile;
-use crate::reconcile::plan::{self, Change, Selection};
+use crate::reconcile::plan::{Change, Selection};
 use crate::status::activity::State;
 use crate::support::diag::did_you_mean;
 use crate::support::error::{Error, Result};
@@ -555,7 +555,7 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Ex
         tenant: tenant.map(str::to_string),
         ..Default::default()
     };
-    let mut plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let mut plan = crate::reconcile::compute(project, LockFile::read(&project.root)?, &selection)?;
     // Without --tenant, only the project's own session of the agent.
     if tenant.is_none() {
         plan.changes.retain(|c| match c {
@@ -643,7 +643,7 @@ pub fn import(project: &Project, agent: &str) -> Result<Exit> {
         targets: vec![agent.to_string()],
         ..Default::default()
     };
-    let plan = plan::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let plan = crate::reconcile::compute(project, LockFile::read(&project.root)?, &selection)?;
     let Some(spec) = plan
         .specs
         .iter()

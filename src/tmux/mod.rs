@@ -31,6 +31,11 @@ impl TmuxCmd {
         self
     }
 
+    /// The command and its arguments.
+    pub fn args_vec(&self) -> &[String] {
+        &self.0
+    }
+
     /// Adds arguments.
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, a: I) -> TmuxCmd {
         self.0.extend(a.into_iter().map(Into::into));
@@ -295,6 +300,51 @@ impl Tmux {
             }
         }
         Ok(())
+    }
+}
+
+/// What iw asks of tmux servers, one socket at a time: the seam between the engine and tmux.
+/// [`System`] runs the real tmux; tests give a fake.
+pub trait Servers {
+    /// Every session on `socket` (none if no server runs there).
+    fn list(&self, socket: &str) -> Result<Vec<LiveSession>>;
+    /// Runs commands in one invocation ([`Tmux::run`]).
+    fn run(&self, socket: &str, cmds: &[TmuxCmd]) -> Result<String>;
+    /// Runs groups of commands in as few invocations as tmux accepts ([`Tmux::run_groups`]).
+    fn run_groups(
+        &self,
+        socket: &str,
+        groups: &[Vec<TmuxCmd>],
+    ) -> std::result::Result<usize, (usize, Error)>;
+    /// The last `lines` non-empty lines of a session's pane.
+    fn capture(&self, socket: &str, session: &str, lines: usize) -> Result<Vec<String>>;
+    /// Kills sessions by exact name; sessions already gone are not an error.
+    fn kill(&self, socket: &str, names: &[String]) -> Result<()>;
+}
+
+/// The tmux servers of this machine, through the `tmux` client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct System;
+
+impl Servers for System {
+    fn list(&self, socket: &str) -> Result<Vec<LiveSession>> {
+        Tmux::new(socket).list_sessions()
+    }
+    fn run(&self, socket: &str, cmds: &[TmuxCmd]) -> Result<String> {
+        Tmux::new(socket).run(cmds)
+    }
+    fn run_groups(
+        &self,
+        socket: &str,
+        groups: &[Vec<TmuxCmd>],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        Tmux::new(socket).run_groups(groups)
+    }
+    fn capture(&self, socket: &str, session: &str, lines: usize) -> Result<Vec<String>> {
+        Tmux::new(socket).capture(session, lines)
+    }
+    fn kill(&self, socket: &str, names: &[String]) -> Result<()> {
+        Tmux::new(socket).kill_sessions(names)
     }
 }
 

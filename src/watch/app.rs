@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::project::Project;
 use crate::model::sessions::SessionSpec;
-use crate::reconcile::plan::{self, Change, Selection};
+use crate::reconcile::plan::{Change, Selection};
 use crate::runs::RunState;
 use crate::status::activity::{Record, Scope, State};
 use crate::tmux::{LiveSession, Tmux};
@@ -251,7 +251,7 @@ impl App {
         let lock = crate::reconcile::lock::LockFile::read(&self.root)
             .ok()
             .flatten();
-        match plan::compute(p, lock, &selection) {
+        match crate::reconcile::compute(p, lock, &selection) {
             Ok(plan) => {
                 let s = plan.summary();
                 let changed = plan

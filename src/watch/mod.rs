@@ -530,7 +530,7 @@ fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progress> {
         let result = (|| -> Result<String> {
             let project = crate::model::project::Project::load(&root)?;
             let _lock = crate::reconcile::lock::ApplyLock::acquire(&root, Duration::from_secs(3))?;
-            let plan = crate::reconcile::plan::compute(
+            let plan = crate::reconcile::compute(
                 &project,
                 crate::reconcile::lock::LockFile::read(&root)?,
                 &selection,

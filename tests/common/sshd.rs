@@ -478,18 +478,19 @@ impl Sshd {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        // The pid in the PidFile is this child (`sshd -D` writes its own pid, and keeps it across
+        // a SIGHUP re-exec): we kill the child we spawned and what descends from it, so a
+        // PidFile rewritten by anything else can never make us kill another process.
         let pid = child.id();
-        // The PidFile names our child; anything else is not ours to kill.
-        if let Ok(s) = std::fs::read_to_string(self.dir.path().join("sshd.pid")) {
-            debug_assert_eq!(s.trim(), pid.to_string(), "sshd PidFile is not our child");
-        }
         // Connections first, while sshd is there to reap them; then sshd itself.
         let descendants = descendants(pid);
         if !descendants.is_empty() {
             let pids: Vec<String> = descendants.iter().map(u32::to_string).collect();
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .args(&pids)
+            // The shell's builtin: a `kill` binary is not always installed.
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!("kill -KILL {}", pids.join(" ")))
+                .stdin(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
             let t = Instant::now();

@@ -1,0 +1,217 @@
+//! Applying file changes: containment (nothing written or deleted through a symbolic link out
+//! of the project), atomic writes, backups of what drifted, re-checks just before each write,
+//! and the clean-up of temporary files a killed apply left.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::reconcile::lock::LockFile;
+use crate::reconcile::plan::{Action, Change, FileChange, Plan};
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
+
+/// The generated files of `agent` whose content on disk differs from the desired content.
+pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for f in plan.desired.iter().filter(|f| f.agent == agent) {
+        let same = fsutil::read_optional(&root.join(&f.path))?
+            .is_some_and(|d| fsutil::sha256_hex(&d) == f.sha256);
+        if !same {
+            out.push(f.path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a plan whose file changes (or backups, or the lockfile) would go through a symbolic
+/// link: `agents/<name>`, its `.claude`, `state/` or `state/backups` pointing elsewhere would
+/// make apply write or delete files outside the project.
+pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
+    let mut dirs: BTreeSet<&Path> = BTreeSet::new();
+    let mut backups = false;
+    for c in &plan.changes {
+        if let Change::File(f) = c {
+            dirs.insert(Path::new(&f.path).parent().unwrap_or(Path::new("")));
+            backups |= f.backup;
+        }
+    }
+    dirs.insert(Path::new(crate::reconcile::lock::STATE_DIR));
+    if backups {
+        dirs.insert(Path::new(BACKUPS_DIR));
+    }
+    for d in dirs {
+        fsutil::check_real_dirs(root, d)?;
+    }
+    Ok(())
+}
+
+/// Where backups go, relative to the project root.
+const BACKUPS_DIR: &str = "state/backups";
+/// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
+const TEMP_PREFIX: &str = ".iw-tmp-";
+
+/// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories
+/// iw writes to: every generated file's directory (the lockfile's and the plan's, so a new
+/// agent's too), `state/`, and everywhere under `state/backups/`. Only called while holding the
+/// apply lock, so none belongs to a running apply; never through a symbolic link.
+pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
+    let mut dirs: BTreeSet<PathBuf> = lock
+        .files
+        .keys()
+        .map(String::as_str)
+        .chain(plan.desired.iter().map(|f| f.path.as_str()))
+        .chain(plan.changes.iter().filter_map(|c| match c {
+            Change::File(f) => Some(f.path.as_str()),
+            Change::Session(_) => None,
+        }))
+        .filter_map(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.insert(PathBuf::from(crate::reconcile::lock::STATE_DIR));
+    // Backups: a tree of any depth, walked without following links.
+    let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
+    while let Some(d) = pending.pop() {
+        if fsutil::check_real_dirs(root, &d).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&d)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(d.join(e.file_name()));
+            }
+        }
+        dirs.insert(d);
+    }
+    for dir in dirs {
+        if fsutil::check_real_dirs(root, &dir).is_err() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Carries out one file change; returns where the old content was backed up, if it was.
+/// The file is read again just before it is written or deleted: if it is no longer what the
+/// plan was made over (edited while apply waited for confirmation, say), it is backed up like
+/// any drift, and the second value says so.
+pub(super) fn apply_file(
+    root: &Path,
+    f: &FileChange,
+    backups: &mut Backups,
+) -> Result<(Option<String>, bool)> {
+    let path = root.join(&f.path);
+    let now = fsutil::read_optional(&path)?;
+    let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
+    let backup = match now {
+        Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
+        _ => None,
+    };
+    match f.action {
+        Action::Create | Action::Update | Action::Replace => {
+            ensure_real_dir(root, &f.path)?;
+            fsutil::write_atomic(&path, f.after.as_deref().unwrap_or("").as_bytes())?;
+        }
+        Action::Delete => {
+            fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("delete", &path, e)),
+            }
+            if let Some(dir) = path.parent() {
+                fsutil::remove_empty_dirs(dir, &root.join("agents"));
+            }
+        }
+    }
+    Ok((backup, changed))
+}
+
+/// Creates the parent directory of `rel` and checks that it really is inside the project, so that
+/// a symlinked `agents/<name>/.claude` cannot redirect iw's writes elsewhere.
+fn ensure_real_dir(root: &Path, rel: &str) -> Result<()> {
+    let parent_rel = Path::new(rel).parent().unwrap_or(Path::new(""));
+    let parent = root.join(parent_rel);
+    fsutil::check_real_dirs(root, parent_rel)?;
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
+    let real = parent
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", &parent, e))?;
+    if real != parent {
+        return Err(Error::with_help(
+            format!(
+                "{} resolves to {}, outside the project: iw only writes inside it",
+                parent_rel.display(),
+                real.display()
+            ),
+            "replace the symlink with a real directory, then apply again",
+        ));
+    }
+    Ok(())
+}
+
+/// The backup directory of one apply, created on first use.
+pub(super) struct Backups {
+    root: PathBuf,
+    dir: Option<PathBuf>,
+}
+
+impl Backups {
+    pub(super) fn new(root: &Path) -> Backups {
+        Backups {
+            root: root.to_path_buf(),
+            dir: None,
+        }
+    }
+
+    fn save(&mut self, rel: &str, content: &[u8]) -> Result<String> {
+        let dir = match &self.dir {
+            Some(d) => d.clone(),
+            None => {
+                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                    .to_string()
+                    .replace([':', '-'], "");
+                let base = self.root.join(BACKUPS_DIR);
+                let mut dir = base.join(&stamp);
+                let mut n = 2;
+                while dir.exists() {
+                    dir = base.join(format!("{stamp}-{n}"));
+                    n += 1;
+                }
+                self.dir = Some(dir.clone());
+                dir
+            }
+        };
+        let target = dir.join(rel);
+        if let Some(parent) = target
+            .parent()
+            .and_then(|p| p.strip_prefix(&self.root).ok())
+        {
+            fsutil::check_real_dirs(&self.root, parent)?;
+        }
+        fsutil::write_atomic(&target, content)?;
+        Ok(target
+            .strip_prefix(&self.root)
+            .unwrap_or(&target)
+            .to_string_lossy()
+            .into_owned())
+    }
+
+    pub(super) fn dir_rel(&self) -> Option<String> {
+        self.dir.as_ref().map(|d| {
+            d.strip_prefix(&self.root)
+                .unwrap_or(d)
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}

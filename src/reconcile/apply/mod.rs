@@ -1,0 +1,507 @@
+//! Apply: execute a [`Plan`], then write the lockfile.
+//!
+//! File changes run first, in plan order. Every write is atomic; a file that drifted outside iw is
+//! saved under `state/backups/<time>/<path>` before it is overwritten or deleted. Sessions follow:
+//! stops (delegators first), then starts (delegates first) packed into as few tmux invocations as
+//! tmux accepts, then an honest check that each new pane is still alive. The lockfile is written
+//! last and records exactly what was done, also when a change fails part way: the next plan then
+//! shows what remains.
+
+mod files;
+mod ready;
+mod sessions;
+
+use std::collections::BTreeSet;
+
+use crate::model::project::Project;
+use crate::reconcile::lock::{FileEntry, LockFile};
+use crate::reconcile::plan::{Action, Change, Plan, SessionChange};
+use crate::support::error::{Error, Result};
+use crate::support::fsutil;
+use crate::tmux::{Servers, System};
+
+/// One change that was carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// What was done.
+    pub action: Action,
+    /// What it was done to: a file path relative to the project root, or `session <name>`.
+    pub resource: String,
+    /// The agent it belongs to.
+    pub agent: String,
+    /// Where the previous content was saved, relative to the project root.
+    pub backup: Option<String>,
+    /// More about the result, e.g. a new session's pid.
+    pub detail: Option<String>,
+    /// Lines to show under it, e.g. the screen of a session that is not ready.
+    pub output: Vec<String>,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The changes carried out, in order.
+    pub applied: Vec<Applied>,
+    /// True if the lockfile was (re)written.
+    pub lock_written: bool,
+    /// The backup directory, if anything was backed up.
+    pub backup_dir: Option<String>,
+}
+
+/// Executes `plan` for `project` on this machine's tmux, calling `on_step` after each change. On
+/// failure the lockfile still records the changes that were made, and the error says what failed.
+pub fn apply(project: &Project, plan: &Plan, on_step: impl FnMut(&Applied)) -> Result<Report> {
+    apply_with(project, plan, &System, on_step)
+}
+
+/// [`apply`], reaching tmux through `servers` (a fake in tests).
+pub fn apply_with(
+    project: &Project,
+    plan: &Plan,
+    servers: &dyn Servers,
+    mut on_step: impl FnMut(&Applied),
+) -> Result<Report> {
+    let root = &project.root;
+    if !plan.claude_setup.is_empty() {
+        return Err(setup_error(&plan.claude_setup));
+    }
+    let mut lock = base_lock(project, plan);
+    // Containment, before anything is written or deleted: no change goes through a symbolic
+    // link out of the project (a refused apply changes nothing, the lockfile included).
+    files::check_containment(root, plan)?;
+    files::remove_stale_temp_files(root, &lock, plan);
+    let mut report = Report::default();
+    let mut failure = apply_files(root, plan, &mut lock, &mut report, &mut on_step);
+
+    // Sessions, once every file is in place (a session must start with its agent's final config).
+    let changes: Vec<&SessionChange> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Session(s) => Some(s),
+            Change::File(_) => None,
+        })
+        .collect();
+    let mut sessions_ok = true;
+    if failure.is_none()
+        && !changes.is_empty()
+        && let Err(e) = sessions::apply(project, plan, &changes, servers, &mut |a| {
+            on_step(&a);
+            report.applied.push(a);
+        })
+    {
+        sessions_ok = false;
+        failure = Some(e);
+    }
+    finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
+    // A failure before anything was done leaves the lockfile as it was, byte for byte.
+    let nothing_done = failure.is_some() && report.applied.is_empty();
+    if plan.lock.as_ref() != Some(&lock) && !nothing_done {
+        lock.write(root)?;
+        report.lock_written = true;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// The lockfile to update: the last one, with this iw and these inputs; the selected files that
+/// are already as desired recorded, and the selected entries whose files are gone and no longer
+/// desired forgotten.
+fn base_lock(project: &Project, plan: &Plan) -> LockFile {
+    let mut lock = plan.lock.clone().unwrap_or_else(LockFile::empty);
+    lock.iw_version = env!("CARGO_PKG_VERSION").to_string();
+    lock.inputs = project.inputs();
+    let changed: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(f) => Some(f.path.as_str()),
+            Change::Session(_) => None,
+        })
+        .collect();
+    let desired_paths: BTreeSet<&str> = plan.desired.iter().map(|f| f.path.as_str()).collect();
+    for f in plan
+        .desired
+        .iter()
+        .filter(|f| !changed.contains(f.path.as_str()))
+    {
+        lock.files.insert(
+            f.path.clone(),
+            FileEntry {
+                agent: f.agent.clone(),
+                sha256: f.sha256.clone(),
+            },
+        );
+    }
+    lock.files.retain(|path, e| {
+        !plan.selection.includes(&e.agent)
+            || desired_paths.contains(path.as_str())
+            || changed.contains(path.as_str())
+    });
+    lock
+}
+
+/// Carries out the file changes in plan order, recording each in `lock`; stops at the first
+/// failure and returns it.
+fn apply_files(
+    root: &std::path::Path,
+    plan: &Plan,
+    lock: &mut LockFile,
+    report: &mut Report,
+    on_step: &mut impl FnMut(&Applied),
+) -> Option<Error> {
+    // The crash-safety tests' hook: abort the process (as a kill would) after this many changes.
+    let abort_after = crate::support::Caller::get().test_abort_after();
+    let mut backups = files::Backups::new(root);
+    let mut failure = None;
+    for change in &plan.changes {
+        if abort_after == Some(report.applied.len()) {
+            std::process::abort();
+        }
+        let Change::File(f) = change else { continue };
+        match files::apply_file(root, f, &mut backups) {
+            Ok((backup, changed_since_plan)) => {
+                if f.action == Action::Delete {
+                    lock.files.remove(&f.path);
+                } else {
+                    let content = f.after.as_deref().unwrap_or("");
+                    lock.files.insert(
+                        f.path.clone(),
+                        FileEntry {
+                            agent: f.agent.clone(),
+                            sha256: fsutil::sha256_hex(content.as_bytes()),
+                        },
+                    );
+                }
+                let done = Applied {
+                    action: f.action,
+                    resource: f.path.clone(),
+                    agent: f.agent.clone(),
+                    backup,
+                    detail: changed_since_plan
+                        .then(|| "it had changed since the plan was made".to_string()),
+                    output: Vec::new(),
+                };
+                on_step(&done);
+                report.applied.push(done);
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    report.backup_dir = backups.dir_rel();
+    failure
+}
+
+/// Completes the lockfile's bookkeeping: the sockets iw used, and — only after a complete, clean
+/// apply of everything — the no-op key with the warnings and persona paths it covers.
+fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok: bool, ok: bool) {
+    // Forget an old socket only once nothing of ours can be left on it.
+    if sessions_ok || plan.socket.is_some() {
+        lock.socket = plan.socket.clone();
+    }
+    let mut tenant_sockets = plan.tenant_sockets.clone();
+    if !sessions_ok || plan.selection.tenant.is_some() {
+        // Stale tenant sockets were not (all) cleaned up: remember them for the next plan.
+        if let Some(old) = &plan.lock {
+            tenant_sockets.extend(old.tenant_sockets.iter().cloned());
+        }
+    }
+    tenant_sockets.sort();
+    tenant_sockets.dedup();
+    lock.tenant_sockets = tenant_sockets;
+    let complete = ok
+        && plan.selection.is_all()
+        && plan.selection.tenant.is_none()
+        && project.sessions.is_none()
+        && lock.socket.is_none()
+        && lock.tenant_sockets.is_empty()
+        && plan.notices.is_empty();
+    lock.noop = if complete {
+        crate::reconcile::noop::key(&project.root, &lock.inputs)
+    } else {
+        None
+    };
+    // The warnings are a function of the key's inputs (persona warnings: of the persona paths
+    // the lockfile records, checked again): a proven plan shows them.
+    let proven = lock.noop.is_some();
+    lock.warnings = project
+        .warnings
+        .iter()
+        .filter(|d| proven && !crate::model::project::is_persona_warning(d))
+        .cloned()
+        .collect();
+    lock.personas = project
+        .registry
+        .agents
+        .values()
+        .filter(|_| proven)
+        .map(|a| (a.name.clone(), a.persona.clone()))
+        .collect();
+}
+
+/// The error of an apply that would start Claude Code sessions that cannot get ready.
+fn setup_error(problems: &[crate::claude::config::Problem]) -> Error {
+    let what: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    let help: Vec<&str> = problems.iter().map(|p| p.help.as_str()).collect();
+    Error::with_help(
+        format!(
+            "not starting Claude Code sessions; nothing was changed:\n  {}",
+            what.join("\n  ")
+        ),
+        help.join("\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::reconcile::{diff, observe::Observed};
+    use crate::tmux::{LiveSession, TmuxCmd};
+
+    /// tmux, faked: sessions in memory; a command containing `FAIL` dies at once (status 3); a
+    /// session named in `refuse` cannot be created.
+    #[derive(Default)]
+    struct FakeTmux {
+        live: Mutex<BTreeMap<String, Vec<LiveSession>>>,
+        calls: Mutex<Vec<String>>,
+        refuse: Vec<String>,
+    }
+
+    impl FakeTmux {
+        fn exec(&self, socket: &str, cmd: &TmuxCmd) -> Result<()> {
+            let args = cmd.args_vec();
+            self.calls.lock().unwrap().push(args.join(" "));
+            let mut live = self.live.lock().unwrap();
+            let sessions = live.entry(socket.to_string()).or_default();
+            match args[0].as_str() {
+                "new-session" => {
+                    let name = args[args.iter().position(|a| a == "-s").unwrap() + 1].clone();
+                    if self.refuse.contains(&name) {
+                        return Err(Error::msg(format!("cannot create {name}")));
+                    }
+                    let command = args.last().unwrap();
+                    sessions.push(LiveSession {
+                        name,
+                        id: sessions.len() as u64,
+                        managed: false,
+                        agent: None,
+                        hash: None,
+                        root: None,
+                        spec: None,
+                        run: None,
+                        pane_dead: command.contains("FAIL"),
+                        dead_status: command.contains("FAIL").then_some(3),
+                        pid: Some(100 + sessions.len() as u32),
+                        created: Some(1),
+                    });
+                }
+                "set-option" if args.len() == 5 && args[3].starts_with("@iw-") => {
+                    let name = args[2].trim_start_matches('=').trim_end_matches(':');
+                    let s = sessions.iter_mut().find(|s| s.name == name).unwrap();
+                    let v = Some(args[4].clone());
+                    match args[3].as_str() {
+                        "@iw-managed" => s.managed = true,
+                        "@iw-root" => s.root = v,
+                        "@iw-agent" => s.agent = v,
+                        "@iw-hash" => s.hash = v,
+                        "@iw-spec" => s.spec = v,
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+    }
+
+    impl Servers for FakeTmux {
+        fn list(&self, socket: &str) -> Result<Vec<LiveSession>> {
+            Ok(self
+                .live
+                .lock()
+                .unwrap()
+                .get(socket)
+                .cloned()
+                .unwrap_or_default())
+        }
+        fn run(&self, socket: &str, cmds: &[TmuxCmd]) -> Result<String> {
+            for c in cmds {
+                self.exec(socket, c)?;
+            }
+            Ok(String::new())
+        }
+        fn run_groups(
+            &self,
+            socket: &str,
+            groups: &[Vec<TmuxCmd>],
+        ) -> std::result::Result<usize, (usize, Error)> {
+            for (i, g) in groups.iter().enumerate() {
+                self.run(socket, g).map_err(|e| (i, e))?;
+            }
+            Ok(groups.len())
+        }
+        fn capture(&self, _: &str, session: &str, _: usize) -> Result<Vec<String>> {
+            Ok(vec![format!("{session} says goodbye")])
+        }
+        fn kill(&self, socket: &str, names: &[String]) -> Result<()> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("kill {}", names.join(" ")));
+            let mut live = self.live.lock().unwrap();
+            if let Some(l) = live.get_mut(socket) {
+                l.retain(|s| !names.contains(&s.name));
+            }
+            Ok(())
+        }
+    }
+
+    const REGISTRY: &str = "agents:
+  lead: {name: lead, display_name: Lead, description: Leads, model: opus, tools: [Read, Task], delegates_to: [worker]}
+  worker: {name: worker, display_name: Worker, description: Works, model: sonnet, tools: [Read]}
+";
+
+    fn project(sessions: &str) -> (tempfile::TempDir, Project) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("agents")).unwrap();
+        std::fs::write(root.join("agents/registry.yaml"), REGISTRY).unwrap();
+        std::fs::write(
+            root.join("sessions.yaml"),
+            format!("socket: fake\ncheck_for: 0s\n{sessions}"),
+        )
+        .unwrap();
+        let p = Project::load(&root).unwrap();
+        (t, p)
+    }
+
+    /// The plan against the disk and the fake tmux, applied through it.
+    fn apply_fake(p: &Project, tmux: &FakeTmux) -> (Result<Report>, Vec<String>) {
+        let lock = LockFile::read(&p.root).unwrap();
+        let desired = diff::desired(p, lock.as_ref(), &Default::default()).unwrap();
+        let mut observed = Observed::default();
+        for f in &desired.files {
+            let bytes = fsutil::read_optional(&p.root.join(&f.path)).unwrap();
+            observed.disk.insert(f.path.clone(), bytes);
+        }
+        observed
+            .live
+            .insert("fake".into(), tmux.list("fake").unwrap());
+        let plan = diff::plan(&desired, lock, &observed);
+        let mut steps = Vec::new();
+        let r = apply_with(p, &plan, tmux, |a| {
+            steps.push(format!(
+                "{} {}{}",
+                a.action.symbol(),
+                a.resource,
+                a.detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ))
+        });
+        (r, steps)
+    }
+
+    #[test]
+    fn sessions_start_delegates_first_in_one_batch_marked_as_iws() {
+        let (_t, p) = project("command: sleep 100\nsessions:\n  lead: {}\n  worker: {}\n");
+        let tmux = FakeTmux::default();
+        let (r, steps) = apply_fake(&p, &tmux);
+        let report = r.unwrap();
+        assert!(report.lock_written);
+        let sessions: Vec<&String> = steps.iter().filter(|s| s.contains("session")).collect();
+        assert_eq!(
+            sessions,
+            [
+                "+ session iw-worker (pid 100)",
+                "+ session iw-lead (pid 101)"
+            ]
+        );
+        let live = tmux.list("fake").unwrap();
+        assert!(
+            live.iter()
+                .all(|s| s.managed && s.root.as_deref() == Some(&*p.root.to_string_lossy()))
+        );
+        // Files first: the lockfile records them although tmux was faked.
+        let lock = LockFile::read(&p.root).unwrap().unwrap();
+        assert_eq!(lock.files.len(), 6);
+        // A second apply of the same plan changes nothing.
+        let (r, steps) = apply_fake(&p, &tmux);
+        assert!(r.is_ok() && steps.is_empty(), "{steps:?}");
+    }
+
+    #[test]
+    fn a_command_that_dies_fails_apply_with_its_output_and_the_rest_is_reported() {
+        let (_t, p) =
+            project("command: sleep 100\nsessions:\n  lead: {}\n  worker: {command: 'FAIL now'}\n");
+        let tmux = FakeTmux::default();
+        let (r, steps) = apply_fake(&p, &tmux);
+        let err = r.unwrap_err().to_string();
+        assert!(
+            err.contains("session iw-worker: its command `FAIL now` exited at once with status 3"),
+            "{err}"
+        );
+        assert!(
+            steps.iter().any(|s| s == "+ session iw-lead (pid 101)"),
+            "{steps:?}"
+        );
+        // The files were written and recorded all the same.
+        assert!(LockFile::read(&p.root).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_session_that_cannot_be_created_is_retried_alone_and_named() {
+        let (_t, p) = project("command: sleep 100\nsessions:\n  lead: {}\n  worker: {}\n");
+        let tmux = FakeTmux {
+            refuse: vec!["iw-worker".into()],
+            ..Default::default()
+        };
+        let (r, steps) = apply_fake(&p, &tmux);
+        let err = r.unwrap_err().to_string();
+        assert!(
+            err.contains("session iw-worker not started: cannot create iw-worker"),
+            "{err}"
+        );
+        // The chain stopped at the worker; the lead was started on its own.
+        assert!(
+            steps.iter().any(|s| s.starts_with("+ session iw-lead")),
+            "{steps:?}"
+        );
+        assert_eq!(
+            tmux.list("fake")
+                .unwrap()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+            ["iw-lead"]
+        );
+    }
+
+    #[test]
+    fn removed_sessions_are_stopped_delegators_first() {
+        let (_t, p) = project("command: sleep 100\nsessions:\n  lead: {}\n  worker: {}\n");
+        let tmux = FakeTmux::default();
+        apply_fake(&p, &tmux).0.unwrap();
+        std::fs::write(p.root.join("sessions.yaml"), "socket: fake\nsessions: {}\n").unwrap();
+        let p = Project::load(&p.root).unwrap();
+        let (r, steps) = apply_fake(&p, &tmux);
+        r.unwrap();
+        assert_eq!(steps, ["- session iw-lead", "- session iw-worker"]);
+        assert!(
+            tmux.calls
+                .lock()
+                .unwrap()
+                .contains(&"kill iw-lead iw-worker".to_string())
+        );
+        assert!(tmux.list("fake").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,339 @@
+//! Applying session changes: stops (delegators first), then starts (delegates first) packed into
+//! as few tmux invocations as tmux accepts, an honest check that each new pane is alive, and for
+//! Claude Code sessions the readiness wait ([`super::ready`]). Every failure is collected; the
+//! error lists them all. tmux is reached through [`Servers`], so tests can give a fake.
+
+use std::collections::BTreeMap;
+
+use super::Applied;
+use super::ready::{self, Readiness};
+use crate::model::project::Project;
+use crate::model::sessions::SessionSpec;
+use crate::reconcile::plan::{Action, Plan, SessionChange};
+use crate::support::{Error, Result};
+use crate::tmux::{LiveSession, Servers, TmuxCmd};
+
+/// A new session's start: the change and the session it asked for.
+type Start<'a> = (&'a SessionChange, &'a SessionSpec);
+
+/// Carries out `changes` (the plan's session changes, in plan order).
+pub fn apply(
+    project: &Project,
+    plan: &Plan,
+    changes: &[&SessionChange],
+    servers: &dyn Servers,
+    on_step: &mut dyn FnMut(Applied),
+) -> Result<()> {
+    stop(changes, servers, on_step)?;
+    let starts: Vec<&SessionChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.action != Action::Delete)
+        .collect();
+    if starts.is_empty() {
+        return Ok(());
+    }
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let ready = startable(project, plan, &starts, &mut failures)?;
+    let sockets: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for c in &starts {
+            if !v.contains(&c.socket.as_str()) {
+                v.push(&c.socket);
+            }
+        }
+        v
+    };
+    let since_ms = crate::status::activity::now_ms();
+    let root = project.root.to_string_lossy().into_owned();
+    for socket in &sockets {
+        start(socket, &ready, &root, servers, &mut failures)?;
+    }
+    if !plan.check_for.is_zero() {
+        std::thread::sleep(plan.check_for);
+    }
+    let mut alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)> = Vec::new();
+    for socket in &sockets {
+        alive.extend(check_started(socket, &ready, servers, &mut failures)?);
+    }
+    report(
+        project,
+        plan,
+        alive,
+        since_ms,
+        servers,
+        &mut failures,
+        on_step,
+    )?;
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
+    Err(Error::with_help(
+        lines.join("\n"),
+        format!(
+            "a dead pane stays visible: `iw session status AGENT` shows it, `iw session attach AGENT` opens it; fix the command in sessions.yaml, then `iw apply` again (socket {})",
+            sockets.join(", ")
+        ),
+    ))
+}
+
+/// Stops deletions (already ordered), then the old half of replacements, delegators first.
+fn stop(
+    changes: &[&SessionChange],
+    servers: &dyn Servers,
+    on_step: &mut dyn FnMut(Applied),
+) -> Result<()> {
+    let mut stops: Vec<&SessionChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| c.action == Action::Delete)
+        .collect();
+    stops.extend(
+        changes
+            .iter()
+            .rev()
+            .copied()
+            .filter(|c| c.action == Action::Replace),
+    );
+    let mut by_socket: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for c in &stops {
+        by_socket
+            .entry(c.socket.as_str())
+            .or_default()
+            .push(c.session.clone());
+    }
+    for (socket, names) in by_socket {
+        servers.kill(socket, &names)?;
+    }
+    for c in stops.iter().filter(|c| c.action == Action::Delete) {
+        on_step(session_applied(c, None));
+    }
+    Ok(())
+}
+
+/// The starts whose agent's generated files are as desired: a session never starts while they
+/// differ (the others are failures).
+fn startable<'a>(
+    project: &Project,
+    plan: &Plan,
+    starts: &[&'a SessionChange],
+    failures: &mut Vec<(String, String)>,
+) -> Result<Vec<Start<'a>>> {
+    let mut ready = Vec::new();
+    for c in starts {
+        let Some(spec) = &c.spec else { continue };
+        let drifted = super::files::drifted_files(&project.root, plan, &c.agent)?;
+        if drifted.is_empty() {
+            ready.push((*c, spec));
+        } else {
+            failures.push((
+                c.session.clone(),
+                format!(
+                    "session {} not started: agent `{}`'s generated files differ from the registry ({}); run `iw apply --target {}` first",
+                    c.session,
+                    c.agent,
+                    drifted.join(", "),
+                    c.agent
+                ),
+            ));
+        }
+    }
+    Ok(ready)
+}
+
+/// Starts the sessions of `ready` on `socket`, delegates first (plan order), in as few tmux
+/// round trips as tmux accepts. One failure aborts the rest of a chain: what is missing is then
+/// started one by one, each keeping its own error.
+fn start(
+    socket: &str,
+    ready: &[Start<'_>],
+    root: &str,
+    servers: &dyn Servers,
+    failures: &mut Vec<(String, String)>,
+) -> Result<()> {
+    let group: Vec<&Start<'_>> = ready.iter().filter(|(c, _)| c.socket == socket).collect();
+    let cmds: Vec<Vec<TmuxCmd>> = group
+        .iter()
+        .map(|(_, spec)| crate::tmux::protocol::start_commands(spec, root))
+        .collect();
+    let Err((done, _)) = servers.run_groups(socket, &cmds) else {
+        return Ok(());
+    };
+    let live = servers.list(socket)?;
+    for (c, spec) in &group[done..] {
+        let started = live
+            .iter()
+            .any(|l| l.name == spec.name && l.hash.as_deref() == Some(spec.hash().as_str()));
+        if !started
+            && let Err(e) = servers.run(socket, &crate::tmux::protocol::start_commands(spec, root))
+        {
+            failures.push((
+                c.session.clone(),
+                format!("session {} not started: {e}", c.session),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reports each session that is alive: Claude Code sessions once Claude Code itself says it
+/// started (SessionStart, through iw's status hook), other commands once they survived
+/// `check_for`. A Claude Code session that exits meanwhile is a failure.
+fn report(
+    project: &Project,
+    plan: &Plan,
+    alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)>,
+    since_ms: u64,
+    servers: &dyn Servers,
+    failures: &mut Vec<(String, String)>,
+    on_step: &mut dyn FnMut(Applied),
+) -> Result<()> {
+    let claude: Vec<Start<'_>> = alive
+        .iter()
+        .filter(|(_, spec, _)| spec.is_claude() && !plan.ready_timeout.is_zero())
+        .map(|(c, spec, _)| (*c, *spec))
+        .collect();
+    let mut readiness = ready::wait(
+        &project.root,
+        &claude,
+        since_ms,
+        plan.ready_timeout,
+        servers,
+    )?;
+    for (c, spec, pid) in alive {
+        let pid = pid.map(|p| format!("pid {p}"));
+        let Some(i) = readiness.iter().position(|(s, _)| *s == c.session) else {
+            on_step(session_applied(c, pid));
+            continue;
+        };
+        let mut step = session_applied(c, None);
+        match readiness.swap_remove(i).1 {
+            Readiness::Ready(after) => {
+                step.detail = Some(join_detail(
+                    format!("ready in {:.1}s", after.as_secs_f64()),
+                    pid,
+                ));
+            }
+            Readiness::Waiting(screen) => {
+                step.detail = Some(join_detail(
+                    format!(
+                        "started, but Claude Code has not reported ready after {}; it may wait \
+                         at a prompt or dialog: attach with `iw session attach {}`",
+                        humantime::format_duration(plan.ready_timeout),
+                        spec.agent
+                    ),
+                    pid,
+                ));
+                step.output = screen;
+            }
+            Readiness::Exited(message) => {
+                failures.push((c.session.clone(), message));
+                continue;
+            }
+        }
+        on_step(step);
+    }
+    Ok(())
+}
+
+fn join_detail(first: String, pid: Option<String>) -> String {
+    match pid {
+        Some(p) => format!("{first}, {p}"),
+        None => first,
+    }
+}
+
+/// What was done to a session, for the report.
+fn session_applied(c: &SessionChange, detail: Option<String>) -> Applied {
+    Applied {
+        action: c.action,
+        resource: format!("session {}", c.session),
+        agent: c.agent.clone(),
+        backup: None,
+        detail,
+        output: Vec::new(),
+    }
+}
+
+/// Checks honestly that the sessions of `ready` on `socket` are running: a pane whose command
+/// already exited is a failure, shown with its output. Returns the running ones, with their pids.
+fn check_started<'a>(
+    socket: &str,
+    ready: &[Start<'a>],
+    servers: &dyn Servers,
+    failures: &mut Vec<(String, String)>,
+) -> Result<Vec<(&'a SessionChange, &'a SessionSpec, Option<u32>)>> {
+    let mut live = servers.list(socket)?;
+    // tmux can show a pane as dead a moment before it records the exit status: wait for it
+    // (up to 1 s; under load tmux 3.3 has also been seen never to record it).
+    for _ in 0..100 {
+        if !live.iter().any(|l| l.pane_dead && l.dead_status.is_none()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        live = servers.list(socket)?;
+    }
+    let mut alive = Vec::new();
+    for (c, spec) in ready.iter().filter(|(c, _)| c.socket == socket) {
+        if failures.iter().any(|(s, _)| *s == c.session) {
+            continue;
+        }
+        match live.iter().find(|l| l.name == spec.name) {
+            Some(l) if !l.pane_dead => alive.push((*c, *spec, l.pid)),
+            l => failures.push((
+                c.session.clone(),
+                ended(servers, socket, c, spec, l, "at once"),
+            )),
+        }
+    }
+    Ok(alive)
+}
+
+/// Why a new session is not running: it is gone, or its pane is dead (with the command's exit
+/// status and last output). `when` says when it ended ("at once", "while starting").
+pub fn ended(
+    servers: &dyn Servers,
+    socket: &str,
+    c: &SessionChange,
+    spec: &SessionSpec,
+    live: Option<&LiveSession>,
+    when: &str,
+) -> String {
+    let Some(l) = live else {
+        return format!(
+            "session {}: it disappeared right after starting (its command `{}` exited and the session closed)",
+            c.session, spec.command
+        );
+    };
+    let status = match l.dead_status {
+        Some(code) => format!("exited {when} with status {code}"),
+        None => format!("exited {when}"),
+    };
+    // tmux can mark a pane dead before it has read all the pty's output: capture until two
+    // non-empty captures agree (at most two seconds, spent only when the pane still shows
+    // nothing: under load tmux has taken over half a second).
+    let capture = || servers.capture(socket, &spec.name, 15).unwrap_or_default();
+    let mut output = capture();
+    for _ in 0..80 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        let again = capture();
+        if again == output && !again.is_empty() {
+            break;
+        }
+        output = again;
+    }
+    let mut msg = format!(
+        "session {}: its command `{}` {status}",
+        c.session, spec.command
+    );
+    if output.is_empty() {
+        msg.push_str(" and printed nothing");
+    } else {
+        msg.push_str("; its last output:");
+        for line in output {
+            msg.push_str(&format!("\n    | {line}"));
+        }
+    }
+    msg
+}

@@ -1,0 +1,107 @@
+//! Observing actual state: the only I/O of planning. Reads each generated file on disk (and each
+//! file the lockfile lists that is no longer desired), whether the hook binaries named on disk
+//! can run, the live sessions on every socket in play, and Claude Code's user configuration for
+//! the Claude Code sessions that may start. [`super::diff`] turns desired × lockfile × observed
+//! into a plan without touching anything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::diff::Desired;
+use super::lock::LockFile;
+use crate::claude::config;
+use crate::model::project::Project;
+use crate::support::{Caller, Result, fsutil};
+use crate::tmux::{LiveSession, Tmux};
+
+/// What planning saw.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The content on disk of every desired file and every locked file no longer desired (`None`:
+    /// missing), by path relative to the root.
+    pub disk: BTreeMap<String, Option<Vec<u8>>>,
+    /// Whether each absolute hook binary named by a settings.json on disk is an executable file.
+    pub executable: BTreeMap<String, bool>,
+    /// The live sessions on each socket observed.
+    pub live: BTreeMap<String, Vec<LiveSession>>,
+    /// Claude Code's user configuration, by file, for the Claude Code sessions that may start.
+    pub claude: BTreeMap<PathBuf, config::Status>,
+    /// For each Claude Code session: its configuration file, and whether the agents' environment
+    /// sets `CLAUDE_CODE_SANDBOXED`.
+    pub claude_of: BTreeMap<String, (PathBuf, bool)>,
+}
+
+/// Observes what `desired` is compared with.
+pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) -> Result<Observed> {
+    let root = &project.root;
+    let mut o = Observed::default();
+    // Each desired file on disk, on every core for large teams.
+    let read = |f: &super::diff::DesiredContent| -> Result<(String, Option<Vec<u8>>)> {
+        Ok((f.path.clone(), fsutil::read_optional(&root.join(&f.path))?))
+    };
+    let files = crate::model::project::map_in_order(
+        &desired.files,
+        crate::model::project::PARALLEL_FROM * 4,
+        read,
+    );
+    for f in files {
+        let (path, bytes) = f?;
+        o.disk.insert(path, bytes);
+    }
+    if let Some(l) = lock {
+        for (path, entry) in &l.files {
+            if !o.disk.contains_key(path) && desired.selection.includes(&entry.agent) {
+                o.disk
+                    .insert(path.clone(), fsutil::read_optional(&root.join(path))?);
+            }
+        }
+    }
+    for bytes in o.disk.values().flatten() {
+        for bin in super::security::hook_binaries(&String::from_utf8_lossy(bytes)) {
+            let ok = is_executable(Path::new(&bin));
+            o.executable.insert(bin, ok);
+        }
+    }
+    for (socket, must) in &desired.sockets {
+        let live = match Tmux::new(socket).list_sessions() {
+            Ok(l) => l,
+            // Without sessions.yaml, a missing tmux just means nothing to clean up.
+            Err(_) if !must => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        o.live.insert(socket.clone(), live);
+    }
+    observe_claude(root, desired, &mut o)?;
+    Ok(o)
+}
+
+/// Claude Code's user configuration for each Claude Code session that may start, read from the
+/// file its environment points at (never changed).
+fn observe_claude(root: &Path, desired: &Desired, o: &mut Observed) -> Result<()> {
+    let caller = Caller::get();
+    for spec in desired.specs.iter().filter(|s| s.is_claude()) {
+        let var = |k: &str| {
+            spec.env
+                .get(k)
+                .cloned()
+                .or_else(|| caller.var(k).map(str::to_string))
+        };
+        let Some(path) = config::path(var) else {
+            continue;
+        };
+        let sandboxed = var("CLAUDE_CODE_SANDBOXED").is_some_and(|v| !v.is_empty());
+        o.claude_of
+            .insert(spec.name.clone(), (path.clone(), sandboxed));
+        if let std::collections::btree_map::Entry::Vacant(slot) = o.claude.entry(path) {
+            let key = var("ANTHROPIC_API_KEY");
+            let status = config::status(slot.key(), root, key.as_deref())?;
+            slot.insert(status);
+        }
+    }
+    Ok(())
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
