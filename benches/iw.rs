@@ -1,4 +1,4 @@
-//! Criterion benchmarks of iw's stages on synthetic registries of N agents (src/synth.rs):
+//! Criterion benchmarks of iw's stages on synthetic registries of N agents (tools/synth):
 //! registry parse + validate, render, plan (all-new; no-op both in full and proven from the
 //! lockfile), policy compile, hook decision.
 //! Run with `cargo bench`; `cargo bench -- plan_noop` for one group. Results are discussed in
@@ -22,7 +22,7 @@ fn project_dir(n: usize) -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(root.join("agents")).unwrap();
     std::fs::write(
         root.join("agents/registry.yaml"),
-        iw::synth::registry_yaml(n, 1),
+        iw_synth::registry_yaml(n, 1),
     )
     .unwrap();
     (dir, root)
@@ -49,7 +49,7 @@ fn group<'a>(
 fn parse_validate(c: &mut Criterion) {
     let mut g = group(c, "parse_validate");
     for &n in SIZES {
-        let yaml = iw::synth::registry_yaml(n, 1);
+        let yaml = iw_synth::registry_yaml(n, 1);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
             b.iter(|| iw::model::registry::parse("agents/registry.yaml", yaml).unwrap())
@@ -114,7 +114,7 @@ fn plan_noop(c: &mut Criterion) {
 fn policy_compile(c: &mut Criterion) {
     let mut g = group(c, "policy_compile");
     for &n in SIZES {
-        let yaml = iw::synth::registry_yaml(n, 1);
+        let yaml = iw_synth::registry_yaml(n, 1);
         let (registry, _) = iw::model::registry::parse("agents/registry.yaml", &yaml).unwrap();
         g.throughput(Throughput::Elements(n as u64));
         // Every agent's policy, as apply writes them (the shared part computed once).

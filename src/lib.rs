@@ -19,7 +19,6 @@ pub mod reconcile;
 pub mod runs;
 pub mod status;
 pub mod support;
-pub mod synth;
 pub mod tmux;
 pub mod views;
 pub mod watch;

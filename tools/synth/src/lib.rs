@@ -47,7 +47,7 @@ pub struct Options {
 /// A registry of `n` agents in YAML, deterministic from `(n, seed)`, valid under `iw validate`.
 ///
 /// ```
-/// let yaml = iw::synth::registry_yaml(26, 1);
+/// let yaml = iw_synth::registry_yaml(26, 1);
 /// let (registry, warnings) = iw::model::registry::parse("agents/registry.yaml", &yaml).unwrap();
 /// assert_eq!(registry.agents.len(), 26);
 /// assert!(warnings.is_empty());
@@ -629,7 +629,7 @@ fn write_agent(out: &mut String, a: &Gen) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::registry::{self, Registry};
+    use iw::model::registry::{self, Registry};
 
     fn parse(yaml: &str) -> Registry {
         match registry::parse("agents/registry.yaml", yaml) {

@@ -1,5 +1,5 @@
 //! `iw-synth N [--seed S] [--exclusive catalogue|per-team]`: writes a synthetic registry of N
-//! agents to stdout, for benchmarks and scale tests (see `iw::synth`).
+//! agents to stdout, for benchmarks and scale tests (see the `iw_synth` library).
 //!
 //! ```sh
 //! mkdir -p /tmp/p1000/agents && iw-synth 1000 > /tmp/p1000/agents/registry.yaml
@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use iw::synth::{Exclusive, Options};
+use iw_synth::{Exclusive, Options};
 
 const USAGE: &str =
     "usage: iw-synth N [--seed S] [--exclusive catalogue|per-team] > agents/registry.yaml
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let Some(n) = n else {
         return usage("missing N, the number of agents");
     };
-    let yaml = iw::synth::registry_yaml_with(n, seed, &options);
+    let yaml = iw_synth::registry_yaml_with(n, seed, &options);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(yaml.as_bytes()).and_then(|_| out.flush()) {
         eprintln!("iw-synth: cannot write: {e}");
