@@ -1324,7 +1324,7 @@ mod tests {
         /// (Without `<<`: brush-parser 0.4's tokenizer can allocate without bound on an unclosed
         /// here-document inside `$(`, e.g. `cd $( rm a 2>&1 * > a || | $x } echo << | > >> $( echo
         /// } { 2>&1 echo `. The hook survives that through its memory guard, tested in
-        /// tests/hook.rs; the test process here has no such guard.)
+        /// tests/it/hook.rs; the test process here has no such guard.)
         #[test]
         fn never_panics_on_shell_tokens(tokens in prop::collection::vec(
             prop::sample::select(vec!["echo", "rm", "a", ">", ">>", "&&", "||", ";", "|", "(", ")",

@@ -1,8 +1,6 @@
 //! `iw init`, `iw doctor`, `iw completions` and `iw man`: the first five minutes.
 
-mod common;
-
-use common::{TempProject, TmuxServer};
+use crate::common::{Case, TempProject, TmuxServer};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -51,24 +49,19 @@ fn init_in_an_empty_directory_gives_a_project_that_validates_and_plans() {
 
 #[test]
 fn init_refuses_where_a_project_exists_and_changes_nothing() {
-    let p = TempProject::with_registry(common::SMALL);
-    p.write(".gitignore", "target\n");
-    let before = p.snapshot();
-    p.iw()
-        .arg("init")
-        .assert()
+    let c = Case::registry(crate::common::SMALL).file(".gitignore", "target\n");
+    let before = c.p.snapshot();
+    c.iw(&["init"])
         .code(1)
         .stderr(predicate::str::contains("already has agents/registry.yaml"))
         .stderr(predicate::str::contains("nothing was changed"));
-    assert_eq!(p.snapshot(), before);
-    let q = TempProject::empty();
-    q.write("sessions.yaml", "sessions: {}\n");
-    q.iw()
-        .arg("init")
-        .assert()
+    assert_eq!(c.p.snapshot(), before);
+    let q = Case::registry("").file("sessions.yaml", "sessions: {}\n");
+    std::fs::remove_file(q.p.path().join("agents/registry.yaml")).unwrap();
+    q.iw(&["init"])
         .code(1)
         .stderr(predicate::str::contains("sessions.yaml"));
-    assert!(!q.exists("agents/registry.yaml"));
+    assert!(!q.p.exists("agents/registry.yaml"));
 }
 
 #[test]
@@ -104,7 +97,7 @@ fn init_from_an_example_or_a_registry_file() {
     assert_eq!(
         p.read("agents/registry.yaml"),
         std::fs::read_to_string(
-            common::repo().join("examples/instructor-workflow/agents/registry.yaml")
+            crate::common::repo().join("examples/instructor-workflow/agents/registry.yaml")
         )
         .unwrap()
     );
@@ -112,7 +105,7 @@ fn init_from_an_example_or_a_registry_file() {
     p.iw().arg("validate").assert().success();
 
     let q = TempProject::empty();
-    let src = common::repo().join("examples/pilot");
+    let src = crate::common::repo().join("examples/pilot");
     q.iw()
         .arg("init")
         .arg("--from")
@@ -155,7 +148,7 @@ fn failed(doc: &Value) -> Vec<String> {
 #[test]
 fn doctor_names_a_missing_tmux() {
     let srv = TmuxServer::new();
-    let p = TempProject::with_registry(common::SMALL);
+    let p = TempProject::with_registry(crate::common::SMALL);
     p.write(
         "sessions.yaml",
         &format!(
@@ -172,9 +165,9 @@ fn doctor_names_a_missing_tmux() {
 
 #[test]
 fn doctor_names_a_hook_binary_that_was_moved() {
-    let p = TempProject::with_registry(common::SMALL);
-    let (_bin_dir, bin) = common::copied_iw();
-    common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
+    let p = TempProject::with_registry(crate::common::SMALL);
+    let (_bin_dir, bin) = crate::common::copied_iw();
+    crate::common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
     let (code, doc) = doctor(&p, &[]);
     assert!(failed(&doc).is_empty(), "{doc}");
     assert_eq!(code, 0);
@@ -204,7 +197,7 @@ fn doctor_names_an_untrusted_root_and_an_invalid_registry() {
         r#"{"hasCompletedOnboarding": true}"#,
     )
     .unwrap();
-    let p = TempProject::with_registry(common::SMALL);
+    let p = TempProject::with_registry(crate::common::SMALL);
     p.write(
         "sessions.yaml",
         &format!(
@@ -240,7 +233,7 @@ fn doctor_names_an_untrusted_root_and_an_invalid_registry() {
 
 #[test]
 fn completion_scripts_load_and_complete_agent_names() {
-    let p = TempProject::with_registry(common::SMALL);
+    let p = TempProject::with_registry(crate::common::SMALL);
     let iw = assert_cmd::cargo::cargo_bin!("iw");
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = p.iw().args(["completions", shell]).output().unwrap();
@@ -273,7 +266,7 @@ fn completion_scripts_load_and_complete_agent_names() {
 
 #[test]
 fn the_man_page_is_roff_from_the_command_definitions() {
-    let out = common::iw().arg("man").output().unwrap();
+    let out = crate::common::iw().arg("man").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(".TH iw 1"), "{text}");

@@ -1,11 +1,9 @@
 //! `iw watch` driven as a person uses it: running in a tmux pane of its own (send-keys to type,
 //! capture-pane to read) against live sessions on the project's private tmux server.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TempProject, TmuxServer};
+use crate::common::{TempProject, TmuxServer};
 use predicates::prelude::*;
 
 /// A project whose `lead` and `worker` run (as `sleep`) on `agents`, with a notify command that
@@ -21,7 +19,7 @@ impl Watched {
     fn new() -> Watched {
         let agents = TmuxServer::new();
         let ui = TmuxServer::new();
-        let p = TempProject::with_registry(common::SMALL);
+        let p = TempProject::with_registry(crate::common::SMALL);
         p.write(
             "sessions.yaml",
             &format!(

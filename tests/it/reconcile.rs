@@ -1,8 +1,6 @@
 //! Plan / apply / lockfile / drift, driven through the real binary on temp projects.
 
-mod common;
-
-use common::{SMALL, TempProject};
+use crate::common::{SMALL, TempProject};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -98,7 +96,7 @@ fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
             iw_bin.display(),
             p.path().display()
         );
-        // With a shell fallback that denies when iw cannot answer (tests/hook.rs).
+        // With a shell fallback that denies when iw cannot answer (tests/it/hook.rs).
         assert_eq!(
             cmd.split_once(" || ").map(|(iw, _)| iw),
             Some(iw.as_str()),
@@ -835,7 +833,7 @@ fn plan_with(p: &TempProject, bin: &std::path::Path, env: &[(&str, &str)]) -> Va
     for (k, v) in env {
         c.env(k, v);
     }
-    common::json_stdout(&mut c)
+    crate::common::json_stdout(&mut c)
 }
 
 #[test]
@@ -868,9 +866,9 @@ fn the_noop_fast_path_shows_the_warnings_the_full_plan_shows() {
 fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_the_full_plan() {
     let p = TempProject::example("pilot");
     // A copy of the binary, so that it can be replaced and touched.
-    let (_bin_dir, bin) = common::copied_iw();
+    let (_bin_dir, bin) = crate::common::copied_iw();
     let apply = || {
-        common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
+        crate::common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
     };
     apply();
     assert!(lock(&p)["noop"].is_string());
@@ -941,7 +939,7 @@ fn the_noop_fast_path_is_taken_only_when_the_lockfile_proves_it_and_agrees_with_
 
     // A partial apply leaves no proof.
     p.edit_registry("model: opus", "model: sonnet");
-    common::run_ok(
+    crate::common::run_ok(
         &bin,
         &p.path(),
         &["apply", "--yes", "--target", "backend-agent"],

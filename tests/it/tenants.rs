@@ -1,9 +1,7 @@
 //! Tenants (sessions.yaml `tenants:`) on real tmux: the project's sessions and each tenant's on
 //! their own private sockets, each killed when its test ends.
 
-mod common;
-
-use common::{SMALL, TempProject, TmuxServer};
+use crate::common::{SMALL, TempProject, TmuxServer};
 use serde_json::Value;
 
 struct Team {
@@ -142,11 +140,13 @@ fn tenant_narrows_plan_apply_and_session_commands() {
     // The rest is still to do.
     assert_eq!(session_changes(&t.p, &[]).len(), 4);
 
-    let v =
-        common::json_stdout(
-            t.p.iw()
-                .args(["session", "list", "--tenant", "dev-alice", "--json"]),
-        );
+    let v = crate::common::json_stdout(t.p.iw().args([
+        "session",
+        "list",
+        "--tenant",
+        "dev-alice",
+        "--json",
+    ]));
     assert_eq!(v["socket"], t.dev.socket.as_str());
     assert_eq!(v["tenant"], "dev-alice");
     let rows = v["sessions"].as_array().unwrap();
@@ -295,7 +295,7 @@ fn a_task_run_for_a_tenant_runs_on_its_socket_with_its_overrides() {
         t.prod.sessions()
     );
     t.p.iw().args(["runs", "wait", &id]).assert().success();
-    let v = common::json_stdout(t.p.iw().args(["runs", "status", &id, "--json"]));
+    let v = crate::common::json_stdout(t.p.iw().args(["runs", "status", &id, "--json"]));
     assert_eq!(v["tenant"], "prod");
     assert_eq!(v["socket"], t.prod.socket.as_str());
     assert_eq!(

@@ -1,9 +1,7 @@
 //! `iw hook pre-tool-use` as Claude Code runs it: the real binary, the hook command iw wrote into
 //! settings.json, JSON on stdin, exit 0 (allow) or 2 (deny, reason on stderr).
 
-mod common;
-
-use common::TempProject;
+use crate::common::TempProject;
 use serde_json::{Value, json};
 
 /// A team: `lead` delegates to `worker` and `tester`; `tester` owns `tests/`; `worker` may not
@@ -478,7 +476,7 @@ fn the_hook_decides_the_same_through_its_fast_argument_path_and_through_clap() {
             "tool_input": {"file_path": root.join(file), "content": "x"}})
         .to_string();
         let (fast_code, fast_err) = run_raw(&p, "worker", &input, &[]);
-        let out = common::iw()
+        let out = crate::common::iw()
             .args(["hook", "pre-tool-use", "--agent", "worker", "-C"])
             .arg(&root)
             .write_stdin(input.clone())

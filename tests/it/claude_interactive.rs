@@ -1,16 +1,14 @@
 //! The real Claude Code CLI, interactive, in the tmux sessions `iw apply` starts, as a person uses
 //! it: prompts typed with `send-keys`, the screen read with `capture-pane`, offline against a
-//! mock of the Messages API that does what each prompt says (tests/common/claude.rs). HOME is a
+//! mock of the Messages API that does what each prompt says (tests/it/common/claude.rs). HOME is a
 //! throwaway where Claude Code's first-run setup is done and only the project root is trusted
 //! (once per machine, once per project: docs/claude-code.md).
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::claude::{self, MockApi, TEAM};
-use common::{TempProject, TmuxServer};
+use crate::common::claude::{self, MockApi, TEAM};
+use crate::common::{TempProject, TmuxServer};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -228,7 +226,7 @@ fn one_trust_then_one_apply_brings_every_agent_to_ready_with_no_dialog_and_no_wa
             assert!(!screen.contains(bad), "{s} shows {bad:?}:\n{screen}");
         }
     }
-    let list = common::json_stdout(t.project.iw().args(["session", "list", "--json"]));
+    let list = crate::common::json_stdout(t.project.iw().args(["session", "list", "--json"]));
     let rows = list["sessions"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["ready"] == true), "{list}");
@@ -403,7 +401,7 @@ fn trust_keeps_claude_codes_own_writes_while_instances_run() {
         let registry = d.path().join("agents/registry.yaml");
         std::fs::create_dir_all(registry.parent().unwrap()).unwrap();
         std::fs::write(&registry, TEAM).unwrap();
-        common::iw()
+        crate::common::iw()
             .arg("-C")
             .arg(d.path())
             .arg("trust")

@@ -2,9 +2,7 @@
 //! it expects (`# expect:`), where (`# at: line:col`) and the advice (`# help:`). Every command
 //! that reads the registry must fail with exit 1, report all of them, and change nothing on disk.
 
-mod common;
-
-use common::{SMALL, TempProject};
+use crate::common::{SMALL, TempProject};
 
 struct Expect {
     message: String,
@@ -34,7 +32,7 @@ fn expectations(text: &str) -> Vec<Expect> {
 }
 
 fn fixtures() -> Vec<(String, String)> {
-    let dir = common::repo().join("tests/fixtures/invalid");
+    let dir = crate::common::repo().join("tests/fixtures/invalid");
     let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -137,7 +135,7 @@ fn every_invalid_fixture_fails_with_located_errors_and_writes_nothing() {
 #[test]
 fn errors_are_reported_all_at_once_with_a_count() {
     let text = std::fs::read_to_string(
-        common::repo().join("tests/fixtures/invalid/many-errors-at-once.yaml"),
+        crate::common::repo().join("tests/fixtures/invalid/many-errors-at-once.yaml"),
     )
     .unwrap();
     let p = TempProject::with_registry(&text);
@@ -169,7 +167,7 @@ fn valid_registries_validate() {
 
 #[test]
 fn tools_claude_code_no_longer_has_are_warnings_and_never_deny_rules() {
-    let p = TempProject::with_registry(&common::SMALL.replace(
+    let p = TempProject::with_registry(&crate::common::SMALL.replace(
         "tools: [Bash, Read, Write, Edit]",
         "tools: [Bash, Read, Write, Edit, MultiEdit]",
     ));
@@ -434,7 +432,7 @@ fn a_missing_persona_file_is_a_warning() {
         "worker's persona exists: {stderr}"
     );
 
-    let doc = common::json_stdout(p.iw().args(["validate", "--json"]));
+    let doc = crate::common::json_stdout(p.iw().args(["validate", "--json"]));
     let diags = doc["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(diags[0]["severity"], "warning");

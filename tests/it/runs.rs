@@ -2,12 +2,10 @@
 //! tmux server on a private socket and kills only that server. The agent's command is a stand-in
 //! shell script set with `runs.command` in sessions.yaml.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{SMALL, TempProject, TmuxServer};
+use crate::common::{SMALL, TempProject, TmuxServer};
 use serde_json::Value;
 
 /// A project with SMALL's agents, generated files applied, runs on `srv`'s socket with `command`.
@@ -60,7 +58,7 @@ fn start(p: &TempProject, agent: &str) -> String {
 }
 
 fn status(p: &TempProject, id: &str) -> Value {
-    common::json_stdout(p.iw().args(["runs", "status", id, "--json"]))
+    crate::common::json_stdout(p.iw().args(["runs", "status", id, "--json"]))
 }
 
 fn wait_code(p: &TempProject, ids: &[&str], extra: &[&str]) -> i32 {

@@ -1,8 +1,6 @@
 //! The command-line surface: help, exit codes, graph, hook entry point, colours.
 
-mod common;
-
-use common::{SMALL, TempProject, iw};
+use crate::common::{SMALL, TempProject, iw};
 use predicates::prelude::*;
 
 #[test]
@@ -221,7 +219,7 @@ fn the_svg_graph_is_xml_and_names_every_agent_and_the_readme_picture_is_current(
     assert_eq!(arrows, 11);
     // The picture in the README is this one (regenerate: iw -C examples/instructor-workflow
     // graph --format svg > docs/graph.svg).
-    let committed = std::fs::read_to_string(common::repo().join("docs/graph.svg")).unwrap();
+    let committed = std::fs::read_to_string(crate::common::repo().join("docs/graph.svg")).unwrap();
     assert_eq!(committed, svg, "docs/graph.svg is out of date");
 }
 

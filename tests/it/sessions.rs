@@ -1,9 +1,7 @@
 //! Live sessions on real tmux: each test runs its own tmux server on a private socket
 //! (`iw-test-<unique>`) and kills only that server when it ends. Commands are cheap (`sleep`).
 
-mod common;
-
-use common::{SMALL, TempProject, TmuxServer};
+use crate::common::{Case, SMALL, TempProject, TmuxServer};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -671,11 +669,9 @@ fn session_commands_list_status_kill_create() {
 
 #[test]
 fn session_create_before_any_apply_says_the_files_are_missing() {
-    let srv = TmuxServer::new();
-    let p = project(&srv, "sessions:\n  lead: {}\n  worker: {}\n");
-    p.iw()
-        .args(["session", "create", "worker"])
-        .assert()
+    let c = Case::registry(SMALL)
+        .sessions("command: sleep 1000\nsessions:\n  lead: {}\n  worker: {}\n");
+    c.iw(&["session", "create", "worker"])
         .code(1)
         .stderr(predicate::str::contains(
             "its generated files are missing (run `iw apply`)",
@@ -684,7 +680,7 @@ fn session_create_before_any_apply_says_the_files_are_missing() {
             "agents/worker/.claude/settings.json (missing: never generated)",
         ))
         .stderr(predicate::str::contains("differs").not());
-    assert!(srv.sessions().is_empty());
+    assert!(c.live().is_empty());
 }
 
 #[test]

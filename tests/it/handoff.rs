@@ -1,8 +1,6 @@
 //! Typed handoffs: `delegates_to` entries with a JSON Schema, checked by `iw handoff validate`.
 
-mod common;
-
-use common::TempProject;
+use crate::common::TempProject;
 use predicates::prelude::*;
 
 const TEAM: &str = "agents:

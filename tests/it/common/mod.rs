@@ -1,7 +1,11 @@
 //! Shared helpers for the integration tests: temp projects and the real `iw` binary.
 #![allow(dead_code)]
 
+pub mod case;
 pub mod claude;
+pub mod sshd;
+
+pub use case::Case;
 
 use std::path::{Path, PathBuf};
 
