@@ -105,46 +105,10 @@ fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
 }
 
 fn dispatch(cli: Cli) -> Result<Exit> {
-    let dir = cli.dir.as_deref();
-    // Commands that need no project, or find it their own way.
-    match &cli.command {
-        Command::Hook(HookCommand::PreToolUse(args)) => {
-            let opts = hook::Options {
-                agent: args.agent.clone(),
-                root: cli.dir.clone(),
-                fail_open: args.on_failure == "open",
-            };
-            return Ok(match commands::hook::pre_tool_use(&opts) {
-                0 => Exit::Success,
-                _ => Exit::Denied,
-            });
-        }
-        Command::Hook(HookCommand::Status { agent }) => {
-            return Ok(commands::hook::status(dir, agent));
-        }
-        Command::Hook(HookCommand::Notify {
-            agent,
-            event,
-            message,
-        }) => return Ok(commands::hook::notify(dir, agent, event, message)),
-        Command::Completions { shell } => return commands::completions::run(*shell),
-        Command::Man => return commands::completions::man(),
-        Command::Schema { file } => return commands::graph::schema(*file),
-        Command::Init { from } => {
-            // Like `git init DIR`: the directory is created when it does not exist.
-            let dir = cli
-                .dir
-                .clone()
-                .or_else(|| crate::support::Caller::get().root())
-                .unwrap_or_else(|| PathBuf::from("."));
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-            let root = project::resolve_root(Some(&dir))?;
-            // A relative --from is relative to where iw was run, like any path argument.
-            return commands::init::run(&root, from.as_deref(), cli.dir.as_deref());
-        }
-        _ => {}
+    if let Some(exit) = without_project(&cli)? {
+        return Ok(exit);
     }
-    let root = project::resolve_root(dir)?;
+    let root = project::resolve_root(cli.dir.as_deref())?;
     let load = || commands::load::project(&root);
     match cli.command {
         Command::Validate(a) => commands::validate::run(&root, a.json),
@@ -170,27 +134,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             },
         ),
         Command::Graph(a) => commands::graph::run(&root, a.format),
-        Command::Session(SessionArgs { tenant, command }) => {
-            let project = load()?;
-            let tenant = tenant.as_deref();
-            match command {
-                SessionCommand::List { filter, json } => {
-                    commands::session::list(&project, filter.as_deref(), tenant, json)
-                }
-                SessionCommand::Status { agent, json } => {
-                    commands::session::status(&project, &agent, tenant, json)
-                }
-                SessionCommand::Attach { agent } => {
-                    commands::session::attach(&project, &agent, tenant)
-                }
-                SessionCommand::Kill { agent, all } => {
-                    commands::session::kill(&project, agent.as_deref(), all, tenant)
-                }
-                SessionCommand::Create { agent } => {
-                    commands::session::create(&project, &agent, tenant)
-                }
-            }
-        }
+        Command::Session(a) => session(&load()?, a),
         Command::Import { agent } => commands::session::import(&load()?, &agent),
         Command::Trust => commands::trust::run(&load()?),
         Command::Doctor { json } => commands::doctor::run(&root, json),
@@ -217,18 +161,81 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             };
             commands::run::start(&load()?, &start)
         }
-        Command::Runs(a) => match a.command {
-            None => commands::runs::list(&root, &a.status, a.json),
-            Some(RunsCommand::Status { id, json }) => commands::runs::status(&root, &id, json),
-            Some(RunsCommand::Wait { ids, timeout }) => commands::runs::wait(&root, &ids, timeout),
-            Some(RunsCommand::Kill { id }) => commands::runs::kill(&root, &id),
-            Some(RunsCommand::Logs { id, follow }) => commands::runs::logs(&root, &id, follow),
-            Some(RunsCommand::Exec { id }) => commands::runs::exec(&root, &id),
-        },
+        Command::Runs(a) => runs(&root, a),
         Command::Hook(_)
         | Command::Completions { .. }
         | Command::Man
         | Command::Schema { .. }
-        | Command::Init { .. } => unreachable!("dispatched above"),
+        | Command::Init { .. } => unreachable!("dispatched by without_project"),
+    }
+}
+
+/// The commands that need no project, or find it their own way; `None` for the others.
+fn without_project(cli: &Cli) -> Result<Option<Exit>> {
+    let dir = cli.dir.as_deref();
+    Ok(Some(match &cli.command {
+        Command::Hook(HookCommand::PreToolUse(args)) => {
+            let opts = hook::Options {
+                agent: args.agent.clone(),
+                root: cli.dir.clone(),
+                fail_open: args.on_failure == "open",
+            };
+            match commands::hook::pre_tool_use(&opts) {
+                0 => Exit::Success,
+                _ => Exit::Denied,
+            }
+        }
+        Command::Hook(HookCommand::Status { agent }) => commands::hook::status(dir, agent),
+        Command::Hook(HookCommand::Notify {
+            agent,
+            event,
+            message,
+        }) => commands::hook::notify(dir, agent, event, message),
+        Command::Completions { shell } => commands::completions::run(*shell)?,
+        Command::Man => commands::completions::man()?,
+        Command::Schema { file } => commands::graph::schema(*file)?,
+        Command::Init { from } => {
+            // Like `git init DIR`: the directory is created when it does not exist.
+            let dir = cli
+                .dir
+                .clone()
+                .or_else(|| crate::support::Caller::get().root())
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+            let root = project::resolve_root(Some(&dir))?;
+            // A relative --from is relative to where iw was run, like any path argument.
+            commands::init::run(&root, from.as_deref(), cli.dir.as_deref())?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// `iw session …`.
+fn session(project: &crate::model::project::Project, a: SessionArgs) -> Result<Exit> {
+    let tenant = a.tenant.as_deref();
+    match a.command {
+        SessionCommand::List { filter, json } => {
+            commands::session::list(project, filter.as_deref(), tenant, json)
+        }
+        SessionCommand::Status { agent, json } => {
+            commands::session::status(project, &agent, tenant, json)
+        }
+        SessionCommand::Attach { agent } => commands::session::attach(project, &agent, tenant),
+        SessionCommand::Kill { agent, all } => {
+            commands::session::kill(project, agent.as_deref(), all, tenant)
+        }
+        SessionCommand::Create { agent } => commands::session::create(project, &agent, tenant),
+    }
+}
+
+/// `iw runs …`.
+fn runs(root: &std::path::Path, a: args::RunsArgs) -> Result<Exit> {
+    match a.command {
+        None => commands::runs::list(root, &a.status, a.json),
+        Some(RunsCommand::Status { id, json }) => commands::runs::status(root, &id, json),
+        Some(RunsCommand::Wait { ids, timeout }) => commands::runs::wait(root, &ids, timeout),
+        Some(RunsCommand::Kill { id }) => commands::runs::kill(root, &id),
+        Some(RunsCommand::Logs { id, follow }) => commands::runs::logs(root, &id, follow),
+        Some(RunsCommand::Exec { id }) => commands::runs::exec(root, &id),
     }
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::claude::catalogue::{self, Version};
 use crate::claude::config;
 use crate::model::project::Project;
+use crate::model::sessions::SessionSpec;
 use crate::reconcile::lock::LockFile;
 use crate::support::Caller;
 use crate::support::Exit;
@@ -66,41 +67,7 @@ impl Check {
 /// Runs every check for the project at `root`.
 pub fn checks(root: &Path) -> Vec<Check> {
     let mut out = Vec::new();
-    let project =
-        match Project::load(root) {
-            Ok(p) => {
-                let sessions = p.sessions.as_ref().map_or(0, |s| s.sessions.len());
-                let status = if p.warnings.is_empty() {
-                    Status::Ok
-                } else {
-                    Status::Warn
-                };
-                let warned = match p.warnings.len() {
-                    0 => String::new(),
-                    n => format!(" ({n} warning(s): `iw validate` shows them)"),
-                };
-                out.push(check(
-                    "project files",
-                    status,
-                    format!(
-                        "agents/registry.yaml valid: {} agents{}",
-                        p.registry.agents.len(),
-                        if p.sessions.is_some() {
-                            format!("; sessions.yaml valid: {sessions} sessions")
-                        } else {
-                            "; no sessions.yaml (no sessions to run)".into()
-                        }
-                    ) + &warned,
-                ));
-                Some(p)
-            }
-            Err(e) => {
-                out.push(check("project files", Status::Fail, e.to_string()).help(
-                    "fix what `iw validate` reports (file:line:col), then run iw doctor again",
-                ));
-                None
-            }
-        };
+    let project = project_files(root, &mut out);
     let specs = project
         .as_ref()
         .and_then(|p| {
@@ -109,41 +76,91 @@ pub fn checks(root: &Path) -> Vec<Check> {
                 .map(|c| crate::model::sessions::specs(c, &p.root, &Default::default()))
         })
         .unwrap_or_default();
-    let claude_specs: Vec<&crate::model::sessions::SessionSpec> =
-        specs.iter().filter(|s| s.is_claude()).collect();
+    let claude_specs: Vec<&SessionSpec> = specs.iter().filter(|s| s.is_claude()).collect();
     let socket = project
         .as_ref()
         .and_then(|p| p.sessions.as_ref())
         .map(|c| c.socket.clone());
+    let tmux_ok = tmux(socket.as_deref(), &mut out);
+    out.push(claude_cli(&claude_specs));
+    if let Some(p) = &project {
+        claude_setup(p, &claude_specs, &mut out);
+        out.push(hook_binary(p));
+        out.push(files(p));
+    }
+    if let (Some(s), true, Some(p)) = (&socket, tmux_ok, &project) {
+        out.push(socket_check(s, p, &specs));
+    }
+    out
+}
 
-    // tmux
-    let tmux_ok = match &socket {
-        None => {
-            out.push(check("tmux", Status::Skip, "not needed: no sessions.yaml"));
+/// The registry and sessions.yaml: valid, and how many warnings.
+fn project_files(root: &Path, out: &mut Vec<Check>) -> Option<Project> {
+    match Project::load(root) {
+        Ok(p) => {
+            let sessions = p.sessions.as_ref().map_or(0, |s| s.sessions.len());
+            let status = if p.warnings.is_empty() {
+                Status::Ok
+            } else {
+                Status::Warn
+            };
+            let warned = match p.warnings.len() {
+                0 => String::new(),
+                n => format!(" ({n} warning(s): `iw validate` shows them)"),
+            };
+            let what = if p.sessions.is_some() {
+                format!("; sessions.yaml valid: {sessions} sessions")
+            } else {
+                "; no sessions.yaml (no sessions to run)".into()
+            };
+            out.push(check(
+                "project files",
+                status,
+                format!(
+                    "agents/registry.yaml valid: {} agents{what}{warned}",
+                    p.registry.agents.len()
+                ),
+            ));
+            Some(p)
+        }
+        Err(e) => {
+            out.push(
+                check("project files", Status::Fail, e.to_string()).help(
+                    "fix what `iw validate` reports (file:line:col), then run iw doctor again",
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// tmux, when sessions.yaml needs it. Returns whether it runs.
+fn tmux(socket: Option<&str>, out: &mut Vec<Check>) -> bool {
+    let Some(s) = socket else {
+        out.push(check("tmux", Status::Skip, "not needed: no sessions.yaml"));
+        return false;
+    };
+    match Tmux::new(s).version() {
+        Ok(v) if !v.is_empty() => {
+            out.push(check("tmux", Status::Ok, v));
+            true
+        }
+        Ok(_) => {
+            out.push(
+                check("tmux", Status::Fail, "tmux printed no version")
+                    .help(crate::tmux::INSTALL_HELP),
+            );
             false
         }
-        Some(s) => match Tmux::new(s).version() {
-            Ok(v) if !v.is_empty() => {
-                out.push(check("tmux", Status::Ok, v));
-                true
-            }
-            Ok(_) => {
-                out.push(
-                    check("tmux", Status::Fail, "tmux printed no version")
-                        .help(crate::tmux::INSTALL_HELP),
-                );
-                false
-            }
-            Err(e) => {
-                out.push(
-                    check("tmux", Status::Fail, e.to_string()).help(crate::tmux::INSTALL_HELP),
-                );
-                false
-            }
-        },
-    };
+        Err(e) => {
+            out.push(check("tmux", Status::Fail, e.to_string()).help(crate::tmux::INSTALL_HELP));
+            false
+        }
+    }
+}
 
-    // Claude Code CLI
+/// The Claude Code CLI on the agents' PATH, and its version.
+fn claude_cli(claude_specs: &[&SessionSpec]) -> Check {
     let needed = !claude_specs.is_empty();
     let path_var = claude_specs
         .first()
@@ -155,123 +172,97 @@ pub fn checks(root: &Path) -> Vec<Check> {
         .and_then(|s| s.command.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "claude".into());
     match find_program(&first_word, &path_var) {
-        None => {
-            let status = if needed { Status::Fail } else { Status::Warn };
-            out.push(
-                check(
-                    "Claude Code",
-                    status,
-                    format!("no `{first_word}` on the agents' PATH"),
-                )
-                .help(
-                    "install Claude Code (`npm install -g @anthropic-ai/claude-code`, or the \
-                     native installer), or give the sessions a PATH that has it (sessions.yaml \
-                     `env: {PATH: …}`)",
-                ),
-            );
-        }
-        Some(bin) => out.push(client_version(&bin, needed)),
+        Some(bin) => client_version(&bin, needed),
+        None => check(
+            "Claude Code",
+            if needed { Status::Fail } else { Status::Warn },
+            format!("no `{first_word}` on the agents' PATH"),
+        )
+        .help(
+            "install Claude Code (`npm install -g @anthropic-ai/claude-code`, or the native \
+             installer), or give the sessions a PATH that has it (sessions.yaml `env: {PATH: …}`)",
+        ),
     }
+}
 
-    // Claude Code's user configuration
-    if let Some(p) = &project {
-        if !needed {
+/// Claude Code's user configuration for the agents: set up, trusting the project root.
+fn claude_setup(p: &Project, claude_specs: &[&SessionSpec], out: &mut Vec<Check>) {
+    if claude_specs.is_empty() {
+        out.push(check(
+            "Claude Code setup",
+            Status::Skip,
+            "not needed: no Claude Code sessions",
+        ));
+        return;
+    }
+    for path in crate::commands::trust::config_paths(p) {
+        let key = claude_specs
+            .first()
+            .and_then(|s| s.env.get("ANTHROPIC_API_KEY").cloned())
+            .or_else(|| Caller::get().var("ANTHROPIC_API_KEY").map(str::to_string));
+        let status = match config::status(&path, &p.root, key.as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(check("Claude Code setup", Status::Fail, e.to_string()));
+                continue;
+            }
+        };
+        let sandboxed = Caller::get().var("CLAUDE_CODE_SANDBOXED").is_some();
+        let problems = config::problems(&status, &p.root, sandboxed);
+        if problems.is_empty() {
             out.push(check(
                 "Claude Code setup",
-                Status::Skip,
-                "not needed: no Claude Code sessions",
+                Status::Ok,
+                format!(
+                    "set up, and trusts {} ({})",
+                    p.root.display(),
+                    path.display()
+                ),
             ));
+        }
+        for pr in problems {
+            out.push(check("Claude Code setup", Status::Fail, pr.message).help(pr.help));
+        }
+    }
+}
+
+/// The tmux socket: free, or running only this project's sessions.
+fn socket_check(socket: &str, p: &Project, specs: &[SessionSpec]) -> Check {
+    let root = p.root.to_string_lossy();
+    let live = match Tmux::new(socket).list_sessions() {
+        Ok(l) => l,
+        Err(e) => return check("tmux socket", Status::Fail, e.to_string()),
+    };
+    let foreign: Vec<String> = live
+        .iter()
+        .filter(|l| !(l.managed && l.root.as_deref() == Some(&*root)))
+        .map(|l| l.name.clone())
+        .collect();
+    if foreign.is_empty() {
+        let detail = match live.len() {
+            0 => format!("`{socket}` is free"),
+            n => format!("`{socket}` runs {n} of this project's sessions and nothing else"),
+        };
+        return check("tmux socket", Status::Ok, detail);
+    }
+    let holds_declared = foreign.iter().any(|n| specs.iter().any(|sp| sp.name == *n));
+    check(
+        "tmux socket",
+        if holds_declared {
+            Status::Fail
         } else {
-            for path in crate::commands::trust::config_paths(p) {
-                let key = claude_specs
-                    .first()
-                    .and_then(|s| s.env.get("ANTHROPIC_API_KEY").cloned())
-                    .or_else(|| Caller::get().var("ANTHROPIC_API_KEY").map(str::to_string));
-                match config::status(&path, &p.root, key.as_deref()) {
-                    Err(e) => out.push(check("Claude Code setup", Status::Fail, e.to_string())),
-                    Ok(status) => {
-                        let sandboxed = Caller::get().var("CLAUDE_CODE_SANDBOXED").is_some();
-                        let problems = config::problems(&status, &p.root, sandboxed);
-                        if problems.is_empty() {
-                            out.push(check(
-                                "Claude Code setup",
-                                Status::Ok,
-                                format!(
-                                    "set up, and trusts {} ({})",
-                                    p.root.display(),
-                                    path.display()
-                                ),
-                            ));
-                        }
-                        for pr in problems {
-                            out.push(
-                                check("Claude Code setup", Status::Fail, pr.message).help(pr.help),
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // The iw binary the hooks run, and the generated files.
-    if let Some(p) = &project {
-        out.push(hook_binary(p));
-        out.push(files(p));
-    }
-
-    // The socket
-    if let (Some(s), true, Some(p)) = (&socket, tmux_ok, &project) {
-        let root = p.root.to_string_lossy();
-        match Tmux::new(s).list_sessions() {
-            Err(e) => out.push(check("tmux socket", Status::Fail, e.to_string())),
-            Ok(live) => {
-                let foreign: Vec<String> = live
-                    .iter()
-                    .filter(|l| !(l.managed && l.root.as_deref() == Some(&*root)))
-                    .map(|l| l.name.clone())
-                    .collect();
-                if foreign.is_empty() {
-                    let ours = live.len();
-                    out.push(check(
-                        "tmux socket",
-                        Status::Ok,
-                        if ours == 0 {
-                            format!("`{s}` is free")
-                        } else {
-                            format!("`{s}` runs {ours} of this project's sessions and nothing else")
-                        },
-                    ));
-                } else {
-                    let names: Vec<&String> = foreign
-                        .iter()
-                        .filter(|n| specs.iter().any(|sp| sp.name == **n))
-                        .collect();
-                    let status = if names.is_empty() {
-                        Status::Warn
-                    } else {
-                        Status::Fail
-                    };
-                    out.push(
-                        check(
-                            "tmux socket",
-                            status,
-                            format!(
-                                "`{s}` also runs sessions iw did not start for this project: {}",
-                                foreign.join(", ")
-                            ),
-                        )
-                        .help(
-                            "give this project a socket of its own (sessions.yaml `socket:`), or \
-                             stop those sessions; iw never touches them, and cannot start a \
-                             declared session whose name one of them holds",
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    out
+            Status::Warn
+        },
+        format!(
+            "`{socket}` also runs sessions iw did not start for this project: {}",
+            foreign.join(", ")
+        ),
+    )
+    .help(
+        "give this project a socket of its own (sessions.yaml `socket:`), or stop those \
+         sessions; iw never touches them, and cannot start a declared session whose name one of \
+         them holds",
+    )
 }
 
 /// The first executable `name` on `path` (or `name` itself when it is a path).

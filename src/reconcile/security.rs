@@ -7,36 +7,41 @@ use super::plan::{Drift, FileChange};
 
 /// How the file on disk (`before`) weakens the guard that the desired file (`after`) sets up.
 /// Only settings.json (the hook entry, permission rules) and the policy file matter.
+/// `executable` says whether an absolute hook binary can run (observed).
 pub fn security_drift(f: &FileChange, executable: &dyn Fn(&str) -> bool) -> Vec<String> {
     let Some(after) = &f.after else {
         return Vec::new(); // a removed agent has no guard to keep
     };
-    let mut out = Vec::new();
-    let file = f.path.rsplit('/').next().unwrap_or("");
-    if file == crate::policy::POLICY_FILE {
-        match (&f.before, f.drift) {
-            (_, Some(Drift::NotRecorded)) => out.push(
-                "state/iw.lock does not record this policy (it was restored, edited, or not \
-                 written after the files were): the agent's hook blocks every tool call until \
-                 apply records it"
-                    .into(),
-            ),
-            (None, Some(_)) => out.push(
-                "the agent's policy file is missing: its hook blocks every tool call until apply"
-                    .into(),
-            ),
-            (Some(_), Some(_)) => out.push(
-                "the agent's policy was edited outside iw: its hook no longer trusts it and blocks \
-                 every tool call until apply"
-                    .into(),
-            ),
-            _ => {}
+    match f.path.rsplit('/').next().unwrap_or("") {
+        file if file == crate::policy::POLICY_FILE => policy_drift(f),
+        "settings.json" => settings_drift(f, after, executable),
+        _ => Vec::new(),
+    }
+}
+
+/// An edited, missing or unrecorded policy: the hook refuses every call until apply.
+fn policy_drift(f: &FileChange) -> Vec<String> {
+    let why = match (&f.before, f.drift) {
+        (_, Some(Drift::NotRecorded)) => {
+            "state/iw.lock does not record this policy (it was restored, edited, or not written \
+             after the files were): the agent's hook blocks every tool call until apply records it"
         }
-        return out;
-    }
-    if file != "settings.json" {
-        return out;
-    }
+        (None, Some(_)) => {
+            "the agent's policy file is missing: its hook blocks every tool call until apply"
+        }
+        (Some(_), Some(_)) => {
+            "the agent's policy was edited outside iw: its hook no longer trusts it and blocks \
+             every tool call until apply"
+        }
+        _ => return Vec::new(),
+    };
+    vec![why.to_string()]
+}
+
+/// A settings.json on disk that would let tool calls through: deleted, not JSON, without iw's
+/// hook entry, running a hook binary that cannot run, or with deny rules removed.
+fn settings_drift(f: &FileChange, after: &str, executable: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
     let Ok(desired) = serde_json::from_str::<serde_json::Value>(after) else {
         return out;
     };
@@ -52,16 +57,12 @@ pub fn security_drift(f: &FileChange, executable: &dyn Fn(&str) -> bool) -> Vec<
         }
         return out;
     };
-    let disk: serde_json::Value = match serde_json::from_str(before) {
-        Ok(v) => v,
-        Err(_) => {
-            out.push("settings.json is not valid JSON: Claude Code would ignore iw's hook".into());
-            return out;
-        }
+    let Ok(disk) = serde_json::from_str::<serde_json::Value>(before) else {
+        out.push("settings.json is not valid JSON: Claude Code would ignore iw's hook".into());
+        return out;
     };
     // Without drift the old hook is iw's own (e.g. another iw binary's path): not a weakening.
-    let problems = crate::claude::check_settings(&disk, hook);
-    if !problems.is_empty() && f.drift.is_some() {
+    if f.drift.is_some() && !crate::claude::check_settings(&disk, hook).is_empty() {
         out.push(format!(
             "the PreToolUse hook entry that runs `{hook}` was removed or changed: Claude Code \
              would not check this agent's tool calls"
@@ -69,24 +70,22 @@ pub fn security_drift(f: &FileChange, executable: &dyn Fn(&str) -> bool) -> Vec<
     }
     // The hook binary the file on disk runs must exist and be executable: Claude Code does not
     // block a call when the hook cannot run.
-    let disk_hooks: Vec<&str> = disk["hooks"]["PreToolUse"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|m| m["hooks"].as_array().into_iter().flatten())
-        .filter_map(|h| h["command"].as_str())
-        .collect();
-    for cmd in disk_hooks {
-        if let Some(bin) = first_word(cmd)
-            && bin.starts_with('/')
-            && !executable(&bin)
-        {
+    for bin in hook_binaries(before) {
+        if !executable(&bin) {
             out.push(format!(
                 "the hook command runs {bin}, which is not an executable file: Claude Code lets \
                  every call through when a hook cannot run"
             ));
         }
     }
+    if f.drift.is_some() {
+        out.extend(dropped_denials(&desired, &disk));
+    }
+    out
+}
+
+/// The deny rules of `desired` that `disk` no longer has, as one line.
+fn dropped_denials(desired: &serde_json::Value, disk: &serde_json::Value) -> Option<String> {
     let denied = |v: &serde_json::Value| -> Vec<String> {
         v["permissions"]["deny"]
             .as_array()
@@ -95,26 +94,24 @@ pub fn security_drift(f: &FileChange, executable: &dyn Fn(&str) -> bool) -> Vec<
             .filter_map(|r| r.as_str().map(str::to_string))
             .collect()
     };
-    let on_disk = denied(&disk);
-    let dropped: Vec<String> = denied(&desired)
+    let on_disk = denied(disk);
+    let dropped: Vec<String> = denied(desired)
         .into_iter()
         .filter(|r| !on_disk.contains(r))
         .collect();
-    if !dropped.is_empty() && f.drift.is_some() {
-        let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
-        let more = dropped.len().saturating_sub(shown.len());
-        out.push(format!(
-            "{} permission deny rule(s) were removed outside iw: {}{}",
-            dropped.len(),
-            shown.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
+    if dropped.is_empty() {
+        return None;
     }
-    out
+    let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
+    let more = match dropped.len().saturating_sub(shown.len()) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "{} permission deny rule(s) were removed outside iw: {}{more}",
+        dropped.len(),
+        shown.join(", ")
+    ))
 }
 
 /// The first word of a shell command after quote removal (`'a b' c` → `a b`), as the shell

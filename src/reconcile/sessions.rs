@@ -57,134 +57,179 @@ pub fn session_changes(
 ) -> (Vec<SessionChange>, Vec<Notice>) {
     let mut changes = Vec::new();
     let mut notices = Vec::new();
-    let ours = |l: &LiveSession| l.managed && l.root.as_deref() == Some(root);
     let declared: Vec<&LiveSession> = live
         .iter()
         .filter(|(s, _)| Some(s.as_str()) == declared_socket)
         .flat_map(|(_, l)| l.iter())
         .collect();
-    let socket = declared_socket.unwrap_or_default().to_string();
+    let socket = declared_socket.unwrap_or_default();
     for spec in specs {
-        let change = |action, reason: String| SessionChange {
-            action,
-            agent: spec.agent.clone(),
-            session: spec.name.clone(),
-            socket: socket.clone(),
-            reason,
-            spec: Some(spec.clone()),
-        };
-        match declared.iter().find(|l| l.name == spec.name) {
-            None => changes.push(change(Action::Create, "not running".into())),
-            Some(l) if !l.managed => notices.push(Notice {
-                kind: NoticeKind::NameTaken,
-                session: spec.name.clone(),
-                agent: Some(spec.agent.clone()),
-                message: format!(
-                    "session `{}` exists but iw did not create it, so iw leaves it alone and cannot start `{}` there: stop it, or adopt it with `iw import {}`",
-                    spec.name, spec.agent, spec.agent
-                ),
-            }),
-            Some(l) if !ours(l) => notices.push(Notice {
-                kind: NoticeKind::NameTaken,
-                session: spec.name.clone(),
-                agent: Some(spec.agent.clone()),
-                message: format!(
-                    "session `{}` belongs to the iw project at {}; give this project its own `socket` or `prefix` in sessions.yaml",
-                    spec.name,
-                    l.root.as_deref().unwrap_or("?")
-                ),
-            }),
-            Some(l) if l.pane_dead => {
-                let how = match l.dead_status {
-                    Some(code) => format!("its command exited (status {code})"),
-                    None => "its command exited".to_string(),
-                };
-                changes.push(change(Action::Replace, how));
-            }
-            Some(l) if l.hash.as_deref() != Some(spec.hash().as_str()) => {
-                let why = spec_difference(l.spec.as_deref(), spec);
-                match spec.restart {
-                    Restart::OnChange => changes.push(change(Action::Replace, why)),
-                    Restart::Never => notices.push(Notice {
-                        kind: NoticeKind::RestartNever,
-                        session: spec.name.clone(),
-                        agent: Some(spec.agent.clone()),
-                        message: format!(
-                            "session `{}` is outdated ({why}) but `restart: never` leaves it running; kill it with `iw session kill {}` to restart it",
-                            spec.name, spec.agent
-                        ),
-                    }),
-                }
-            }
-            Some(_) if selection.replace.contains(&spec.agent) => {
-                changes.push(change(Action::Replace, "forced by --replace".into()))
-            }
-            Some(_) => {}
+        let l = declared.iter().find(|l| l.name == spec.name).copied();
+        match for_spec(spec, l, socket, root, selection) {
+            Some(Ok(c)) => changes.push(c),
+            Some(Err(n)) => notices.push(n),
+            None => {}
         }
     }
     // Sessions this project started that are no longer declared (or live on an old socket).
     for (sock, list) in live {
         // Task runs (`iw run`) live on the socket too; they are not plan's to manage.
         for l in list.iter().filter(|l| l.run.is_none()) {
-            let wanted =
-                Some(sock.as_str()) == declared_socket && specs.iter().any(|s| s.name == l.name);
-            let declared_unselected = Some(sock.as_str()) == declared_socket
-                && l.agent.as_deref().is_some_and(|a| !selection.includes(a));
-            if ours(l) && !wanted && !declared_unselected {
-                let agent = l.agent.clone().unwrap_or_default();
-                if !selection.includes(&agent) {
-                    continue;
-                }
-                let reason = if Some(sock.as_str()) != declared_socket {
-                    match declared_socket {
-                        Some(s) => format!("sessions moved to socket `{s}`"),
-                        None => "sessions.yaml no longer exists".to_string(),
-                    }
-                } else {
-                    format!("`{agent}` is no longer declared in sessions.yaml")
-                };
-                changes.push(SessionChange {
-                    action: Action::Delete,
-                    agent,
-                    session: l.name.clone(),
-                    socket: sock.clone(),
-                    reason,
-                    spec: None,
-                });
-            } else if Some(sock.as_str()) == declared_socket
-                && !specs.iter().any(|s| s.name == l.name)
-                && !ours(l)
-            {
-                let (kind, message) = if l.managed {
-                    (
-                        NoticeKind::OtherProject,
-                        format!(
-                            "session `{}` belongs to the iw project at {}; left alone",
-                            l.name,
-                            l.root.as_deref().unwrap_or("?")
-                        ),
-                    )
-                } else {
-                    (
-                        NoticeKind::Unmanaged,
-                        format!("session `{}` was not created by iw; left alone", l.name),
-                    )
-                };
-                notices.push(Notice {
-                    kind,
-                    session: l.name.clone(),
-                    agent: l.agent.clone(),
-                    message,
-                });
+            match leftover(l, sock, declared_socket, specs, root, selection) {
+                Some(Ok(c)) => changes.push(c),
+                Some(Err(n)) => notices.push(n),
+                None => {}
             }
         }
     }
-    // Stop delegators before their delegates; start delegates before their delegators.
+    (in_order(changes, spawn_order), notices)
+}
+
+fn ours(l: &LiveSession, root: &str) -> bool {
+    l.managed && l.root.as_deref() == Some(root)
+}
+
+/// What to do about declared session `spec`, given the live session under its name: a change, a
+/// notice, or nothing.
+fn for_spec(
+    spec: &SessionSpec,
+    live: Option<&LiveSession>,
+    socket: &str,
+    root: &str,
+    selection: &Selection,
+) -> Option<Result<SessionChange, Notice>> {
+    let change = |action, reason: String| {
+        Some(Ok(SessionChange {
+            action,
+            agent: spec.agent.clone(),
+            session: spec.name.clone(),
+            socket: socket.to_string(),
+            reason,
+            spec: Some(spec.clone()),
+        }))
+    };
+    let notice = |kind, message: String| {
+        Some(Err(Notice {
+            kind,
+            session: spec.name.clone(),
+            agent: Some(spec.agent.clone()),
+            message,
+        }))
+    };
+    let Some(l) = live else {
+        return change(Action::Create, "not running".into());
+    };
+    if !l.managed {
+        return notice(
+            NoticeKind::NameTaken,
+            format!(
+                "session `{}` exists but iw did not create it, so iw leaves it alone and cannot start `{}` there: stop it, or adopt it with `iw import {}`",
+                spec.name, spec.agent, spec.agent
+            ),
+        );
+    }
+    if !ours(l, root) {
+        return notice(
+            NoticeKind::NameTaken,
+            format!(
+                "session `{}` belongs to the iw project at {}; give this project its own `socket` or `prefix` in sessions.yaml",
+                spec.name,
+                l.root.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    if l.pane_dead {
+        let how = match l.dead_status {
+            Some(code) => format!("its command exited (status {code})"),
+            None => "its command exited".to_string(),
+        };
+        return change(Action::Replace, how);
+    }
+    if l.hash.as_deref() != Some(spec.hash().as_str()) {
+        let why = spec_difference(l.spec.as_deref(), spec);
+        return match spec.restart {
+            Restart::OnChange => change(Action::Replace, why),
+            Restart::Never => notice(
+                NoticeKind::RestartNever,
+                format!(
+                    "session `{}` is outdated ({why}) but `restart: never` leaves it running; kill it with `iw session kill {}` to restart it",
+                    spec.name, spec.agent
+                ),
+            ),
+        };
+    }
+    if selection.replace.contains(&spec.agent) {
+        return change(Action::Replace, "forced by --replace".into());
+    }
+    None
+}
+
+/// What to do about a live session on `sock` that no declared session wants: destroy it if this
+/// project started it (and its agent is selected), report it if not.
+fn leftover(
+    l: &LiveSession,
+    sock: &str,
+    declared_socket: Option<&str>,
+    specs: &[SessionSpec],
+    root: &str,
+    selection: &Selection,
+) -> Option<Result<SessionChange, Notice>> {
+    let on_declared = Some(sock) == declared_socket;
+    let wanted = on_declared && specs.iter().any(|s| s.name == l.name);
+    let declared_unselected =
+        on_declared && l.agent.as_deref().is_some_and(|a| !selection.includes(a));
+    if ours(l, root) && !wanted && !declared_unselected {
+        let agent = l.agent.clone().unwrap_or_default();
+        if !selection.includes(&agent) {
+            return None;
+        }
+        let reason = match (on_declared, declared_socket) {
+            (true, _) => format!("`{agent}` is no longer declared in sessions.yaml"),
+            (false, Some(s)) => format!("sessions moved to socket `{s}`"),
+            (false, None) => "sessions.yaml no longer exists".to_string(),
+        };
+        return Some(Ok(SessionChange {
+            action: Action::Delete,
+            agent,
+            session: l.name.clone(),
+            socket: sock.to_string(),
+            reason,
+            spec: None,
+        }));
+    }
+    if !on_declared || specs.iter().any(|s| s.name == l.name) || ours(l, root) {
+        return None;
+    }
+    let (kind, message) = if l.managed {
+        (
+            NoticeKind::OtherProject,
+            format!(
+                "session `{}` belongs to the iw project at {}; left alone",
+                l.name,
+                l.root.as_deref().unwrap_or("?")
+            ),
+        )
+    } else {
+        (
+            NoticeKind::Unmanaged,
+            format!("session `{}` was not created by iw; left alone", l.name),
+        )
+    };
+    Some(Err(Notice {
+        kind,
+        session: l.name.clone(),
+        agent: l.agent.clone(),
+        message,
+    }))
+}
+
+/// Stops first — agents gone from the registry, then delegators before their delegates — then
+/// starts, delegates before their delegators.
+fn in_order(changes: Vec<SessionChange>, spawn_order: &[String]) -> Vec<SessionChange> {
     let rank = |agent: &str| spawn_order.iter().position(|a| a == agent);
     let (mut deletes, mut starts): (Vec<SessionChange>, Vec<SessionChange>) = changes
         .into_iter()
         .partition(|c| c.action == Action::Delete);
-    // Agents gone from the registry first, then delegators before delegates.
     let stop_rank = |agent: &str| rank(agent).map_or(0, |r| spawn_order.len() - r);
     deletes.sort_by(|a, b| {
         stop_rank(&a.agent)
@@ -198,7 +243,7 @@ pub fn session_changes(
             .then(a.session.cmp(&b.session))
     });
     deletes.extend(starts);
-    (deletes, notices)
+    deletes
 }
 
 #[cfg(test)]

@@ -46,22 +46,37 @@ struct Placed {
     h: f64,
 }
 
+/// Where each agent's box is, and the picture's size.
+struct Layout<'a> {
+    placed: BTreeMap<&'a str, Placed>,
+    width: f64,
+    height: f64,
+    /// The top of the grid of agents without delegation edges, if there are any.
+    alone_top: Option<f64>,
+}
+
 /// The SVG document of `registry`'s delegation graph.
 pub fn to_svg(registry: &Registry) -> String {
-    let graph = registry.graph();
-    let names: Vec<&str> = registry.names().collect();
-    let connected: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !graph.delegates(n).is_empty() || !graph.delegators(n).is_empty())
-        .collect();
-    let alone: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !connected.contains(n))
-        .collect();
+    let layout = layout(registry);
+    let mut s = String::new();
+    header(&mut s, registry, &layout);
+    edges(&mut s, registry, &layout.placed);
+    if let Some(alone_top) = layout.alone_top {
+        let _ = writeln!(
+            s,
+            r##"<text x="{MARGIN}" y="{:.0}" font-weight="bold" fill="#444">Agents without delegation edges</text>"##,
+            alone_top + 12.0
+        );
+    }
+    boxes(&mut s, registry, &layout.placed);
+    s.push_str("</svg>\n");
+    s
+}
 
-    // Longest distance from a root (the registry has no cycles; validation refuses them).
+/// Each agent's layer: its longest distance from an agent nobody delegates to (the registry has
+/// no cycles; validation refuses them).
+fn layers<'a>(registry: &'a Registry, names: &[&'a str]) -> BTreeMap<&'a str, usize> {
+    let graph = registry.graph();
     let mut layer: BTreeMap<&str, usize> = BTreeMap::new();
     for n in graph.spawn_order().unwrap_or_default().iter().rev() {
         let d = graph
@@ -74,12 +89,47 @@ pub fn to_svg(registry: &Registry) -> String {
             layer.insert(name, d);
         }
     }
+    layer
+}
+
+/// Rows of one layer: `PER_ROW` boxes, then one fewer, alternately (staggered).
+fn rows<'a, 'b>(here: &'b [&'a str]) -> Vec<&'b [&'a str]> {
+    let mut rows = Vec::new();
+    let mut rest = here;
+    let mut wide = true;
+    while !rest.is_empty() {
+        let n = if wide { PER_ROW } else { PER_ROW - 1 }.min(rest.len());
+        rows.push(&rest[..n]);
+        rest = &rest[n..];
+        wide = !wide;
+    }
+    rows
+}
+
+fn row_width(n: usize) -> f64 {
+    n as f64 * BOX_W + (n.saturating_sub(1)) as f64 * GAP_X
+}
+
+/// Places the connected agents layer by layer, then the others in a grid below.
+fn layout(registry: &Registry) -> Layout<'_> {
+    let graph = registry.graph();
+    let names: Vec<&str> = registry.names().collect();
+    let connected: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !graph.delegates(n).is_empty() || !graph.delegators(n).is_empty())
+        .collect();
+    let alone: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !connected.contains(n))
+        .collect();
+    let layer = layers(registry, &names);
     let depth = connected
         .iter()
         .filter_map(|n| layer.get(n))
         .max()
         .map_or(0, |d| d + 1);
-
     let box_h = |agent: &str| -> f64 {
         let areas = registry.agents[agent].exclusive_access.len().min(3);
         LINE * (2 + areas) as f64 + 16.0
@@ -87,7 +137,6 @@ pub fn to_svg(registry: &Registry) -> String {
     let mut placed: BTreeMap<&str, Placed> = BTreeMap::new();
     let mut y = MARGIN + 34.0;
     let mut width: f64 = 0.0;
-    let row_width = |n: usize| n as f64 * BOX_W + (n.saturating_sub(1)) as f64 * GAP_X;
     let full = row_width(PER_ROW.min(connected.len().max(alone.len()).max(1)));
     for d in 0..depth {
         let mut here: Vec<&str> = connected
@@ -95,6 +144,7 @@ pub fn to_svg(registry: &Registry) -> String {
             .copied()
             .filter(|n| layer.get(n) == Some(&d))
             .collect();
+        // Under the mean position of its delegators.
         let center = |n: &str| -> f64 {
             let xs: Vec<f64> = graph
                 .delegators(n)
@@ -108,16 +158,7 @@ pub fn to_svg(registry: &Registry) -> String {
             }
         };
         here.sort_by(|a, b| center(a).total_cmp(&center(b)).then(a.cmp(b)));
-        let mut rows: Vec<&[&str]> = Vec::new();
-        let mut rest: &[&str] = &here;
-        let mut wide = true;
-        while !rest.is_empty() {
-            let n = if wide { PER_ROW } else { PER_ROW - 1 }.min(rest.len());
-            rows.push(&rest[..n]);
-            rest = &rest[n..];
-            wide = !wide;
-        }
-        for chunk in rows {
+        for chunk in rows(&here) {
             let w = row_width(chunk.len());
             let mut x = MARGIN + (full - w) / 2.0;
             let h = chunk.iter().map(|n| box_h(n)).fold(0.0, f64::max);
@@ -129,7 +170,7 @@ pub fn to_svg(registry: &Registry) -> String {
             y += h + ROW_GAP;
         }
     }
-    let alone_top = y;
+    let alone_top = (!alone.is_empty()).then_some(y);
     if !alone.is_empty() {
         y += 26.0;
         for chunk in alone.chunks(PER_ROW) {
@@ -143,10 +184,19 @@ pub fn to_svg(registry: &Registry) -> String {
             y += h + 24.0;
         }
     }
-    let total_w = full.max(width) + 2.0 * MARGIN;
-    let total_h = y + MARGIN;
+    Layout {
+        placed,
+        width: full.max(width) + 2.0 * MARGIN,
+        height: y + MARGIN,
+        alone_top,
+    }
+}
 
-    let mut s = String::new();
+/// The document's start: size, the arrow marker, the background, the title and the legend.
+fn header(s: &mut String, registry: &Registry, layout: &Layout<'_>) {
+    let (total_w, total_h) = (layout.width, layout.height);
+    let graph = registry.graph();
+    let names: Vec<&str> = registry.names().collect();
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0}" height="{total_h:.0}" viewBox="0 0 {total_w:.0} {total_h:.0}" font-family="ui-sans-serif, system-ui, sans-serif" font-size="12">"#
@@ -169,7 +219,12 @@ pub fn to_svg(registry: &Registry) -> String {
         total_w - MARGIN,
         MARGIN + 14.0
     );
-    // Edges under the boxes: down from the delegator to a bus above its delegates, then down.
+}
+
+/// The edges, under the boxes: down from the delegator to a bus above its delegates, then down.
+fn edges(s: &mut String, registry: &Registry, placed: &BTreeMap<&str, Placed>) {
+    let graph = registry.graph();
+    let names: Vec<&str> = registry.names().collect();
     for from in &names {
         let Some(a) = placed.get(from) else { continue };
         let targets: Vec<(&str, &Placed)> = graph
@@ -208,13 +263,11 @@ pub fn to_svg(registry: &Registry) -> String {
             }
         }
     }
-    if !alone.is_empty() {
-        let _ = writeln!(
-            s,
-            r##"<text x="{MARGIN}" y="{:.0}" font-weight="bold" fill="#444">Agents without delegation edges</text>"##,
-            alone_top + 12.0
-        );
-    }
+}
+
+/// Each agent's box: its name, model and tool count, its exclusive areas.
+fn boxes(s: &mut String, registry: &Registry, placed: &BTreeMap<&str, Placed>) {
+    let names: Vec<&str> = registry.names().collect();
     for name in &names {
         let Some(b) = placed.get(name) else { continue };
         let a = &registry.agents[*name];
@@ -257,8 +310,6 @@ pub fn to_svg(registry: &Registry) -> String {
         }
         s.push_str("</g>\n");
     }
-    s.push_str("</svg>\n");
-    s
 }
 
 #[cfg(test)]

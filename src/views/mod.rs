@@ -9,7 +9,7 @@ use console::Style;
 use serde_json::{Value, json};
 
 use crate::reconcile::apply::{Applied, Report};
-use crate::reconcile::plan::{Action, Change, Plan, Summary};
+use crate::reconcile::plan::{Action, Change, FileChange, Plan, SessionChange, Summary};
 
 /// JSON format version of `iw plan --json` (documented in docs/json-output.md).
 pub const PLAN_JSON_VERSION: u32 = 1;
@@ -126,72 +126,8 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
     out.push_str("iw will make these changes:\n\n");
     for c in &plan.changes {
         match c {
-            Change::File(f) => {
-                let style = action_style(f.action);
-                let verb = match f.action {
-                    Action::Create => "created",
-                    Action::Update => "updated",
-                    Action::Delete => "deleted",
-                    Action::Replace => "replaced",
-                };
-                let mut why = match (f.action, f.drift) {
-                    (Action::Delete, _) => {
-                        format!("agent `{}` is no longer in the registry", f.agent)
-                    }
-                    (_, Some(d)) => d.describe().to_string(),
-                    (Action::Update, None) => "registry or templates changed".to_string(),
-                    (Action::Replace, None) => "forced by --replace".to_string(),
-                    _ => String::new(),
-                };
-                if f.backup {
-                    why.push_str("; apply backs it up first");
-                }
-                out.push_str(&format!(
-                    "  {} {}  ({}) will be {verb}",
-                    style.apply_to(f.action.symbol()).bold(),
-                    style.apply_to(&f.path),
-                    f.agent,
-                ));
-                if !why.is_empty() {
-                    let s = if f.drift.is_some() {
-                        Style::new().red().bold()
-                    } else {
-                        Style::new().dim()
-                    };
-                    out.push_str(&format!(": {}", s.apply_to(why)));
-                }
-                out.push('\n');
-                if show_diff {
-                    out.push_str(&render_diff(&f.diff(), " "));
-                    out.push('\n');
-                }
-            }
-            Change::Session(sc) => {
-                let style = action_style(sc.action);
-                let verb = match sc.action {
-                    Action::Create => "created",
-                    Action::Update => "updated",
-                    Action::Delete => "destroyed",
-                    Action::Replace => "replaced",
-                };
-                out.push_str(&format!(
-                    "  {} session {}  ({}) will be {verb}: {}\n",
-                    style.apply_to(sc.action.symbol()).bold(),
-                    style.apply_to(&sc.session),
-                    sc.agent,
-                    Style::new().dim().apply_to(&sc.reason),
-                ));
-                if show_diff && let Some(spec) = &sc.spec {
-                    out.push_str(&format!(
-                        "      command: {}\n      workdir: {}\n",
-                        spec.command,
-                        spec.workdir.display()
-                    ));
-                }
-                if show_diff {
-                    out.push('\n');
-                }
-            }
+            Change::File(f) => out.push_str(&file_block(f, show_diff)),
+            Change::Session(sc) => out.push_str(&session_block(sc, show_diff)),
         }
     }
     if !show_diff {
@@ -205,6 +141,76 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
     );
     out.push('\n');
     out.push_str(&claude_setup_text(plan));
+    out
+}
+
+/// One file change: its line (symbol, path, agent, why) and its diff.
+fn file_block(f: &FileChange, show_diff: bool) -> String {
+    let style = action_style(f.action);
+    let verb = match f.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "deleted",
+        Action::Replace => "replaced",
+    };
+    let mut why = match (f.action, f.drift) {
+        (Action::Delete, _) => format!("agent `{}` is no longer in the registry", f.agent),
+        (_, Some(d)) => d.describe().to_string(),
+        (Action::Update, None) => "registry or templates changed".to_string(),
+        (Action::Replace, None) => "forced by --replace".to_string(),
+        _ => String::new(),
+    };
+    if f.backup {
+        why.push_str("; apply backs it up first");
+    }
+    let mut out = format!(
+        "  {} {}  ({}) will be {verb}",
+        style.apply_to(f.action.symbol()).bold(),
+        style.apply_to(&f.path),
+        f.agent,
+    );
+    if !why.is_empty() {
+        let s = if f.drift.is_some() {
+            Style::new().red().bold()
+        } else {
+            Style::new().dim()
+        };
+        out.push_str(&format!(": {}", s.apply_to(why)));
+    }
+    out.push('\n');
+    if show_diff {
+        out.push_str(&render_diff(&f.diff(), " "));
+        out.push('\n');
+    }
+    out
+}
+
+/// One session change: its line (symbol, session, agent, why) and its command and directory.
+fn session_block(sc: &SessionChange, show_diff: bool) -> String {
+    let style = action_style(sc.action);
+    let verb = match sc.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Delete => "destroyed",
+        Action::Replace => "replaced",
+    };
+    let mut out = format!(
+        "  {} session {}  ({}) will be {verb}: {}\n",
+        style.apply_to(sc.action.symbol()).bold(),
+        style.apply_to(&sc.session),
+        sc.agent,
+        Style::new().dim().apply_to(&sc.reason),
+    );
+    if show_diff && let Some(spec) = &sc.spec {
+        out.push_str(&format!(
+            "      command: {}\n      workdir: {}\n",
+            spec.command,
+            spec.workdir.display()
+        ));
+    }
+    if show_diff {
+        out.push('\n');
+    }
     out
 }
 
