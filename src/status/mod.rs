@@ -3,3 +3,4 @@
 
 pub mod activity;
 pub mod notify;
+pub mod sessions;

@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod runs;
+pub mod sessions;
 
 pub mod graph_svg;
 
