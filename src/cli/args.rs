@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
+use crate::commands::graph::{GraphFormat, SchemaFile};
 use crate::reconcile::plan::Selection;
 
 const ABOUT: &str = "Run a team of Claude Code agents, each in its own tmux session and fenced to \
@@ -406,19 +407,6 @@ pub struct ApplyArgs {
     pub select: SelectArgs,
 }
 
-/// Output format of `iw graph`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    /// A tree from the agents nobody delegates to
-    Text,
-    /// Graphviz DOT (`iw graph --format dot | dot -Tsvg > graph.svg`)
-    Dot,
-    /// JSON: agents, edges and spawn order
-    Json,
-    /// An SVG picture, drawn by iw (no graphviz needed): `iw graph --format svg > graph.svg`
-    Svg,
-}
-
 /// Arguments of `iw graph`.
 #[derive(Debug, Args)]
 pub struct GraphArgs {
@@ -513,15 +501,6 @@ working). Exit 0 valid; 1 with one line per failing field, each starting with it
         /// The payload, a JSON file (relative to the project root if relative)
         file: PathBuf,
     },
-}
-
-/// The files `iw schema` describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SchemaFile {
-    /// agents/registry.yaml
-    Registry,
-    /// sessions.yaml
-    Sessions,
 }
 
 /// `iw hook …`

@@ -42,7 +42,7 @@ pub fn run() -> i32 {
         }
     }
     // A shell asking for completions (`iw completions`) gets them and nothing else.
-    commands::completions::answer_if_asked();
+    commands::completions::answer_if_asked(command);
     let cli = match <Cli as clap::Parser>::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
@@ -192,7 +192,7 @@ fn without_project(cli: &Cli) -> Result<Option<Exit>> {
             message,
         }) => commands::hook::notify(dir, agent, event, message),
         Command::Completions { shell } => commands::completions::run(*shell)?,
-        Command::Man => commands::completions::man()?,
+        Command::Man => commands::completions::man(command())?,
         Command::Schema { file } => commands::graph::schema(*file)?,
         Command::Init { from } => {
             // Like `git init DIR`: the directory is created when it does not exist.

@@ -33,10 +33,10 @@ pub enum Shell {
 }
 
 /// Answers a completion request and exits, when the shell made one (`COMPLETE` is set);
-/// otherwise returns at once.
-pub fn answer_if_asked() {
+/// otherwise returns at once. `cli` builds the command line's definition.
+pub fn answer_if_asked(cli: fn() -> clap::Command) {
     if crate::support::Caller::get().var(VAR).is_some() {
-        clap_complete::CompleteEnv::with_factory(crate::cli::command)
+        clap_complete::CompleteEnv::with_factory(cli)
             .var(VAR)
             .bin("iw")
             .complete();
@@ -67,10 +67,10 @@ pub fn run(shell: Shell) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// `iw man`: prints the man page (roff).
-pub fn man() -> Result<Exit> {
+/// `iw man`: prints the man page (roff) of the command line `cli`.
+pub fn man(cli: clap::Command) -> Result<Exit> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(crate::cli::command())
+    clap_mangen::Man::new(cli)
         .render(&mut out)
         .map_err(|e| Error::msg(format!("cannot render the man page: {e}")))?;
     std::io::stdout()

@@ -2,8 +2,22 @@
 
 use std::path::Path;
 
-use crate::cli::args::GraphFormat;
+use clap::ValueEnum;
+
 use crate::support::{Exit, Result};
+
+/// Output format of `iw graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A tree from the agents nobody delegates to
+    Text,
+    /// Graphviz DOT (`iw graph --format dot | dot -Tsvg > graph.svg`)
+    Dot,
+    /// JSON: agents, edges and spawn order
+    Json,
+    /// An SVG picture, drawn by iw (no graphviz needed): `iw graph --format svg > graph.svg`
+    Svg,
+}
 
 /// `iw graph --format F`.
 pub fn run(root: &Path, format: GraphFormat) -> Result<Exit> {
@@ -26,14 +40,23 @@ pub fn run(root: &Path, format: GraphFormat) -> Result<Exit> {
 }
 
 /// `iw schema registry|sessions`: the JSON Schema of the file.
-pub fn schema(file: crate::cli::args::SchemaFile) -> Result<Exit> {
+pub fn schema(file: SchemaFile) -> Result<Exit> {
     let schema = match file {
-        crate::cli::args::SchemaFile::Registry => crate::model::registry::json_schema(),
-        crate::cli::args::SchemaFile::Sessions => crate::model::sessions::json_schema(),
+        SchemaFile::Registry => crate::model::registry::json_schema(),
+        SchemaFile::Sessions => crate::model::sessions::json_schema(),
     };
     println!(
         "{}",
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     );
     Ok(Exit::Success)
+}
+
+/// The files `iw schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFile {
+    /// agents/registry.yaml
+    Registry,
+    /// sessions.yaml
+    Sessions,
 }

@@ -14,6 +14,13 @@ use crate::support::error::{Error, Result};
 use crate::tmux::{LiveSession, Tmux, TmuxCmd};
 use crate::views::sessions as view;
 
+/// The socket and session name prefix for `tenant`'s sessions (`None`: the project's own).
+fn socket_of(project: &Project, tenant: Option<&str>) -> Result<(String, String)> {
+    let lock = LockFile::read(&project.root)?;
+    let locked = lock.as_ref().and_then(|l| l.socket.as_deref());
+    socket_and_prefix(project, locked, tenant)
+}
+
 /// `iw session list [FILTER] [--tenant T] [--json]`.
 pub fn list(
     project: &Project,
@@ -21,8 +28,7 @@ pub fn list(
     tenant: Option<&str>,
     json_out: bool,
 ) -> Result<Exit> {
-    let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
+    let (socket, prefix) = socket_of(project, tenant)?;
     let tmux = Tmux::new(&socket);
     tmux.version()?;
     let rows = rows(project, &tmux.list_sessions()?, &prefix, tenant, filter)?;
@@ -47,8 +53,7 @@ fn agent_session(
     agent: &str,
     tenant: Option<&str>,
 ) -> Result<(Tmux, String, String)> {
-    let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
+    let (socket, prefix) = socket_of(project, tenant)?;
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
@@ -126,8 +131,7 @@ pub fn kill(
     all: bool,
     tenant: Option<&str>,
 ) -> Result<Exit> {
-    let lock = LockFile::read(&project.root)?;
-    let (socket, prefix) = socket_and_prefix(project, lock.as_ref(), tenant)?;
+    let (socket, prefix) = socket_of(project, tenant)?;
     let tmux = Tmux::new(&socket);
     tmux.version()?;
     let live = tmux.list_sessions()?;

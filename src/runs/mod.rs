@@ -2,7 +2,7 @@
 //! audit log.
 //!
 //! A run is one agent working on one task in its own tmux session. There is no daemon: `iw run`
-//! creates the record (CREATED), the run's pane runs `iw runs exec` ([`crate::commands::run`]), which
+//! creates the record (CREATED), the run's pane runs `iw runs exec` ([`supervise`]), which
 //! records RUNNING, then how the command ended (COMPLETED / FAILED), and `iw runs kill` records
 //! KILLED. Every transition goes through [`transition`]: under an exclusive lock on the run's
 //! directory, only from a non-terminal state, written atomically, and appended to
@@ -22,10 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
 
-/// Where run directories live, relative to the project root.
-pub const RUNS_DIR: &str = "state/runs";
-/// The audit log (JSON lines), relative to the project root.
-pub const AUDIT_PATH: &str = "state/audit.log";
+pub use crate::support::layout::{AUDIT_PATH, RUNS_DIR, run_dir};
 /// A run's state file, in its directory.
 pub const STATE_FILE: &str = "state.json";
 /// The prompt given to the run's command, in its directory.
@@ -156,14 +153,9 @@ pub fn parse_time(s: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(s).ok()
 }
 
-/// The directory of run `id`.
-pub fn run_dir(root: &Path, id: &str) -> PathBuf {
-    root.join(RUNS_DIR).join(id)
-}
-
 /// True if `id` could be a run id (so that it is safe as a path component).
 pub fn valid_id(id: &str) -> bool {
-    fsutil::is_plain_name(id, 200)
+    crate::support::layout::valid_run_id(id)
 }
 
 /// Creates a new, empty run directory for `agent` and returns its id: the UTC time to the second

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::support::{Error, Result};
 
-/// Where activity records live, relative to the project root.
-pub const ACTIVITY_DIR: &str = "state/activity";
+pub use crate::support::layout::ACTIVITY_DIR;
+use crate::support::layout::{run_dir, valid_run_id};
 /// The hook events iw listens to, in the order the settings template lists them.
 pub const EVENTS: &[&str] = &[
     "SessionStart",
@@ -99,7 +99,7 @@ impl Scope {
     /// The scope of the calling process, from the environment iw sets in sessions and runs.
     pub fn from_env() -> Scope {
         let caller = crate::support::Caller::get();
-        if let Some(id) = caller.run_id().filter(|id| crate::runs::valid_id(id)) {
+        if let Some(id) = caller.run_id().filter(|id| valid_run_id(id)) {
             Scope::Run(id.to_string())
         } else if let Some(t) = caller.tenant().filter(|t| valid_agent(t)) {
             Scope::Tenant(t.to_string())
@@ -117,7 +117,7 @@ pub fn record_path(root: &Path, agent: &str, scope: &Scope) -> PathBuf {
             .join(ACTIVITY_DIR)
             .join(t)
             .join(format!("{agent}.json")),
-        Scope::Run(id) => crate::runs::run_dir(root, id).join("activity.json"),
+        Scope::Run(id) => run_dir(root, id).join("activity.json"),
     }
 }
 
@@ -168,7 +168,7 @@ pub fn record(root: &Path, agent: &str, scope: &Scope, input: &[u8]) -> Result<O
     }
     let json = serde_json::to_string(&rec).map_err(|e| Error::msg(e.to_string()))?;
     if let Scope::Run(id) = scope
-        && !crate::runs::run_dir(root, id).is_dir()
+        && !run_dir(root, id).is_dir()
     {
         return Err(Error::not_found(
             format!("there is no run `{id}`"),

@@ -8,18 +8,17 @@ use serde::Serialize;
 
 use crate::model::project::Project;
 use crate::model::sessions::{self, SessionSpec};
-use crate::reconcile::lock::LockFile;
 use crate::status::activity::{Activity, Scope, State};
 use crate::support::diag::did_you_mean;
 use crate::support::error::{Error, Result};
 use crate::tmux::LiveSession;
 
 /// The socket and session name prefix the session commands use for `tenant` (`None`: the
-/// project's own sessions): sessions.yaml's, else the socket the lockfile remembers, else the
-/// defaults. An unknown tenant is an error.
+/// project's own sessions): sessions.yaml's, else `locked_socket` (the socket the lockfile
+/// remembers), else the defaults. An unknown tenant is an error.
 pub fn socket_and_prefix(
     project: &Project,
-    lock: Option<&LockFile>,
+    locked_socket: Option<&str>,
     tenant: Option<&str>,
 ) -> Result<(String, String)> {
     let tenant = tenant
@@ -29,8 +28,9 @@ pub fn socket_and_prefix(
         Some(c) => c.socket_and_prefix(tenant),
         // Without sessions.yaml there are no tenants (`tenant` failed above).
         None => (
-            lock.and_then(|l| l.socket.clone())
-                .unwrap_or_else(|| sessions::DEFAULT_SOCKET.to_string()),
+            locked_socket
+                .unwrap_or(sessions::DEFAULT_SOCKET)
+                .to_string(),
             sessions::DEFAULT_PREFIX.to_string(),
         ),
     })

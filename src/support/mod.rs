@@ -6,6 +6,7 @@ pub mod diag;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
+pub mod layout;
 
 pub use caller::Caller;
 pub use error::{Error, Result};
