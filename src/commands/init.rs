@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::model::project::REGISTRY_PATH;
+use crate::model::registry::Registry;
 use crate::model::sessions::SESSIONS_PATH;
 use crate::support::Exit;
 use crate::support::error::{Error, Result};
@@ -129,6 +130,7 @@ fn socket_for(root: &Path) -> String {
     }
 }
 
+/// The commented sessions.yaml for a new project: a session for each of `agents`.
 fn sessions_yaml(root: &Path, agents: &[String]) -> String {
     let mut s = format!(
         "# Which agents run as live sessions: real, interactive Claude Code, each in its own tmux \
@@ -152,6 +154,20 @@ fn sessions_yaml(root: &Path, agents: &[String]) -> String {
 /// `iw init [--from SOURCE]` in `root` (created if missing).
 /// `shown` is how the person named the directory (`-C DIR`), repeated in the next commands.
 pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exit> {
+    refuse_existing(root)?;
+    let (text, origin) = source(from)?;
+    // What is written must validate: check before writing anything.
+    let registry = validate(&text, &origin)?;
+    let agents: Vec<String> = registry.names().map(str::to_string).collect();
+    let written = write_project(root, &text, &registry, &agents)?;
+    let ignored = ensure_ignored(&root.join(".gitignore"))?;
+    print_started(root, &origin, &agents, &written, ignored);
+    print_next(shown);
+    Ok(Exit::Success)
+}
+
+/// Refuses a directory that already has a registry or a sessions.yaml: init never overwrites.
+fn refuse_existing(root: &Path) -> Result<()> {
     let registry_path = root.join(REGISTRY_PATH);
     let sessions_path = root.join(SESSIONS_PATH);
     let existing: Vec<&str> = [
@@ -162,23 +178,32 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exi
     .filter(|(_, p)| p.exists())
     .map(|(rel, _)| rel)
     .collect();
-    if !existing.is_empty() {
-        return Err(Error::with_help(
-            format!(
-                "{} already has {}: iw init never overwrites; nothing was changed",
-                root.display(),
-                existing.join(" and ")
-            ),
-            "this is an iw project already: run `iw validate` and `iw plan`; to start over, move \
-             those files away first",
-        ));
+    if existing.is_empty() {
+        return Ok(());
     }
-    let (text, origin) = match from {
-        Some(f) => from_source(f)?,
-        None => (STARTER.to_string(), "a starter team".to_string()),
-    };
-    // What is written must validate: check before writing anything.
-    let registry = crate::model::registry::parse(REGISTRY_PATH, &text).map_err(|diags| {
+    Err(Error::with_help(
+        format!(
+            "{} already has {}: iw init never overwrites; nothing was changed",
+            root.display(),
+            existing.join(" and ")
+        ),
+        "this is an iw project already: run `iw validate` and `iw plan`; to start over, move \
+         those files away first",
+    ))
+}
+
+/// The registry text to start from, and where it came from (for the summary): `--from`'s, or
+/// the starter team.
+fn source(from: Option<&Path>) -> Result<(String, String)> {
+    match from {
+        Some(f) => from_source(f),
+        None => Ok((STARTER.to_string(), "a starter team".to_string())),
+    }
+}
+
+/// The registry in `text`, if it is valid; otherwise its first problems, from `origin`.
+fn validate(text: &str, origin: &str) -> Result<Registry> {
+    let registry = crate::model::registry::parse(REGISTRY_PATH, text).map_err(|diags| {
         Error::with_help(
             format!(
                 "the registry from {origin} is not valid ({} problems); nothing was changed",
@@ -190,13 +215,24 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exi
             }),
         )
     })?;
-    let registry = registry.0;
-    let agents: Vec<String> = registry.names().map(str::to_string).collect();
+    Ok(registry.0)
+}
 
+/// Writes the registry, sessions.yaml (a session for each of `agents`) and each agent's persona
+/// file that is missing (and inside `root`). Returns what was written, relative to `root`.
+fn write_project(
+    root: &Path,
+    text: &str,
+    registry: &Registry,
+    agents: &[String],
+) -> Result<Vec<String>> {
     let mut written: Vec<String> = Vec::new();
-    fsutil::write_atomic(&registry_path, text.as_bytes())?;
+    fsutil::write_atomic(&root.join(REGISTRY_PATH), text.as_bytes())?;
     written.push(REGISTRY_PATH.into());
-    fsutil::write_atomic(&sessions_path, sessions_yaml(root, &agents).as_bytes())?;
+    fsutil::write_atomic(
+        &root.join(SESSIONS_PATH),
+        sessions_yaml(root, agents).as_bytes(),
+    )?;
     written.push(SESSIONS_PATH.into());
     for a in registry.agents.values() {
         let path = if Path::new(&a.persona).is_absolute() {
@@ -210,8 +246,11 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exi
         fsutil::write_atomic(&path, persona(&a.display_name, &a.description).as_bytes())?;
         written.push(a.persona.clone());
     }
-    let ignored = ensure_ignored(&root.join(".gitignore"))?;
+    Ok(written)
+}
 
+/// Says what was started and written: the files, and the lines `.gitignore` gained.
+fn print_started(root: &Path, origin: &str, agents: &[String], written: &[String], ignored: usize) {
     println!(
         "{} Started an iw project in {} with {origin}: {} agents ({}).",
         console::style("✓").green().bold(),
@@ -219,12 +258,16 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exi
         agents.len(),
         agents.join(", ")
     );
-    for w in &written {
+    for w in written {
         println!("  + {w}");
     }
     if ignored > 0 {
         println!("  ~ .gitignore (+{ignored} lines for iw's runtime state)");
     }
+}
+
+/// The commands to run next, with `-C DIR` when the directory was named (`shown`).
+fn print_next(shown: Option<&Path>) {
     let iw = match shown {
         Some(d) => format!("iw -C {}", crate::claude::shell_quote(&d.to_string_lossy())),
         None => "iw".into(),
@@ -247,7 +290,6 @@ pub fn run(root: &Path, from: Option<&Path>, shown: Option<&Path>) -> Result<Exi
             w = iw.len() + 6
         );
     }
-    Ok(Exit::Success)
 }
 
 /// Adds the lines of [`IGNORED`] that `.gitignore` lacks (creating it if missing), never

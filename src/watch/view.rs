@@ -164,42 +164,42 @@ fn activity_cell(r: &model::Row) -> Cell<'static> {
     Cell::from(text).style(style)
 }
 
+/// One agent's row of the table.
+fn table_row(r: &model::Row) -> Row<'static> {
+    let indent = if r.depth == 0 {
+        String::new()
+    } else {
+        format!("{}└ ", "  ".repeat(r.depth - 1))
+    };
+    let ready = match r.ready {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "",
+    };
+    let sync = match r.up_to_date {
+        Some(true) => Cell::from("✓").style(Style::new().fg(Color::Green)),
+        Some(false) => Cell::from("~").style(Style::new().fg(Color::Yellow)),
+        None => Cell::from(""),
+    };
+    let runs = if r.runs.is_empty() {
+        String::new()
+    } else {
+        r.runs.len().to_string()
+    };
+    Row::new(vec![
+        Cell::from(format!("{indent}{}", r.agent)),
+        state_cell(r),
+        Cell::from(ready),
+        activity_cell(r),
+        Cell::from(runs),
+        sync,
+        Cell::from(r.message.clone().unwrap_or_default()),
+    ])
+}
+
 fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
     let visible = app.visible();
-    let rows: Vec<Row> = visible
-        .iter()
-        .map(|r| {
-            let indent = if r.depth == 0 {
-                String::new()
-            } else {
-                format!("{}└ ", "  ".repeat(r.depth - 1))
-            };
-            let ready = match r.ready {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "",
-            };
-            let sync = match r.up_to_date {
-                Some(true) => Cell::from("✓").style(Style::new().fg(Color::Green)),
-                Some(false) => Cell::from("~").style(Style::new().fg(Color::Yellow)),
-                None => Cell::from(""),
-            };
-            let runs = if r.runs.is_empty() {
-                String::new()
-            } else {
-                r.runs.len().to_string()
-            };
-            Row::new(vec![
-                Cell::from(format!("{indent}{}", r.agent)),
-                state_cell(r),
-                Cell::from(ready),
-                activity_cell(r),
-                Cell::from(runs),
-                sync,
-                Cell::from(r.message.clone().unwrap_or_default()),
-            ])
-        })
-        .collect();
+    let rows: Vec<Row> = visible.iter().map(|r| table_row(r)).collect();
     let name_w = visible
         .iter()
         .map(|r| r.agent.chars().count() + r.depth * 2 + 1)
