@@ -15,6 +15,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::model::pattern::AccessPattern;
+use crate::support::diag::did_you_mean;
 
 /// Built-in tools for talking with the user or loading other tools; never denied (the
 /// catalogue's [`catalogue::Kind::Interaction`] tools).
@@ -91,9 +92,27 @@ pub fn mcp_parts(name: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// Why a registry tool name is not one Claude Code has ([`check_tool_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadToolName {
+    /// What is wrong with the name.
+    pub message: String,
+    /// What to write instead: a close name, or what tool names look like.
+    pub help: String,
+}
+
+impl BadToolName {
+    fn new(message: String, help: impl Into<String>) -> Self {
+        BadToolName {
+            message,
+            help: help.into(),
+        }
+    }
+}
+
 /// Checks a registry tool name: a built-in Claude Code tool, `mcp__server`, or
-/// `mcp__server__tool`. On error returns the message and, when one is close, a suggestion.
-pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
+/// `mcp__server__tool`.
+pub fn check_tool_name(name: &str) -> Result<(), BadToolName> {
     if builtin_tools().any(|t| t == name) {
         return Ok(());
     }
@@ -101,35 +120,29 @@ pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
         if mcp_parts(name).is_some() {
             return Ok(());
         }
-        return Err((
+        return Err(BadToolName::new(
             format!("`{name}` is not a valid MCP tool name"),
-            Some(
-                "write `mcp__<server>` for all of a server's tools or `mcp__<server>__<tool>` for one; \
-                 names use letters, digits, `-` and `_`"
-                    .into(),
-            ),
+            "write `mcp__<server>` for all of a server's tools or `mcp__<server>__<tool>` for one; \
+             names use letters, digits, `-` and `_`",
         ));
     }
     if name.contains('(') {
-        return Err((
+        return Err(BadToolName::new(
             format!("`{name}` is a permission rule, not a tool name"),
-            Some(
-                "list the bare tool name (e.g. `Bash`); iw's hook enforces paths and commands"
-                    .into(),
-            ),
+            "list the bare tool name (e.g. `Bash`); iw's hook enforces paths and commands",
         ));
     }
-    let help = crate::support::diag::did_you_mean(name, builtin_tools())
-        .map(|s| format!("did you mean `{s}`?"))
-        .or_else(|| {
-            Some(
-                "Claude Code's tools include Read, Write, Edit, Bash, Glob, Grep, WebFetch, \
+    let help = match did_you_mean(name, builtin_tools()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "Claude Code's tools include Read, Write, Edit, Bash, Glob, Grep, WebFetch, \
                  WebSearch, Agent (Task), TodoWrite and NotebookEdit (the full list: \
                  src/claude/catalogue.rs); MCP tools are `mcp__<server>[__<tool>]`"
-                    .into(),
-            )
-        });
-    Err((format!("`{name}` is not a Claude Code tool"), help))
+            .into(),
+    };
+    Err(BadToolName::new(
+        format!("`{name}` is not a Claude Code tool"),
+        help,
+    ))
 }
 
 /// Quotes `s` for a POSIX shell when it contains anything but safe characters.
@@ -359,15 +372,15 @@ mod tests {
         assert!(check_tool_name("Bash").is_ok());
         assert!(check_tool_name("mcp__chrome-devtools").is_ok());
         assert!(check_tool_name("mcp__github__create_issue").is_ok());
-        let (msg, help) = check_tool_name("bash").unwrap_err();
-        assert!(msg.contains("not a Claude Code tool"));
-        assert_eq!(help.as_deref(), Some("did you mean `Bash`?"));
+        let e = check_tool_name("bash").unwrap_err();
+        assert!(e.message.contains("not a Claude Code tool"));
+        assert_eq!(e.help, "did you mean `Bash`?");
         assert!(check_tool_name("mcp__").is_err());
         assert!(check_tool_name("mcp__a b").is_err());
         assert!(
             check_tool_name("Bash(npm test:*)")
                 .unwrap_err()
-                .0
+                .message
                 .contains("permission rule")
         );
     }

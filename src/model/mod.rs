@@ -1,6 +1,7 @@
 //! The desired state, as read and validated from the user's files: the registry of agents, the
 //! sessions, access patterns, the delegation graph, typed handoffs, and the loaded project.
 
+pub mod diagnostics;
 pub mod graph;
 pub mod handoff;
 pub mod pattern;
