@@ -8,10 +8,12 @@ use serde_saphyr::Spanned;
 
 use super::RESERVED_ENV;
 use crate::claude::launch;
+use crate::model::diagnostics::Collector;
 use crate::model::registry::Registry;
 use crate::model::yaml::{SpannedMap, pos_of, spos};
-use crate::support::diag::{Diagnostic, Pos};
+use crate::support::diag::Diagnostic;
 
+/// True for a tmux socket name iw accepts (it names a file under /tmp/tmux-UID/).
 pub(super) fn valid_socket(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -19,12 +21,14 @@ pub(super) fn valid_socket(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
 }
 
+/// True for a session name prefix (or tenant name) tmux keeps as it is.
 pub(super) fn valid_prefix(s: &str) -> bool {
     s.len() <= 32
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
 }
 
+/// True for an environment variable name: letters, digits and `_`, not starting with a digit.
 pub(super) fn valid_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -33,75 +37,75 @@ pub(super) fn valid_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Diagnostics being collected for one file.
-pub(super) struct Collector<'a> {
-    pub(super) file: &'a str,
-    pub(super) lines: crate::support::diag::LineIndex<'a>,
-    pub(super) diags: Vec<Diagnostic>,
-    pub(super) errors: usize,
-    pub(super) suggestions: crate::support::diag::Suggestions,
-}
-
-impl Collector<'_> {
-    pub(super) fn push(
-        &mut self,
-        d: Diagnostic,
-        pos: Pos,
-        help: Option<String>,
-        agent: Option<&str>,
-    ) {
-        let mut d = d.at_line(self.file, &self.lines, pos);
-        d.help = help;
-        d.agent = agent.map(str::to_string);
-        self.errors += usize::from(d.is_error());
-        self.diags.push(d);
-    }
-
-    pub(super) fn errors(&self) -> usize {
-        self.errors
-    }
-}
-
-/// Validates an `env` map; `at` names where it is (`session `a``, `tenant `t``) in messages.
+/// Validates an `env` map. `at` names where it is (`session `a``, `tenant `t``) in messages;
+/// `agent` is the agent its diagnostics concern, if any.
 pub(super) fn env_map(
     env: Option<Spanned<SpannedMap<String>>>,
     at: Option<&str>,
+    agent: Option<&str>,
     out: &mut Collector<'_>,
 ) -> BTreeMap<String, String> {
-    let agent = at
-        .and_then(|a| a.strip_prefix("session `"))
-        .and_then(|a| a.strip_suffix('`'))
-        .map(str::to_string);
-    let mut err = |msg: String, pos: Pos, help: Option<String>| {
-        out.push(Diagnostic::error(msg), pos, help, agent.as_deref());
-    };
-    let mut out = BTreeMap::new();
-    let Some(env) = env else { return out };
+    let mut vars = BTreeMap::new();
+    let Some(env) = env else { return vars };
     let at = at.map(|s| format!("{s}: ")).unwrap_or_default();
     for (k, v) in env.value.0 {
-        if !valid_env_name(&k.value) {
-            err(
-                format!("{at}`{}` is not a valid environment variable name", k.value),
+        let (d, pos) = if !valid_env_name(&k.value) {
+            (
+                Diagnostic::error(format!(
+                    "{at}`{}` is not a valid environment variable name",
+                    k.value
+                ))
+                .help("use letters, digits and `_`, not starting with a digit"),
                 spos(&k),
-                Some("use letters, digits and `_`, not starting with a digit".into()),
-            );
+            )
         } else if RESERVED_ENV.contains(&k.value.as_str()) {
-            err(
-                format!("{at}`{}` is set by iw", k.value),
+            (
+                Diagnostic::error(format!("{at}`{}` is set by iw", k.value)).help(
+                    "every session gets IW_AGENT (its agent) and IW_ROOT (the project root); remove it",
+                ),
                 spos(&k),
-                Some("every session gets IW_AGENT (its agent) and IW_ROOT (the project root); remove it".into()),
-            );
+            )
         } else if v.value.contains('\0') {
-            err(
-                format!("{at}the value of `{}` contains a NUL byte", k.value),
+            (
+                Diagnostic::error(format!(
+                    "{at}the value of `{}` contains a NUL byte",
+                    k.value
+                )),
                 pos_of(&v, 1),
-                None,
-            );
+            )
         } else {
-            out.insert(k.value, v.value);
-        }
+            vars.insert(k.value, v.value);
+            continue;
+        };
+        out.push(about(d, agent), pos);
     }
-    out
+    vars
+}
+
+/// `d`, concerning `agent` when there is one.
+pub(super) fn about(d: Diagnostic, agent: Option<&str>) -> Diagnostic {
+    match agent {
+        Some(a) => d.agent(a),
+        None => d,
+    }
+}
+
+/// A text a command line will hold (a command, a model): `None`, reported, when it is blank or
+/// holds a NUL byte. `what` names it in messages, e.g. "`command`".
+pub(super) fn command_text(
+    v: &Spanned<String>,
+    what: &str,
+    out: &mut Collector<'_>,
+) -> Option<String> {
+    if v.value.trim().is_empty() {
+        out.push(Diagnostic::error(format!("{what} is empty")), spos(v));
+        None
+    } else if v.value.contains('\0') {
+        out.push(Diagnostic::error(nul_message(what)).help(NUL_HELP), spos(v));
+        None
+    } else {
+        Some(v.value.clone())
+    }
 }
 
 /// Warns when `command` runs Claude Code, but not as its first word: iw then cannot give it the
@@ -118,23 +122,23 @@ pub(super) fn unrecognised_claude(c: &Spanned<String>, what: &str, out: &mut Col
         out.push(
             Diagnostic::warning(format!(
                 "{what} runs Claude Code, but `claude` is not its first word"
-            )),
-            spos(c),
-            Some(
+            ))
+            .help(
                 "iw starts Claude Code as the agent (its settings, hook and instructions) only \
                  when the command starts with `claude`, e.g. `claude --model opus`; as written, \
-                 the agent would run without iw's hook"
-                    .into(),
+                 the agent would run without iw's hook",
             ),
-            None,
+            spos(c),
         );
     }
 }
 
+/// The message for a NUL byte in `what`.
 pub(super) fn nul_message(what: &str) -> String {
     format!("{what} contains a NUL byte, which no command line can hold")
 }
 
+/// What to do about a NUL byte.
 pub(super) const NUL_HELP: &str = "remove it (in a double-quoted YAML string, `\\0` writes one)";
 
 /// True if the (checked, relative) workdir `w` is a directory under `root`, or is an agent's own
@@ -154,6 +158,8 @@ pub(super) fn workdir_will_exist(root: &Path, w: &str, registry: &Registry) -> b
         && !w.split('/').any(|s| s == "..")
 }
 
+/// Why `w` is not a valid `workdir` (a directory relative to the project root, inside it), if
+/// it is not.
 pub(super) fn check_workdir(w: &str) -> Result<(), &'static str> {
     let p = Path::new(w);
     if w.trim().is_empty() {

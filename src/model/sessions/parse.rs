@@ -1,20 +1,27 @@
 //! Reading sessions.yaml: the YAML read into [`raw`] types, then each section
-//! validated into a [`SessionsConfig`].
+//! validated into a [`SessionsConfig`]: the top-level settings, `runs`, `notify`, the tenants
+//! ([`super::tenants`]) and the sessions.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::checks::*;
+use serde_saphyr::Spanned;
+
+use super::checks::{
+    check_workdir, command_text, env_map, unrecognised_claude, valid_prefix, valid_socket,
+    workdir_will_exist,
+};
 use super::raw;
 use super::tenants::tenants_config;
 use super::{
     DEFAULT_CHECK_FOR, DEFAULT_COMMAND, DEFAULT_PREFIX, DEFAULT_READY_TIMEOUT, DEFAULT_SOCKET,
     NotifyConfig, Restart, RunsConfig, SESSION_FIELDS, SessionDecl, SessionsConfig, TOP_FIELDS,
 };
+use crate::model::diagnostics::{Checked, Collector};
 use crate::model::registry::Registry;
-use crate::model::yaml::{self, pos_of, spos};
-use crate::support::diag::{Diagnostic, Pos, did_you_mean};
+use crate::model::yaml::{self, SpannedMap, pos_of, spos};
+use crate::support::diag::{Diagnostic, did_you_mean};
 
 /// The fields of the file's levels, to find every unknown one.
 const SHAPE: yaml::Shape<'static> = yaml::Shape {
@@ -24,11 +31,7 @@ const SHAPE: yaml::Shape<'static> = yaml::Shape {
 };
 
 /// Parses and validates sessions.yaml against the registry, without looking at the disk.
-pub fn parse(
-    file: &str,
-    src: &str,
-    registry: &Registry,
-) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn parse(file: &str, src: &str, registry: &Registry) -> Checked<SessionsConfig> {
     parse_in(file, src, registry, None)
 }
 
@@ -41,7 +44,7 @@ pub fn parse_in(
     src: &str,
     registry: &Registry,
     root: Option<&Path>,
-) -> Result<(SessionsConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+) -> Checked<SessionsConfig> {
     if yaml::is_blank(src) {
         return Err(vec![
             Diagnostic::error("the file is empty").in_file(file).help(
@@ -55,301 +58,142 @@ pub fn parse_in(
             Ok(d) => d,
             Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
         };
-    let mut out = Collector {
-        file,
-        lines: crate::support::diag::LineIndex::new(src),
-        diags: Vec::new(),
-        errors: 0,
-        suggestions: Default::default(),
+    let mut out = Collector::new(file, src);
+    let socket = socket(doc.socket, &mut out);
+    let config = SessionsConfig {
+        prefix: prefix(doc.prefix, &mut out),
+        command: command(doc.command, &mut out),
+        check_for: CHECK_FOR.read(doc.check_for, &mut out),
+        ready_timeout: READY_TIMEOUT.read(doc.ready_timeout, &mut out),
+        env: env_map(doc.env, None, None, &mut out),
+        runs: runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out),
+        notify: notify_config(doc.notify.map(|n| n.value), &mut out),
+        tenants: tenants_config(doc.tenants, registry, &socket, &mut out),
+        sessions: sessions(doc.sessions, registry, root, &mut out),
+        socket,
     };
-    let err = |o: &mut Collector, msg: String, pos: Pos, help: Option<String>| {
-        o.push(Diagnostic::error(msg), pos, help, None);
-    };
+    out.finish(config)
+}
 
-    let socket = match doc.socket {
+/// `socket`: the tmux socket (empty when it is invalid, which is reported).
+fn socket(value: Option<Spanned<String>>, out: &mut Collector<'_>) -> String {
+    match value {
         Some(s) if !valid_socket(&s.value) => {
-            err(
-                &mut out,
-                format!("`{}` is not a valid socket name", s.value),
-                spos(&s),
-                Some(
-                    "use letters, digits, `-` and `_` (it names a file under /tmp/tmux-UID/)"
-                        .into(),
+            out.push(
+                Diagnostic::error(format!("`{}` is not a valid socket name", s.value)).help(
+                    "use letters, digits, `-` and `_` (it names a file under /tmp/tmux-UID/)",
                 ),
+                spos(&s),
             );
             String::new()
         }
         Some(s) => s.value,
         None => DEFAULT_SOCKET.to_string(),
-    };
-    let prefix = match doc.prefix {
+    }
+}
+
+/// `prefix`: the session name prefix (empty when it is invalid, which is reported).
+fn prefix(value: Option<Spanned<String>>, out: &mut Collector<'_>) -> String {
+    match value {
         Some(p) if !valid_prefix(&p.value) => {
-            err(
-                &mut out,
-                format!("`{}` is not a valid session prefix", p.value),
-                spos(&p),
-                Some(
-                    "use letters, digits, `-` and `_`: tmux silently rewrites `.` and `:` in names"
-                        .into(),
+            out.push(
+                Diagnostic::error(format!("`{}` is not a valid session prefix", p.value)).help(
+                    "use letters, digits, `-` and `_`: tmux silently rewrites `.` and `:` in names",
                 ),
+                spos(&p),
             );
             String::new()
         }
         Some(p) => p.value,
         None => DEFAULT_PREFIX.to_string(),
-    };
-    let command = match doc.command {
-        Some(c) if c.value.trim().is_empty() => {
-            err(&mut out, "`command` is empty".into(), spos(&c), None);
-            String::new()
-        }
-        Some(c) if c.value.contains('\0') => {
-            err(
-                &mut out,
-                nul_message("`command`"),
-                spos(&c),
-                Some(NUL_HELP.into()),
-            );
-            String::new()
-        }
-        Some(c) => {
-            unrecognised_claude(&c, "`command`", &mut out);
-            c.value
-        }
-        None => DEFAULT_COMMAND.to_string(),
-    };
-    let check_for = match doc.check_for {
-        Some(c) => match humantime::parse_duration(&c.value) {
-            Ok(d) if d <= Duration::from_secs(60) => d,
-            Ok(_) => {
-                err(
-                    &mut out,
-                    "`check_for` is longer than 60s".into(),
-                    spos(&c),
-                    None,
-                );
-                DEFAULT_CHECK_FOR
-            }
-            Err(e) => {
-                err(
-                    &mut out,
-                    format!("`{}` is not a duration: {e}", c.value),
-                    spos(&c),
-                    Some("write e.g. `150ms`, `1s`; `0s` disables the check".into()),
-                );
-                DEFAULT_CHECK_FOR
-            }
-        },
-        None => DEFAULT_CHECK_FOR,
-    };
-    let ready_timeout = match doc.ready_timeout {
-        Some(c) => match humantime::parse_duration(&c.value) {
-            Ok(d) if d <= Duration::from_secs(3600) => d,
-            Ok(_) => {
-                err(
-                    &mut out,
-                    "`ready_timeout` is longer than 1h".into(),
-                    spos(&c),
-                    None,
-                );
-                DEFAULT_READY_TIMEOUT
-            }
-            Err(e) => {
-                err(
-                    &mut out,
-                    format!("`{}` is not a duration: {e}", c.value),
-                    spos(&c),
-                    Some("write e.g. `60s`, `2m`; `0s` does not wait".into()),
-                );
-                DEFAULT_READY_TIMEOUT
-            }
-        },
-        None => DEFAULT_READY_TIMEOUT,
-    };
-    let env = env_map(doc.env, None, &mut out);
-    let runs = runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out);
-    let notify = match doc.notify.map(|n| n.value) {
-        None => NotifyConfig::default(),
-        Some(n) => NotifyConfig {
-            tmux: n.tmux.is_none_or(|b| b.value),
-            bell: n.bell.is_none_or(|b| b.value),
-            command: match n.command {
-                Some(c) if c.value.trim().is_empty() => {
-                    err(&mut out, "`notify.command` is empty".into(), spos(&c), None);
-                    None
-                }
-                other => other.map(|c| c.value),
-            },
-        },
-    };
-    let tenants = tenants_config(doc.tenants, registry, &socket, &mut out);
-
-    let mut sessions = BTreeMap::new();
-    let known: Vec<&str> = registry.names().collect();
-    for (key, entry) in doc.sessions.map(|s| s.value.0).unwrap_or_default() {
-        let agent = key.value.clone();
-        let mut ok = true;
-        if !registry.agents.contains_key(&agent) {
-            ok = false;
-            let help =
-                out.suggestions
-                    .agent(&agent, "agents in the registry", known.iter().copied());
-            err(
-                &mut out,
-                format!("`{agent}` is not an agent in the registry"),
-                spos(&key),
-                Some(help),
-            );
-        }
-        let e = entry.value.unwrap_or_default();
-        let command = match e.command {
-            Some(c) if c.value.trim().is_empty() => {
-                ok = false;
-                err(
-                    &mut out,
-                    format!("session `{agent}`: `command` is empty"),
-                    spos(&c),
-                    None,
-                );
-                None
-            }
-            Some(c) if c.value.contains('\0') => {
-                ok = false;
-                err(
-                    &mut out,
-                    nul_message(&format!("session `{agent}`: `command`")),
-                    spos(&c),
-                    Some(NUL_HELP.into()),
-                );
-                None
-            }
-            Some(c) => {
-                unrecognised_claude(&c, &format!("session `{agent}`"), &mut out);
-                Some(c.value)
-            }
-            None => None,
-        };
-        let workdir = match e.workdir {
-            Some(w) => match check_workdir(&w.value) {
-                Ok(()) if root.is_some_and(|r| !workdir_will_exist(r, &w.value, registry)) => {
-                    ok = false;
-                    out.push(
-                        Diagnostic::error(format!(
-                            "session `{agent}`: workdir `{}` does not exist",
-                            w.value
-                        )),
-                        spos(&w),
-                        Some(
-                            "create the directory, or remove `workdir` to start in the project \
-                             root (tmux would start the pane somewhere else)"
-                                .into(),
-                        ),
-                        Some(&agent),
-                    );
-                    None
-                }
-                Ok(()) => Some(w.value),
-                Err(why) => {
-                    ok = false;
-                    out.push(
-                        Diagnostic::error(format!("`{}` is not a valid workdir: {why}", w.value)),
-                        spos(&w),
-                        Some("write a directory relative to the project root, e.g. `src`".into()),
-                        Some(&agent),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
-        let restart = match e.restart {
-            None => Restart::OnChange,
-            Some(r) => match r.value.as_str() {
-                "on-change" => Restart::OnChange,
-                "never" => Restart::Never,
-                other => {
-                    ok = false;
-                    let help = match did_you_mean(other, ["on-change", "never"]) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "use `on-change` (replace the session when its definition changes) or `never`".into(),
-                    };
-                    out.push(
-                        Diagnostic::error(format!("`{other}` is not a restart policy")),
-                        spos(&r),
-                        Some(help),
-                        Some(&agent),
-                    );
-                    Restart::OnChange
-                }
-            },
-        };
-        let before = out.errors();
-        let env = env_map(e.env, Some(&format!("session `{agent}`")), &mut out);
-        ok &= out.errors() == before;
-        if ok {
-            sessions.insert(
-                agent.clone(),
-                SessionDecl {
-                    agent,
-                    command,
-                    env,
-                    workdir,
-                    restart,
-                },
-            );
-        }
-    }
-    let (errors, warnings): (Vec<_>, Vec<_>) = out.diags.into_iter().partition(|d| d.is_error());
-    if errors.is_empty() {
-        Ok((
-            SessionsConfig {
-                socket,
-                prefix,
-                command,
-                env,
-                check_for,
-                ready_timeout,
-                sessions,
-                runs,
-                notify,
-                tenants,
-            },
-            warnings,
-        ))
-    } else {
-        Err(errors.into_iter().chain(warnings).collect())
     }
 }
 
+/// `command`: the default pane command (empty when it is invalid, which is reported).
+fn command(value: Option<Spanned<String>>, out: &mut Collector<'_>) -> String {
+    let Some(c) = value else {
+        return DEFAULT_COMMAND.to_string();
+    };
+    let command = command_text(&c, "`command`", out);
+    if command.is_some() {
+        unrecognised_claude(&c, "`command`", out);
+    }
+    command.unwrap_or_default()
+}
+
+/// A top-level duration field: its name, default and longest value, and the advice for a value
+/// that is not a duration.
+struct DurationField {
+    name: &'static str,
+    default: Duration,
+    max: Duration,
+    max_written: &'static str,
+    help: &'static str,
+}
+
+/// `check_for`.
+const CHECK_FOR: DurationField = DurationField {
+    name: "check_for",
+    default: DEFAULT_CHECK_FOR,
+    max: Duration::from_secs(60),
+    max_written: "60s",
+    help: "write e.g. `150ms`, `1s`; `0s` disables the check",
+};
+
+/// `ready_timeout`.
+const READY_TIMEOUT: DurationField = DurationField {
+    name: "ready_timeout",
+    default: DEFAULT_READY_TIMEOUT,
+    max: Duration::from_secs(3600),
+    max_written: "1h",
+    help: "write e.g. `60s`, `2m`; `0s` does not wait",
+};
+
+impl DurationField {
+    /// The field's value, or its default when it is absent or invalid (which is reported).
+    fn read(&self, value: Option<Spanned<String>>, out: &mut Collector<'_>) -> Duration {
+        let Some(c) = value else {
+            return self.default;
+        };
+        match humantime::parse_duration(&c.value) {
+            Ok(d) if d <= self.max => d,
+            Ok(_) => {
+                out.push(
+                    Diagnostic::error(format!(
+                        "`{}` is longer than {}",
+                        self.name, self.max_written
+                    )),
+                    spos(&c),
+                );
+                self.default
+            }
+            Err(e) => {
+                out.push(
+                    Diagnostic::error(format!("`{}` is not a duration: {e}", c.value))
+                        .help(self.help),
+                    spos(&c),
+                );
+                self.default
+            }
+        }
+    }
+}
+
+/// `runs`: how task runs are started and limited.
 fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
     let mut c = RunsConfig::default();
-    if let Some(cmd) = r.command {
-        if cmd.value.trim().is_empty() {
-            out.push(
-                Diagnostic::error("`runs.command` is empty"),
-                spos(&cmd),
-                None,
-                None,
-            );
-        } else if cmd.value.contains('\0') {
-            out.push(
-                Diagnostic::error(nul_message("`runs.command`")),
-                spos(&cmd),
-                Some(NUL_HELP.into()),
-                None,
-            );
-        } else {
-            unrecognised_claude(&cmd, "`runs.command`", out);
-            c.command = cmd.value;
-        }
+    if let Some(cmd) = r.command
+        && let Some(command) = command_text(&cmd, "`runs.command`", out)
+    {
+        unrecognised_claude(&cmd, "`runs.command`", out);
+        c.command = command;
     }
     if let Some(n) = r.max_concurrent {
         if n.value == 0 {
             out.push(
-                Diagnostic::error("`runs.max_concurrent` is 0, so no run could ever start"),
+                Diagnostic::error("`runs.max_concurrent` is 0, so no run could ever start")
+                    .help("write at least 1"),
                 pos_of(&n, 1),
-                Some("write at least 1".into()),
-                None,
             );
         } else {
             c.max_concurrent = n.value as usize;
@@ -359,18 +203,150 @@ fn runs_config(r: raw::Runs, out: &mut Collector<'_>) -> RunsConfig {
         match humantime::parse_duration(&l.value) {
             Ok(d) if !d.is_zero() => c.max_lifetime = d,
             Ok(_) => out.push(
-                Diagnostic::error("`runs.max_lifetime` is zero"),
+                Diagnostic::error("`runs.max_lifetime` is zero").help("write e.g. `30m` or `2h`"),
                 spos(&l),
-                Some("write e.g. `30m` or `2h`".into()),
-                None,
             ),
             Err(e) => out.push(
-                Diagnostic::error(format!("`{}` is not a duration: {e}", l.value)),
+                Diagnostic::error(format!("`{}` is not a duration: {e}", l.value))
+                    .help("write e.g. `30m` or `2h`"),
                 spos(&l),
-                Some("write e.g. `30m` or `2h`".into()),
-                None,
             ),
         }
     }
     c
+}
+
+/// `notify`: how the person is told when an agent needs them.
+fn notify_config(n: Option<raw::Notify>, out: &mut Collector<'_>) -> NotifyConfig {
+    let Some(n) = n else {
+        return NotifyConfig::default();
+    };
+    NotifyConfig {
+        tmux: n.tmux.is_none_or(|b| b.value),
+        bell: n.bell.is_none_or(|b| b.value),
+        command: match n.command {
+            Some(c) if c.value.trim().is_empty() => {
+                out.push(Diagnostic::error("`notify.command` is empty"), spos(&c));
+                None
+            }
+            other => other.map(|c| c.value),
+        },
+    }
+}
+
+/// `sessions`: the declared sessions without errors, by agent.
+fn sessions(
+    doc: Option<Spanned<SpannedMap<Option<raw::Entry>>>>,
+    registry: &Registry,
+    root: Option<&Path>,
+    out: &mut Collector<'_>,
+) -> BTreeMap<String, SessionDecl> {
+    let known: Vec<&str> = registry.names().collect();
+    let mut sessions = BTreeMap::new();
+    for (key, entry) in doc.map(|s| s.value.0).unwrap_or_default() {
+        let entry = entry.value.unwrap_or_default();
+        if let Some(decl) = session(&key, entry, registry, &known, root, out) {
+            sessions.insert(decl.agent.clone(), decl);
+        }
+    }
+    sessions
+}
+
+/// One declared session, if it has no error.
+fn session(
+    key: &Spanned<String>,
+    e: raw::Entry,
+    registry: &Registry,
+    known: &[&str],
+    root: Option<&Path>,
+    out: &mut Collector<'_>,
+) -> Option<SessionDecl> {
+    let before = out.errors();
+    let agent = key.value.clone();
+    if !registry.agents.contains_key(&agent) {
+        let help = out
+            .suggestions
+            .agent(&agent, "agents in the registry", known.iter().copied());
+        out.push(
+            Diagnostic::error(format!("`{agent}` is not an agent in the registry")).help(help),
+            spos(key),
+        );
+    }
+    let command = e.command.and_then(|c| {
+        let command = command_text(&c, &format!("session `{agent}`: `command`"), out);
+        if command.is_some() {
+            unrecognised_claude(&c, &format!("session `{agent}`"), out);
+        }
+        command
+    });
+    let workdir = e
+        .workdir
+        .and_then(|w| workdir(&agent, w, registry, root, out));
+    let restart = e
+        .restart
+        .map_or(Restart::OnChange, |r| restart(&agent, r, out));
+    let env = env_map(
+        e.env,
+        Some(&format!("session `{agent}`")),
+        Some(&agent),
+        out,
+    );
+    (out.errors() == before).then_some(SessionDecl {
+        agent,
+        command,
+        env,
+        workdir,
+        restart,
+    })
+}
+
+/// A session's `workdir`, if it is valid (and, given the project `root`, will exist).
+fn workdir(
+    agent: &str,
+    w: Spanned<String>,
+    registry: &Registry,
+    root: Option<&Path>,
+    out: &mut Collector<'_>,
+) -> Option<String> {
+    let d = match check_workdir(&w.value) {
+        Ok(()) if root.is_some_and(|r| !workdir_will_exist(r, &w.value, registry)) => {
+            Diagnostic::error(format!(
+                "session `{agent}`: workdir `{}` does not exist",
+                w.value
+            ))
+            .help(
+                "create the directory, or remove `workdir` to start in the project \
+                 root (tmux would start the pane somewhere else)",
+            )
+        }
+        Ok(()) => return Some(w.value),
+        Err(why) => Diagnostic::error(format!("`{}` is not a valid workdir: {why}", w.value))
+            .help("write a directory relative to the project root, e.g. `src`"),
+    };
+    out.push(d.agent(agent), spos(&w));
+    None
+}
+
+/// A session's `restart` policy (the default when it is invalid, which is reported).
+fn restart(agent: &str, r: Spanned<String>, out: &mut Collector<'_>) -> Restart {
+    match r.value.as_str() {
+        "on-change" => Restart::OnChange,
+        "never" => Restart::Never,
+        other => {
+            let help = match did_you_mean(other, ["on-change", "never"]) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => {
+                    "use `on-change` (replace the session when its definition changes) or `never`"
+                        .into()
+                }
+            };
+            out.push(
+                Diagnostic::error(format!("`{other}` is not a restart policy"))
+                    .agent(agent)
+                    .help(help),
+                spos(&r),
+            );
+            Restart::OnChange
+        }
+    }
 }

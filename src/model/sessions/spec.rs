@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Restart, SessionDecl, SessionsConfig};
+use super::{Restart, SessionDecl, SessionsConfig, Tenant};
 use crate::claude::launch;
 use crate::support::fsutil;
 
@@ -74,75 +74,106 @@ pub fn specs(
     root: &Path,
     config_hashes: &BTreeMap<String, String>,
 ) -> Vec<SessionSpec> {
-    let root_s = root.to_string_lossy().into_owned();
-    let workdir = |decl: Option<&SessionDecl>| match decl.and_then(|d| d.workdir.as_ref()) {
-        Some(w) => root.join(w),
-        None => root.to_path_buf(),
+    let b = Builder {
+        config,
+        root,
+        root_s: root.to_string_lossy().into_owned(),
+        config_hashes,
     };
-    // A Claude Code command runs as the agent: its settings and directory on the command line
-    // (so that one trust of the project root covers every agent), and the directory's CLAUDE.md
-    // read as instructions.
-    let launch = |command: String, agent: &str, env: &mut BTreeMap<String, String>| {
+    let mut out: Vec<SessionSpec> = config.sessions.values().map(|d| b.own(d)).collect();
+    for t in config.tenants.values() {
+        out.extend(t.agents.iter().map(|agent| b.tenant(t, agent)));
+    }
+    out
+}
+
+/// What every spec is built from.
+struct Builder<'a> {
+    config: &'a SessionsConfig,
+    root: &'a Path,
+    /// The root as text, for `IW_ROOT`.
+    root_s: String,
+    config_hashes: &'a BTreeMap<String, String>,
+}
+
+impl Builder<'_> {
+    /// The project's own session of a declared agent.
+    fn own(&self, d: &SessionDecl) -> SessionSpec {
+        let config = self.config;
+        let mut env = config.env.clone();
+        env.extend(d.env.clone());
+        env.insert("IW_AGENT".into(), d.agent.clone());
+        env.insert("IW_ROOT".into(), self.root_s.clone());
+        let command = d.command.clone().unwrap_or_else(|| config.command.clone());
+        SessionSpec {
+            agent: d.agent.clone(),
+            name: config.session_name(&d.agent),
+            command: self.launch(command, &d.agent, &mut env),
+            workdir: self.workdir(Some(d)),
+            env,
+            restart: d.restart,
+            config: self.hash(&d.agent),
+            tenant: None,
+            socket: config.socket.clone(),
+        }
+    }
+
+    /// Tenant `t`'s session of `agent`: the agent's declared session (if any) with the tenant's
+    /// environment and overrides.
+    fn tenant(&self, t: &Tenant, agent: &str) -> SessionSpec {
+        let config = self.config;
+        let decl = config.sessions.get(agent);
+        let o = t.overrides.get(agent).cloned().unwrap_or_default();
+        let mut env = config.env.clone();
+        env.extend(t.env.clone());
+        if let Some(d) = decl {
+            env.extend(d.env.clone());
+        }
+        env.extend(o.env.clone());
+        if let Some(m) = &o.model {
+            env.insert("ANTHROPIC_MODEL".into(), m.clone());
+        }
+        env.insert("IW_AGENT".into(), agent.to_string());
+        env.insert("IW_ROOT".into(), self.root_s.clone());
+        env.insert("IW_TENANT".into(), t.name.clone());
+        let (socket, prefix) = config.socket_and_prefix(Some(t));
+        let command = o
+            .command
+            .or_else(|| decl.and_then(|d| d.command.clone()))
+            .unwrap_or_else(|| config.command.clone());
+        SessionSpec {
+            agent: agent.to_string(),
+            name: format!("{prefix}{agent}"),
+            command: self.launch(command, agent, &mut env),
+            workdir: self.workdir(decl),
+            env,
+            restart: decl.map_or(Restart::OnChange, |d| d.restart),
+            config: self.hash(agent),
+            tenant: Some(t.name.clone()),
+            socket,
+        }
+    }
+
+    /// The session's absolute working directory: its `workdir`, else the project root.
+    fn workdir(&self, decl: Option<&SessionDecl>) -> PathBuf {
+        match decl.and_then(|d| d.workdir.as_ref()) {
+            Some(w) => self.root.join(w),
+            None => self.root.to_path_buf(),
+        }
+    }
+
+    /// The pane's command line. A Claude Code command runs as the agent: its settings and
+    /// directory on the command line (so that one trust of the project root covers every
+    /// agent), and the directory's CLAUDE.md read as instructions.
+    fn launch(&self, command: String, agent: &str, env: &mut BTreeMap<String, String>) -> String {
         if launch::is_claude(&command) {
             env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
         }
-        launch::command(&command, root, agent)
-    };
-    let mut out: Vec<SessionSpec> = config
-        .sessions
-        .values()
-        .map(|d| {
-            let mut env = config.env.clone();
-            env.extend(d.env.clone());
-            env.insert("IW_AGENT".into(), d.agent.clone());
-            env.insert("IW_ROOT".into(), root_s.clone());
-            let command = d.command.clone().unwrap_or_else(|| config.command.clone());
-            SessionSpec {
-                agent: d.agent.clone(),
-                name: config.session_name(&d.agent),
-                command: launch(command, &d.agent, &mut env),
-                workdir: workdir(Some(d)),
-                env,
-                restart: d.restart,
-                config: config_hashes.get(&d.agent).cloned().unwrap_or_default(),
-                tenant: None,
-                socket: config.socket.clone(),
-            }
-        })
-        .collect();
-    for t in config.tenants.values() {
-        for agent in &t.agents {
-            let decl = config.sessions.get(agent);
-            let o = t.overrides.get(agent).cloned().unwrap_or_default();
-            let mut env = config.env.clone();
-            env.extend(t.env.clone());
-            if let Some(d) = decl {
-                env.extend(d.env.clone());
-            }
-            env.extend(o.env.clone());
-            if let Some(m) = &o.model {
-                env.insert("ANTHROPIC_MODEL".into(), m.clone());
-            }
-            env.insert("IW_AGENT".into(), agent.clone());
-            env.insert("IW_ROOT".into(), root_s.clone());
-            env.insert("IW_TENANT".into(), t.name.clone());
-            let (socket, prefix) = config.socket_and_prefix(Some(t));
-            let command = o
-                .command
-                .or_else(|| decl.and_then(|d| d.command.clone()))
-                .unwrap_or_else(|| config.command.clone());
-            out.push(SessionSpec {
-                agent: agent.clone(),
-                name: format!("{prefix}{agent}"),
-                command: launch(command, agent, &mut env),
-                workdir: workdir(decl),
-                env,
-                restart: decl.map_or(Restart::OnChange, |d| d.restart),
-                config: config_hashes.get(agent).cloned().unwrap_or_default(),
-                tenant: Some(t.name.clone()),
-                socket,
-            });
-        }
+        launch::command(&command, self.root, agent)
     }
-    out
+
+    /// The agent's config hash.
+    fn hash(&self, agent: &str) -> String {
+        self.config_hashes.get(agent).cloned().unwrap_or_default()
+    }
 }
