@@ -33,6 +33,11 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// The position of byte `offset` of the file, highlighting `len` characters.
+    pub fn pos_at(&self, offset: usize, len: usize) -> Pos {
+        self.lines.pos(offset, len)
+    }
+
     /// Records `d`, pointed at `pos` in the file.
     pub fn push(&mut self, d: Diagnostic, pos: Pos) {
         let d = d.at_line(self.file, &self.lines, pos);

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use crate::model::diagnostics::Checked;
 use crate::model::registry::{self, Agent, Registry};
 use crate::model::sessions::{self, SessionsConfig};
+use crate::model::templates::{Origin, Templates};
 use crate::reconcile::lock::{Inputs, TemplateInput};
-use crate::reconcile::render::{Context, Origin, RenderedFile, Templates};
+use crate::reconcile::render::{self, Context, RenderedFile};
 use crate::support::diag::Diagnostic;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
@@ -191,7 +192,7 @@ impl Project {
     ) -> Result<Vec<RenderedFile>> {
         let agents: Vec<&Agent> = agents.into_iter().collect();
         let parts = map_in_order(&agents, PARALLEL_FROM, |a| {
-            self.templates.render(&self.registry, a, &self.ctx)
+            render::agent_files(&self.templates, &self.registry, a, &self.ctx)
         });
         let mut files = Vec::new();
         let mut errors = Vec::new();
