@@ -2,6 +2,7 @@
 //! share: names, environments, commands, working directories.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Component, Path};
 
 use serde_saphyr::Spanned;
@@ -158,18 +159,37 @@ pub(super) fn workdir_will_exist(root: &Path, w: &str, registry: &Registry) -> b
         && !w.split('/').any(|s| s == "..")
 }
 
-/// Why `w` is not a valid `workdir` (a directory relative to the project root, inside it), if
-/// it is not.
-pub(super) fn check_workdir(w: &str) -> Result<(), &'static str> {
+/// Why a `workdir` is not valid ([`check_workdir`]); shown as "… is not a valid workdir: {it}".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BadWorkdir {
+    Empty,
+    Nul,
+    Absolute,
+    LeavesRoot,
+}
+
+impl fmt::Display for BadWorkdir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BadWorkdir::Empty => "it is empty",
+            BadWorkdir::Nul => "it contains a NUL byte",
+            BadWorkdir::Absolute => "it must be relative to the project root",
+            BadWorkdir::LeavesRoot => "it leaves the project root",
+        })
+    }
+}
+
+/// Checks that `w` is a directory relative to the project root, inside it.
+pub(super) fn check_workdir(w: &str) -> Result<(), BadWorkdir> {
     let p = Path::new(w);
     if w.trim().is_empty() {
-        return Err("it is empty");
+        return Err(BadWorkdir::Empty);
     }
     if w.contains('\0') {
-        return Err("it contains a NUL byte");
+        return Err(BadWorkdir::Nul);
     }
     if p.is_absolute() {
-        return Err("it must be relative to the project root");
+        return Err(BadWorkdir::Absolute);
     }
     let mut depth: i32 = 0;
     for c in p.components() {
@@ -179,7 +199,7 @@ pub(super) fn check_workdir(w: &str) -> Result<(), &'static str> {
             _ => {}
         }
         if depth < 0 {
-            return Err("it leaves the project root");
+            return Err(BadWorkdir::LeavesRoot);
         }
     }
     Ok(())
