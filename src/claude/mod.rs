@@ -2,19 +2,22 @@
 //! and how to write its permission rules.
 //!
 //! Facts here were measured against the real CLI (see `docs/claude-code.md`): a hook entry that is
-//! not `{"matcher": …, "hooks": [{"type": "command", "command": …}]}` is ignored silently, and a
-//! path rule `//abs/path` is absolute while `path` is relative to where `claude` was started.
+//! not `{"matcher": …, "hooks": [{"type": "command", "command": …}]}` is ignored silently
+//! ([`check_settings`]), and a path rule `//abs/path` is absolute while `path` is relative to
+//! where `claude` was started.
 
 pub mod catalogue;
 pub mod config;
 pub mod launch;
+mod settings;
 
 use std::borrow::Cow;
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::model::pattern::AccessPattern;
+use crate::support::diag::did_you_mean;
+
+pub use settings::check_settings;
 
 /// Built-in tools for talking with the user or loading other tools; never denied (the
 /// catalogue's [`catalogue::Kind::Interaction`] tools).
@@ -91,9 +94,27 @@ pub fn mcp_parts(name: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// Why a registry tool name is not one Claude Code has ([`check_tool_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadToolName {
+    /// What is wrong with the name.
+    pub message: String,
+    /// What to write instead: a close name, or what tool names look like.
+    pub help: String,
+}
+
+impl BadToolName {
+    fn new(message: String, help: impl Into<String>) -> Self {
+        BadToolName {
+            message,
+            help: help.into(),
+        }
+    }
+}
+
 /// Checks a registry tool name: a built-in Claude Code tool, `mcp__server`, or
-/// `mcp__server__tool`. On error returns the message and, when one is close, a suggestion.
-pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
+/// `mcp__server__tool`.
+pub fn check_tool_name(name: &str) -> Result<(), BadToolName> {
     if builtin_tools().any(|t| t == name) {
         return Ok(());
     }
@@ -101,35 +122,29 @@ pub fn check_tool_name(name: &str) -> Result<(), (String, Option<String>)> {
         if mcp_parts(name).is_some() {
             return Ok(());
         }
-        return Err((
+        return Err(BadToolName::new(
             format!("`{name}` is not a valid MCP tool name"),
-            Some(
-                "write `mcp__<server>` for all of a server's tools or `mcp__<server>__<tool>` for one; \
-                 names use letters, digits, `-` and `_`"
-                    .into(),
-            ),
+            "write `mcp__<server>` for all of a server's tools or `mcp__<server>__<tool>` for one; \
+             names use letters, digits, `-` and `_`",
         ));
     }
     if name.contains('(') {
-        return Err((
+        return Err(BadToolName::new(
             format!("`{name}` is a permission rule, not a tool name"),
-            Some(
-                "list the bare tool name (e.g. `Bash`); iw's hook enforces paths and commands"
-                    .into(),
-            ),
+            "list the bare tool name (e.g. `Bash`); iw's hook enforces paths and commands",
         ));
     }
-    let help = crate::support::diag::did_you_mean(name, builtin_tools())
-        .map(|s| format!("did you mean `{s}`?"))
-        .or_else(|| {
-            Some(
-                "Claude Code's tools include Read, Write, Edit, Bash, Glob, Grep, WebFetch, \
+    let help = match did_you_mean(name, builtin_tools()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "Claude Code's tools include Read, Write, Edit, Bash, Glob, Grep, WebFetch, \
                  WebSearch, Agent (Task), TodoWrite and NotebookEdit (the full list: \
                  src/claude/catalogue.rs); MCP tools are `mcp__<server>[__<tool>]`"
-                    .into(),
-            )
-        });
-    Err((format!("`{name}` is not a Claude Code tool"), help))
+            .into(),
+    };
+    Err(BadToolName::new(
+        format!("`{name}` is not a Claude Code tool"),
+        help,
+    ))
 }
 
 /// Quotes `s` for a POSIX shell when it contains anything but safe characters.
@@ -241,133 +256,24 @@ pub fn permissions<'a>(
     Permissions { allow, deny }
 }
 
-/// Checks that a rendered `settings.json` is in the format Claude Code reads and that it runs
-/// `expected_hook` before every tool use. Returns one message per problem.
-pub fn check_settings(settings: &Value, expected_hook: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let Some(obj) = settings.as_object() else {
-        return vec!["the top level must be a JSON object".into()];
-    };
-    if let Some(model) = obj.get("model")
-        && !model.is_string()
-    {
-        problems.push("`model` must be a string".into());
-    }
-    if let Some(perms) = obj.get("permissions") {
-        match perms.as_object() {
-            None => problems.push("`permissions` must be an object".into()),
-            Some(p) => {
-                for key in ["allow", "deny", "ask"] {
-                    if let Some(v) = p.get(key) {
-                        let ok = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-                        if !ok {
-                            problems.push(format!("`permissions.{key}` must be a list of strings"));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let Some(hooks) = obj.get("hooks") else {
-        problems.push(
-            "there is no `hooks` object, so Claude Code would never call iw's hook; add \
-             \"hooks\": {\"PreToolUse\": [{\"matcher\": \"*\", \"hooks\": [{\"type\": \"command\", \
-             \"command\": \"${IW_HOOK_COMMAND}\"}]}]}"
-                .into(),
-        );
-        return problems;
-    };
-    let Some(hooks) = hooks.as_object() else {
-        problems.push("`hooks` must be an object mapping event names to lists".into());
-        return problems;
-    };
-    let mut found = false;
-    for (event, entries) in hooks {
-        let Some(entries) = entries.as_array() else {
-            problems.push(format!("`hooks.{event}` must be a list"));
-            continue;
-        };
-        for (i, entry) in entries.iter().enumerate() {
-            let at = format!("hooks.{event}[{i}]");
-            let Some(entry) = entry.as_object() else {
-                problems.push(format!("`{at}` must be an object"));
-                continue;
-            };
-            if entry.contains_key("command") {
-                problems.push(format!(
-                    "`{at}` has `command` at its top level; Claude Code \
-                     ignores such entries silently. Nest it: {{\"matcher\": \"*\", \"hooks\": \
-                     [{{\"type\": \"command\", \"command\": …}}]}}"
-                ));
-                continue;
-            }
-            let matcher = match entry.get("matcher") {
-                None => Some(""),
-                Some(Value::String(s)) => Some(s.as_str()),
-                Some(_) => {
-                    problems.push(format!("`{at}.matcher` must be a string"));
-                    None
-                }
-            };
-            let Some(list) = entry.get("hooks").and_then(Value::as_array) else {
-                problems.push(format!(
-                    "`{at}` has no `hooks` list; Claude Code expects \
-                     {{\"matcher\": …, \"hooks\": [{{\"type\": \"command\", \"command\": …}}]}}"
-                ));
-                continue;
-            };
-            for (j, h) in list.iter().enumerate() {
-                let hat = format!("{at}.hooks[{j}]");
-                let Some(h) = h.as_object() else {
-                    problems.push(format!("`{hat}` must be an object"));
-                    continue;
-                };
-                match h.get("type").and_then(Value::as_str) {
-                    Some("command") => match h.get("command").and_then(Value::as_str) {
-                        Some(cmd) if !cmd.trim().is_empty() => {
-                            if event == "PreToolUse"
-                                && cmd == expected_hook
-                                && matches!(matcher, Some("") | Some("*"))
-                            {
-                                found = true;
-                            }
-                        }
-                        _ => problems.push(format!("`{hat}.command` must be a non-empty string")),
-                    },
-                    Some(_) => {}
-                    None => problems.push(format!("`{hat}` needs a `type` (e.g. \"command\")")),
-                }
-            }
-        }
-    }
-    if !found && problems.is_empty() {
-        problems.push(format!(
-            "no `hooks.PreToolUse` entry with matcher \"*\" runs iw's hook (`{expected_hook}`), so \
-             this agent's tool calls would not be checked; use \"command\": \"${{IW_HOOK_COMMAND}}\""
-        ));
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn tool_names() {
         assert!(check_tool_name("Bash").is_ok());
         assert!(check_tool_name("mcp__chrome-devtools").is_ok());
         assert!(check_tool_name("mcp__github__create_issue").is_ok());
-        let (msg, help) = check_tool_name("bash").unwrap_err();
-        assert!(msg.contains("not a Claude Code tool"));
-        assert_eq!(help.as_deref(), Some("did you mean `Bash`?"));
+        let e = check_tool_name("bash").unwrap_err();
+        assert!(e.message.contains("not a Claude Code tool"));
+        assert_eq!(e.help, "did you mean `Bash`?");
         assert!(check_tool_name("mcp__").is_err());
         assert!(check_tool_name("mcp__a b").is_err());
         assert!(
             check_tool_name("Bash(npm test:*)")
                 .unwrap_err()
-                .0
+                .message
                 .contains("permission rule")
         );
     }
@@ -433,24 +339,5 @@ mod tests {
         assert!(!p.deny.contains(&"Read".to_string()));
         assert!(p.deny.contains(&"Edit(//srv/p/tests/**)".to_string()));
         assert!(p.deny.contains(&"Read(//srv/p/secrets/**)".to_string()));
-    }
-
-    #[test]
-    fn settings_in_seed_format_is_rejected() {
-        let seed = json!({"hooks": {"PreToolUse": [{"command": "/x/auto-deny.py"}]}});
-        let problems = check_settings(&seed, "iw hook");
-        assert!(
-            problems[0].contains("ignores such entries silently"),
-            "{problems:?}"
-        );
-    }
-
-    #[test]
-    fn settings_in_claude_format_is_accepted() {
-        let ok = json!({"hooks": {"PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "iw hook"}]}]}});
-        assert!(check_settings(&ok, "iw hook").is_empty());
-        let narrow = json!({"hooks": {"PreToolUse": [{"matcher": "Write", "hooks": [{"type": "command", "command": "iw hook"}]}]}});
-        assert!(check_settings(&narrow, "iw hook")[0].contains("matcher \"*\""));
-        assert!(!check_settings(&json!({}), "iw hook").is_empty());
     }
 }

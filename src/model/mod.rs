@@ -1,10 +1,14 @@
 //! The desired state, as read and validated from the user's files: the registry of agents, the
-//! sessions, access patterns, the delegation graph, typed handoffs, and the loaded project.
+//! sessions, the templates, access patterns, the delegation graph, typed handoffs, and the loaded
+//! project. The readers share one YAML toolkit ([`yaml`]) and one diagnostic collector
+//! ([`diagnostics`]).
 
+pub mod diagnostics;
 pub mod graph;
 pub mod handoff;
 pub mod pattern;
 pub mod project;
 pub mod registry;
 pub mod sessions;
+pub mod templates;
 pub mod yaml;

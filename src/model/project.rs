@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::diagnostics::Checked;
 use crate::model::registry::{self, Agent, Registry};
 use crate::model::sessions::{self, SessionsConfig};
+use crate::model::templates::{Origin, Templates};
 use crate::reconcile::lock::{Inputs, TemplateInput};
-use crate::reconcile::render::{Context, Origin, RenderedFile, Templates};
+use crate::reconcile::render::{self, Context, RenderedFile};
 use crate::support::diag::Diagnostic;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
@@ -150,74 +152,22 @@ impl Project {
     /// Every problem found in either is reported.
     pub fn load(root: &Path) -> Result<Project> {
         let reg_path = root.join(REGISTRY_PATH);
-        let src = match fsutil::read_optional(&reg_path)? {
-            Some(bytes) => bytes,
-            None => {
-                return Err(Error::with_help(
-                    format!("no registry at {}", reg_path.display()),
-                    "create agents/registry.yaml (see examples/pilot), or point iw at the project \
-                     root with -C DIR",
-                ));
-            }
+        let Some(src) = fsutil::read_optional(&reg_path)? else {
+            return Err(Error::with_help(
+                format!("no registry at {}", reg_path.display()),
+                "create agents/registry.yaml (see examples/pilot), or point iw at the project \
+                 root with -C DIR",
+            ));
         };
         let registry_sha256 = fsutil::sha256_hex(&src);
         let mut diags = Vec::new();
-        let text = match String::from_utf8(src) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
-                        .in_file(REGISTRY_PATH),
-                );
-                None
-            }
-        };
-        let registry = text.and_then(|t| match registry::parse(REGISTRY_PATH, &t) {
-            Ok((r, w)) => {
-                diags.extend(w);
-                diags.extend(missing_personas(root, &r));
-                Some(r)
-            }
-            Err(d) => {
-                diags.extend(d);
-                None
-            }
-        });
-        let templates = match Templates::load(root) {
-            Ok((t, w)) => {
-                diags.extend(w);
-                Some(t)
-            }
-            Err(d) => {
-                diags.extend(d);
-                None
-            }
-        };
+        let registry = read_registry(root, src, &mut diags);
+        let templates = checked(Templates::load(root), &mut diags);
         // sessions.yaml names agents, so it is checked against a valid registry only.
-        let mut sessions = None;
-        if let Some(registry) = &registry {
-            let path = root.join(sessions::SESSIONS_PATH);
-            if let Some(bytes) = fsutil::read_optional(&path)? {
-                match String::from_utf8(bytes) {
-                    Ok(src) => match sessions::parse_in(
-                        sessions::SESSIONS_PATH,
-                        &src,
-                        registry,
-                        Some(root),
-                    ) {
-                        Ok((c, w)) => {
-                            diags.extend(w);
-                            sessions = Some(c);
-                        }
-                        Err(d) => diags.extend(d),
-                    },
-                    Err(e) => diags.push(
-                        Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
-                            .in_file(sessions::SESSIONS_PATH),
-                    ),
-                }
-            }
-        }
+        let sessions = match &registry {
+            Some(registry) => read_sessions(root, registry, &mut diags)?,
+            None => None,
+        };
         match (registry, templates) {
             (Some(registry), Some(templates)) if !diags.iter().any(Diagnostic::is_error) => {
                 Ok(Project {
@@ -242,7 +192,7 @@ impl Project {
     ) -> Result<Vec<RenderedFile>> {
         let agents: Vec<&Agent> = agents.into_iter().collect();
         let parts = map_in_order(&agents, PARALLEL_FROM, |a| {
-            self.templates.render(&self.registry, a, &self.ctx)
+            render::agent_files(&self.templates, &self.registry, a, &self.ctx)
         });
         let mut files = Vec::new();
         let mut errors = Vec::new();
@@ -286,6 +236,64 @@ impl Project {
                     )
                 })
                 .collect(),
+        }
+    }
+}
+
+/// The value of a checked read, its diagnostics (warnings, or errors and warnings) added to
+/// `diags`.
+fn checked<T>(read: Checked<T>, diags: &mut Vec<Diagnostic>) -> Option<T> {
+    match read {
+        Ok((value, warnings)) => {
+            diags.extend(warnings);
+            Some(value)
+        }
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    }
+}
+
+/// The registry in `src` (the bytes of agents/registry.yaml), if it is valid, with a warning
+/// for each missing persona file.
+fn read_registry(root: &Path, src: Vec<u8>, diags: &mut Vec<Diagnostic>) -> Option<Registry> {
+    let text = match String::from_utf8(src) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                    .in_file(REGISTRY_PATH),
+            );
+            return None;
+        }
+    };
+    let registry = checked(registry::parse(REGISTRY_PATH, &text), diags)?;
+    diags.extend(missing_personas(root, &registry));
+    Some(registry)
+}
+
+/// sessions.yaml, if the project has one and it is valid.
+fn read_sessions(
+    root: &Path,
+    registry: &Registry,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Option<SessionsConfig>> {
+    let path = root.join(sessions::SESSIONS_PATH);
+    let Some(bytes) = fsutil::read_optional(&path)? else {
+        return Ok(None);
+    };
+    match String::from_utf8(bytes) {
+        Ok(src) => Ok(checked(
+            sessions::parse_in(sessions::SESSIONS_PATH, &src, registry, Some(root)),
+            diags,
+        )),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
+                    .in_file(sessions::SESSIONS_PATH),
+            );
+            Ok(None)
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use crate::model::diagnostics::Collector;
 use crate::support::diag::{Diagnostic, Pos, did_you_mean};
 
 /// A YAML mapping read in file order, with the location of every key and value.
@@ -133,18 +134,6 @@ fn original(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
 /// errors. The parser's own messages for these name its options and Rust types.
 fn in_words(err: &serde_saphyr::Error) -> Option<(String, String)> {
     use serde_saphyr::Error as E;
-    use serde_saphyr::budget::BudgetBreach as B;
-    let budget = options().budget.unwrap_or_default();
-    let aliases_help = || {
-        "write the values out, or use fewer anchors (`&name`) and aliases (`*name`) nested in \
-         each other; iw refuses YAML whose aliases expand without bound (an \"alias bomb\")"
-            .to_string()
-    };
-    let too_large = || {
-        "check that the file is the one you meant (a runaway generator?); a registry of a \
-         hundred thousand agents stays well below this"
-            .to_string()
-    };
     Some(match original(err) {
         E::DuplicateMappingKey { key, .. } => (
             match key {
@@ -154,75 +143,7 @@ fn in_words(err: &serde_saphyr::Error) -> Option<(String, String)> {
             "keep one of them: keys must be unique, and iw does not guess which one you meant"
                 .into(),
         ),
-        E::Budget { breach, .. } => match breach {
-            B::Depth { .. } => (
-                format!(
-                    "lists and mappings are nested more than {} levels deep here",
-                    budget.max_depth
-                ),
-                "a registry needs a few levels: check the indentation and the brackets".into(),
-            ),
-            B::Nodes { .. } | B::Events { .. } => (
-                format!("the file holds more than {} values", budget.max_nodes),
-                too_large(),
-            ),
-            B::ScalarBytes { .. } => (
-                format!(
-                    "the file's text values add up to more than {} MiB",
-                    budget.max_total_scalar_bytes >> 20
-                ),
-                too_large(),
-            ),
-            B::InputBytes { .. } => ("the file is larger than iw reads".into(), too_large()),
-            B::Documents { .. } => (
-                format!(
-                    "the file holds more than {} YAML documents (`---`)",
-                    budget.max_documents
-                ),
-                "the file is one document: remove the `---` separators".into(),
-            ),
-            B::MergeKeys { .. } => (
-                format!(
-                    "the file uses more than {} merge keys (`<<`)",
-                    budget.max_merge_keys
-                ),
-                "write the values out instead of merging them".into(),
-            ),
-            B::Aliases { .. } => (
-                format!(
-                    "the file uses more than {} aliases (`*name`)",
-                    budget.max_aliases
-                ),
-                aliases_help(),
-            ),
-            B::Anchors { .. } => (
-                format!(
-                    "the file defines more than {} anchors (`&name`)",
-                    budget.max_anchors
-                ),
-                aliases_help(),
-            ),
-            B::AliasAnchorRatio { aliases, anchors } => (
-                format!(
-                    "the file uses {aliases} aliases (`*name`) of only {anchors} anchors (`&name`)"
-                ),
-                aliases_help(),
-            ),
-            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => (
-                "anchored values (`&name`) here grow too large with the aliases (`*name`) inside \
-                 them"
-                    .into(),
-                aliases_help(),
-            ),
-            B::SequenceUnbalanced => (
-                "lists and mappings here close without having been opened".into(),
-                "check the brackets and the indentation".into(),
-            ),
-            _ => (
-                "the file exceeds a limit iw sets against runaway input".into(),
-                too_large(),
-            ),
-        },
+        E::Budget { breach, .. } => budget_in_words(breach),
         E::AliasReplayLimitExceeded { .. } | E::AliasReplayCounterOverflow { .. } => (
             format!(
                 "the aliases (`*name`) of the file expand to more than {MAX_ALIAS_EXPANSION} \
@@ -253,6 +174,95 @@ fn in_words(err: &serde_saphyr::Error) -> Option<(String, String)> {
         ),
         _ => return None,
     })
+}
+
+/// A limit of [`options`]'s budget that the file exceeds, in words, with what to do.
+fn budget_in_words(breach: &serde_saphyr::budget::BudgetBreach) -> (String, String) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let budget = options().budget.unwrap_or_default();
+    match breach {
+        B::Depth { .. } => (
+            format!(
+                "lists and mappings are nested more than {} levels deep here",
+                budget.max_depth
+            ),
+            "a registry needs a few levels: check the indentation and the brackets".into(),
+        ),
+        B::Nodes { .. } | B::Events { .. } => (
+            format!("the file holds more than {} values", budget.max_nodes),
+            too_large(),
+        ),
+        B::ScalarBytes { .. } => (
+            format!(
+                "the file's text values add up to more than {} MiB",
+                budget.max_total_scalar_bytes >> 20
+            ),
+            too_large(),
+        ),
+        B::InputBytes { .. } => ("the file is larger than iw reads".into(), too_large()),
+        B::Documents { .. } => (
+            format!(
+                "the file holds more than {} YAML documents (`---`)",
+                budget.max_documents
+            ),
+            "the file is one document: remove the `---` separators".into(),
+        ),
+        B::MergeKeys { .. } => (
+            format!(
+                "the file uses more than {} merge keys (`<<`)",
+                budget.max_merge_keys
+            ),
+            "write the values out instead of merging them".into(),
+        ),
+        B::Aliases { .. } => (
+            format!(
+                "the file uses more than {} aliases (`*name`)",
+                budget.max_aliases
+            ),
+            aliases_help(),
+        ),
+        B::Anchors { .. } => (
+            format!(
+                "the file defines more than {} anchors (`&name`)",
+                budget.max_anchors
+            ),
+            aliases_help(),
+        ),
+        B::AliasAnchorRatio { aliases, anchors } => (
+            format!(
+                "the file uses {aliases} aliases (`*name`) of only {anchors} anchors (`&name`)"
+            ),
+            aliases_help(),
+        ),
+        B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => (
+            "anchored values (`&name`) here grow too large with the aliases (`*name`) inside \
+             them"
+                .into(),
+            aliases_help(),
+        ),
+        B::SequenceUnbalanced => (
+            "lists and mappings here close without having been opened".into(),
+            "check the brackets and the indentation".into(),
+        ),
+        _ => (
+            "the file exceeds a limit iw sets against runaway input".into(),
+            too_large(),
+        ),
+    }
+}
+
+/// What to do about aliases that expand too far.
+fn aliases_help() -> String {
+    "write the values out, or use fewer anchors (`&name`) and aliases (`*name`) nested in \
+     each other; iw refuses YAML whose aliases expand without bound (an \"alias bomb\")"
+        .to_string()
+}
+
+/// What to do about a file too large.
+fn too_large() -> String {
+    "check that the file is the one you meant (a runaway generator?); a registry of a \
+     hundred thousand agents stays well below this"
+        .to_string()
 }
 
 /// "did you mean …?" for an unknown field, or the list of known fields.
@@ -309,29 +319,29 @@ pub fn structural_errors(
         Ok(s) => s,
         Err(e2) => return vec![first, yaml_error(file, src, &e2, shape.entry)],
     };
-    let lines = crate::support::diag::LineIndex::new(src);
-    let mut out = Vec::new();
+    let mut c = Collector::new(file, src);
     for k in &scan.top {
         if !shape.top.contains(&k.value.as_str()) {
-            out.push(
+            c.push(
                 Diagnostic::error(format!("unknown field `{}`", k.value))
-                    .at_line(file, &lines, spos(k))
                     .help(unknown_field_help(&k.value, shape.top)),
+                spos(k),
             );
         }
     }
     for (name, keys) in &scan.entries {
         for k in keys {
             if !shape.entry.contains(&k.value.as_str()) {
-                out.push(
+                c.push(
                     Diagnostic::error(format!("unknown field `{}`", k.value))
-                        .at_line(file, &lines, spos(k))
                         .agent(&name.value)
                         .help(unknown_field_help(&k.value, shape.entry)),
+                    spos(k),
                 );
             }
         }
     }
+    let mut out = c.into_diagnostics();
     if out.is_empty() {
         out.push(first);
     }

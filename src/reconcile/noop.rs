@@ -13,8 +13,8 @@
 
 use std::path::Path;
 
+use crate::model::templates::BUILTIN_TEMPLATES;
 use crate::reconcile::lock::{Inputs, LockFile, TemplateInput};
-use crate::reconcile::render::BUILTIN_TEMPLATES;
 use crate::support::fsutil;
 
 /// The key for the inputs on disk under `root`, or `None` when the fast path cannot apply

@@ -1,0 +1,179 @@
+//! The desired sessions: sessions.yaml and the registry turned into one [`SessionSpec`] per
+//! tmux session, with its command, directory, environment and a hash of its definition.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Restart, SessionDecl, SessionsConfig, Tenant};
+use crate::claude::launch;
+use crate::support::fsutil;
+
+/// A session as iw wants it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionSpec {
+    /// The agent it runs.
+    pub agent: String,
+    /// tmux session name.
+    pub name: String,
+    /// The pane's command (run by the shell tmux uses).
+    pub command: String,
+    /// Absolute working directory.
+    pub workdir: PathBuf,
+    /// Environment: global, then the session's own, then IW_AGENT and IW_ROOT.
+    pub env: BTreeMap<String, String>,
+    /// Restart policy.
+    #[serde(skip)]
+    pub restart: Restart,
+    /// Hash of the agent's desired generated files.
+    pub config: String,
+    /// The tenant it belongs to (`None`: the project's own sessions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The tmux socket it runs on.
+    #[serde(skip)]
+    pub socket: String,
+}
+
+impl SessionSpec {
+    /// True if the session runs Claude Code (started with the agent's launch arguments).
+    pub fn is_claude(&self) -> bool {
+        launch::is_claude(&self.command)
+    }
+
+    /// The definition as compact JSON (stored on the session as `@iw-spec`).
+    pub fn spec_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The hash of the definition (stored as `@iw-hash`).
+    pub fn hash(&self) -> String {
+        fsutil::sha256_hex(self.spec_json().as_bytes())
+    }
+}
+
+/// The hash of an agent's generated files from `(path, sha256)` pairs.
+pub fn config_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut v: Vec<(&str, &str)> = files.into_iter().collect();
+    v.sort_unstable();
+    let mut s = String::new();
+    for (p, h) in v {
+        s.push_str(p);
+        s.push('\0');
+        s.push_str(h);
+        s.push('\n');
+    }
+    fsutil::sha256_hex(s.as_bytes())
+}
+
+/// The desired session of every declared agent, the project's own and then each tenant's, given
+/// each agent's config hash.
+pub fn specs(
+    config: &SessionsConfig,
+    root: &Path,
+    config_hashes: &BTreeMap<String, String>,
+) -> Vec<SessionSpec> {
+    let b = Builder {
+        config,
+        root,
+        root_s: root.to_string_lossy().into_owned(),
+        config_hashes,
+    };
+    let mut out: Vec<SessionSpec> = config.sessions.values().map(|d| b.own(d)).collect();
+    for t in config.tenants.values() {
+        out.extend(t.agents.iter().map(|agent| b.tenant(t, agent)));
+    }
+    out
+}
+
+/// What every spec is built from.
+struct Builder<'a> {
+    config: &'a SessionsConfig,
+    root: &'a Path,
+    /// The root as text, for `IW_ROOT`.
+    root_s: String,
+    config_hashes: &'a BTreeMap<String, String>,
+}
+
+impl Builder<'_> {
+    /// The project's own session of a declared agent.
+    fn own(&self, d: &SessionDecl) -> SessionSpec {
+        let config = self.config;
+        let mut env = config.env.clone();
+        env.extend(d.env.clone());
+        env.insert("IW_AGENT".into(), d.agent.clone());
+        env.insert("IW_ROOT".into(), self.root_s.clone());
+        let command = d.command.clone().unwrap_or_else(|| config.command.clone());
+        SessionSpec {
+            agent: d.agent.clone(),
+            name: config.session_name(&d.agent),
+            command: self.launch(command, &d.agent, &mut env),
+            workdir: self.workdir(Some(d)),
+            env,
+            restart: d.restart,
+            config: self.hash(&d.agent),
+            tenant: None,
+            socket: config.socket.clone(),
+        }
+    }
+
+    /// Tenant `t`'s session of `agent`: the agent's declared session (if any) with the tenant's
+    /// environment and overrides.
+    fn tenant(&self, t: &Tenant, agent: &str) -> SessionSpec {
+        let config = self.config;
+        let decl = config.sessions.get(agent);
+        let o = t.overrides.get(agent).cloned().unwrap_or_default();
+        let mut env = config.env.clone();
+        env.extend(t.env.clone());
+        if let Some(d) = decl {
+            env.extend(d.env.clone());
+        }
+        env.extend(o.env.clone());
+        if let Some(m) = &o.model {
+            env.insert("ANTHROPIC_MODEL".into(), m.clone());
+        }
+        env.insert("IW_AGENT".into(), agent.to_string());
+        env.insert("IW_ROOT".into(), self.root_s.clone());
+        env.insert("IW_TENANT".into(), t.name.clone());
+        let (socket, prefix) = config.socket_and_prefix(Some(t));
+        let command = o
+            .command
+            .or_else(|| decl.and_then(|d| d.command.clone()))
+            .unwrap_or_else(|| config.command.clone());
+        SessionSpec {
+            agent: agent.to_string(),
+            name: format!("{prefix}{agent}"),
+            command: self.launch(command, agent, &mut env),
+            workdir: self.workdir(decl),
+            env,
+            restart: decl.map_or(Restart::OnChange, |d| d.restart),
+            config: self.hash(agent),
+            tenant: Some(t.name.clone()),
+            socket,
+        }
+    }
+
+    /// The session's absolute working directory: its `workdir`, else the project root.
+    fn workdir(&self, decl: Option<&SessionDecl>) -> PathBuf {
+        match decl.and_then(|d| d.workdir.as_ref()) {
+            Some(w) => self.root.join(w),
+            None => self.root.to_path_buf(),
+        }
+    }
+
+    /// The pane's command line. A Claude Code command runs as the agent: its settings and
+    /// directory on the command line (so that one trust of the project root covers every
+    /// agent), and the directory's CLAUDE.md read as instructions.
+    fn launch(&self, command: String, agent: &str, env: &mut BTreeMap<String, String>) -> String {
+        if launch::is_claude(&command) {
+            env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
+        }
+        launch::command(&command, self.root, agent)
+    }
+
+    /// The agent's config hash.
+    fn hash(&self, agent: &str) -> String {
+        self.config_hashes.get(agent).cloned().unwrap_or_default()
+    }
+}
