@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use iw::hook::{Options, pre_tool_use};
-use iw::model::project::Project;
+use iw::project::Project;
 use iw::reconcile::lock::LockFile;
 use iw::reconcile::plan::Selection;
 

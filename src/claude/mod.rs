@@ -14,7 +14,6 @@ mod settings;
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::model::pattern::AccessPattern;
 use crate::support::diag::did_you_mean;
 
 pub use settings::check_settings;
@@ -203,12 +202,13 @@ fn escape_glob(s: &str) -> String {
     out
 }
 
-/// A Claude Code path specifier for `pattern`, absolute (`//…`) so that it means the project's
-/// path wherever the agent's session was started.
-pub fn path_rule(root: &Path, pattern: &AccessPattern) -> String {
+/// A Claude Code path specifier for `glob` (an access pattern's glob, relative to the project
+/// root), absolute (`//…`) so that it means the project's path wherever the agent's session was
+/// started.
+pub fn path_rule(root: &Path, glob: &str) -> String {
     let root = root.to_string_lossy();
     let root = root.trim_end_matches('/');
-    format!("/{}/{}", escape_glob(root), pattern.glob)
+    format!("/{}/{glob}", escape_glob(root))
 }
 
 /// The `permissions` block iw writes for an agent.
@@ -220,12 +220,12 @@ pub struct Permissions {
     pub deny: Vec<String>,
 }
 
-/// Computes an agent's permissions from its tools, the patterns it may not write to and those it
-/// may not read.
+/// Computes an agent's permissions from its tools, the globs of the patterns it may not write to
+/// and of those it may not read.
 pub fn permissions<'a>(
     tools: &[String],
-    no_write: impl IntoIterator<Item = &'a AccessPattern>,
-    no_read: impl IntoIterator<Item = &'a AccessPattern>,
+    no_write: impl IntoIterator<Item = &'a str>,
+    no_read: impl IntoIterator<Item = &'a str>,
     root: &Path,
 ) -> Permissions {
     let mut allow: Vec<String> = Vec::new();
@@ -259,6 +259,7 @@ pub fn permissions<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::pattern::AccessPattern;
 
     #[test]
     fn tool_names() {
@@ -326,8 +327,8 @@ mod tests {
     fn permissions_deny_missing_tools_and_paths() {
         let p = permissions(
             &["Read".into(), "Task".into()],
-            [&AccessPattern::parse("tests/**").unwrap()],
-            [&AccessPattern::parse("secrets/**").unwrap()],
+            [AccessPattern::parse("tests/**").unwrap().glob.as_str()],
+            [AccessPattern::parse("secrets/**").unwrap().glob.as_str()],
             Path::new("/srv/p"),
         );
         assert_eq!(p.allow, vec!["Read", "Task"]);

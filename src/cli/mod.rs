@@ -12,7 +12,7 @@ pub use args::{Cli, Command, command};
 
 use crate::commands;
 use crate::hook;
-use crate::model::project;
+use crate::project;
 use crate::support::{Error, Exit, Result};
 use args::{ColorWhen, HandoffCommand, HookCommand, RunsCommand, SessionArgs, SessionCommand};
 
@@ -211,7 +211,7 @@ fn without_project(cli: &Cli) -> Result<Option<Exit>> {
 }
 
 /// `iw session …`.
-fn session(project: &crate::model::project::Project, a: SessionArgs) -> Result<Exit> {
+fn session(project: &crate::project::Project, a: SessionArgs) -> Result<Exit> {
     let tenant = a.tenant.as_deref();
     match a.command {
         SessionCommand::List { filter, json } => {

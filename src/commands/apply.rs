@@ -49,7 +49,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
 /// A saved plan was reviewed when it was saved: apply exactly it, or nothing.
 fn saved_plan(
     root: &Path,
-    project: &crate::model::project::Project,
+    project: &crate::project::Project,
     opts: &Options,
     file: &Path,
 ) -> Result<(ApplyLock, Plan)> {
@@ -64,7 +64,7 @@ fn saved_plan(
 /// The plan computed now, under the apply lock, shown and confirmed.
 fn fresh_plan(
     root: &Path,
-    project: &crate::model::project::Project,
+    project: &crate::project::Project,
     opts: &Options,
 ) -> Result<(ApplyLock, Plan)> {
     let interactive = std::io::stdin().is_terminal();

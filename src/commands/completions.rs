@@ -82,14 +82,14 @@ pub fn man(cli: clap::Command) -> Result<Exit> {
 /// The agents of the project in the current directory (or `$IW_ROOT`), for completing an
 /// argument that names one. Nothing when there is no readable, valid registry.
 pub fn agent_candidates() -> Vec<CompletionCandidate> {
-    let Ok(root) = crate::model::project::resolve_root(None) else {
+    let Ok(root) = crate::project::resolve_root(None) else {
         return Vec::new();
     };
-    let path = root.join(crate::model::project::REGISTRY_PATH);
+    let path = root.join(crate::project::REGISTRY_PATH);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Vec::new();
     };
-    match crate::model::registry::parse(crate::model::project::REGISTRY_PATH, &text) {
+    match crate::model::registry::parse(crate::project::REGISTRY_PATH, &text) {
         Ok((registry, _)) => registry
             .agents
             .values()

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use crate::claude::catalogue::{self, Version};
 use crate::claude::config;
-use crate::model::project::Project;
 use crate::model::sessions::SessionSpec;
+use crate::project::Project;
 use crate::reconcile::lock::LockFile;
 use crate::support::Caller;
 use crate::support::Exit;

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use crate::hook;
-use crate::model::project;
+use crate::project;
 use crate::status::activity::{self, Scope, State};
 use crate::status::notify;
 use crate::support::{Caller, Exit};

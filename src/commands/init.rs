@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::project::REGISTRY_PATH;
 use crate::model::registry::Registry;
 use crate::model::sessions::SESSIONS_PATH;
+use crate::project::REGISTRY_PATH;
 use crate::support::Exit;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::support::Result;
 
 /// Loads the project at `root` and prints its warnings on stderr.

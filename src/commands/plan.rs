@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::project;
+use crate::project;
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Plan, Selection};
 use crate::support::{Caller, Exit, Result};

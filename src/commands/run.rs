@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::runs::{self, start};
 use crate::support::{Exit, Result};
 use crate::views::runs::{pretty, status_doc, summary_line};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::model::project::Project;
 use crate::model::sessions::{self, SessionSpec};
+use crate::project::Project;
 use crate::reconcile::apply;
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Change, Plan, Selection};

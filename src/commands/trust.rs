@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use crate::claude::config::{self, Trusted};
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::support::Exit;
 use crate::support::error::{Error, Result};
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::model::project::{self, Project};
+use crate::project::{self, Project};
 use crate::support::{Exit, Result};
 
 /// `iw validate [--json]`.

@@ -4,22 +4,29 @@
 
 use std::path::Path;
 
-use crate::model::project::Project;
+use crate::model::registry::Registry;
 use crate::support::diag::agent_help;
 use crate::support::error::{Error, Result};
 
 /// Checks the handoff payload in `file` (JSON) for the edge `from` → `to`: the edge exists, the
 /// payload is JSON and matches the edge's schema. Returns the schema's file, if there is one.
-pub fn check(project: &Project, from: &str, to: &str, file: &Path) -> Result<Option<String>> {
-    check_edge(project, from, to)?;
+/// Schemas are read relative to the project `root`.
+pub fn check(
+    registry: &Registry,
+    root: &Path,
+    from: &str,
+    to: &str,
+    file: &Path,
+) -> Result<Option<String>> {
+    check_edge(registry, from, to)?;
     let payload_text = read_text(file)?;
     parse_payload(file, &payload_text)?;
-    check_payload(project, from, to, file, &payload_text)
+    check_payload(registry, root, from, to, file, &payload_text)
 }
 
 /// Checks that both agents exist and that `from` may hand work to `to` (its `delegates_to`).
-pub fn check_edge(project: &Project, from: &str, to: &str) -> Result<()> {
-    let agents = &project.registry.agents;
+pub fn check_edge(registry: &Registry, from: &str, to: &str) -> Result<()> {
+    let agents = &registry.agents;
     for name in [from, to] {
         if !agents.contains_key(name) {
             return Err(Error::with_help(
@@ -55,24 +62,21 @@ fn parse_payload(file: &Path, text: &str) -> Result<serde_json::Value> {
 
 /// Checks `payload_text` (read from `file`) against the JSON Schema declared for the edge
 /// `from` → `to` (which must exist: [`check_edge`]). Returns the schema's path, or `None` when
-/// the edge declares no schema (then the payload may be anything).
+/// the edge declares no schema (then the payload may be anything). The schema's path is
+/// relative to the project `root`.
 pub fn check_payload(
-    project: &Project,
+    registry: &Registry,
+    root: &Path,
     from: &str,
     to: &str,
     file: &Path,
     payload_text: &str,
 ) -> Result<Option<String>> {
-    let Some(schema_rel) = project
-        .registry
-        .agents
-        .get(from)
-        .and_then(|a| a.handoffs.get(to))
-    else {
+    let Some(schema_rel) = registry.agents.get(from).and_then(|a| a.handoffs.get(to)) else {
         return Ok(None);
     };
     let payload = parse_payload(file, payload_text)?;
-    let schema_path = project.root.join(schema_rel);
+    let schema_path = root.join(schema_rel);
     let schema_text = read_text(&schema_path)?;
     let schema: serde_json::Value = serde_json::from_str(&schema_text).map_err(|e| {
         Error::msg(format!(

@@ -1,13 +1,11 @@
 //! The desired state, as read and validated from the user's files: the registry of agents, the
-//! sessions, the templates, access patterns, the delegation graph, typed handoffs, and the loaded
-//! project. The readers share one YAML toolkit ([`yaml`]) and one diagnostic collector
+//! sessions, the templates, access patterns, the delegation graph, typed handoffs. The readers share one YAML toolkit ([`yaml`]) and one diagnostic collector
 //! ([`diagnostics`]).
 
 pub mod diagnostics;
 pub mod graph;
 pub mod handoff;
 pub mod pattern;
-pub mod project;
 pub mod registry;
 pub mod sessions;
 pub mod templates;

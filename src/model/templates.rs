@@ -1,6 +1,6 @@
 //! Templates: the text of each generated file with `${VAR}` placeholders, the variables there
 //! are, and how a template is read, checked and expanded. What each variable's value is for an
-//! agent is [`crate::reconcile::render`]'s business.
+//! agent is the business of `project::render`.
 //!
 //! Templates use envsubst's `${VAR}` syntax and provide every variable of the seed (its Appendix
 //! B), so the original project's templates render unchanged, plus iw's own (`IW_HOOK_COMMAND`,

@@ -25,8 +25,8 @@ use super::plan::{
 };
 use super::sessions::session_changes;
 use crate::claude::config::{self, Problem};
-use crate::model::project::Project;
 use crate::model::sessions::{self, SessionSpec, SessionsConfig};
+use crate::project::Project;
 use crate::support::{Result, fsutil};
 
 /// One desired file: its content and hash.

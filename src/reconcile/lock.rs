@@ -57,25 +57,7 @@ pub struct LockFile {
     pub personas: BTreeMap<String, String>,
 }
 
-/// Hashes of the inputs of the last apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Inputs {
-    /// SHA-256 of `agents/registry.yaml`.
-    pub registry: String,
-    /// Each template by output name: where it came from and its SHA-256.
-    pub templates: BTreeMap<String, TemplateInput>,
-}
-
-/// One template input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateInput {
-    /// `builtin` or the template's path relative to the project root.
-    pub source: String,
-    /// SHA-256 of the template text.
-    pub sha256: String,
-}
+pub use crate::project::{Inputs, TemplateInput};
 
 /// One file iw wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

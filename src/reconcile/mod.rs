@@ -1,5 +1,5 @@
 //! Reconciling: what the agents' files and sessions should be ([`diff::desired`], rendered by
-//! [`render`]), what they are ([`observe`]: the disk, tmux; [`lock`]: what iw last wrote), the
+//! [`crate::project::render`]), what they are ([`observe`]: the disk, tmux; [`lock`]: what iw last wrote), the
 //! difference as plain data ([`plan`], computed by the pure [`diff::plan`], with
 //! [`sessions`] and [`security`]), and [`apply`], which carries a plan out. [`noop`] proves an
 //! empty plan from the lockfile alone; [`saved`] keeps a reviewed plan for `iw apply FILE`.
@@ -10,12 +10,11 @@ pub mod lock;
 pub mod noop;
 pub mod observe;
 pub mod plan;
-pub mod render;
 pub mod saved;
 pub mod security;
 pub mod sessions;
 
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::support::Result;
 
 /// The plan for `project` against what is on disk, in tmux, and in `lock`: desired state, then

@@ -23,7 +23,7 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
     if root.join(crate::model::sessions::SESSIONS_PATH).exists() {
         return None;
     }
-    let registry = fsutil::read_regular(&root.join(crate::model::project::REGISTRY_PATH)).ok()?;
+    let registry = fsutil::read_regular(&root.join(crate::project::REGISTRY_PATH)).ok()?;
     // What `Project::inputs` records for a loaded project, read straight from disk.
     let mut inputs = Inputs {
         registry: fsutil::sha256_hex(&registry),
@@ -46,7 +46,7 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
     key(root, &inputs)
 }
 
-/// The key of `inputs` (as the lockfile records them: [`crate::model::project::Project::inputs`]) for
+/// The key of `inputs` (as the lockfile records them: [`crate::project::Project::inputs`]) for
 /// the project at `root`, with this binary and environment.
 pub fn key(root: &Path, inputs: &Inputs) -> Option<String> {
     use std::os::unix::fs::MetadataExt as _;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::diff::Desired;
 use super::lock::LockFile;
 use crate::claude::config;
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::support::{Caller, Result, fsutil};
 use crate::tmux::{LiveSession, Tmux};
 
@@ -39,11 +39,8 @@ pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) ->
     let read = |f: &super::diff::DesiredContent| -> Result<(String, Option<Vec<u8>>)> {
         Ok((f.path.clone(), fsutil::read_optional(&root.join(&f.path))?))
     };
-    let files = crate::model::project::map_in_order(
-        &desired.files,
-        crate::model::project::PARALLEL_FROM * 4,
-        read,
-    );
+    let files =
+        crate::project::map_in_order(&desired.files, crate::project::PARALLEL_FROM * 4, read);
     for f in files {
         let (path, bytes) = f?;
         o.disk.insert(path, bytes);

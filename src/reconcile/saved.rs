@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::reconcile::plan::{Change, Plan, Selection};
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::claude::{launch, shell_quote};
-use crate::model::project::Project;
 use crate::model::sessions::{SessionSpec, SessionsConfig, Tenant};
+use crate::project::Project;
 use crate::runs::{self, Parent, RunState, Status};
 use crate::support::diag::agent_help;
 use crate::support::{Caller, Error, Result};
@@ -171,7 +171,14 @@ fn parent(
     if let Some(e) = refusal {
         return Err(refuse(root, "delegation", target, by, e));
     }
-    if let Err(e) = crate::model::handoff::check_payload(project, caller, target, task, task_text) {
+    if let Err(e) = crate::model::handoff::check_payload(
+        &project.registry,
+        &project.root,
+        caller,
+        target,
+        task,
+        task_text,
+    ) {
         return Err(refuse(root, "handoff", target, by, e));
     }
     Ok(Some(Parent {

@@ -131,7 +131,7 @@ fn detach(c: &mut Command) {
 /// `iw hook notify`: loads the project to find the agent's socket and the `notify:` settings,
 /// then sends. Always exits 0.
 pub fn run(root: &Path, event: &Event) -> i32 {
-    let Ok(project) = crate::model::project::Project::load(root) else {
+    let Ok(project) = crate::project::Project::load(root) else {
         return 0;
     };
     let Some(config) = &project.sessions else {

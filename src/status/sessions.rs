@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::project::Project;
 use crate::model::sessions::{self, SessionSpec};
+use crate::project::Project;
 use crate::status::activity::{Activity, Scope, State};
 use crate::support::diag::did_you_mean;
 use crate::support::error::{Error, Result};

@@ -56,7 +56,7 @@ pub(crate) fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progr
     let root = app.root.clone();
     std::thread::spawn(move || {
         let result = (|| -> Result<String> {
-            let project = crate::model::project::Project::load(&root)?;
+            let project = crate::project::Project::load(&root)?;
             let _lock = crate::reconcile::lock::ApplyLock::acquire(&root, Duration::from_secs(3))?;
             let plan = crate::reconcile::compute(
                 &project,

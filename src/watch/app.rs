@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::model::project::Project;
 use crate::model::sessions::SessionSpec;
+use crate::project::Project;
 use crate::reconcile::plan::{Change, Selection};
 use crate::runs::RunState;
 use crate::status::activity::{Record, Scope, State};

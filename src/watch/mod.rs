@@ -49,7 +49,7 @@ pub struct Options {
 /// `iw watch`.
 pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     if let Some(t) = &opts.tenant {
-        let p = crate::model::project::Project::load(root)?;
+        let p = crate::project::Project::load(root)?;
         crate::model::sessions::tenant(p.sessions.as_ref(), t)?;
     }
     let mut app = App::new(root.to_path_buf(), opts.tenant.clone());

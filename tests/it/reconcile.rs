@@ -1085,7 +1085,7 @@ fn a_file_edited_after_the_plan_was_made_is_backed_up_before_apply_replaces_it()
         "description: Does all the work",
     );
     let root = p.path();
-    let project = iw::model::project::Project::load(&root).unwrap();
+    let project = iw::project::Project::load(&root).unwrap();
     let lock = iw::reconcile::lock::LockFile::read(&root).unwrap();
     let plan = iw::reconcile::compute(&project, lock, &Default::default()).unwrap();
     let claude_md = "agents/worker/.claude/CLAUDE.md";

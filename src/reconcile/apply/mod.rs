@@ -13,7 +13,7 @@ mod sessions;
 
 use std::collections::BTreeSet;
 
-use crate::model::project::Project;
+use crate::project::Project;
 use crate::reconcile::lock::{FileEntry, LockFile};
 use crate::reconcile::plan::{Action, Change, Plan, SessionChange};
 use crate::support::error::{Error, Result};
@@ -232,7 +232,7 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
     lock.warnings = project
         .warnings
         .iter()
-        .filter(|d| proven && !crate::model::project::is_persona_warning(d))
+        .filter(|d| proven && !crate::project::is_persona_warning(d))
         .cloned()
         .collect();
     lock.personas = project

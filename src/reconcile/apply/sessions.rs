@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use super::Applied;
 use super::ready::{self, Readiness};
-use crate::model::project::Project;
 use crate::model::sessions::SessionSpec;
+use crate::project::Project;
 use crate::reconcile::plan::{Action, Plan, SessionChange};
 use crate::support::{Error, Result};
 use crate::tmux::{LiveSession, Servers, TmuxCmd};

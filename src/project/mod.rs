@@ -1,16 +1,21 @@
-//! A project: its root, and the desired state read from it (registry + templates), validated.
+//! A project: its root, and the desired state read from it (registry, templates, sessions.yaml),
+//! validated; [`render`] turns it into each agent's generated files.
 
+pub mod render;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::diagnostics::Checked;
 use crate::model::registry::{self, Agent, Registry};
 use crate::model::sessions::{self, SessionsConfig};
 use crate::model::templates::{Origin, Templates};
-use crate::reconcile::lock::{Inputs, TemplateInput};
-use crate::reconcile::render::{self, Context, RenderedFile};
 use crate::support::diag::Diagnostic;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
+use render::{Context, RenderedFile};
 
 /// The registry's path relative to the project root.
 pub const REGISTRY_PATH: &str = "agents/registry.yaml";
@@ -31,6 +36,26 @@ pub fn map_in_order<T: Sync, R: Send>(
     } else {
         items.par_iter().map(f).collect()
     }
+}
+
+/// Hashes of what the generated files are made from, as the lockfile records them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// SHA-256 of `agents/registry.yaml`.
+    pub registry: String,
+    /// Each template by output name: where it came from and its SHA-256.
+    pub templates: BTreeMap<String, TemplateInput>,
+}
+
+/// One template input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// `builtin` or the template's path relative to the project root.
+    pub source: String,
+    /// SHA-256 of the template text.
+    pub sha256: String,
 }
 
 /// A loaded, validated project.
@@ -72,7 +97,7 @@ pub fn resolve_root(dir: Option<&Path>) -> Result<PathBuf> {
 
 /// A warning for each agent whose persona file (its `persona`, default `docs/agents/<name>.md`)
 /// is not a file: CLAUDE.md imports it. These warnings are about files on disk, which the no-op
-/// key ([`crate::reconcile::noop`]) does not cover: the lockfile records each agent's persona path instead,
+/// key ((`reconcile::noop`)) does not cover: the lockfile records each agent's persona path instead,
 /// and a plan proven by the key checks them again ([`missing_personas_of`]).
 pub fn missing_personas(root: &Path, registry: &Registry) -> Vec<Diagnostic> {
     missing_personas_of(

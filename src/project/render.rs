@@ -60,8 +60,12 @@ fn values(registry: &Registry, agent: &Agent, ctx: &Context) -> Values {
     let sources =
         |ps: &[AccessPattern]| -> Vec<String> { ps.iter().map(|p| p.source.clone()).collect() };
     let json = |items: &[String]| serde_json::to_string(items).unwrap_or_default();
-    let no_write: Vec<&AccessPattern> = registry.no_write_patterns(agent).map(|(p, _)| p).collect();
-    let perms = claude::permissions(&agent.tools, no_write, &agent.cannot_read, &ctx.root);
+    let no_write: Vec<&str> = registry
+        .no_write_patterns(agent)
+        .map(|(p, _)| p.glob.as_str())
+        .collect();
+    let no_read = agent.cannot_read.iter().map(|p| p.glob.as_str());
+    let perms = claude::permissions(&agent.tools, no_write, no_read, &ctx.root);
     let mut v = Values::default();
     v.set(Var::AgentName, agent.name.clone());
     v.set(Var::AgentDisplayName, agent.display_name.clone());
