@@ -1,5 +1,5 @@
-//! Static analysis of Bash commands for the hook: what a command would write, and which simple
-//! commands it runs. Parsed with a real shell parser (brush-parser), never split on spaces.
+//! Static analysis of Bash commands for the hook: what a command would write and read, and which
+//! simple commands it runs. Parsed with a real shell parser (brush-parser), never split on spaces.
 //!
 //! Found through `&&`, `||`, `;`, `|`, `&`, newlines, subshells, `{ …; }`, `if`/`while`/`for`/
 //! `case` bodies, functions, `$(…)`, backticks, `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
@@ -70,6 +70,7 @@ pub fn analyze(command: &str, home: Option<&str>) -> Result<Analysis, String> {
     Ok(w.out)
 }
 
+/// brush-parser's options: `~` is expanded by iw (with the HOME given), not by the parser.
 fn options() -> brush_parser::ParserOptions {
     brush_parser::ParserOptions {
         tilde_expansion_at_word_start: false,
@@ -77,23 +78,16 @@ fn options() -> brush_parser::ParserOptions {
     }
 }
 
-/// A word after quote removal.
-#[derive(Debug, Clone, Default)]
-struct Expanded {
-    /// The literal text (parameters kept as `$NAME`).
-    text: String,
-    /// True if its value is only known at run time.
-    dynamic: bool,
-    /// Command substitutions inside it, to analyse.
-    substitutions: Vec<String>,
-}
-
+/// Walks a parsed command, recording what it reads, writes and runs.
 struct Walker<'a> {
+    /// The home directory, for `~`.
     home: Option<&'a str>,
+    /// What was found so far.
     out: Analysis,
 }
 
 impl Walker<'_> {
+    /// Analyses a whole script (`bash -c`, `$(…)` and `eval` included, to [`MAX_DEPTH`]).
     fn program(&mut self, src: &str, cd: &mut Vec<String>, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             self.opaque("commands nested too deeply to follow".into());
@@ -110,12 +104,14 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// Records something the analysis cannot see through (once).
     fn opaque(&mut self, what: String) {
         if !self.out.opaque.contains(&what) {
             self.out.opaque.push(what);
         }
     }
 
+    /// Analyses a nested script (`bash -c`, `$(…)`, `eval`); one that does not parse is opaque.
     fn nested(&mut self, src: &str, cd: &[String], depth: usize) {
         let mut cd = cd.to_vec();
         if let Err(e) = self.program(src, &mut cd, depth + 1) {
@@ -123,12 +119,14 @@ impl Walker<'_> {
         }
     }
 
+    /// A list of commands (`a; b`, a body).
     fn list(&mut self, l: &ast::CompoundList, cd: &mut Vec<String>, depth: usize) {
         for item in &l.0 {
             self.and_or(&item.0, cd, depth);
         }
     }
 
+    /// `a && b || c`: every part may run.
     fn and_or(&mut self, l: &ast::AndOrList, cd: &mut Vec<String>, depth: usize) {
         self.pipeline(&l.first, cd, depth);
         for next in &l.additional {
@@ -138,6 +136,7 @@ impl Walker<'_> {
         }
     }
 
+    /// `a | b`: every part runs, each in its own subshell.
     fn pipeline(&mut self, p: &ast::Pipeline, cd: &mut Vec<String>, depth: usize) {
         if p.seq.len() == 1 {
             self.command(&p.seq[0], cd, depth);
@@ -149,6 +148,7 @@ impl Walker<'_> {
         }
     }
 
+    /// One command: simple, compound (with its redirections), a function definition or `[[ … ]]`.
     fn command(&mut self, c: &ast::Command, cd: &mut Vec<String>, depth: usize) {
         match c {
             ast::Command::Simple(s) => self.simple(s, cd, depth),
@@ -179,6 +179,7 @@ impl Walker<'_> {
         }
     }
 
+    /// A compound command's bodies: every branch may run; subshells and branches keep their `cd`.
     fn compound(&mut self, c: &ast::CompoundCommand, cd: &mut Vec<String>, depth: usize) {
         match c {
             ast::CompoundCommand::Arithmetic(_) => {}
@@ -226,6 +227,7 @@ impl Walker<'_> {
         e
     }
 
+    /// Records a write of `target` (devices like `/dev/null` aside).
     fn write(&mut self, target: &Expanded, cd: &[String], via: &str) {
         let path = &target.text;
         if path.is_empty() || is_harmless_device(path) {
@@ -243,6 +245,7 @@ impl Walker<'_> {
         });
     }
 
+    /// A redirection: the file it writes or reads, and the commands inside it.
     fn redirect(&mut self, io: &ast::IoRedirect, cd: &[String], depth: usize) {
         match io {
             ast::IoRedirect::File(fd, kind, target) => {
@@ -306,6 +309,8 @@ impl Walker<'_> {
         }
     }
 
+    /// A simple command: its words expanded (their substitutions analysed), its redirections,
+    /// then the command itself by its words.
     fn simple(&mut self, s: &ast::SimpleCommand, cd: &mut Vec<String>, depth: usize) {
         let items = s
             .prefix
@@ -349,7 +354,98 @@ impl Walker<'_> {
         self.argv(argv, cd, depth);
     }
 
-    /// Analyses one command by its words.
+    /// Records a read of `target` (stdin and devices aside).
+    fn read(&mut self, target: &Expanded, cd: &[String], via: &str, recursive: bool) {
+        let path = &target.text;
+        if path.is_empty() || path == "-" || is_harmless_device(path) || path == "/dev/stdin" {
+            return;
+        }
+        self.out.reads.push(ReadTarget {
+            path: path.clone(),
+            cd: cd.to_vec(),
+            via: via.to_string(),
+            recursive,
+        });
+    }
+}
+
+/// How [`WriteTarget::via`] starts for the source of a hard link (`ln`, `cp -l`, `link`): the
+/// existing file the new name will be another name of.
+pub const HARD_LINK: &str = "hard link";
+
+/// Devices that are not files in the project.
+fn is_harmless_device(path: &str) -> bool {
+    matches!(
+        path,
+        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty"
+    ) || path.starts_with("/dev/fd/")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands, by name: what each reads, writes or runs.
+
+/// One simple command, after its wrappers: what the handlers of [`reader`] and [`writer`] see.
+struct Call<'c> {
+    /// The command's name without its directory (`rm` for `/bin/rm`).
+    name: &'c str,
+    /// Its arguments.
+    rest: &'c [Expanded],
+    /// The directories changed into before it (a wrapper's `env -C DIR` included).
+    cd: &'c [String],
+    /// How deeply it is nested in `bash -c`, `$(…)` and `eval`.
+    depth: usize,
+}
+
+/// What one kind of command does, recorded into the walker.
+type Handler<'a> = fn(&mut Walker<'a>, &Call<'_>);
+
+/// The handler of the paths the command `name` reads, if it is a common reading command.
+fn reader<'a>(name: &str) -> Option<Handler<'a>> {
+    Some(match name {
+        "cat" | "tac" | "nl" | "head" | "tail" | "less" | "more" | "most" | "bat" | "batcat"
+        | "wc" | "sort" | "uniq" | "cut" | "paste" | "od" | "xxd" | "hexdump" | "hd"
+        | "strings" | "base64" | "base32" | "basenc" | "md5sum" | "sha1sum" | "sha224sum"
+        | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum" | "diff" | "cmp"
+        | "comm" | "fold" | "fmt" | "column" | "rev" | "iconv" | "zcat" | "bzcat" | "xzcat"
+        | "zstdcat" | "zless" | "zmore" | "expand" | "unexpand" | "pr" | "shuf" | "tsort"
+        | "file" | "split" | "csplit" | "look" => Walker::read_operands,
+        "ls" | "tree" => Walker::list_dirs,
+        "grep" | "egrep" | "fgrep" | "zgrep" | "rg" | "ag" | "ack" | "git-grep" => Walker::search,
+        "sed" | "awk" | "gawk" | "mawk" | "nawk" | "jq" | "yq" | "perl" => Walker::run_program,
+        "cp" | "mv" | "rsync" | "scp" | "install" => Walker::copy_sources,
+        "tar" | "zip" | "7z" | "cpio" => Walker::archive,
+        "find" => Walker::find,
+        "dd" => Walker::dd_input,
+        "source" | "." => Walker::source_file,
+        _ => return None,
+    })
+}
+
+/// The handler of what the command `name` writes or runs, if iw knows it (`cd` aside: it changes
+/// where the next commands run).
+fn writer<'a>(name: &str) -> Option<Handler<'a>> {
+    Some(match name {
+        "bash" | "sh" | "dash" | "zsh" | "ksh" => Walker::shell,
+        "eval" => Walker::eval,
+        "source" | "." => Walker::source,
+        "tee" => Walker::tee,
+        "cp" | "mv" | "install" | "ln" => Walker::copy_or_link,
+        "link" => Walker::link,
+        "rm" | "rmdir" | "mkdir" | "touch" | "unlink" | "shred" => Walker::every_operand,
+        "truncate" => Walker::truncate,
+        "chmod" | "chown" | "chgrp" => Walker::change_mode,
+        "dd" => Walker::dd_output,
+        "sed" | "perl" => Walker::in_place,
+        "rsync" | "scp" => Walker::remote_copy,
+        "curl" | "wget" => Walker::download,
+        "python" | "python3" | "node" | "ruby" | "php" | "deno" | "bun" => Walker::interpreter,
+        _ => return None,
+    })
+}
+
+impl Walker<'_> {
+    /// Analyses one command by its words: records it (and the command inside its wrappers), then
+    /// what it reads and what it writes or runs, each by the handler for its name.
     fn argv(&mut self, argv: Vec<Expanded>, cd: &mut Vec<String>, depth: usize) {
         let words: Vec<String> = argv.iter().map(|e| e.text.clone()).collect();
         self.out.commands.push(words.clone());
@@ -368,453 +464,70 @@ impl Walker<'_> {
             cd_here.push(d);
         }
         let args = &argv[start..];
-        let name = base(&args[0].text);
-        let rest = &args[1..];
-        self.reads_of(name, rest, &cd_here);
-        let ops = |skip_with_arg: &[&str]| operands(rest, skip_with_arg);
-        match name {
-            "cd" | "pushd" => {
-                match rest
-                    .iter()
-                    .find(|a| !a.text.starts_with('-') || a.text == "-")
-                {
-                    None => cd.push("~".into()),
-                    Some(a) if a.text == "-" || a.dynamic => {
-                        self.opaque("`cd` to a directory only known at run time".into());
-                    }
-                    Some(a) => cd.push(a.text.clone()),
-                }
-            }
-            "bash" | "sh" | "dash" | "zsh" | "ksh" => {
-                if let Some(i) = rest
-                    .iter()
-                    .position(|a| is_short_cluster_with(&a.text, 'c'))
-                {
-                    if let Some(script) = rest.get(i + 1) {
-                        self.nested(&script.text, &cd_here, depth);
-                    }
-                } else if rest.iter().any(|a| !a.text.starts_with('-')) {
-                    self.opaque(format!("`{name}` runs a script file iw cannot see"));
-                }
-            }
-            "eval" => {
-                let joined: Vec<&str> = rest.iter().map(|a| a.text.as_str()).collect();
-                self.opaque("`eval` runs a string built at run time".into());
-                self.nested(&joined.join(" "), &cd_here, depth);
-            }
-            "source" | "." => self.opaque("`source` runs a file iw cannot see".into()),
-            "tee" => {
-                for a in ops(&["--output-error"]) {
-                    self.write(a, &cd_here, "tee");
-                }
-            }
-            "cp" | "mv" | "install" | "ln" => {
-                let with_arg = [
-                    "-S",
-                    "--suffix",
-                    "-t",
-                    "--target-directory",
-                    "-m",
-                    "--mode",
-                    "-o",
-                    "--owner",
-                    "-g",
-                    "--group",
-                ];
-                let target_dir = option_value(rest, &["-t", "--target-directory"]);
-                let ops = ops(&with_arg);
-                // A hard link is another name for the same file: its source is written too,
-                // whenever the link is (`ln` without `-s`, `cp -l` / `--link`).
-                let hard_link = match name {
-                    "ln" => !has_flag(rest, 's', &["--symbolic"]),
-                    "cp" => has_flag(rest, 'l', &["--link"]),
-                    _ => false,
-                };
-                if hard_link {
-                    let sources = if target_dir.is_some() || ops.len() < 2 {
-                        &ops[..]
-                    } else {
-                        &ops[..ops.len() - 1]
-                    };
-                    let via = format!("{HARD_LINK} ({name})");
-                    for a in sources {
-                        self.write(a, &cd_here, &via);
-                    }
-                }
-                let dir_mode = name == "install"
-                    && rest
-                        .iter()
-                        .any(|a| a.text == "-d" || a.text == "--directory");
-                if dir_mode {
-                    for a in &ops {
-                        self.write(a, &cd_here, name);
-                    }
-                } else if let Some(t) = &target_dir {
-                    self.write(t, &cd_here, name);
-                } else if let Some((dest, _)) = ops.split_last()
-                    && (ops.len() >= 2 || name == "ln")
-                {
-                    self.write(dest, &cd_here, name);
-                }
-                if name == "mv" {
-                    let n = if target_dir.is_some() {
-                        ops.len()
-                    } else {
-                        ops.len().saturating_sub(1)
-                    };
-                    for a in &ops[..n] {
-                        self.write(a, &cd_here, "mv");
-                    }
-                }
-            }
-            "link" => {
-                let ops = ops(&[]);
-                if let [source, link] = ops.as_slice() {
-                    self.write(source, &cd_here, &format!("{HARD_LINK} (link)"));
-                    self.write(link, &cd_here, "link");
-                }
-            }
-            "rm" | "rmdir" | "mkdir" | "touch" | "unlink" | "shred" => {
-                for a in ops(&[
-                    "-m",
-                    "--mode",
-                    "-d",
-                    "--date",
-                    "-t",
-                    "-r",
-                    "--reference",
-                    "-n",
-                    "--iterations",
-                    "-s",
-                    "--size",
-                ]) {
-                    self.write(a, &cd_here, name);
-                }
-            }
-            "truncate" => {
-                for a in ops(&["-s", "--size", "-r", "--reference"]) {
-                    self.write(a, &cd_here, name);
-                }
-            }
-            "chmod" | "chown" | "chgrp" => {
-                let by_reference = rest.iter().any(|a| a.text.starts_with("--reference"));
-                let ops = ops(&[]);
-                // chmod's mode may look like an option (`-x`): operands() kept only non-options,
-                // so the mode is the first operand unless it was `-…`.
-                let mode_is_option = name == "chmod"
-                    && rest.iter().any(|a| {
-                        a.text.len() > 1
-                            && a.text.starts_with('-')
-                            && a.text[1..].chars().all(|c| "rwxXstugo".contains(c))
-                    });
-                let skip = usize::from(!by_reference && !mode_is_option);
-                for a in ops.iter().skip(skip) {
-                    self.write(a, &cd_here, name);
-                }
-            }
-            "dd" => {
-                for a in rest {
-                    if let Some(f) = a.text.strip_prefix("of=") {
-                        let e = Expanded {
-                            text: f.to_string(),
-                            ..a.clone()
-                        };
-                        self.write(&e, &cd_here, "dd of=");
-                    }
-                }
-            }
-            "sed" | "perl" => self.in_place(name, rest, &cd_here),
-            "rsync" | "scp" => {
-                let ops = ops(&["-e", "--rsh", "-f", "--filter", "--exclude", "--include"]);
-                if ops.len() >= 2
-                    && let Some(dest) = ops.last()
-                    && !dest.text.contains(':')
-                {
-                    self.write(dest, &cd_here, name);
-                }
-            }
-            "curl" => {
-                if let Some(o) = option_value(rest, &["-o", "--output"]) {
-                    self.write(&o, &cd_here, "curl -o");
-                }
-            }
-            "wget" => {
-                if let Some(o) = option_value(rest, &["-O", "--output-document"]) {
-                    self.write(&o, &cd_here, "wget -O");
-                }
-            }
-            "python" | "python3" | "node" | "ruby" | "php" | "deno" | "bun" => {
-                self.opaque(format!("`{name}` can write files iw cannot see"));
-            }
-            _ => {}
-        }
-    }
-
-    fn read(&mut self, target: &Expanded, cd: &[String], via: &str, recursive: bool) {
-        let path = &target.text;
-        if path.is_empty() || path == "-" || is_harmless_device(path) || path == "/dev/stdin" {
-            return;
-        }
-        self.out.reads.push(ReadTarget {
-            path: path.clone(),
-            cd: cd.to_vec(),
-            via: via.to_string(),
-            recursive,
-        });
-    }
-
-    /// The paths a command reads: the operands of common reading commands (all of them, so an
-    /// option's value may be taken for a path, which only ever denies more), without the
-    /// pattern or program of `grep`, `sed`, `awk` and `jq`; sources of copies and archives.
-    fn reads_of(&mut self, name: &str, rest: &[Expanded], cd: &[String]) {
-        let short = |c: char| has_flag(rest, c, &[]);
-        let here = || Expanded {
-            text: ".".into(),
-            ..Default::default()
+        let call = Call {
+            name: base(&args[0].text),
+            rest: &args[1..],
+            cd: &cd_here,
+            depth,
         };
-        match name {
-            "cat" | "tac" | "nl" | "head" | "tail" | "less" | "more" | "most" | "bat"
-            | "batcat" | "wc" | "sort" | "uniq" | "cut" | "paste" | "od" | "xxd" | "hexdump"
-            | "hd" | "strings" | "base64" | "base32" | "basenc" | "md5sum" | "sha1sum"
-            | "sha224sum" | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum"
-            | "diff" | "cmp" | "comm" | "fold" | "fmt" | "column" | "rev" | "iconv" | "zcat"
-            | "bzcat" | "xzcat" | "zstdcat" | "zless" | "zmore" | "expand" | "unexpand" | "pr"
-            | "shuf" | "tsort" | "file" | "split" | "csplit" | "look" => {
-                for a in operands(rest, &["-o", "--output"]) {
-                    self.read(a, cd, name, false);
-                }
-            }
-            "ls" | "tree" => {
-                let recursive =
-                    name == "tree" || short('R') || has_flag(rest, 'R', &["--recursive"]);
-                for a in operands(rest, &["-I", "-w", "--width", "--ignore", "-T"]) {
-                    self.read(a, cd, name, recursive);
-                }
-            }
-            "grep" | "egrep" | "fgrep" | "zgrep" | "rg" | "ag" | "ack" | "git-grep" => {
-                let with_arg = [
-                    "-e",
-                    "--regexp",
-                    "-f",
-                    "--file",
-                    "-m",
-                    "--max-count",
-                    "-A",
-                    "-B",
-                    "-C",
-                    "--context",
-                    "--include",
-                    "--exclude",
-                    "--exclude-dir",
-                    "--label",
-                    "-d",
-                    "-D",
-                    "-g",
-                    "--glob",
-                    "-t",
-                    "--type",
-                    "-T",
-                    "--type-not",
-                ];
-                let pattern_given = rest.iter().any(|a| {
-                    matches!(a.text.as_str(), "-e" | "--regexp" | "-f" | "--file")
-                        || a.text.starts_with("--regexp=")
-                        || a.text.starts_with("--file=")
-                });
-                if let Some(f) = option_value(rest, &["-f", "--file"]) {
-                    self.read(&f, cd, name, false);
-                }
-                let recursive = matches!(name, "rg" | "ag" | "ack")
-                    || short('r')
-                    || short('R')
-                    || has_flag(rest, 'r', &["--recursive", "--dereference-recursive"]);
-                let ops = operands(rest, &with_arg);
-                let files = &ops[usize::from(!pattern_given).min(ops.len())..];
-                let via = if recursive && !matches!(name, "rg" | "ag" | "ack") {
-                    format!("{name} -r")
-                } else {
-                    name.to_string()
-                };
-                if files.is_empty() && recursive {
-                    self.read(&here(), cd, &via, true);
-                }
-                for a in files {
-                    self.read(a, cd, &via, recursive);
-                }
-            }
-            "sed" | "awk" | "gawk" | "mawk" | "nawk" | "jq" | "yq" | "perl" => {
-                let with_arg = [
-                    "-e",
-                    "--expression",
-                    "-f",
-                    "--file",
-                    "--from-file",
-                    "-v",
-                    "--assign",
-                    "-F",
-                    "--field-separator",
-                    "-l",
-                    "--arg",
-                    "--argjson",
-                    "--indent",
-                ];
-                let program_given = rest.iter().any(|a| {
-                    matches!(
-                        a.text.as_str(),
-                        "-e" | "--expression" | "-f" | "--file" | "--from-file"
-                    ) || a.text.starts_with("--expression=")
-                        || a.text.starts_with("--file=")
-                        || (name != "perl" && a.text.starts_with("-e") && a.text.len() > 2)
-                });
-                if let Some(f) = option_value(rest, &["-f", "--file", "--from-file"]) {
-                    self.read(&f, cd, name, false);
-                }
-                let ops = operands(rest, &with_arg);
-                for a in &ops[usize::from(!program_given).min(ops.len())..] {
-                    self.read(a, cd, name, false);
-                }
-            }
-            "cp" | "mv" | "rsync" | "scp" | "install" => {
-                let recursive = name != "install"
-                    && (name == "mv"
-                        || short('r')
-                        || short('R')
-                        || short('a')
-                        || has_flag(rest, 'r', &["--recursive", "--archive"]));
-                let target_dir = option_value(rest, &["-t", "--target-directory"]).is_some();
-                let ops = operands(
-                    rest,
-                    &[
-                        "-t",
-                        "--target-directory",
-                        "-S",
-                        "--suffix",
-                        "-m",
-                        "--mode",
-                        "-o",
-                        "--owner",
-                        "-g",
-                        "--group",
-                        "-e",
-                        "--rsh",
-                        "-f",
-                        "--filter",
-                        "--exclude",
-                        "--include",
-                    ],
-                );
-                let n = if target_dir {
-                    ops.len()
-                } else {
-                    ops.len().saturating_sub(1)
-                };
-                for a in &ops[..n] {
-                    if !(matches!(name, "rsync" | "scp") && a.text.contains(':')) {
-                        self.read(a, cd, name, recursive);
-                    }
-                }
-            }
-            "tar" | "zip" | "7z" | "cpio" => {
-                if let Some(f) = option_value(rest, &["-f", "--file"]) {
-                    self.read(&f, cd, name, false);
-                }
-                for a in operands(rest, &["-f", "--file", "-C", "--directory", "-T", "-X"]) {
-                    self.read(a, cd, name, true);
-                }
-            }
-            "find" => {
-                let mut any = false;
-                for a in rest {
-                    let t = a.text.as_str();
-                    if t.starts_with('-') || t == "(" || t == "!" {
-                        break;
-                    }
-                    any = true;
-                    self.read(a, cd, name, true);
-                }
-                if !any {
-                    self.read(&here(), cd, name, true);
-                }
-            }
-            "dd" => {
-                for a in rest {
-                    if let Some(f) = a.text.strip_prefix("if=") {
-                        let e = Expanded {
-                            text: f.to_string(),
-                            ..a.clone()
-                        };
-                        self.read(&e, cd, "dd if=", false);
-                    }
-                }
-            }
-            "source" | "." => {
-                if let Some(a) = rest.first() {
-                    self.read(a, cd, name, false);
-                }
-            }
-            _ => {}
+        if let Some(reads) = reader(call.name) {
+            reads(self, &call);
+        }
+        if matches!(call.name, "cd" | "pushd") {
+            self.change_dir(call.rest, cd);
+        } else if let Some(effects) = writer(call.name) {
+            effects(self, &call);
         }
     }
 
-    fn in_place(&mut self, name: &str, rest: &[Expanded], cd: &[String]) {
-        let mut in_place = false;
-        let mut script_given = false;
-        let mut files: Vec<&Expanded> = Vec::new();
-        let mut i = 0;
-        let mut options_done = false;
-        while i < rest.len() {
-            let t = rest[i].text.as_str();
-            if !options_done && t == "--" {
-                options_done = true;
-            } else if !options_done && t.starts_with("--") {
-                if t.starts_with("--in-place") {
-                    in_place = true;
-                } else if t == "--expression" || t == "--file" {
-                    script_given = true;
-                    i += 1;
-                } else if t.starts_with("--expression=") || t.starts_with("--file=") {
-                    script_given = true;
-                }
-            } else if !options_done && t.len() > 1 && t.starts_with('-') {
-                for (k, c) in t[1..].char_indices() {
-                    match c {
-                        'i' => {
-                            in_place = true;
-                            break; // the rest is a backup suffix
-                        }
-                        'e' | 'f' | 'l' => {
-                            if c != 'l' {
-                                script_given = true;
-                            }
-                            if k + 2 == t.len() {
-                                i += 1; // its value is the next word
-                            }
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-            } else {
-                files.push(&rest[i]);
+    /// `cd DIR` / `pushd DIR`: the commands after it run in DIR (`cd` alone: in `~`).
+    fn change_dir(&mut self, rest: &[Expanded], cd: &mut Vec<String>) {
+        match rest
+            .iter()
+            .find(|a| !a.text.starts_with('-') || a.text == "-")
+        {
+            None => cd.push("~".into()),
+            Some(a) if a.text == "-" || a.dynamic => {
+                self.opaque("`cd` to a directory only known at run time".into());
             }
-            i += 1;
+            Some(a) => cd.push(a.text.clone()),
         }
-        if !in_place {
-            return;
+    }
+
+    // Commands that run others (the rest of `writer`'s handlers are further down).
+
+    /// `bash -c SCRIPT` (and other shells): the script is analysed; a script file cannot be.
+    fn shell(&mut self, c: &Call) {
+        if let Some(i) = c
+            .rest
+            .iter()
+            .position(|a| is_short_cluster_with(&a.text, 'c'))
+        {
+            if let Some(script) = c.rest.get(i + 1) {
+                self.nested(&script.text, c.cd, c.depth);
+            }
+        } else if c.rest.iter().any(|a| !a.text.starts_with('-')) {
+            self.opaque(format!("`{}` runs a script file iw cannot see", c.name));
         }
-        if !script_given && !files.is_empty() {
-            files.remove(0);
-        }
-        let via = format!("{name} -i");
-        for f in files {
-            self.write(f, cd, &via);
-        }
+    }
+
+    /// `eval WORDS`: the words, joined, are analysed as a command.
+    fn eval(&mut self, c: &Call) {
+        let joined: Vec<&str> = c.rest.iter().map(|a| a.text.as_str()).collect();
+        self.opaque("`eval` runs a string built at run time".into());
+        self.nested(&joined.join(" "), c.cd, c.depth);
+    }
+
+    /// `source FILE`: runs a file iw cannot see.
+    fn source(&mut self, _: &Call) {
+        self.opaque("`source` runs a file iw cannot see".into());
+    }
+
+    /// Interpreters (`python`, `node`, …): write files iw cannot see.
+    fn interpreter(&mut self, c: &Call) {
+        self.opaque(format!("`{}` can write files iw cannot see", c.name));
     }
 }
-
-/// How [`WriteTarget::via`] starts for the source of a hard link (`ln`, `cp -l`, `link`): the
-/// existing file the new name will be another name of.
-pub const HARD_LINK: &str = "hard link";
 
 /// True if `rest` (a command's arguments, before `--`) has the short option `short` (alone or in
 /// a cluster like `-sf`) or one of the `long` options.
@@ -970,12 +683,462 @@ fn unwrap_wrappers(words: &[String]) -> (usize, Option<String>) {
     (i, chdir)
 }
 
-/// Devices that are not files in the project.
-fn is_harmless_device(path: &str) -> bool {
-    matches!(
-        path,
-        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty"
-    ) || path.starts_with("/dev/fd/")
+// What commands read: the operands of common reading commands (all of them, so an option's
+// value may be taken for a path, which only ever denies more), without the pattern or program of
+// `grep`, `sed`, `awk` and `jq`; sources of copies and archives.
+
+/// The current directory, as an operand.
+fn here() -> Expanded {
+    Expanded {
+        text: ".".into(),
+        ..Default::default()
+    }
+}
+
+impl Walker<'_> {
+    /// `cat`, `head`, `wc`, `diff`, …: every operand.
+    fn read_operands(&mut self, c: &Call) {
+        for a in operands(c.rest, &["-o", "--output"]) {
+            self.read(a, c.cd, c.name, false);
+        }
+    }
+
+    /// `ls`, `tree`: every operand (and below it, for `tree` and `ls -R`).
+    fn list_dirs(&mut self, c: &Call) {
+        let recursive = c.name == "tree"
+            || has_flag(c.rest, 'R', &[])
+            || has_flag(c.rest, 'R', &["--recursive"]);
+        for a in operands(c.rest, &["-I", "-w", "--width", "--ignore", "-T"]) {
+            self.read(a, c.cd, c.name, recursive);
+        }
+    }
+
+    /// `grep`, `rg`, …: a pattern file, and the files (or, recursive, the directories) searched
+    /// (the cwd when none is named).
+    fn search(&mut self, c: &Call) {
+        let (name, rest, cd) = (c.name, c.rest, c.cd);
+        let short = |f: char| has_flag(rest, f, &[]);
+        let with_arg = [
+            "-e",
+            "--regexp",
+            "-f",
+            "--file",
+            "-m",
+            "--max-count",
+            "-A",
+            "-B",
+            "-C",
+            "--context",
+            "--include",
+            "--exclude",
+            "--exclude-dir",
+            "--label",
+            "-d",
+            "-D",
+            "-g",
+            "--glob",
+            "-t",
+            "--type",
+            "-T",
+            "--type-not",
+        ];
+        let pattern_given = rest.iter().any(|a| {
+            matches!(a.text.as_str(), "-e" | "--regexp" | "-f" | "--file")
+                || a.text.starts_with("--regexp=")
+                || a.text.starts_with("--file=")
+        });
+        if let Some(f) = option_value(rest, &["-f", "--file"]) {
+            self.read(&f, cd, name, false);
+        }
+        let recursive = matches!(name, "rg" | "ag" | "ack")
+            || short('r')
+            || short('R')
+            || has_flag(rest, 'r', &["--recursive", "--dereference-recursive"]);
+        let ops = operands(rest, &with_arg);
+        let files = &ops[usize::from(!pattern_given).min(ops.len())..];
+        let via = if recursive && !matches!(name, "rg" | "ag" | "ack") {
+            format!("{name} -r")
+        } else {
+            name.to_string()
+        };
+        if files.is_empty() && recursive {
+            self.read(&here(), cd, &via, true);
+        }
+        for a in files {
+            self.read(a, cd, &via, recursive);
+        }
+    }
+
+    /// `sed`, `awk`, `jq`, `perl`, …: a program file, and the files after the program.
+    fn run_program(&mut self, c: &Call) {
+        let (name, rest, cd) = (c.name, c.rest, c.cd);
+        let with_arg = [
+            "-e",
+            "--expression",
+            "-f",
+            "--file",
+            "--from-file",
+            "-v",
+            "--assign",
+            "-F",
+            "--field-separator",
+            "-l",
+            "--arg",
+            "--argjson",
+            "--indent",
+        ];
+        let program_given = rest.iter().any(|a| {
+            matches!(
+                a.text.as_str(),
+                "-e" | "--expression" | "-f" | "--file" | "--from-file"
+            ) || a.text.starts_with("--expression=")
+                || a.text.starts_with("--file=")
+                || (name != "perl" && a.text.starts_with("-e") && a.text.len() > 2)
+        });
+        if let Some(f) = option_value(rest, &["-f", "--file", "--from-file"]) {
+            self.read(&f, cd, name, false);
+        }
+        let ops = operands(rest, &with_arg);
+        for a in &ops[usize::from(!program_given).min(ops.len())..] {
+            self.read(a, cd, name, false);
+        }
+    }
+
+    /// `cp`, `mv`, `rsync`, `scp`, `install`: the local sources (and below them, when recursive).
+    fn copy_sources(&mut self, c: &Call) {
+        let (name, rest) = (c.name, c.rest);
+        let short = |f: char| has_flag(rest, f, &[]);
+        let recursive = name != "install"
+            && (name == "mv"
+                || short('r')
+                || short('R')
+                || short('a')
+                || has_flag(rest, 'r', &["--recursive", "--archive"]));
+        let target_dir = option_value(rest, &["-t", "--target-directory"]).is_some();
+        let ops = operands(
+            rest,
+            &[
+                "-t",
+                "--target-directory",
+                "-S",
+                "--suffix",
+                "-m",
+                "--mode",
+                "-o",
+                "--owner",
+                "-g",
+                "--group",
+                "-e",
+                "--rsh",
+                "-f",
+                "--filter",
+                "--exclude",
+                "--include",
+            ],
+        );
+        let n = if target_dir {
+            ops.len()
+        } else {
+            ops.len().saturating_sub(1)
+        };
+        for a in &ops[..n] {
+            if !(matches!(name, "rsync" | "scp") && a.text.contains(':')) {
+                self.read(a, c.cd, name, recursive);
+            }
+        }
+    }
+
+    /// `tar`, `zip`, `7z`, `cpio`: the archive named by `-f`, and everything below each operand.
+    fn archive(&mut self, c: &Call) {
+        if let Some(f) = option_value(c.rest, &["-f", "--file"]) {
+            self.read(&f, c.cd, c.name, false);
+        }
+        for a in operands(c.rest, &["-f", "--file", "-C", "--directory", "-T", "-X"]) {
+            self.read(a, c.cd, c.name, true);
+        }
+    }
+
+    /// `find`: everything below the starting points (the cwd when none is named).
+    fn find(&mut self, c: &Call) {
+        let mut any = false;
+        for a in c.rest {
+            let t = a.text.as_str();
+            if t.starts_with('-') || t == "(" || t == "!" {
+                break;
+            }
+            any = true;
+            self.read(a, c.cd, c.name, true);
+        }
+        if !any {
+            self.read(&here(), c.cd, c.name, true);
+        }
+    }
+
+    /// `dd if=FILE`.
+    fn dd_input(&mut self, c: &Call) {
+        for a in c.rest {
+            if let Some(f) = a.text.strip_prefix("if=") {
+                let e = Expanded {
+                    text: f.to_string(),
+                    ..a.clone()
+                };
+                self.read(&e, c.cd, "dd if=", false);
+            }
+        }
+    }
+
+    /// `source FILE`: reads the file.
+    fn source_file(&mut self, c: &Call) {
+        if let Some(a) = c.rest.first() {
+            self.read(a, c.cd, c.name, false);
+        }
+    }
+}
+
+// What commands write: the paths common commands write, create, delete or change.
+
+impl Walker<'_> {
+    /// `tee FILE…`: writes every file.
+    fn tee(&mut self, c: &Call) {
+        for a in operands(c.rest, &["--output-error"]) {
+            self.write(a, c.cd, "tee");
+        }
+    }
+
+    /// `cp`, `mv`, `install`, `ln`: write the destination (or every operand of `install -d`);
+    /// `mv` also removes its sources, and a hard link writes its source too.
+    fn copy_or_link(&mut self, c: &Call) {
+        let (name, rest, cd) = (c.name, c.rest, c.cd);
+        let with_arg = [
+            "-S",
+            "--suffix",
+            "-t",
+            "--target-directory",
+            "-m",
+            "--mode",
+            "-o",
+            "--owner",
+            "-g",
+            "--group",
+        ];
+        let target_dir = option_value(rest, &["-t", "--target-directory"]);
+        let ops = operands(rest, &with_arg);
+        self.hard_link_sources(c, &ops, target_dir.is_some());
+        let dir_mode = name == "install"
+            && rest
+                .iter()
+                .any(|a| a.text == "-d" || a.text == "--directory");
+        if dir_mode {
+            for a in &ops {
+                self.write(a, cd, name);
+            }
+        } else if let Some(t) = &target_dir {
+            self.write(t, cd, name);
+        } else if let Some((dest, _)) = ops.split_last()
+            && (ops.len() >= 2 || name == "ln")
+        {
+            self.write(dest, cd, name);
+        }
+        if name == "mv" {
+            let n = if target_dir.is_some() {
+                ops.len()
+            } else {
+                ops.len().saturating_sub(1)
+            };
+            for a in &ops[..n] {
+                self.write(a, cd, "mv");
+            }
+        }
+    }
+
+    /// A hard link is another name for the same file: its source is written too, whenever the
+    /// link is (`ln` without `-s`, `cp -l` / `--link`).
+    fn hard_link_sources(&mut self, c: &Call, ops: &[&Expanded], target_dir: bool) {
+        let hard_link = match c.name {
+            "ln" => !has_flag(c.rest, 's', &["--symbolic"]),
+            "cp" => has_flag(c.rest, 'l', &["--link"]),
+            _ => false,
+        };
+        if hard_link {
+            let sources = if target_dir || ops.len() < 2 {
+                ops
+            } else {
+                &ops[..ops.len() - 1]
+            };
+            let via = format!("{HARD_LINK} ({})", c.name);
+            for a in sources {
+                self.write(a, c.cd, &via);
+            }
+        }
+    }
+
+    /// `link SOURCE LINK`: a hard link, so both are written.
+    fn link(&mut self, c: &Call) {
+        let ops = operands(c.rest, &[]);
+        if let [source, link] = ops.as_slice() {
+            self.write(source, c.cd, &format!("{HARD_LINK} (link)"));
+            self.write(link, c.cd, "link");
+        }
+    }
+
+    /// `rm`, `rmdir`, `mkdir`, `touch`, `unlink`, `shred`: every operand.
+    fn every_operand(&mut self, c: &Call) {
+        for a in operands(
+            c.rest,
+            &[
+                "-m",
+                "--mode",
+                "-d",
+                "--date",
+                "-t",
+                "-r",
+                "--reference",
+                "-n",
+                "--iterations",
+                "-s",
+                "--size",
+            ],
+        ) {
+            self.write(a, c.cd, c.name);
+        }
+    }
+
+    /// `truncate -s SIZE FILE…`: every file.
+    fn truncate(&mut self, c: &Call) {
+        for a in operands(c.rest, &["-s", "--size", "-r", "--reference"]) {
+            self.write(a, c.cd, c.name);
+        }
+    }
+
+    /// `chmod`, `chown`, `chgrp`: every operand after the mode or owner.
+    fn change_mode(&mut self, c: &Call) {
+        let (name, rest) = (c.name, c.rest);
+        let by_reference = rest.iter().any(|a| a.text.starts_with("--reference"));
+        let ops = operands(rest, &[]);
+        // chmod's mode may look like an option (`-x`): operands() kept only non-options,
+        // so the mode is the first operand unless it was `-…`.
+        let mode_is_option = name == "chmod"
+            && rest.iter().any(|a| {
+                a.text.len() > 1
+                    && a.text.starts_with('-')
+                    && a.text[1..].chars().all(|c| "rwxXstugo".contains(c))
+            });
+        let skip = usize::from(!by_reference && !mode_is_option);
+        for a in ops.iter().skip(skip) {
+            self.write(a, c.cd, name);
+        }
+    }
+
+    /// `dd of=FILE`.
+    fn dd_output(&mut self, c: &Call) {
+        for a in c.rest {
+            if let Some(f) = a.text.strip_prefix("of=") {
+                let e = Expanded {
+                    text: f.to_string(),
+                    ..a.clone()
+                };
+                self.write(&e, c.cd, "dd of=");
+            }
+        }
+    }
+
+    /// `rsync`, `scp`: a local destination.
+    fn remote_copy(&mut self, c: &Call) {
+        let ops = operands(
+            c.rest,
+            &["-e", "--rsh", "-f", "--filter", "--exclude", "--include"],
+        );
+        if ops.len() >= 2
+            && let Some(dest) = ops.last()
+            && !dest.text.contains(':')
+        {
+            self.write(dest, c.cd, c.name);
+        }
+    }
+
+    /// `curl -o FILE`, `wget -O FILE`.
+    fn download(&mut self, c: &Call) {
+        let (names, via): (&[&str], &str) = if c.name == "curl" {
+            (&["-o", "--output"], "curl -o")
+        } else {
+            (&["-O", "--output-document"], "wget -O")
+        };
+        if let Some(o) = option_value(c.rest, names) {
+            self.write(&o, c.cd, via);
+        }
+    }
+
+    /// `sed -i`, `perl -i`: the files edited in place (after the script, unless `-e`/`-f` gave
+    /// it).
+    fn in_place(&mut self, c: &Call) {
+        let (name, rest, cd) = (c.name, c.rest, c.cd);
+        let mut in_place = false;
+        let mut script_given = false;
+        let mut files: Vec<&Expanded> = Vec::new();
+        let mut i = 0;
+        let mut options_done = false;
+        while i < rest.len() {
+            let t = rest[i].text.as_str();
+            if !options_done && t == "--" {
+                options_done = true;
+            } else if !options_done && t.starts_with("--") {
+                if t.starts_with("--in-place") {
+                    in_place = true;
+                } else if t == "--expression" || t == "--file" {
+                    script_given = true;
+                    i += 1;
+                } else if t.starts_with("--expression=") || t.starts_with("--file=") {
+                    script_given = true;
+                }
+            } else if !options_done && t.len() > 1 && t.starts_with('-') {
+                for (k, c) in t[1..].char_indices() {
+                    match c {
+                        'i' => {
+                            in_place = true;
+                            break; // the rest is a backup suffix
+                        }
+                        'e' | 'f' | 'l' => {
+                            if c != 'l' {
+                                script_given = true;
+                            }
+                            if k + 2 == t.len() {
+                                i += 1; // its value is the next word
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                files.push(&rest[i]);
+            }
+            i += 1;
+        }
+        if !in_place {
+            return;
+        }
+        if !script_given && !files.is_empty() {
+            files.remove(0);
+        }
+        let via = format!("{name} -i");
+        for f in files {
+            self.write(f, cd, &via);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words.
+
+/// A word after quote removal.
+#[derive(Debug, Clone, Default)]
+struct Expanded {
+    /// The literal text (parameters kept as `$NAME`).
+    text: String,
+    /// True if its value is only known at run time.
+    dynamic: bool,
+    /// Command substitutions inside it, to analyse.
+    substitutions: Vec<String>,
 }
 
 /// Quote removal and `~` expansion of one word; parameter expansions are kept as written and
