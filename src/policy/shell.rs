@@ -59,9 +59,24 @@ pub struct Analysis {
 /// How deep `bash -c`, `$(…)` and `eval` are followed.
 const MAX_DEPTH: usize = 8;
 
+/// Why a command could not be analysed: it is not valid shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellError {
+    /// What the parser said.
+    reason: String,
+}
+
+impl std::fmt::Display for ShellError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not valid shell: {}", self.reason)
+    }
+}
+
+impl std::error::Error for ShellError {}
+
 /// Parses `command` and returns what it writes and runs. `Err` only when it does not parse as
 /// shell. Never panics on any input.
-pub fn analyze(command: &str, home: Option<&str>) -> Result<Analysis, String> {
+pub fn analyze(command: &str, home: Option<&str>) -> Result<Analysis, ShellError> {
     let mut w = Walker {
         home,
         out: Analysis::default(),
@@ -88,16 +103,16 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// Analyses a whole script (`bash -c`, `$(…)` and `eval` included, to [`MAX_DEPTH`]).
-    fn program(&mut self, src: &str, cd: &mut Vec<String>, depth: usize) -> Result<(), String> {
+    fn program(&mut self, src: &str, cd: &mut Vec<String>, depth: usize) -> Result<(), ShellError> {
         if depth > MAX_DEPTH {
             self.opaque("commands nested too deeply to follow".into());
             return Ok(());
         }
         let mut parser =
             brush_parser::Parser::new(std::io::BufReader::new(src.as_bytes()), &options());
-        let program = parser
-            .parse_program()
-            .map_err(|e| format!("not valid shell: {e}"))?;
+        let program = parser.parse_program().map_err(|e| ShellError {
+            reason: e.to_string(),
+        })?;
         for c in &program.complete_commands {
             self.list(c, cd, depth);
         }
