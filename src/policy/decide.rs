@@ -1,0 +1,390 @@
+//! Deciding on one tool call: [`Policy`] is a stored [`PolicyDoc`] compiled for matching, and
+//! [`Policy::decide`] judges a call by its tool — delegation (Task), a shell command (Bash, through
+//! [`super::shell`]), a read, or a write — down to the paths it names (`super::check`).
+
+use std::path::PathBuf;
+
+use globset::{GlobBuilder, GlobMatcher};
+
+use crate::model::pattern::{AccessPattern, PatternSet};
+
+use super::doc::{POLICY_VERSION, PathRule, PolicyDoc};
+
+/// Compiles a `deny_commands` pattern: a glob over a command's words joined by single spaces,
+/// where `*` also matches spaces and `/`.
+pub fn command_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    if pattern.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    let normalised = pattern.split_whitespace().collect::<Vec<_>>().join(" ");
+    GlobBuilder::new(&normalised)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+/// Compiles a `write_outside_root` pattern: an absolute path glob (`*` stays within a directory).
+pub fn outside_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    if !pattern.starts_with('/') {
+        return Err("it must be an absolute path, e.g. `/tmp/**`".into());
+    }
+    if pattern.split('/').any(|s| s == ".." || s == ".") {
+        return Err("`.` and `..` are not allowed".into());
+    }
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.kind().to_string())
+}
+
+/// A tool call as the hook sees it.
+#[derive(Debug, Clone, Default)]
+pub struct ToolCall<'a> {
+    /// `tool_name`.
+    pub tool: &'a str,
+    /// `tool_input`.
+    pub input: &'a serde_json::Value,
+}
+
+/// Where the call runs.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The canonical project root.
+    pub root: PathBuf,
+    /// The tool call's working directory.
+    pub cwd: PathBuf,
+    /// The home directory, for `~`.
+    pub home: Option<PathBuf>,
+    /// In a task run (`IW_RUN_ID` set by its wrapper, which the agent cannot change): its
+    /// `state/runs/<id>/result.json`, the one file under iw's state it may write.
+    pub run_result: Option<String>,
+}
+
+/// The policy's verdict on one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed.
+    Allow,
+    /// Denied, with what to do instead.
+    Deny(String),
+    /// The policy cannot decide (e.g. a command that does not parse); the failure mode decides.
+    Undecided(String),
+}
+
+/// A compiled policy, ready to decide.
+#[derive(Debug)]
+pub struct Policy {
+    /// The policy as stored.
+    pub doc: PolicyDoc,
+    /// `doc.no_write`, compiled.
+    pub(super) no_write: PatternSet<usize>,
+    /// `doc.no_read`, compiled.
+    pub(super) no_read: PatternSet<usize>,
+    /// Only needed to word a denial: checked when loaded, compiled on first use.
+    pub(super) owners: LazyPatterns,
+    /// `doc.deny_commands`, each with its matcher.
+    commands: Vec<(String, GlobMatcher)>,
+    /// `doc.write_outside_root`, compiled.
+    pub(super) outside: Vec<GlobMatcher>,
+}
+
+/// Checked patterns whose matcher is compiled only when first needed.
+#[derive(Debug)]
+pub(super) struct LazyPatterns {
+    patterns: Vec<(AccessPattern, usize)>,
+    set: std::cell::OnceCell<PatternSet<usize>>,
+}
+
+impl LazyPatterns {
+    /// The compiled set (compiled now if it was not yet).
+    pub(super) fn set(&self) -> &PatternSet<usize> {
+        self.set
+            .get_or_init(|| PatternSet::new(self.patterns.clone()))
+    }
+}
+
+/// Tools that read the file named by their input.
+const READ_TOOLS: &[&str] = &["Read", "NotebookRead", "Glob", "Grep", "LS"];
+/// Tools that write the file named by their input.
+const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
+/// Input fields that name a path, in any tool.
+const PATH_FIELDS: &[&str] = &[
+    "file_path",
+    "notebook_path",
+    "path",
+    "filePath",
+    "filename",
+    "destination",
+    "target",
+    "output",
+    "output_path",
+    "dir",
+    "directory",
+];
+
+/// The rules' patterns, compiled.
+fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, String> {
+    Ok(PatternSet::new(checked_rules(rules)?))
+}
+
+/// The rules' patterns, each checked to parse and to mean the glob stored beside it.
+pub(super) fn checked_rules(rules: &[PathRule]) -> Result<Vec<(AccessPattern, usize)>, String> {
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let p = AccessPattern::parse(&r.pattern).map_err(|e| format!("`{}`: {e}", r.pattern))?;
+        if p.glob != r.glob {
+            return Err(format!(
+                "`{}` means `{}`, not `{}`",
+                r.pattern, p.glob, r.glob
+            ));
+        }
+        out.push((p, i));
+    }
+    Ok(out)
+}
+
+impl Policy {
+    /// Compiles a stored policy; fails if any pattern does not compile.
+    pub fn new(doc: PolicyDoc) -> Result<Policy, String> {
+        if doc.format_version != POLICY_VERSION {
+            return Err(format!(
+                "policy format {} is not {POLICY_VERSION}: run `iw apply` with this iw",
+                doc.format_version
+            ));
+        }
+        let no_write = parse_rules(&doc.no_write)?;
+        let no_read = parse_rules(&doc.no_read)?;
+        let owners = LazyPatterns {
+            patterns: checked_rules(&doc.owners)?,
+            set: std::cell::OnceCell::new(),
+        };
+        let commands = doc
+            .deny_commands
+            .iter()
+            .map(|c| command_glob(c).map(|g| (c.clone(), g)))
+            .collect::<Result<_, _>>()?;
+        let outside = doc
+            .write_outside_root
+            .iter()
+            .map(|c| outside_glob(c))
+            .collect::<Result<_, _>>()?;
+        Ok(Policy {
+            doc,
+            no_write,
+            no_read,
+            owners,
+            commands,
+            outside,
+        })
+    }
+
+    fn tool_allowed(&self, tool: &str) -> bool {
+        if crate::claude::INTERACTION_TOOLS.contains(&tool) {
+            return true;
+        }
+        self.doc.tools.iter().any(|t| {
+            t == tool
+                || crate::claude::alias_of(t) == Some(tool)
+                || (crate::claude::mcp_parts(t).is_some_and(|(_, sub)| sub.is_none())
+                    && tool
+                        .strip_prefix(t.as_str())
+                        .is_some_and(|rest| rest.starts_with("__") && rest.len() > 2))
+        })
+    }
+
+    /// Decides on one tool call.
+    pub fn decide(&self, call: &ToolCall, env: &Env) -> Verdict {
+        let tool = call.tool;
+        let agent = &self.doc.agent;
+        if !self.tool_allowed(tool) {
+            return Verdict::Deny(format!(
+                "iw: `{tool}` is not among {agent}'s tools ({}). Use one of those, or delegate \
+                 the work to an agent that has `{tool}`.",
+                self.doc.tools.join(", ")
+            ));
+        }
+        let input = call.input;
+        if !(input.is_object() || input.is_null()) {
+            return Verdict::Undecided(format!(
+                "iw: the {tool} call's `tool_input` is {}, not a JSON object, so the hook cannot \
+                 check it",
+                json_kind(input)
+            ));
+        }
+        // A text field: `None` if absent; a field of another type cannot be judged.
+        let text = |name: &str| -> Result<Option<&str>, Verdict> {
+            match input.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(v) => Err(Verdict::Undecided(format!(
+                    "iw: the {tool} call's `{name}` is {}, not text, so the hook cannot check it",
+                    json_kind(v)
+                ))),
+            }
+        };
+        let missing = |what: &str| {
+            Verdict::Undecided(format!(
+                "iw: the {tool} call has no {what}, so the hook cannot check it"
+            ))
+        };
+        match tool {
+            "Task" | "Agent" => {
+                let target = match text("subagent_type") {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return missing("`subagent_type`"),
+                    Err(v) => return v,
+                };
+                if self.doc.delegates_to.iter().any(|d| d == target) {
+                    Verdict::Allow
+                } else if self.doc.delegates_to.is_empty() {
+                    Verdict::Deny(format!(
+                        "iw: {agent} does not delegate (its `delegates_to` is empty); do the \
+                         work yourself or report back to whoever assigned it."
+                    ))
+                } else {
+                    Verdict::Deny(format!(
+                        "iw: {agent} may not delegate to `{target}`; set `subagent_type` to one \
+                         of: {}.",
+                        self.doc.delegates_to.join(", ")
+                    ))
+                }
+            }
+            "Bash" => match text("command") {
+                Ok(Some(c)) => self.decide_bash(c, env),
+                Ok(None) => missing("`command`"),
+                Err(v) => v,
+            },
+            t if READ_TOOLS.contains(&t) => {
+                // Glob, Grep and LS search a directory (default: cwd); Read names a file.
+                let searches = matches!(t, "Glob" | "Grep" | "LS");
+                let mut path = None;
+                for f in PATH_FIELDS {
+                    match text(f) {
+                        Ok(Some(p)) => {
+                            path = Some(p.to_string());
+                            break;
+                        }
+                        Ok(None) => {}
+                        Err(v) => return v,
+                    }
+                }
+                let path = match path {
+                    Some(p) if !p.is_empty() => p,
+                    _ if searches => env.cwd.to_string_lossy().into_owned(),
+                    _ => return missing("file to read (`file_path`)"),
+                };
+                self.check_read(&path, &[], searches, tool, env)
+            }
+            _ => {
+                // Write tools name their target; any other tool naming a path is treated as
+                // writing it (MCP servers and future tools included).
+                let is_write_tool = WRITE_TOOLS.contains(&tool);
+                let fields: &[&str] = if is_write_tool {
+                    &["file_path", "notebook_path"]
+                } else {
+                    PATH_FIELDS
+                };
+                let mut paths: Vec<&str> = Vec::new();
+                for f in fields {
+                    match input.get(*f) {
+                        // An MCP tool may name several paths.
+                        Some(serde_json::Value::Array(items)) if !is_write_tool => {
+                            for item in items {
+                                match item.as_str() {
+                                    Some(p) => paths.push(p),
+                                    None => {
+                                        return Verdict::Undecided(format!(
+                                            "iw: the {tool} call's `{f}` lists {}, not a path, \
+                                             so the hook cannot check it",
+                                            json_kind(item)
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                        _ => match text(f) {
+                            Ok(Some(p)) => paths.push(p),
+                            Ok(None) => {}
+                            Err(v) => return v,
+                        },
+                    }
+                }
+                paths.retain(|p| !p.is_empty());
+                if is_write_tool && paths.is_empty() {
+                    return missing("file to write (`file_path`)");
+                }
+                for p in paths {
+                    let v = self.check_write(p, &[], tool, false, false, env);
+                    if v != Verdict::Allow {
+                        return v;
+                    }
+                }
+                Verdict::Allow
+            }
+        }
+    }
+
+    fn decide_bash(&self, command: &str, env: &Env) -> Verdict {
+        let home = env.home.as_ref().map(|h| h.to_string_lossy().into_owned());
+        let analysis = match super::shell::analyze(command, home.as_deref()) {
+            Ok(a) => a,
+            Err(e) => {
+                return Verdict::Undecided(format!(
+                    "iw: the Bash command could not be analysed ({e}); rewrite it as plain \
+                     commands"
+                ));
+            }
+        };
+        for words in &analysis.commands {
+            let line = words.join(" ");
+            if let Some((pattern, _)) = self.commands.iter().find(|(_, g)| g.is_match(&line)) {
+                return Verdict::Deny(format!(
+                    "iw: `{line}` blocked: it matches `{pattern}` in {}'s deny_commands \
+                     (agents/registry.yaml).",
+                    self.doc.agent
+                ));
+            }
+        }
+        for w in &analysis.writes {
+            let hard_link = w.via.starts_with(super::shell::HARD_LINK);
+            let recursive = hard_link
+                || matches!(
+                    w.via.as_str(),
+                    "rm" | "rmdir" | "mv" | "chmod" | "chown" | "chgrp" | "rsync"
+                );
+            // These add or remove a name; they cannot change what another name of the file
+            // holds.
+            let names_only =
+                hard_link || matches!(w.via.as_str(), "rm" | "rmdir" | "unlink" | "mv" | "ln");
+            let what = format!("Bash ({})", w.via);
+            let v = self.check_write(&w.path, &w.cd, &what, recursive, names_only, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
+        for r in &analysis.reads {
+            let what = format!("Bash ({})", r.via);
+            let v = self.check_read(&r.path, &r.cd, r.recursive, &what, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
+        Verdict::Allow
+    }
+}
+
+/// "a number", "a list", … for messages about a JSON value of the wrong type.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
