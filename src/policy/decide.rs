@@ -2,44 +2,16 @@
 //! [`Policy::decide`] judges a call by its tool — delegation (Task), a shell command (Bash, through
 //! [`super::shell`]), a read, or a write — down to the paths it names (`super::check`).
 
+use std::fmt;
 use std::path::PathBuf;
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::GlobMatcher;
 
-use crate::model::pattern::{AccessPattern, PatternSet};
+use crate::model::pattern::{
+    AccessPattern, GlobError, PatternError, PatternSet, command_glob, outside_glob,
+};
 
 use super::doc::{POLICY_VERSION, PathRule, PolicyDoc};
-
-/// Compiles a `deny_commands` pattern: a glob over a command's words joined by single spaces,
-/// where `*` also matches spaces and `/`.
-pub fn command_glob(pattern: &str) -> Result<GlobMatcher, String> {
-    if pattern.trim().is_empty() {
-        return Err("it is empty".into());
-    }
-    let normalised = pattern.split_whitespace().collect::<Vec<_>>().join(" ");
-    GlobBuilder::new(&normalised)
-        .literal_separator(false)
-        .backslash_escape(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| e.kind().to_string())
-}
-
-/// Compiles a `write_outside_root` pattern: an absolute path glob (`*` stays within a directory).
-pub fn outside_glob(pattern: &str) -> Result<GlobMatcher, String> {
-    if !pattern.starts_with('/') {
-        return Err("it must be an absolute path, e.g. `/tmp/**`".into());
-    }
-    if pattern.split('/').any(|s| s == ".." || s == ".") {
-        return Err("`.` and `..` are not allowed".into());
-    }
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| e.kind().to_string())
-}
 
 /// A tool call as the hook sees it.
 #[derive(Debug, Clone, Default)]
@@ -126,21 +98,72 @@ const PATH_FIELDS: &[&str] = &[
     "directory",
 ];
 
+/// Why a stored policy cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyError {
+    /// It was written in another format (by another iw).
+    Format(u32),
+    /// A path rule's pattern does not parse.
+    Pattern {
+        /// The pattern as stored.
+        pattern: String,
+        /// Why it does not parse.
+        error: PatternError,
+    },
+    /// A path rule's pattern means another glob than the one stored beside it.
+    Mismatch {
+        /// The pattern as stored.
+        pattern: String,
+        /// The glob it means.
+        means: String,
+        /// The glob stored beside it.
+        stored: String,
+    },
+    /// A `deny_commands` or `write_outside_root` pattern does not compile.
+    Glob(GlobError),
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::Format(v) => write!(
+                f,
+                "policy format {v} is not {POLICY_VERSION}: run `iw apply` with this iw"
+            ),
+            PolicyError::Pattern { pattern, error } => write!(f, "`{pattern}`: {error}"),
+            PolicyError::Mismatch {
+                pattern,
+                means,
+                stored,
+            } => write!(f, "`{pattern}` means `{means}`, not `{stored}`"),
+            PolicyError::Glob(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
 /// The rules' patterns, compiled.
-fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, String> {
+fn parse_rules(rules: &[PathRule]) -> Result<PatternSet<usize>, PolicyError> {
     Ok(PatternSet::new(checked_rules(rules)?))
 }
 
 /// The rules' patterns, each checked to parse and to mean the glob stored beside it.
-pub(super) fn checked_rules(rules: &[PathRule]) -> Result<Vec<(AccessPattern, usize)>, String> {
+pub(super) fn checked_rules(
+    rules: &[PathRule],
+) -> Result<Vec<(AccessPattern, usize)>, PolicyError> {
     let mut out = Vec::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
-        let p = AccessPattern::parse(&r.pattern).map_err(|e| format!("`{}`: {e}", r.pattern))?;
+        let p = AccessPattern::parse(&r.pattern).map_err(|error| PolicyError::Pattern {
+            pattern: r.pattern.clone(),
+            error,
+        })?;
         if p.glob != r.glob {
-            return Err(format!(
-                "`{}` means `{}`, not `{}`",
-                r.pattern, p.glob, r.glob
-            ));
+            return Err(PolicyError::Mismatch {
+                pattern: r.pattern.clone(),
+                means: p.glob,
+                stored: r.glob.clone(),
+            });
         }
         out.push((p, i));
     }
@@ -149,12 +172,9 @@ pub(super) fn checked_rules(rules: &[PathRule]) -> Result<Vec<(AccessPattern, us
 
 impl Policy {
     /// Compiles a stored policy; fails if any pattern does not compile.
-    pub fn new(doc: PolicyDoc) -> Result<Policy, String> {
+    pub fn new(doc: PolicyDoc) -> Result<Policy, PolicyError> {
         if doc.format_version != POLICY_VERSION {
-            return Err(format!(
-                "policy format {} is not {POLICY_VERSION}: run `iw apply` with this iw",
-                doc.format_version
-            ));
+            return Err(PolicyError::Format(doc.format_version));
         }
         let no_write = parse_rules(&doc.no_write)?;
         let no_read = parse_rules(&doc.no_read)?;
@@ -166,12 +186,14 @@ impl Policy {
             .deny_commands
             .iter()
             .map(|c| command_glob(c).map(|g| (c.clone(), g)))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(PolicyError::Glob)?;
         let outside = doc
             .write_outside_root
             .iter()
             .map(|c| outside_glob(c))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(PolicyError::Glob)?;
         Ok(Policy {
             doc,
             no_write,

@@ -25,9 +25,11 @@ pub mod shell;
 #[cfg(test)]
 mod tests;
 
-pub use decide::{Env, Policy, ToolCall, Verdict, command_glob, outside_glob};
+/// The registry's glob patterns, kept here for callers that compiled them through the policy.
+pub use crate::model::pattern::{GlobError, command_glob, outside_glob};
+pub use decide::{Env, Policy, PolicyError, ToolCall, Verdict};
 pub use doc::{
     POLICY_FILE, POLICY_VERSION, PathRule, PolicyDoc, RuleKind, Shared, compile, compile_with,
     policy_path, render_json,
 };
-pub use paths::{PROTECTED, Resolved, protected_patterns, realpath, resolve};
+pub use paths::{PROTECTED, PathError, Resolved, protected_patterns, realpath, resolve};

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::model::pattern::AccessPattern;
@@ -30,6 +31,44 @@ pub fn protected_patterns() -> impl Iterator<Item = (AccessPattern, &'static str
         .filter_map(|&(p, what)| AccessPattern::parse(p).ok().map(|p| (p, what)))
 }
 
+/// Why a path cannot be resolved.
+#[derive(Debug)]
+pub enum PathError {
+    /// More than [`MAX_LINKS`] symlinks (a loop, most likely) on the way to the path.
+    TooManyLinks(PathBuf),
+    /// A symlink on the way could not be read.
+    ReadLink {
+        /// The symlink.
+        link: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PathError::TooManyLinks(path) => write!(
+                f,
+                "{} has too many levels of symbolic links",
+                path.display()
+            ),
+            PathError::ReadLink { link, source } => {
+                write!(f, "cannot read the symlink {}: {source}", link.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PathError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PathError::TooManyLinks(_) => None,
+            PathError::ReadLink { source, .. } => Some(source),
+        }
+    }
+}
+
 /// Where a path really is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
@@ -40,7 +79,7 @@ pub enum Resolved {
 }
 
 /// The most symlinks followed while resolving one path (as Linux's `MAXSYMLINKS`).
-const MAX_LINKS: usize = 40;
+pub const MAX_LINKS: usize = 40;
 
 /// Resolves `path` as the kernel would when the tool touches it: relative to `cwd`, `~` from
 /// `home`, every symlink in the existing part followed (also after `..`), `.`/`..` removed. A
@@ -50,7 +89,7 @@ pub fn resolve(
     cwd: &Path,
     path: &str,
     home: Option<&Path>,
-) -> Result<Resolved, String> {
+) -> Result<Resolved, PathError> {
     // `join` keeps an absolute path as it is.
     let abs = cwd.join(expand_home(path, home));
     let real = realpath(&abs)?;
@@ -85,7 +124,7 @@ pub(super) fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
 
 /// `realpath(3)` that also accepts paths whose tail does not exist yet (the tail is normalised
 /// lexically; a missing directory cannot be a symlink).
-pub fn realpath(abs: &Path) -> Result<PathBuf, String> {
+pub fn realpath(abs: &Path) -> Result<PathBuf, PathError> {
     let mut queue: VecDeque<OsString> = steps(abs).collect();
     let mut out = PathBuf::from("/");
     let mut links = 0;
@@ -103,13 +142,12 @@ pub fn realpath(abs: &Path) -> Result<PathBuf, String> {
         }
         links += 1;
         if links > MAX_LINKS {
-            return Err(format!(
-                "{} has too many levels of symbolic links",
-                abs.display()
-            ));
+            return Err(PathError::TooManyLinks(abs.to_path_buf()));
         }
-        let target = std::fs::read_link(&out)
-            .map_err(|e| format!("cannot read the symlink {}: {e}", out.display()))?;
+        let target = std::fs::read_link(&out).map_err(|source| PathError::ReadLink {
+            link: out.clone(),
+            source,
+        })?;
         out.pop();
         if target.is_absolute() {
             out = PathBuf::from("/");
