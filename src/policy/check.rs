@@ -164,9 +164,15 @@ impl Policy {
                 r.pattern
             ),
         };
-        if r.rule == RuleKind::Protected {
-            return msg;
+        if r.rule != RuleKind::Protected {
+            self.push_who_may_write(&mut msg, r, rel);
         }
+        msg
+    }
+
+    /// Appends to a denial who may change `rel` instead: the agent owning it exclusively (by
+    /// delegation, or by asking), else the delegates that may write it.
+    fn push_who_may_write(&self, msg: &mut String, r: &PathRule, rel: &str) {
         let owner = r.owner.clone().or_else(|| {
             self.owners
                 .set()
@@ -174,7 +180,7 @@ impl Policy {
                 .and_then(|m| self.doc.owners[m.1].owner.clone())
         });
         match owner {
-            Some(o) if o == *agent => {}
+            Some(o) if o == self.doc.agent => {}
             Some(o) if self.doc.delegates_to.contains(&o) => msg.push_str(&format!(
                 " It belongs to {o}: delegate the change with the Task tool, subagent_type \"{o}\"."
             )),
@@ -191,23 +197,19 @@ impl Policy {
                     ));
                 }
             }
-            None => {
-                let writers = self.delegates_who_may_write(rel);
-                match writers.as_slice() {
-                    [] => msg.push_str(" Leave this path alone; report back if the task needs it."),
-                    [d] => msg.push_str(&format!(
-                        " {d} may write it: delegate the change to {d} (`iw run {d} --task \
-                         FILE`, or the Task tool with subagent_type \"{d}\")."
-                    )),
-                    several => msg.push_str(&format!(
-                        " {} may write it: delegate the change to one of them (`iw run AGENT \
-                         --task FILE`, or the Task tool with subagent_type set to the agent).",
-                        several.join(", ")
-                    )),
-                }
-            }
+            None => match self.delegates_who_may_write(rel).as_slice() {
+                [] => msg.push_str(" Leave this path alone; report back if the task needs it."),
+                [d] => msg.push_str(&format!(
+                    " {d} may write it: delegate the change to {d} (`iw run {d} --task \
+                     FILE`, or the Task tool with subagent_type \"{d}\")."
+                )),
+                several => msg.push_str(&format!(
+                    " {} may write it: delegate the change to one of them (`iw run AGENT \
+                     --task FILE`, or the Task tool with subagent_type set to the agent).",
+                    several.join(", ")
+                )),
+            },
         }
-        msg
     }
 
     /// The agents this one delegates to that may write `rel` (which is in no agent's exclusive

@@ -1,6 +1,6 @@
 //! Deciding on one tool call: [`Policy`] is a stored [`PolicyDoc`] compiled for matching, and
 //! [`Policy::decide`] judges a call by its tool — delegation (Task), a shell command (Bash, through
-//! [`super::shell`]), a read, or a write — down to the paths it names (`super::check`).
+//! [`super::shell`]), a read, or a write — down to the paths it names ([`super::check`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -170,6 +170,75 @@ pub(super) fn checked_rules(
     Ok(out)
 }
 
+/// A tool call's input, read field by field.
+struct Fields<'a> {
+    /// The tool, for messages.
+    tool: &'a str,
+    /// `tool_input`: an object, or null.
+    input: &'a serde_json::Value,
+}
+
+impl<'a> Fields<'a> {
+    /// A text field: `None` if absent; a field of another type cannot be judged.
+    fn text(&self, name: &str) -> Result<Option<&'a str>, Verdict> {
+        match self.input.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(v) => Err(Verdict::Undecided(format!(
+                "iw: the {} call's `{name}` is {}, not text, so the hook cannot check it",
+                self.tool,
+                json_kind(v)
+            ))),
+        }
+    }
+
+    /// The verdict on a call that lacks `what`.
+    fn missing(&self, what: &str) -> Verdict {
+        Verdict::Undecided(format!(
+            "iw: the {} call has no {what}, so the hook cannot check it",
+            self.tool
+        ))
+    }
+
+    /// The first of [`PATH_FIELDS`] that is set.
+    fn first_path(&self) -> Result<Option<&'a str>, Verdict> {
+        for f in PATH_FIELDS {
+            if let Some(p) = self.text(f)? {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every non-empty path named in `fields`; a list of paths is accepted if `lists`.
+    fn paths(&self, fields: &[&str], lists: bool) -> Result<Vec<&'a str>, Verdict> {
+        let mut paths: Vec<&str> = Vec::new();
+        for f in fields {
+            match self.input.get(*f) {
+                // An MCP tool may name several paths.
+                Some(serde_json::Value::Array(items)) if lists => {
+                    for item in items {
+                        match item.as_str() {
+                            Some(p) => paths.push(p),
+                            None => {
+                                return Err(Verdict::Undecided(format!(
+                                    "iw: the {} call's `{f}` lists {}, not a path, so the hook \
+                                     cannot check it",
+                                    self.tool,
+                                    json_kind(item)
+                                )));
+                            }
+                        }
+                    }
+                }
+                _ => paths.extend(self.text(f)?),
+            }
+        }
+        paths.retain(|p| !p.is_empty());
+        Ok(paths)
+    }
+}
+
 impl Policy {
     /// Compiles a stored policy; fails if any pattern does not compile.
     pub fn new(doc: PolicyDoc) -> Result<Policy, PolicyError> {
@@ -204,6 +273,8 @@ impl Policy {
         })
     }
 
+    /// True if the agent may use `tool`: it is listed (or an alias of it is, or its MCP server
+    /// is), or it is one of Claude Code's interaction tools.
     fn tool_allowed(&self, tool: &str) -> bool {
         if crate::claude::INTERACTION_TOOLS.contains(&tool) {
             return true;
@@ -221,11 +292,11 @@ impl Policy {
     /// Decides on one tool call.
     pub fn decide(&self, call: &ToolCall, env: &Env) -> Verdict {
         let tool = call.tool;
-        let agent = &self.doc.agent;
         if !self.tool_allowed(tool) {
             return Verdict::Deny(format!(
-                "iw: `{tool}` is not among {agent}'s tools ({}). Use one of those, or delegate \
+                "iw: `{tool}` is not among {}'s tools ({}). Use one of those, or delegate \
                  the work to an agent that has `{tool}`.",
+                self.doc.agent,
                 self.doc.tools.join(", ")
             ));
         }
@@ -237,119 +308,83 @@ impl Policy {
                 json_kind(input)
             ));
         }
-        // A text field: `None` if absent; a field of another type cannot be judged.
-        let text = |name: &str| -> Result<Option<&str>, Verdict> {
-            match input.get(name) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-                Some(v) => Err(Verdict::Undecided(format!(
-                    "iw: the {tool} call's `{name}` is {}, not text, so the hook cannot check it",
-                    json_kind(v)
-                ))),
-            }
-        };
-        let missing = |what: &str| {
-            Verdict::Undecided(format!(
-                "iw: the {tool} call has no {what}, so the hook cannot check it"
-            ))
-        };
+        let fields = Fields { tool, input };
         match tool {
-            "Task" | "Agent" => {
-                let target = match text("subagent_type") {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return missing("`subagent_type`"),
-                    Err(v) => return v,
-                };
-                if self.doc.delegates_to.iter().any(|d| d == target) {
-                    Verdict::Allow
-                } else if self.doc.delegates_to.is_empty() {
-                    Verdict::Deny(format!(
-                        "iw: {agent} does not delegate (its `delegates_to` is empty); do the \
-                         work yourself or report back to whoever assigned it."
-                    ))
-                } else {
-                    Verdict::Deny(format!(
-                        "iw: {agent} may not delegate to `{target}`; set `subagent_type` to one \
-                         of: {}.",
-                        self.doc.delegates_to.join(", ")
-                    ))
-                }
-            }
-            "Bash" => match text("command") {
+            "Task" | "Agent" => self.decide_task(&fields),
+            "Bash" => match fields.text("command") {
                 Ok(Some(c)) => self.decide_bash(c, env),
-                Ok(None) => missing("`command`"),
+                Ok(None) => fields.missing("`command`"),
                 Err(v) => v,
             },
-            t if READ_TOOLS.contains(&t) => {
-                // Glob, Grep and LS search a directory (default: cwd); Read names a file.
-                let searches = matches!(t, "Glob" | "Grep" | "LS");
-                let mut path = None;
-                for f in PATH_FIELDS {
-                    match text(f) {
-                        Ok(Some(p)) => {
-                            path = Some(p.to_string());
-                            break;
-                        }
-                        Ok(None) => {}
-                        Err(v) => return v,
-                    }
-                }
-                let path = match path {
-                    Some(p) if !p.is_empty() => p,
-                    _ if searches => env.cwd.to_string_lossy().into_owned(),
-                    _ => return missing("file to read (`file_path`)"),
-                };
-                self.check_read(&path, &[], searches, tool, env)
-            }
-            _ => {
-                // Write tools name their target; any other tool naming a path is treated as
-                // writing it (MCP servers and future tools included).
-                let is_write_tool = WRITE_TOOLS.contains(&tool);
-                let fields: &[&str] = if is_write_tool {
-                    &["file_path", "notebook_path"]
-                } else {
-                    PATH_FIELDS
-                };
-                let mut paths: Vec<&str> = Vec::new();
-                for f in fields {
-                    match input.get(*f) {
-                        // An MCP tool may name several paths.
-                        Some(serde_json::Value::Array(items)) if !is_write_tool => {
-                            for item in items {
-                                match item.as_str() {
-                                    Some(p) => paths.push(p),
-                                    None => {
-                                        return Verdict::Undecided(format!(
-                                            "iw: the {tool} call's `{f}` lists {}, not a path, \
-                                             so the hook cannot check it",
-                                            json_kind(item)
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                        _ => match text(f) {
-                            Ok(Some(p)) => paths.push(p),
-                            Ok(None) => {}
-                            Err(v) => return v,
-                        },
-                    }
-                }
-                paths.retain(|p| !p.is_empty());
-                if is_write_tool && paths.is_empty() {
-                    return missing("file to write (`file_path`)");
-                }
-                for p in paths {
-                    let v = self.check_write(p, &[], tool, false, false, env);
-                    if v != Verdict::Allow {
-                        return v;
-                    }
-                }
-                Verdict::Allow
-            }
+            t if READ_TOOLS.contains(&t) => self.decide_read(&fields, env),
+            _ => self.decide_write(&fields, env),
         }
     }
 
+    /// Task (or Agent): the `subagent_type` must be one of the agent's `delegates_to`.
+    fn decide_task(&self, fields: &Fields) -> Verdict {
+        let agent = &self.doc.agent;
+        let target = match fields.text("subagent_type") {
+            Ok(Some(t)) => t,
+            Ok(None) => return fields.missing("`subagent_type`"),
+            Err(v) => return v,
+        };
+        if self.doc.delegates_to.iter().any(|d| d == target) {
+            Verdict::Allow
+        } else if self.doc.delegates_to.is_empty() {
+            Verdict::Deny(format!(
+                "iw: {agent} does not delegate (its `delegates_to` is empty); do the \
+                 work yourself or report back to whoever assigned it."
+            ))
+        } else {
+            Verdict::Deny(format!(
+                "iw: {agent} may not delegate to `{target}`; set `subagent_type` to one \
+                 of: {}.",
+                self.doc.delegates_to.join(", ")
+            ))
+        }
+    }
+
+    /// A reading tool: the path it names (Read) or searches (Glob, Grep, LS; default: the cwd)
+    /// must not be, or for a search contain, one the agent may not read.
+    fn decide_read(&self, fields: &Fields, env: &Env) -> Verdict {
+        let searches = matches!(fields.tool, "Glob" | "Grep" | "LS");
+        let path = match fields.first_path() {
+            Ok(Some(p)) if !p.is_empty() => p.to_string(),
+            Ok(_) if searches => env.cwd.to_string_lossy().into_owned(),
+            Ok(_) => return fields.missing("file to read (`file_path`)"),
+            Err(v) => return v,
+        };
+        self.check_read(&path, &[], searches, fields.tool, env)
+    }
+
+    /// A writing tool, or any other tool naming a path (MCP servers and future tools included:
+    /// they are treated as writing it): every path it names must be one the agent may write.
+    fn decide_write(&self, fields: &Fields, env: &Env) -> Verdict {
+        let is_write_tool = WRITE_TOOLS.contains(&fields.tool);
+        let names: &[&str] = if is_write_tool {
+            &["file_path", "notebook_path"]
+        } else {
+            PATH_FIELDS
+        };
+        let paths = match fields.paths(names, !is_write_tool) {
+            Ok(p) => p,
+            Err(v) => return v,
+        };
+        if is_write_tool && paths.is_empty() {
+            return fields.missing("file to write (`file_path`)");
+        }
+        for p in paths {
+            let v = self.check_write(p, &[], fields.tool, false, false, env);
+            if v != Verdict::Allow {
+                return v;
+            }
+        }
+        Verdict::Allow
+    }
+
+    /// Bash: no command it runs may match `deny_commands`, and every path it writes or reads
+    /// (as far as [`super::shell`] can tell) must be allowed.
     fn decide_bash(&self, command: &str, env: &Env) -> Verdict {
         let home = env.home.as_ref().map(|h| h.to_string_lossy().into_owned());
         let analysis = match super::shell::analyze(command, home.as_deref()) {
