@@ -1,6 +1,6 @@
 //! Deciding on one tool call: [`Policy`] is a stored [`PolicyDoc`] compiled for matching, and
 //! [`Policy::decide`] judges a call by its tool — delegation (Task), a shell command (Bash, through
-//! [`super::shell`]), a read, or a write — down to the paths it names ([`super::check`]).
+//! [`super::shell`]), a read, or a write — down to the paths it names (checked in `check.rs`).
 
 use std::fmt;
 use std::path::PathBuf;
