@@ -253,8 +253,8 @@ proptest! {
 
     /// (Without `<<`: brush-parser 0.4's tokenizer can allocate without bound on an unclosed
     /// here-document inside `$(`, e.g. `cd $( rm a 2>&1 * > a || | $x } echo << | > >> $( echo
-    /// } { 2>&1 echo `. The hook survives that through its memory guard, tested in
-    /// tests/hook.rs; the test process here has no such guard.)
+    /// } { 2>&1 echo `. The hook survives that through its memory guard, tested in the hook's
+    /// integration tests (`hook.rs`); the test process here has no such guard.)
     #[test]
     fn never_panics_on_shell_tokens(tokens in prop::collection::vec(
         prop::sample::select(vec!["echo", "rm", "a", ">", ">>", "&&", "||", ";", "|", "(", ")",
