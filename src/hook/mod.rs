@@ -4,13 +4,15 @@
 //! stderr denies it (any other non-zero exit does *not* block, so iw never uses one here).
 //!
 //! The hook loads the agent's compiled policy (`agents/<name>/.claude/iw-policy.json`) only after
-//! checking its SHA-256 against `state/iw.lock`, so an edited policy is never obeyed. When it
-//! cannot decide — unreadable or malformed input, no lockfile, a missing or tampered policy, a
-//! command it cannot analyse, an internal error — it blocks the call and says why, unless the
-//! registry opted into `hook_failure: open`, which allows it with a warning. If `IW_HOOK_LOG`
-//! names a file, every decision is appended to it as one JSON line.
+//! checking its SHA-256 against `state/iw.lock`, so an edited policy is never obeyed ([`load`]).
+//! When it cannot decide — unreadable or malformed input, no lockfile, a missing or tampered
+//! policy, a command it cannot analyse, an internal error — it blocks the call and says why,
+//! unless the registry opted into `hook_failure: open`, which allows it with a warning. If `IW_HOOK_LOG`
+//! names a file, every decision is appended to it as one JSON line. [`guard`] bounds its memory
+//! and time, so that whatever happens it ends with exit 0 or 2.
 
 pub mod guard;
+pub mod load;
 
 use std::io::Write as _;
 
@@ -18,8 +20,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::policy::{self, Env, Policy, PolicyDoc, ToolCall, Verdict};
-use crate::reconcile::lock::{LOCK_PATH, LockFile};
+use crate::policy::{Env, Policy, ToolCall, Verdict};
+
+pub use load::{LoadError, load_policy};
 
 /// The largest hook input read; larger input is refused.
 pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -95,6 +98,12 @@ impl From<String> for Failure {
             reason,
             policy_open: false,
         }
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        Failure::from(e.to_string())
     }
 }
 
@@ -227,84 +236,6 @@ pub fn evaluate(opts: &Options, buf: &[u8], tool_out: &mut String) -> Result<Ver
     }
 }
 
-/// Loads `agent`'s policy, refusing one whose hash differs from the lockfile's record.
-pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, String> {
-    if !crate::model::registry::valid_name(agent) {
-        return Err(format!("`{agent}` is not a valid agent name"));
-    }
-    let lock_path = root.join(LOCK_PATH);
-    let lock_bytes = match crate::support::fsutil::read_regular(&lock_path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "{} does not exist, so {agent}'s policy cannot be verified: run `iw apply` in {}",
-                lock_path.display(),
-                root.display()
-            ));
-        }
-        Err(e) => return Err(format!("cannot read {}: {e}", lock_path.display())),
-    };
-    let rel = policy::policy_path(agent);
-    let expected = match locked_sha256(&lock_bytes, &rel) {
-        Some(sha) => sha,
-        None => {
-            // Not found by the fast path: parse the whole lockfile to say exactly why.
-            let lock: LockFile = serde_json::from_slice(&lock_bytes)
-                .map_err(|e| format!("{} is not a valid lockfile: {e}", lock_path.display()))?;
-            match lock.files.get(&rel) {
-                Some(entry) => entry.sha256.clone(),
-                None => {
-                    return Err(format!(
-                        "agent `{agent}` has no policy in {LOCK_PATH}: it is not in the registry, \
-                         or `iw apply` has not run since it was added"
-                    ));
-                }
-            }
-        }
-    };
-    let bytes = crate::support::fsutil::read_regular(&root.join(&rel))
-        .map_err(|e| format!("cannot read {agent}'s policy {rel}: {e}; run `iw apply`"))?;
-    if crate::support::fsutil::sha256_hex(&bytes) != expected {
-        return Err(format!(
-            "{rel} was changed outside iw (its SHA-256 differs from {LOCK_PATH}), so it is not \
-             trusted; `iw plan` shows the change and `iw apply` restores it"
-        ));
-    }
-    let doc: PolicyDoc =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{rel} is not a valid policy: {e}"))?;
-    if doc.agent != agent {
-        return Err(format!(
-            "{rel} is the policy of `{}`, not `{agent}`",
-            doc.agent
-        ));
-    }
-    Ok(doc)
-}
-
-/// The SHA-256 the lockfile records for `path`, found without parsing the whole lockfile (whose
-/// size grows with the number of agents): the entry `"<path>": {"agent": …, "sha256": …}` is
-/// located by its key and only that object is parsed. `None` if it is not found that way.
-fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Entry {
-        sha256: String,
-    }
-    let key = serde_json::to_string(path).ok()?;
-    let key = key.as_bytes();
-    let at = lock.windows(key.len()).position(|w| w == key)?;
-    let rest = &lock[at + key.len()..];
-    let open = rest
-        .iter()
-        .position(|&b| !b.is_ascii_whitespace() && b != b':')?;
-    if rest[open] != b'{' {
-        return None;
-    }
-    let close = open + rest[open..].iter().position(|&b| b == b'}')?;
-    serde_json::from_slice::<Entry>(&rest[open..=close])
-        .ok()
-        .map(|e| e.sha256)
-}
-
 /// Appends the decision to `$IW_HOOK_LOG`, if set. Logging never changes the decision.
 fn log(opts: &Options, tool: &str, decision: &Decision) {
     let Some(path) = crate::support::Caller::get().hook_log() else {
@@ -361,19 +292,6 @@ mod tests {
             ..opts(dir.path())
         };
         assert_eq!(pre_tool_use(&open, &b"{"[..]).exit_code(), 0);
-    }
-
-    #[test]
-    fn the_policy_hash_is_found_in_the_lockfile_without_parsing_all_of_it() {
-        let lock = br#"{"files": {"agents/a/.claude/iw-policy.json": {
-            "agent": "a", "sha256": "abc"}, "agents/b/.claude/iw-policy.json": {"agent": "b",
-            "sha256": "def"}}}"#;
-        assert_eq!(
-            locked_sha256(lock, "agents/b/.claude/iw-policy.json").as_deref(),
-            Some("def")
-        );
-        assert_eq!(locked_sha256(lock, "agents/c/.claude/iw-policy.json"), None);
-        assert_eq!(locked_sha256(b"{", "agents/a/.claude/iw-policy.json"), None);
     }
 
     proptest! {

@@ -1,4 +1,9 @@
-//! Access patterns: the registry's `cannot_access` / `exclusive_access` globs, with gitignore meaning.
+//! The registry's path and command patterns: access patterns (`cannot_access`,
+//! `exclusive_access`, `cannot_read`, with gitignore meaning), command patterns (`deny_commands`)
+//! and outside path patterns (`write_outside_root`). The registry checks them; the policy compiles
+//! and matches them.
+//!
+//! Access patterns:
 //!
 //! - A pattern without a `/` (other than a trailing one) matches at any depth: `*.test.*` is
 //!   `**/*.test.*`.
@@ -11,7 +16,58 @@
 //! Patterns are matched against paths made relative to the project root and normalised
 //! (`..` resolved, no `./`), never against raw strings.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use std::fmt;
+
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+
+/// Why an access pattern is not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternError {
+    /// The pattern is empty.
+    Empty,
+    /// It starts or ends with spaces.
+    Spaces,
+    /// It is negated (`!…`).
+    Negated,
+    /// It starts with `~`.
+    Home,
+    /// It names the project root itself.
+    Root,
+    /// It has a `.` or `..` segment.
+    DotSegment,
+    /// It has an empty segment (`//`).
+    EmptySegment,
+    /// Its glob does not compile.
+    Glob(globset::ErrorKind),
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PatternError::Empty => f.write_str("an access pattern cannot be empty"),
+            PatternError::Spaces => {
+                f.write_str("an access pattern cannot start or end with spaces")
+            }
+            PatternError::Negated => {
+                f.write_str("negated patterns (`!…`) are not supported: list what is forbidden")
+            }
+            PatternError::Home => f.write_str(
+                "patterns are relative to the project root; `~` (home) is not supported",
+            ),
+            PatternError::Root => {
+                f.write_str("the pattern names the project root itself; name what is inside it")
+            }
+            PatternError::DotSegment => f.write_str(
+                "`.` and `..` are not allowed in patterns: write the path relative to the project \
+                 root",
+            ),
+            PatternError::EmptySegment => f.write_str("empty path segment (`//`) in pattern"),
+            PatternError::Glob(kind) => write!(f, "invalid glob: {kind}"),
+        }
+    }
+}
+
+impl std::error::Error for PatternError {}
 
 /// One parsed access pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,21 +80,19 @@ pub struct AccessPattern {
 
 impl AccessPattern {
     /// Parses a registry pattern, or says why it is not valid.
-    pub fn parse(source: &str) -> Result<AccessPattern, String> {
+    pub fn parse(source: &str) -> Result<AccessPattern, PatternError> {
         let trimmed = source.trim();
         if trimmed.is_empty() {
-            return Err("an access pattern cannot be empty".into());
+            return Err(PatternError::Empty);
         }
         if trimmed != source {
-            return Err("an access pattern cannot start or end with spaces".into());
+            return Err(PatternError::Spaces);
         }
         if source.starts_with('!') {
-            return Err("negated patterns (`!…`) are not supported: list what is forbidden".into());
+            return Err(PatternError::Negated);
         }
         if source.starts_with('~') {
-            return Err(
-                "patterns are relative to the project root; `~` (home) is not supported".into(),
-            );
+            return Err(PatternError::Home);
         }
         let mut rest = source;
         let mut anchored = false;
@@ -53,16 +107,13 @@ impl AccessPattern {
         let dir_only = rest.ends_with('/');
         let body = rest.trim_end_matches('/');
         if body.is_empty() {
-            return Err("the pattern names the project root itself; name what is inside it".into());
+            return Err(PatternError::Root);
         }
         if body.split('/').any(|seg| seg == ".." || seg == ".") {
-            return Err(
-                "`.` and `..` are not allowed in patterns: write the path relative to the project root"
-                    .into(),
-            );
+            return Err(PatternError::DotSegment);
         }
         if body.contains("//") {
-            return Err("empty path segment (`//`) in pattern".into());
+            return Err(PatternError::EmptySegment);
         }
         if body.contains('/') {
             anchored = true;
@@ -76,7 +127,7 @@ impl AccessPattern {
             glob.push_str("/**");
         }
         // Check that the glob compiles, and report globset's reason if not.
-        build_glob(&glob).map_err(|e| format!("invalid glob: {}", glob_error_reason(&e)))?;
+        build_glob(&glob).map_err(|e| PatternError::Glob(e.kind().clone()))?;
         Ok(AccessPattern {
             source: source.to_string(),
             glob,
@@ -92,8 +143,62 @@ fn build_glob(glob: &str) -> Result<globset::Glob, globset::Error> {
         .build()
 }
 
-fn glob_error_reason(e: &globset::Error) -> String {
-    e.kind().to_string()
+/// Why a command pattern (`deny_commands`) or an outside path pattern (`write_outside_root`) is
+/// not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlobError {
+    /// A command pattern is empty.
+    Empty,
+    /// An outside path pattern is not absolute.
+    NotAbsolute,
+    /// An outside path pattern has a `.` or `..` segment.
+    DotSegment,
+    /// The glob does not compile.
+    Glob(globset::ErrorKind),
+}
+
+impl fmt::Display for GlobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GlobError::Empty => f.write_str("it is empty"),
+            GlobError::NotAbsolute => f.write_str("it must be an absolute path, e.g. `/tmp/**`"),
+            GlobError::DotSegment => f.write_str("`.` and `..` are not allowed"),
+            GlobError::Glob(kind) => write!(f, "{kind}"),
+        }
+    }
+}
+
+impl std::error::Error for GlobError {}
+
+/// Compiles a `deny_commands` pattern: a glob over a command's words joined by single spaces,
+/// where `*` also matches spaces and `/`.
+pub fn command_glob(pattern: &str) -> Result<GlobMatcher, GlobError> {
+    if pattern.trim().is_empty() {
+        return Err(GlobError::Empty);
+    }
+    let normalised = pattern.split_whitespace().collect::<Vec<_>>().join(" ");
+    GlobBuilder::new(&normalised)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| GlobError::Glob(e.kind().clone()))
+}
+
+/// Compiles a `write_outside_root` pattern: an absolute path glob (`*` stays within a directory).
+pub fn outside_glob(pattern: &str) -> Result<GlobMatcher, GlobError> {
+    if !pattern.starts_with('/') {
+        return Err(GlobError::NotAbsolute);
+    }
+    if pattern.split('/').any(|s| s == ".." || s == ".") {
+        return Err(GlobError::DotSegment);
+    }
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| GlobError::Glob(e.kind().clone()))
 }
 
 /// A compiled set of patterns, each tagged with a value (e.g. the rule or agent it came from).
@@ -207,7 +312,7 @@ mod tests {
             (" tests", "spaces"),
             ("a//b", "`//`"),
         ] {
-            let err = AccessPattern::parse(p).unwrap_err();
+            let err = AccessPattern::parse(p).unwrap_err().to_string();
             assert!(err.contains(why), "{p:?}: {err}");
         }
     }

@@ -468,7 +468,7 @@ impl Validator<'_> {
     ) -> Vec<String> {
         let mut out = Vec::new();
         for c in list.map(|l| l.value).unwrap_or_default() {
-            match crate::policy::command_glob(&c.value) {
+            match crate::model::pattern::command_glob(&c.value) {
                 Ok(_) => out.push(c.value),
                 Err(why) => self.out.push(
                     Diagnostic::error(format!("`{}` is not a valid command pattern: {why}", c.value))
@@ -490,7 +490,7 @@ impl Validator<'_> {
     ) -> Vec<String> {
         let mut out = Vec::new();
         for w in list.map(|l| l.value).unwrap_or_default() {
-            match crate::policy::outside_glob(&w.value) {
+            match crate::model::pattern::outside_glob(&w.value) {
                 Ok(_) => out.push(w.value),
                 Err(why) => self.out.push(
                     Diagnostic::error(format!(

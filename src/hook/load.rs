@@ -1,0 +1,214 @@
+//! Loading an agent's compiled policy for the hook, and only a trusted one: its SHA-256 must be
+//! the one `state/iw.lock` records, so a policy edited outside iw is never obeyed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::policy::{self, PolicyDoc};
+use crate::reconcile::lock::{LOCK_PATH, LockFile};
+
+/// Why an agent's policy cannot be loaded (the hook then fails to decide).
+#[derive(Debug)]
+pub enum LoadError {
+    /// The agent's name is not a valid agent name.
+    InvalidName(String),
+    /// There is no lockfile to verify the policy against.
+    NoLockfile {
+        /// The agent.
+        agent: String,
+        /// The lockfile's path.
+        lock: PathBuf,
+        /// The project root.
+        root: PathBuf,
+    },
+    /// The lockfile cannot be read.
+    ReadLockfile {
+        /// The lockfile's path.
+        lock: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The lockfile is not valid.
+    BadLockfile {
+        /// The lockfile's path.
+        lock: PathBuf,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+    /// The lockfile records no policy for the agent.
+    NotLocked(String),
+    /// The policy file cannot be read.
+    ReadPolicy {
+        /// The agent.
+        agent: String,
+        /// The policy's root-relative path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The policy file's SHA-256 is not the one the lockfile records.
+    Tampered(String),
+    /// The policy file is not a valid policy.
+    BadPolicy {
+        /// The policy's root-relative path.
+        path: String,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+    /// The policy file is another agent's.
+    OtherAgent {
+        /// The policy's root-relative path.
+        path: String,
+        /// The agent it is for.
+        found: String,
+        /// The agent asked for.
+        agent: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::InvalidName(agent) => write!(f, "`{agent}` is not a valid agent name"),
+            LoadError::NoLockfile { agent, lock, root } => write!(
+                f,
+                "{} does not exist, so {agent}'s policy cannot be verified: run `iw apply` in {}",
+                lock.display(),
+                root.display()
+            ),
+            LoadError::ReadLockfile { lock, source } => {
+                write!(f, "cannot read {}: {source}", lock.display())
+            }
+            LoadError::BadLockfile { lock, source } => {
+                write!(f, "{} is not a valid lockfile: {source}", lock.display())
+            }
+            LoadError::NotLocked(agent) => write!(
+                f,
+                "agent `{agent}` has no policy in {LOCK_PATH}: it is not in the registry, or `iw \
+                 apply` has not run since it was added"
+            ),
+            LoadError::ReadPolicy {
+                agent,
+                path,
+                source,
+            } => write!(
+                f,
+                "cannot read {agent}'s policy {path}: {source}; run `iw apply`"
+            ),
+            LoadError::Tampered(path) => write!(
+                f,
+                "{path} was changed outside iw (its SHA-256 differs from {LOCK_PATH}), so it is \
+                 not trusted; `iw plan` shows the change and `iw apply` restores it"
+            ),
+            LoadError::BadPolicy { path, source } => {
+                write!(f, "{path} is not a valid policy: {source}")
+            }
+            LoadError::OtherAgent { path, found, agent } => {
+                write!(f, "{path} is the policy of `{found}`, not `{agent}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Loads `agent`'s policy, refusing one whose hash differs from the lockfile's record.
+pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, LoadError> {
+    if !crate::model::registry::valid_name(agent) {
+        return Err(LoadError::InvalidName(agent.to_string()));
+    }
+    let rel = policy::policy_path(agent);
+    let expected = locked_policy_sha256(root, agent, &rel)?;
+    let bytes = crate::support::fsutil::read_regular(&root.join(&rel)).map_err(|source| {
+        LoadError::ReadPolicy {
+            agent: agent.to_string(),
+            path: rel.clone(),
+            source,
+        }
+    })?;
+    if crate::support::fsutil::sha256_hex(&bytes) != expected {
+        return Err(LoadError::Tampered(rel));
+    }
+    let doc: PolicyDoc = serde_json::from_slice(&bytes).map_err(|source| LoadError::BadPolicy {
+        path: rel.clone(),
+        source,
+    })?;
+    if doc.agent != agent {
+        return Err(LoadError::OtherAgent {
+            path: rel,
+            found: doc.agent,
+            agent: agent.to_string(),
+        });
+    }
+    Ok(doc)
+}
+
+/// The SHA-256 the lockfile under `root` records for `agent`'s policy file `rel`.
+fn locked_policy_sha256(root: &Path, agent: &str, rel: &str) -> Result<String, LoadError> {
+    let lock = root.join(LOCK_PATH);
+    let lock_bytes = match crate::support::fsutil::read_regular(&lock) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LoadError::NoLockfile {
+                agent: agent.to_string(),
+                lock,
+                root: root.to_path_buf(),
+            });
+        }
+        Err(source) => return Err(LoadError::ReadLockfile { lock, source }),
+    };
+    if let Some(sha) = locked_sha256(&lock_bytes, rel) {
+        return Ok(sha);
+    }
+    // Not found by the fast path: parse the whole lockfile to say exactly why.
+    let parsed: LockFile = serde_json::from_slice(&lock_bytes)
+        .map_err(|source| LoadError::BadLockfile { lock, source })?;
+    match parsed.files.get(rel) {
+        Some(entry) => Ok(entry.sha256.clone()),
+        None => Err(LoadError::NotLocked(agent.to_string())),
+    }
+}
+
+/// The SHA-256 the lockfile records for `path`, found without parsing the whole lockfile (whose
+/// size grows with the number of agents): the entry `"<path>": {"agent": …, "sha256": …}` is
+/// located by its key and only that object is parsed. `None` if it is not found that way.
+fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Entry {
+        sha256: String,
+    }
+    let key = serde_json::to_string(path).ok()?;
+    let key = key.as_bytes();
+    let at = lock.windows(key.len()).position(|w| w == key)?;
+    let rest = &lock[at + key.len()..];
+    let open = rest
+        .iter()
+        .position(|&b| !b.is_ascii_whitespace() && b != b':')?;
+    if rest[open] != b'{' {
+        return None;
+    }
+    let close = open + rest[open..].iter().position(|&b| b == b'}')?;
+    serde_json::from_slice::<Entry>(&rest[open..=close])
+        .ok()
+        .map(|e| e.sha256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_hash_is_found_in_the_lockfile_without_parsing_all_of_it() {
+        let lock = br#"{"files": {"agents/a/.claude/iw-policy.json": {
+            "agent": "a", "sha256": "abc"}, "agents/b/.claude/iw-policy.json": {"agent": "b",
+            "sha256": "def"}}}"#;
+        assert_eq!(
+            locked_sha256(lock, "agents/b/.claude/iw-policy.json").as_deref(),
+            Some("def")
+        );
+        assert_eq!(locked_sha256(lock, "agents/c/.claude/iw-policy.json"), None);
+        assert_eq!(locked_sha256(b"{", "agents/a/.claude/iw-policy.json"), None);
+    }
+}
