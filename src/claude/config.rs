@@ -273,34 +273,33 @@ type RawMap = IndexMap<String, Box<RawValue>>;
 
 /// The configuration `current` (`None`: no file yet) with `projects[key].hasTrustDialogAccepted`
 /// set to true; every other value is kept as written.
-fn with_trust(current: Option<&[u8]>, key: &str) -> std::result::Result<String, String> {
-    let raw = |s: &str| RawValue::from_string(s.to_string()).map_err(|e| e.to_string());
+fn with_trust(current: Option<&[u8]>, key: &str) -> Result<String> {
+    let raw = |s: &str| RawValue::from_string(s.to_string()).map_err(|e| Error::msg(e.to_string()));
     let mut top: RawMap = match current {
-        Some(b) if !b.iter().all(u8::is_ascii_whitespace) => {
-            serde_json::from_slice(b).map_err(|e| format!("it is not a JSON object ({e})"))?
-        }
+        Some(b) if !b.iter().all(u8::is_ascii_whitespace) => serde_json::from_slice(b)
+            .map_err(|e| Error::msg(format!("it is not a JSON object ({e})")))?,
         _ => RawMap::new(),
     };
     let mut projects: RawMap = match top.get("projects") {
         Some(p) => serde_json::from_str(p.get())
-            .map_err(|e| format!("its `projects` is not an object ({e})"))?,
+            .map_err(|e| Error::msg(format!("its `projects` is not an object ({e})")))?,
         None => RawMap::new(),
     };
     let mut entry: RawMap = match projects.get(key) {
         Some(p) => serde_json::from_str(p.get())
-            .map_err(|e| format!("its entry for {key} is not an object ({e})"))?,
+            .map_err(|e| Error::msg(format!("its entry for {key} is not an object ({e})")))?,
         None => RawMap::new(),
     };
     entry.insert("hasTrustDialogAccepted".into(), raw("true")?);
     projects.insert(
         key.to_string(),
-        raw(&serde_json::to_string(&entry).map_err(|e| e.to_string())?)?,
+        raw(&serde_json::to_string(&entry).map_err(|e| Error::msg(e.to_string()))?)?,
     );
     top.insert(
         "projects".into(),
-        raw(&serde_json::to_string(&projects).map_err(|e| e.to_string())?)?,
+        raw(&serde_json::to_string(&projects).map_err(|e| Error::msg(e.to_string()))?)?,
     );
-    let mut out = serde_json::to_string_pretty(&top).map_err(|e| e.to_string())?;
+    let mut out = serde_json::to_string_pretty(&top).map_err(|e| Error::msg(e.to_string()))?;
     out.push('\n');
     Ok(out)
 }

@@ -563,8 +563,10 @@ pub struct HookArgs {
     pub on_failure: String,
 }
 
-pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))
+/// A duration on the command line (`500ms`, `3s`, `1m`), for clap.
+pub(crate) fn parse_duration(s: &str) -> crate::support::Result<Duration> {
+    humantime::parse_duration(s)
+        .map_err(|e| crate::support::Error::msg(format!("{e} (examples: 500ms, 3s, 1m)")))
 }
 
 impl Command {

@@ -62,6 +62,7 @@ pub fn run(root: &Path, id: &str) -> Result<Ended> {
     let (reader, mut child) = match spawn(root, &state) {
         Ok(x) => x,
         Err(why) => {
+            let why = why.to_string();
             let _ = writeln!(log, "{why}");
             let (state, _) = runs::transition(root, id, &by, |s| {
                 s.status = Status::Failed;
@@ -116,16 +117,14 @@ pub fn run(root: &Path, id: &str) -> Result<Ended> {
 }
 
 /// Starts the run's command with its environment, its output into a pipe. Err: why it could not.
-fn spawn(
-    root: &Path,
-    state: &RunState,
-) -> std::result::Result<(std::io::PipeReader, Child), String> {
+fn spawn(root: &Path, state: &RunState) -> Result<(std::io::PipeReader, Child)> {
     use std::os::unix::process::CommandExt as _;
     let dir = runs::run_dir(root, &state.id);
-    let (reader, writer) = std::io::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| Error::msg(format!("cannot create a pipe: {e}")))?;
     let writer2 = writer
         .try_clone()
-        .map_err(|e| format!("cannot create a pipe: {e}"))?;
+        .map_err(|e| Error::msg(format!("cannot create a pipe: {e}")))?;
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&state.command)
@@ -144,7 +143,7 @@ fn spawn(
         .env("IW_RUN_RESULT", dir.join(runs::RESULT_FILE));
     let child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run `sh -c {}`: {e}", state.command))?;
+        .map_err(|e| Error::msg(format!("cannot run `sh -c {}`: {e}", state.command)))?;
     // `cmd` is dropped here, closing this process's copies of the pipe's write end.
     Ok((reader, child))
 }

@@ -22,7 +22,7 @@ pub(crate) enum Progress {
     /// A step done, as `iw apply` prints it (no colour).
     Line(String),
     /// The apply ended: its summary, or what went wrong.
-    Done(std::result::Result<String, String>),
+    Done(crate::support::Result<String>),
 }
 
 /// Kills `agent`'s session, if it is this project's.
@@ -73,7 +73,7 @@ pub(crate) fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progr
             })?;
             Ok(app::strip_ansi(&crate::views::apply_done(&report)))
         })();
-        let _ = tx.send(Progress::Done(result.map_err(|e| e.to_string())));
+        let _ = tx.send(Progress::Done(result));
     });
     app.status("applying…");
     rx
