@@ -19,8 +19,8 @@ fn project() -> &'static PathBuf {
             include_str!("../../examples/instructor-workflow/agents/registry.yaml"),
         )
         .unwrap();
-        let project = iw::model::project::Project::load(&dir).unwrap();
-        let plan = iw::reconcile::plan::compute(&project, None, &Default::default()).unwrap();
+        let project = iw::project::Project::load(&dir).unwrap();
+        let plan = iw::reconcile::compute(&project, None, &Default::default()).unwrap();
         iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
         dir
     })
