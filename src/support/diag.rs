@@ -1,7 +1,8 @@
-//! Diagnostics and the crate's error type.
+//! Diagnostics: what is wrong, where, and what to do next.
 //!
 //! Every user-facing failure is a [`Diagnostic`]: what is wrong, where (file:line:col, or agent and
-//! field), and what to do next. Validation collects them all before failing; [`Error`] carries them
+//! field), and what to do next. Validation collects them all before failing;
+//! [`Error`](crate::support::Error) carries them
 //! to the command line, which renders them as source snippets for people or as JSON for scripts.
 
 use serde::{Deserialize, Serialize};

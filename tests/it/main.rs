@@ -5,6 +5,7 @@
 //!
 //! Run one module with `cargo test --test it MODULE::` (e.g. `cargo test --test it watch::`).
 
+mod architecture;
 mod claude_e2e;
 mod claude_interactive;
 mod cli;
