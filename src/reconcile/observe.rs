@@ -20,7 +20,8 @@ pub struct Observed {
     /// The content on disk of every desired file and every locked file no longer desired (`None`:
     /// missing), by path relative to the root.
     pub disk: BTreeMap<String, Option<Vec<u8>>>,
-    /// Whether each absolute hook binary named by a settings.json on disk is an executable file.
+    /// Whether each absolute hook binary named by a settings.json on disk that differs from the
+    /// desired one is an executable file.
     pub executable: BTreeMap<String, bool>,
     /// The live sessions on each socket observed.
     pub live: BTreeMap<String, Vec<LiveSession>>,
@@ -53,12 +54,7 @@ pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) ->
             }
         }
     }
-    for bytes in o.disk.values().flatten() {
-        for bin in super::security::hook_binaries(&String::from_utf8_lossy(bytes)) {
-            let ok = is_executable(Path::new(&bin));
-            o.executable.insert(bin, ok);
-        }
-    }
+    observe_hook_binaries(desired, &mut o);
     for (socket, must) in &desired.sockets {
         let live = match Tmux::new(socket).list_sessions() {
             Ok(l) => l,
@@ -70,6 +66,35 @@ pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) ->
     }
     observe_claude(root, desired, &mut o)?;
     Ok(o)
+}
+
+/// Whether the hook binaries named by each settings.json on disk that differs from the desired
+/// one can run: security drift is judged for changed files only ([`super::security`]), so
+/// unchanged files (nearly all of them) are not parsed.
+fn observe_hook_binaries(desired: &Desired, o: &mut Observed) {
+    let wanted: BTreeMap<&str, &str> = desired
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.content.as_str()))
+        .collect();
+    let mut bins = Vec::new();
+    for (path, bytes) in &o.disk {
+        let Some(bytes) = bytes else { continue };
+        if !path.ends_with("/settings.json")
+            || wanted
+                .get(path.as_str())
+                .is_some_and(|c| c.as_bytes() == bytes.as_slice())
+        {
+            continue;
+        }
+        bins.extend(super::security::hook_binaries(&String::from_utf8_lossy(
+            bytes,
+        )));
+    }
+    for bin in bins {
+        let ok = is_executable(Path::new(&bin));
+        o.executable.insert(bin, ok);
+    }
 }
 
 /// Claude Code's user configuration for each Claude Code session that may start, read from the
