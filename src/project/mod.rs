@@ -46,6 +46,9 @@ pub struct Inputs {
     pub registry: String,
     /// Each template by output name: where it came from and its SHA-256.
     pub templates: BTreeMap<String, TemplateInput>,
+    /// SHA-256 of `sessions.yaml`, if the project has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<String>,
 }
 
 /// One template input.
@@ -73,6 +76,8 @@ pub struct Project {
     pub ctx: Context,
     /// sessions.yaml, if the project has one.
     pub sessions: Option<SessionsConfig>,
+    /// SHA-256 of sessions.yaml, if the project has one.
+    pub sessions_sha256: Option<String>,
     /// Warnings found while loading.
     pub warnings: Vec<Diagnostic>,
 }
@@ -115,10 +120,11 @@ pub fn missing_personas_of<'a>(
     root: &Path,
     agents: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<Diagnostic> {
-    // An absolute persona stays as it is in `join`.
+    let agents: Vec<(&str, &str)> = agents.into_iter().collect();
+    let present = files_present(root, agents.iter().map(|(_, p)| *p));
     let missing: Vec<(&str, &str)> = agents
         .into_iter()
-        .filter(|(_, persona)| !std::fs::metadata(root.join(persona)).is_ok_and(|m| m.is_file()))
+        .filter(|(_, persona)| !present.contains(*persona))
         .collect();
     match missing.as_slice() {
         [] => Vec::new(),
@@ -167,6 +173,46 @@ pub fn missing_personas_of<'a>(
 
 const PERSONA_FIELD: &str = "persona";
 
+/// Which of `paths` (relative to `root`, or absolute) are regular files (links followed). A
+/// directory holding many of them is listed once instead of asking for each file: a team of
+/// thousands keeps its personas in one folder, often one that does not exist yet.
+fn files_present<'a>(
+    root: &Path,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> std::collections::HashSet<&'a str> {
+    let mut by_dir: BTreeMap<&Path, Vec<&'a str>> = BTreeMap::new();
+    for p in paths {
+        by_dir
+            .entry(Path::new(p).parent().unwrap_or(Path::new("")))
+            .or_default()
+            .push(p);
+    }
+    let is_file = |p: &str| std::fs::metadata(root.join(p)).is_ok_and(|m| m.is_file());
+    let mut present = std::collections::HashSet::new();
+    for (dir, files) in by_dir {
+        if files.len() < 16 {
+            present.extend(files.into_iter().filter(|p| is_file(p)));
+            continue;
+        }
+        // An absolute persona stays as it is in `join`.
+        let Ok(listing) = std::fs::read_dir(root.join(dir)) else {
+            if !root.join(dir).exists() {
+                continue; // none of them exists
+            }
+            present.extend(files.into_iter().filter(|p| is_file(p)));
+            continue;
+        };
+        let listed: std::collections::HashSet<std::ffi::OsString> = listing
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        present.extend(files.into_iter().filter(|p| {
+            Path::new(p).file_name().is_some_and(|n| listed.contains(n)) && is_file(p)
+        }));
+    }
+    present
+}
+
 /// True for the warnings of [`missing_personas`].
 pub fn is_persona_warning(d: &Diagnostic) -> bool {
     !d.is_error() && d.field.as_deref() == Some(PERSONA_FIELD)
@@ -189,9 +235,9 @@ impl Project {
         let registry = read_registry(root, src, &mut diags);
         let templates = checked(Templates::load(root), &mut diags);
         // sessions.yaml names agents, so it is checked against a valid registry only.
-        let sessions = match &registry {
+        let (sessions, sessions_sha256) = match &registry {
             Some(registry) => read_sessions(root, registry, &mut diags)?,
-            None => None,
+            None => (None, None),
         };
         match (registry, templates) {
             (Some(registry), Some(templates)) if !diags.iter().any(Diagnostic::is_error) => {
@@ -202,6 +248,7 @@ impl Project {
                     templates,
                     ctx: Context::new(root.to_path_buf()),
                     sessions,
+                    sessions_sha256,
                     warnings: diags,
                 })
             }
@@ -261,6 +308,7 @@ impl Project {
                     )
                 })
                 .collect(),
+            sessions: self.sessions_sha256.clone(),
         }
     }
 }
@@ -298,27 +346,31 @@ fn read_registry(root: &Path, src: Vec<u8>, diags: &mut Vec<Diagnostic>) -> Opti
     Some(registry)
 }
 
-/// sessions.yaml, if the project has one and it is valid.
+/// sessions.yaml, if the project has one and it is valid, and its SHA-256.
 fn read_sessions(
     root: &Path,
     registry: &Registry,
     diags: &mut Vec<Diagnostic>,
-) -> Result<Option<SessionsConfig>> {
+) -> Result<(Option<SessionsConfig>, Option<String>)> {
     let path = root.join(sessions::SESSIONS_PATH);
     let Some(bytes) = fsutil::read_optional(&path)? else {
-        return Ok(None);
+        return Ok((None, None));
     };
+    let sha = Some(fsutil::sha256_hex(&bytes));
     match String::from_utf8(bytes) {
-        Ok(src) => Ok(checked(
-            sessions::parse_in(sessions::SESSIONS_PATH, &src, registry, Some(root)),
-            diags,
+        Ok(src) => Ok((
+            checked(
+                sessions::parse_in(sessions::SESSIONS_PATH, &src, registry, Some(root)),
+                diags,
+            ),
+            sha,
         )),
         Err(e) => {
             diags.push(
                 Diagnostic::error(format!("the file is not UTF-8 text: {e}"))
                     .in_file(sessions::SESSIONS_PATH),
             );
-            Ok(None)
+            Ok((None, sha))
         }
     }
 }

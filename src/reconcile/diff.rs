@@ -201,6 +201,14 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
                 path: f.path.clone(),
                 agent: f.agent.clone(),
                 sha256: f.sha256.clone(),
+                stat: observed
+                    .stat
+                    .get(&f.path)
+                    .filter(|_| {
+                        observed.disk.get(&f.path).and_then(|d| d.as_deref())
+                            == Some(f.content.as_bytes())
+                    })
+                    .cloned(),
             })
             .collect(),
         notices,

@@ -55,6 +55,50 @@ pub struct LockFile {
     /// Each agent's persona path at that apply: a proven plan warns again about those missing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub personas: BTreeMap<String, String>,
+    /// The sessions that apply left as declared, when the project has sessions.yaml: a proven
+    /// plan checks the live sessions against them as the full plan would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noop_sessions: Option<NoopSessions>,
+}
+
+/// The desired sessions of a complete apply, as the no-op fast path needs them: what
+/// `reconcile::sessions::session_changes` compares the live sessions with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoopSessions {
+    /// The project's own socket.
+    pub socket: Option<String>,
+    /// The tenants' sockets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_sockets: Vec<String>,
+    /// Each declared socket, with its tenant (`None`: the project's own sessions).
+    pub declared: Vec<(String, Option<String>)>,
+    /// The desired sessions.
+    pub specs: Vec<LockedSpec>,
+    /// The agents in spawn order.
+    pub order: Vec<String>,
+}
+
+/// A desired session as the lockfile records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedSpec {
+    /// The definition (as stored on the session).
+    pub spec: crate::model::sessions::SessionSpec,
+    /// Its restart policy.
+    pub restart: crate::model::sessions::Restart,
+    /// Its socket.
+    pub socket: String,
+}
+
+impl LockedSpec {
+    /// The recorded spec, whole.
+    pub fn to_spec(&self) -> crate::model::sessions::SessionSpec {
+        let mut s = self.spec.clone();
+        s.restart = self.restart;
+        s.socket.clone_from(&self.socket);
+        s
+    }
 }
 
 pub use crate::project::{Inputs, TemplateInput};
@@ -82,6 +126,7 @@ impl LockFile {
             noop: None,
             warnings: Vec::new(),
             personas: BTreeMap::new(),
+            noop_sessions: None,
         }
     }
 
@@ -99,9 +144,15 @@ impl LockFile {
                  replacing them",
             )
         };
-        let value: serde_json::Value =
-            serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
-        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        /// The version alone, read first: a newer format may not parse as this one.
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            version: u64,
+        }
+        let version = serde_json::from_slice::<Version>(&data)
+            .map_err(|e| damaged(e.to_string()))?
+            .version;
         if version > LOCK_VERSION as u64 {
             return Err(Error::with_help(
                 format!(
@@ -110,7 +161,7 @@ impl LockFile {
                 "upgrade iw to the version that wrote it",
             ));
         }
-        let lock: LockFile = serde_json::from_value(value).map_err(|e| damaged(e.to_string()))?;
+        let lock: LockFile = serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
         for path in lock.files.keys() {
             if !is_generated_path(path) {
                 return Err(damaged(format!(

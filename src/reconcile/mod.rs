@@ -13,6 +13,7 @@ pub mod plan;
 pub mod saved;
 pub mod security;
 pub mod sessions;
+pub mod stat_cache;
 
 use crate::project::Project;
 use crate::support::Result;

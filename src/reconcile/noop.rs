@@ -1,33 +1,39 @@
 //! The no-op fast path of `iw plan`: proving from the lockfile that nothing changed, without
 //! parsing the registry or rendering a single file.
 //!
-//! After a complete, successful `iw apply` of every agent (and no sessions.yaml),
-//! the lockfile records a key: a SHA-256 of everything the generated files are a function of —
-//! the registry's bytes, each template's bytes (or "built-in"), the names in `templates/`, the
+//! After a complete, successful `iw apply` of every agent, the lockfile records a key: a SHA-256
+//! of everything the generated files and sessions are a function of — the registry's bytes, each
+//! template's bytes (or "built-in"), the names in `templates/`, sessions.yaml's bytes, the
 //! project root, `SOURCE_DATE_EPOCH`, and the identity of the iw binary (its path, size, inode,
 //! mtime and ctime: a rebuilt or replaced binary, which may render differently, never matches).
-//! When `iw plan` finds the same key and every file the lockfile lists still has the content iw
-//! wrote (read and hashed, not judged by mtime), the desired files are exactly the files on disk:
-//! the plan is empty, and the warnings the lockfile recorded with the key are shown again.
-//! Anything else takes the full path.
+//! When `iw plan` finds the same key, every file the lockfile lists still has the content iw
+//! wrote, and (with sessions.yaml) the live sessions are exactly what the full plan would find in
+//! order (the same [`super::sessions::session_changes`] over the desired sessions the lockfile
+//! recorded, on a fresh `tmux list-sessions`), the plan is empty, and the warnings the lockfile
+//! recorded with the key are shown again. Anything else takes the full path.
+//!
+//! A file's content is judged by its identity on disk as the stat cache recorded it when iw last
+//! read or wrote the file ([`super::stat_cache`], like git's index), else read and hashed.
 
 use std::path::Path;
 
 use crate::model::templates::BUILTIN_TEMPLATES;
-use crate::reconcile::lock::{Inputs, LockFile, TemplateInput};
+use crate::reconcile::lock::{FileEntry, Inputs, LockFile, TemplateInput};
 use crate::support::fsutil;
 
-/// The key for the inputs on disk under `root`, or `None` when the fast path cannot apply
-/// (sessions.yaml exists, or something cannot be read).
+/// The key for the inputs on disk under `root`, or `None` when something cannot be read.
 pub fn key_from_disk(root: &Path) -> Option<String> {
-    if root.join(crate::model::sessions::SESSIONS_PATH).exists() {
-        return None;
-    }
     let registry = fsutil::read_regular(&root.join(crate::project::REGISTRY_PATH)).ok()?;
+    let sessions = match fsutil::read_regular(&root.join(crate::model::sessions::SESSIONS_PATH)) {
+        Ok(bytes) => Some(fsutil::sha256_hex(&bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => return None,
+    };
     // What `Project::inputs` records for a loaded project, read straight from disk.
     let mut inputs = Inputs {
         registry: fsutil::sha256_hex(&registry),
         templates: Default::default(),
+        sessions,
     };
     for (name, builtin) in BUILTIN_TEMPLATES {
         let rel = format!("templates/{name}.template");
@@ -79,23 +85,96 @@ pub fn key(root: &Path, inputs: &Inputs) -> Option<String> {
         s.push_str(&format!("template {name} {} {}\n", t.source, t.sha256));
     }
     s.push_str(&format!("templates-dir {names:?}\n"));
+    if let Some(sessions) = &inputs.sessions {
+        s.push_str(&format!("sessions {sessions}\n"));
+    }
     Some(fsutil::sha256_hex(s.as_bytes()))
 }
 
 /// True when `lock` proves that the plan for every agent is empty: its key matches the inputs on
-/// disk and every file it lists has the content iw wrote.
+/// disk, every file it lists has the content iw wrote, and the live sessions are as declared.
 pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
     let Some(recorded) = &lock.noop else {
         return false;
     };
-    // Sessions left on a socket iw used before would be planned for destruction.
-    if lock.socket.is_some() || !lock.tenant_sockets.is_empty() {
+    if !no_stale_sockets(lock) {
         return false;
     }
-    if key_from_disk(root).as_ref() != Some(recorded) {
-        return false;
+    // Asking tmux takes a few milliseconds of another process: meanwhile, check the inputs and
+    // the files.
+    std::thread::scope(|scope| {
+        let sessions = lock
+            .noop_sessions
+            .as_ref()
+            .map(|s| scope.spawn(move || sessions_unchanged(root, s)));
+        let here = key_from_disk(root).as_ref() == Some(recorded) && files_unchanged(root, lock);
+        let sessions = sessions.is_none_or(|h| h.join().unwrap_or(false));
+        here && sessions
+    })
+}
+
+/// Sessions left on a socket iw used before would be planned for destruction: only the sockets
+/// the recorded sessions use may be remembered.
+fn no_stale_sockets(lock: &LockFile) -> bool {
+    match &lock.noop_sessions {
+        None => lock.socket.is_none() && lock.tenant_sockets.is_empty(),
+        Some(s) => {
+            lock.socket
+                .as_ref()
+                .is_none_or(|l| s.socket.as_ref() == Some(l))
+                && lock
+                    .tenant_sockets
+                    .iter()
+                    .all(|t| s.tenant_sockets.contains(t))
+        }
     }
-    lock.files.iter().all(|(path, entry)| {
-        fsutil::read_regular(&root.join(path)).is_ok_and(|b| fsutil::sha256_hex(&b) == entry.sha256)
+}
+
+/// Every locked file has the content iw wrote: by its identity on disk where the stat cache
+/// vouches for it ([`super::stat_cache`]), else read and hashed. In chunks on every core for
+/// large teams, each file looked up from the open root.
+fn files_unchanged(root: &Path, lock: &LockFile) -> bool {
+    let cache = super::stat_cache::read(root);
+    let cache = cache.entries();
+    let entries: Vec<(&String, &FileEntry)> = lock.files.iter().collect();
+    let chunks: Vec<&[(&String, &FileEntry)]> = entries.chunks(256).collect();
+    let ok = crate::project::map_in_order(&chunks, 4, |chunk| {
+        let paths: Vec<&str> = chunk.iter().map(|(p, _)| p.as_str()).collect();
+        let seen = fsutil::fingerprints_in(root, &paths);
+        chunk.iter().zip(seen).all(|((path, entry), seen)| {
+            seen.is_some_and(|(id, ctime)| cache.vouches(path, &id, ctime, &entry.sha256))
+                || fsutil::read_regular(&root.join(path))
+                    .is_ok_and(|b| fsutil::sha256_hex(&b) == entry.sha256)
+        })
+    });
+    ok.into_iter().all(|ok| ok)
+}
+
+/// The live sessions on every declared socket give no session change and no notice, by the full
+/// plan's own comparison.
+fn sessions_unchanged(root: &Path, recorded: &super::lock::NoopSessions) -> bool {
+    let root = root.to_string_lossy();
+    let selection = super::plan::Selection::default();
+    let specs: Vec<crate::model::sessions::SessionSpec> =
+        recorded.specs.iter().map(|s| s.to_spec()).collect();
+    recorded.declared.iter().all(|(socket, tenant)| {
+        let Ok(live) = crate::tmux::Tmux::new(socket).list_sessions_brief() else {
+            return false;
+        };
+        let group: Vec<_> = specs
+            .iter()
+            .filter(|s| s.tenant == *tenant)
+            .cloned()
+            .collect();
+        let live = [(socket.clone(), live)];
+        let (changes, notices) = super::sessions::session_changes(
+            &group,
+            Some(socket),
+            &live,
+            &root,
+            &selection,
+            &recorded.order,
+        );
+        changes.is_empty() && notices.is_empty()
     })
 }

@@ -20,6 +20,9 @@ pub struct Observed {
     /// The content on disk of every desired file and every locked file no longer desired (`None`:
     /// missing), by path relative to the root.
     pub disk: BTreeMap<String, Option<Vec<u8>>>,
+    /// The identity on disk of each file in `disk` that exists, just before it was read
+    /// ([`fsutil::fingerprint`]).
+    pub stat: BTreeMap<String, String>,
     /// Whether each absolute hook binary named by a settings.json on disk that differs from the
     /// desired one is an executable file.
     pub executable: BTreeMap<String, bool>,
@@ -37,14 +40,18 @@ pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) ->
     let root = &project.root;
     let mut o = Observed::default();
     // Each desired file on disk, on every core for large teams.
-    let read = |f: &super::diff::DesiredContent| -> Result<(String, Option<Vec<u8>>)> {
-        Ok((f.path.clone(), fsutil::read_optional(&root.join(&f.path))?))
+    let read = |f: &super::diff::DesiredContent| {
+        let read = fsutil::read_optional_meta(&root.join(&f.path))?;
+        Ok((f.path.clone(), read))
     };
     let files =
         crate::project::map_in_order(&desired.files, crate::project::PARALLEL_FROM * 4, read);
     for f in files {
-        let (path, bytes) = f?;
-        o.disk.insert(path, bytes);
+        let (path, read): (String, Option<(Vec<u8>, std::fs::Metadata)>) = f?;
+        if let Some((_, meta)) = &read {
+            o.stat.insert(path.clone(), fsutil::fingerprint(meta));
+        }
+        o.disk.insert(path, read.map(|(bytes, _)| bytes));
     }
     if let Some(l) = lock {
         for (path, entry) in &l.files {

@@ -290,14 +290,19 @@ pub struct Plan {
 impl Plan {
     /// The empty plan of every agent, as proven by `lock` ([`crate::reconcile::noop::unchanged`]).
     pub fn proven_empty(lock: LockFile) -> Plan {
+        let sessions = lock.noop_sessions.as_ref();
+        let socket = sessions.and_then(|s| s.socket.clone());
+        let tenant_sockets = sessions
+            .map(|s| s.tenant_sockets.clone())
+            .unwrap_or_default();
         Plan {
             changes: Vec::new(),
             lock: Some(lock),
             selection: Selection::default(),
             desired: Vec::new(),
             notices: Vec::new(),
-            socket: None,
-            tenant_sockets: Vec::new(),
+            socket,
+            tenant_sockets,
             check_for: sessions::DEFAULT_CHECK_FOR,
             ready_timeout: sessions::DEFAULT_READY_TIMEOUT,
             claude_setup: Vec::new(),
@@ -316,6 +321,9 @@ pub struct DesiredFile {
     pub agent: String,
     /// SHA-256 of its desired content.
     pub sha256: String,
+    /// Its identity on disk when it was read, if it already had the desired content
+    /// ([`crate::support::fsutil::fingerprint`]).
+    pub stat: Option<String>,
 }
 
 impl Plan {

@@ -11,6 +11,60 @@ use sha2::{Digest, Sha256};
 
 use crate::support::error::{Error, Result};
 
+/// A file's identity on disk: inode, size, modification and change times (to the nanosecond).
+/// Any write changes the change time, which cannot be set back.
+pub fn fingerprint(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    identity(meta.ino(), meta.size(), mtime_ns(meta), ctime_ns(meta))
+}
+
+fn identity(ino: u64, size: u64, mtime_ns: i128, ctime_ns: i128) -> String {
+    format!("{ino} {size} {mtime_ns} {ctime_ns}")
+}
+
+/// The [`fingerprint`] and change time of each regular file `names` in directory `dir` (`None`:
+/// missing, unreadable or not a regular file, links followed), with one lookup of `dir`: the
+/// kernel resolves each name from the open directory instead of walking the whole path again.
+#[allow(clippy::unnecessary_cast)] // `stat`'s field types differ between platforms.
+pub fn fingerprints_in(dir: &Path, names: &[&str]) -> Vec<Option<(String, i128)>> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    let Ok(fd) = rustix::fs::open(
+        dir,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return vec![None; names.len()];
+    };
+    names
+        .iter()
+        .map(|name| {
+            let st = rustix::fs::statat(&fd, *name, AtFlags::empty()).ok()?;
+            if FileType::from_raw_mode(st.st_mode as _) != FileType::RegularFile {
+                return None;
+            }
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            let mtime = ns(st.st_mtime as i64, st.st_mtime_nsec as i64);
+            let ctime = ns(st.st_ctime as i64, st.st_ctime_nsec as i64);
+            Some((
+                identity(st.st_ino as u64, st.st_size as u64, mtime, ctime),
+                ctime,
+            ))
+        })
+        .collect()
+}
+
+/// A file's modification time, in nanoseconds since the epoch.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt as _;
+    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
+}
+
+/// A file's change time (of its content or metadata), in nanoseconds since the epoch.
+pub fn ctime_ns(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt as _;
+    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+}
+
 /// The lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
@@ -31,6 +85,21 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// [`write_atomic`], giving a file that does not exist yet permissions `new_mode` (an existing
 /// file keeps its own).
 pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
+    write_atomic_file(path, data, new_mode).map(|_| ())
+}
+
+/// [`write_atomic`], returning the identity of the file in place ([`fingerprint`]), taken from
+/// the written file itself.
+pub fn write_atomic_fingerprint(path: &Path, data: &[u8]) -> Result<String> {
+    let file = write_atomic_file(path, data, 0o644)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("read metadata of", path, e))?;
+    Ok(fingerprint(&meta))
+}
+
+/// The atomic write itself; returns the file in place, still open.
+fn write_atomic_file(path: &Path, data: &[u8], new_mode: u32) -> Result<std::fs::File> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -52,8 +121,7 @@ pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> 
             .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
     }
     tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
-    Ok(())
+        .map_err(|e| Error::io("replace", path, e.error))
 }
 
 /// Checks that no existing part of the directory `rel` (relative to the canonical project
@@ -104,6 +172,11 @@ pub fn is_plain_name(name: &str, max_len: usize) -> bool {
 /// socket or a device would make a plain read wait for a writer forever (`InvalidInput`,
 /// saying what the file is; a directory is `IsADirectory`).
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular_meta(path).map(|(data, _)| data)
+}
+
+/// [`read_regular`], with the file's metadata as it was just before it was read.
+pub fn read_regular_meta(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
     use std::io::Read as _;
     use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
     // O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on regular files).
@@ -133,13 +206,18 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let mut data = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut data)?;
-    Ok(data)
+    Ok((data, meta))
 }
 
 /// Reads a regular file, returning `None` if it does not exist. Anything but a regular file is
 /// an error ([`read_regular`]).
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match read_regular(path) {
+    Ok(read_optional_meta(path)?.map(|(data, _)| data))
+}
+
+/// [`read_optional`], with the file's metadata as it was just before it was read.
+pub fn read_optional_meta(path: &Path) -> Result<Option<(Vec<u8>, std::fs::Metadata)>> {
+    match read_regular_meta(path) {
         Ok(d) => Ok(Some(d)),
         // A parent that is not a directory means the file does not exist either.
         Err(e)

@@ -215,9 +215,22 @@ impl Tmux {
 
     /// Every session on the socket (none if no server is running).
     pub fn list_sessions(&self) -> Result<Vec<LiveSession>> {
-        let format = protocol::FIELDS.join("\t");
+        self.list_sessions_in(&protocol::FIELDS.join("\t"))
+    }
+
+    /// [`Tmux::list_sessions`] without each session's definition (`spec` is `None`): what
+    /// comparing hashes needs, at less cost to the server.
+    pub fn list_sessions_brief(&self) -> Result<Vec<LiveSession>> {
+        let fields: Vec<&str> = protocol::FIELDS
+            .iter()
+            .map(|f| if *f == protocol::SPEC_FIELD { "" } else { f })
+            .collect();
+        self.list_sessions_in(&fields.join("\t"))
+    }
+
+    fn list_sessions_in(&self, format: &str) -> Result<Vec<LiveSession>> {
         let mut c = self.command();
-        c.args(["list-sessions", "-F", &format]);
+        c.args(["list-sessions", "-F", format]);
         let out = self.output(c)?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr);

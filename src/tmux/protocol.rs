@@ -32,8 +32,11 @@ pub const FIELDS: &[&str] = &[
     "#{session_created}",
     "#{@iw-root}",
     "#{@iw-run}",
-    "#{@iw-spec}",
+    SPEC_FIELD,
 ];
+
+/// The field holding a session's definition, the longest.
+pub const SPEC_FIELD: &str = "#{@iw-spec}";
 
 /// Parses one `list-sessions` line in the [`FIELDS`] format.
 pub fn parse_session_line(line: &str) -> Option<LiveSession> {

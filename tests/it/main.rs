@@ -10,6 +10,7 @@ mod claude_e2e;
 mod claude_interactive;
 mod cli;
 mod common;
+mod fast_path;
 mod handoff;
 mod hook;
 mod init_doctor;

@@ -63,10 +63,11 @@ pub const SESSION_FIELDS: &[&str] = &["command", "env", "workdir", "restart"];
 pub const RESERVED_ENV: &[&str] = &["IW_AGENT", "IW_ROOT", "IW_TENANT"];
 
 /// What happens to a running session whose definition changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Restart {
     /// Replace it (the default).
+    #[default]
     OnChange,
     /// Leave it running; plan reports it as outdated.
     Never,

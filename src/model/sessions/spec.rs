@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Restart, SessionDecl, SessionsConfig, Tenant};
 use crate::claude::launch;
 use crate::support::fsutil;
 
-/// A session as iw wants it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A session as iw wants it. Its JSON (the fields that are not skipped) is its definition, stored
+/// on the live session and hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSpec {
     /// The agent it runs.
     pub agent: String,

@@ -100,15 +100,20 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
     }
 }
 
-/// Carries out one file change; returns where the old content was backed up, if it was.
-/// The file is read again just before it is written or deleted: if it is no longer what the
-/// plan was made over (edited while apply waited for confirmation, say), it is backed up like
-/// any drift, and the second value says so.
-pub(super) fn apply_file(
-    root: &Path,
-    f: &FileChange,
-    backups: &mut Backups,
-) -> Result<(Option<String>, bool)> {
+/// What applying one file change did.
+pub(super) struct FileDone {
+    /// Where the previous content was saved, if it was.
+    pub backup: Option<String>,
+    /// Whether the file had changed since the plan was made.
+    pub changed_since_plan: bool,
+    /// The written file's identity on disk ([`fsutil::fingerprint`]); `None` for a delete.
+    pub stat: Option<String>,
+}
+
+/// Carries out one file change. The file is read again just before it is written or deleted: if
+/// it is no longer what the plan was made over (edited while apply waited for confirmation, say),
+/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so.
+pub(super) fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<FileDone> {
     let path = root.join(&f.path);
     let now = fsutil::read_optional(&path)?;
     let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
@@ -116,10 +121,12 @@ pub(super) fn apply_file(
         Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
         _ => None,
     };
+    let mut stat = None;
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
             ensure_real_dir(root, &f.path)?;
-            fsutil::write_atomic(&path, f.after.as_deref().unwrap_or("").as_bytes())?;
+            let data = f.after.as_deref().unwrap_or("").as_bytes();
+            stat = Some(fsutil::write_atomic_fingerprint(&path, data)?);
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
@@ -133,7 +140,11 @@ pub(super) fn apply_file(
             }
         }
     }
-    Ok((backup, changed))
+    Ok(FileDone {
+        backup,
+        changed_since_plan: changed,
+        stat,
+    })
 }
 
 /// Creates the parent directory of `rel` and checks that it really is inside the project, so that

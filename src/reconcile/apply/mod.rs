@@ -11,7 +11,7 @@ mod files;
 mod ready;
 mod sessions;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::project::Project;
 use crate::reconcile::lock::{FileEntry, LockFile};
@@ -71,7 +71,20 @@ pub fn apply_with(
     files::check_containment(root, plan)?;
     files::remove_stale_temp_files(root, &lock, plan);
     let mut report = Report::default();
-    let mut failure = apply_files(root, plan, &mut lock, &mut report, &mut on_step);
+    // Each file's identity on disk with the content the lockfile records (the stat cache).
+    let mut identities: BTreeMap<String, String> = plan
+        .desired
+        .iter()
+        .filter_map(|f| Some((f.path.clone(), f.stat.clone()?)))
+        .collect();
+    let mut failure = apply_files(
+        root,
+        plan,
+        &mut lock,
+        &mut report,
+        &mut identities,
+        &mut on_step,
+    );
 
     // Sessions, once every file is in place (a session must start with its agent's final config).
     let changes: Vec<&SessionChange> = plan
@@ -94,6 +107,7 @@ pub fn apply_with(
         failure = Some(e);
     }
     finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
+    write_stat_cache(root, &lock, &identities);
     // A failure before anything was done leaves the lockfile as it was, byte for byte.
     let nothing_done = failure.is_some() && report.applied.is_empty();
     if plan.lock.as_ref() != Some(&lock) && !nothing_done {
@@ -150,6 +164,7 @@ fn apply_files(
     plan: &Plan,
     lock: &mut LockFile,
     report: &mut Report,
+    identities: &mut BTreeMap<String, String>,
     on_step: &mut impl FnMut(&Applied),
 ) -> Option<Error> {
     // The crash-safety tests' hook: abort the process (as a kill would) after this many changes.
@@ -162,7 +177,14 @@ fn apply_files(
         }
         let Change::File(f) = change else { continue };
         match files::apply_file(root, f, &mut backups) {
-            Ok((backup, changed_since_plan)) => {
+            Ok(files::FileDone {
+                backup,
+                changed_since_plan,
+                stat,
+            }) => {
+                if let Some(id) = stat {
+                    identities.insert(f.path.clone(), id);
+                }
                 if f.action == Action::Delete {
                     lock.files.remove(&f.path);
                 } else {
@@ -217,14 +239,16 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
     let complete = ok
         && plan.selection.is_all()
         && plan.selection.tenant.is_none()
-        && project.sessions.is_none()
-        && lock.socket.is_none()
-        && lock.tenant_sockets.is_empty()
+        && sockets_settled(project, lock, sessions_ok)
         && plan.notices.is_empty();
     lock.noop = if complete {
         crate::reconcile::noop::key(&project.root, &lock.inputs)
     } else {
         None
+    };
+    lock.noop_sessions = match (&lock.noop, &project.sessions) {
+        (Some(_), Some(config)) => Some(noop_sessions(project, plan, config)),
+        _ => None,
     };
     // The warnings are a function of the key's inputs (persona warnings: of the persona paths
     // the lockfile records, checked again): a proven plan shows them.
@@ -242,6 +266,75 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
         .filter(|_| proven)
         .map(|a| (a.name.clone(), a.persona.clone()))
         .collect();
+}
+
+/// After a complete apply, the stat cache vouches for every file whose identity iw knows, for
+/// the no-op fast path; otherwise there is none. Losing it only costs speed.
+fn write_stat_cache(
+    root: &std::path::Path,
+    lock: &LockFile,
+    identities: &BTreeMap<String, String>,
+) {
+    use crate::reconcile::stat_cache::{self, Known};
+    if lock.noop.is_none() {
+        stat_cache::remove(root);
+        return;
+    }
+    let entries = lock.files.iter().filter_map(|(path, e)| {
+        let identity = identities.get(path)?.clone();
+        let sha256 = e.sha256.clone();
+        Some((path.as_str(), Known { identity, sha256 }))
+    });
+    if stat_cache::write(root, entries).is_err() {
+        stat_cache::remove(root);
+    }
+}
+
+/// True when iw remembers no socket but those sessions.yaml declares (nothing of this project
+/// can be left elsewhere).
+fn sockets_settled(project: &Project, lock: &LockFile, sessions_ok: bool) -> bool {
+    match &project.sessions {
+        None => lock.socket.is_none() && lock.tenant_sockets.is_empty(),
+        Some(c) => {
+            sessions_ok
+                && lock.socket.as_deref() == Some(c.socket.as_str())
+                && lock
+                    .tenant_sockets
+                    .iter()
+                    .all(|s| c.tenants.values().any(|t| t.socket == *s))
+        }
+    }
+}
+
+/// What the no-op fast path compares the live sessions with: the desired sessions of this
+/// complete apply, on the declared sockets, in spawn order.
+fn noop_sessions(
+    project: &Project,
+    plan: &Plan,
+    config: &crate::model::sessions::SessionsConfig,
+) -> crate::reconcile::lock::NoopSessions {
+    let mut declared = vec![(config.socket.clone(), None)];
+    declared.extend(
+        config
+            .tenants
+            .values()
+            .map(|t| (t.socket.clone(), Some(t.name.clone()))),
+    );
+    crate::reconcile::lock::NoopSessions {
+        socket: plan.socket.clone(),
+        tenant_sockets: plan.tenant_sockets.clone(),
+        declared,
+        specs: plan
+            .specs
+            .iter()
+            .map(|s| crate::reconcile::lock::LockedSpec {
+                spec: s.clone(),
+                restart: s.restart,
+                socket: s.socket.clone(),
+            })
+            .collect(),
+        order: project.registry.graph().spawn_order().unwrap_or_default(),
+    }
 }
 
 /// The error of an apply that would start Claude Code sessions that cannot get ready.

@@ -1,0 +1,281 @@
+//! The no-op fast path of `iw plan` with sessions: after a complete apply it proves an empty
+//! plan from the lockfile and one `tmux list-sessions` per socket; after any edit (of files,
+//! inputs or live sessions, on real tmux) it agrees with the full plan (`IW_NO_FAST_PATH=1`).
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::common::{SMALL, TempProject, TmuxServer};
+
+/// The project: `lead` and `worker` on a private server, `worker` also for a tenant on another.
+struct Team {
+    p: TempProject,
+    base: TmuxServer,
+    prod: TmuxServer,
+    sessions: String,
+}
+
+impl Team {
+    fn new() -> Team {
+        let p = TempProject::with_registry(SMALL);
+        let (base, prod) = (TmuxServer::new(), TmuxServer::new());
+        let sessions = format!(
+            "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nsessions:\n  lead: {{}}\n  worker: {{}}\n\
+             tenants:\n  prod:\n    agents: [worker]\n    socket: {}\n",
+            base.socket, prod.socket
+        );
+        p.write("sessions.yaml", &sessions);
+        Team {
+            p,
+            base,
+            prod,
+            sessions,
+        }
+    }
+
+    /// The plan as JSON, by the fast path when it can (`full`: never).
+    fn plan(&self, full: bool) -> Value {
+        let mut c = self.p.iw();
+        c.args(["plan", "--json"]);
+        if full {
+            c.env("IW_NO_FAST_PATH", "1");
+        }
+        crate::common::json_stdout(&mut c)
+    }
+
+    /// Back to the declared state: every session gone (others', renamed, foreign), inputs
+    /// restored, then applied.
+    fn reset(&self) {
+        for srv in [&self.base, &self.prod] {
+            for name in srv.sessions() {
+                srv.tmux(&["kill-session", "-t", &format!("={name}")]);
+            }
+        }
+        self.p.write("agents/registry.yaml", SMALL);
+        self.p.write("sessions.yaml", &self.sessions);
+        self.p.apply();
+    }
+}
+
+/// One thing a person (or a crash) might do between two plans.
+#[derive(Debug, Clone)]
+enum Edit {
+    KillSession(usize),
+    KillPaneProcess(usize),
+    ForeignUnderDeclaredName(usize),
+    UnrelatedSession,
+    Rename(usize),
+    SetHash(usize),
+    SessionsCommand,
+    SessionsComment,
+    RegistryDescription,
+    RegistryComment,
+    AppendToFile(usize),
+    DeleteFile(usize),
+    RewriteSameContent(usize),
+}
+
+/// The live sessions, on (server, name).
+const SESSIONS: [(usize, &str); 3] = [(0, "iw-lead"), (0, "iw-worker"), (1, "iw-prod-worker")];
+const FILES: [&str; 3] = [
+    "agents/lead/.claude/settings.json",
+    "agents/worker/.claude/CLAUDE.md",
+    "agents/worker/.claude/iw-policy.json",
+];
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0..3usize).prop_map(Edit::KillSession),
+        (0..3usize).prop_map(Edit::KillPaneProcess),
+        (0..3usize).prop_map(Edit::ForeignUnderDeclaredName),
+        Just(Edit::UnrelatedSession),
+        (0..3usize).prop_map(Edit::Rename),
+        (0..3usize).prop_map(Edit::SetHash),
+        Just(Edit::SessionsCommand),
+        Just(Edit::SessionsComment),
+        Just(Edit::RegistryDescription),
+        Just(Edit::RegistryComment),
+        (0..3usize).prop_map(Edit::AppendToFile),
+        (0..3usize).prop_map(Edit::DeleteFile),
+        (0..3usize).prop_map(Edit::RewriteSameContent),
+    ]
+}
+
+impl Team {
+    fn server(&self, i: usize) -> (&TmuxServer, &str) {
+        let (srv, name) = SESSIONS[i];
+        (if srv == 0 { &self.base } else { &self.prod }, name)
+    }
+
+    /// Carries `e` out (quietly skipping what no longer applies, e.g. a session already gone).
+    fn apply_edit(&self, e: &Edit) {
+        let tmux = |srv: &TmuxServer, args: &[&str]| {
+            let _ = std::process::Command::new("tmux")
+                .arg("-L")
+                .arg(&srv.socket)
+                .args(args)
+                .env_remove("TMUX")
+                .output();
+        };
+        let file = |i: usize| FILES[i];
+        match e {
+            Edit::KillSession(i) => {
+                let (srv, name) = self.server(*i);
+                tmux(srv, &["kill-session", "-t", &format!("={name}:")]);
+            }
+            Edit::KillPaneProcess(i) => {
+                let (srv, name) = self.server(*i);
+                let pid = srv
+                    .sessions()
+                    .contains(&name.to_string())
+                    .then(|| srv.format(name, "#{pane_pid}"));
+                if let Some(pid) = pid.filter(|p| !p.is_empty()) {
+                    let _ = std::process::Command::new("kill").arg(pid).status();
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            Edit::ForeignUnderDeclaredName(i) => {
+                let (srv, name) = self.server(*i);
+                tmux(srv, &["kill-session", "-t", &format!("={name}:")]);
+                tmux(srv, &["new-session", "-d", "-s", name, "sleep 1000"]);
+            }
+            Edit::UnrelatedSession => {
+                tmux(
+                    &self.base,
+                    &["new-session", "-d", "-s", "someone-else", "sleep 1000"],
+                );
+            }
+            Edit::Rename(i) => {
+                let (srv, name) = self.server(*i);
+                tmux(
+                    srv,
+                    &[
+                        "rename-session",
+                        "-t",
+                        &format!("={name}:"),
+                        &format!("{name}-x"),
+                    ],
+                );
+            }
+            Edit::SetHash(i) => {
+                let (srv, name) = self.server(*i);
+                tmux(
+                    srv,
+                    &["set-option", "-t", &format!("={name}:"), "@iw-hash", "0"],
+                );
+            }
+            Edit::SessionsCommand => {
+                let s = self.p.read("sessions.yaml");
+                self.p
+                    .write("sessions.yaml", &s.replace("sleep 1000", "sleep 1001"));
+            }
+            Edit::SessionsComment => {
+                let s = self.p.read("sessions.yaml");
+                self.p.write("sessions.yaml", &format!("{s}# a comment\n"));
+            }
+            Edit::RegistryDescription => {
+                let r = self.p.read("agents/registry.yaml");
+                let r = r.replace("Does the work", "Does other work");
+                self.p.write("agents/registry.yaml", &r);
+            }
+            Edit::RegistryComment => {
+                let r = self.p.read("agents/registry.yaml");
+                self.p
+                    .write("agents/registry.yaml", &format!("{r}# a comment\n"));
+            }
+            Edit::AppendToFile(i) => {
+                if self.p.exists(file(*i)) {
+                    let c = self.p.read(file(*i));
+                    self.p.write(file(*i), &format!("{c} "));
+                }
+            }
+            Edit::DeleteFile(i) => {
+                let _ = std::fs::remove_file(self.p.path().join(file(*i)));
+            }
+            Edit::RewriteSameContent(i) => {
+                if self.p.exists(file(*i)) {
+                    let c = self.p.read(file(*i));
+                    self.p.write(file(*i), &c);
+                }
+            }
+        }
+    }
+}
+
+/// The plan without the field that says which path computed it.
+fn comparable(mut doc: Value) -> Value {
+    doc.as_object_mut().unwrap().remove("noop_from_lock");
+    doc
+}
+
+#[test]
+fn after_a_complete_apply_the_plan_with_sessions_is_proven_by_the_lockfile() {
+    let t = Team::new();
+    t.p.apply();
+    let fast = t.plan(false);
+    assert_eq!(fast["noop_from_lock"], true, "{fast:#}");
+    assert_eq!(fast["changed"], false);
+    assert_eq!(comparable(fast), comparable(t.plan(true)));
+    // A file written again with the same content: its identity changed, so it is read, and the
+    // proof still holds.
+    t.apply_edit(&Edit::RewriteSameContent(2));
+    assert_eq!(t.plan(false)["noop_from_lock"], true);
+    // An edit that keeps the size and puts the modification time back: the change time (which
+    // no one can set) gives it away.
+    let path = t.p.path().join(FILES[1]);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let text = t.p.read(FILES[1]);
+    let flipped: String = text.chars().rev().collect();
+    assert_eq!(flipped.len(), text.len());
+    t.p.write(FILES[1], &flipped);
+    let f = std::fs::File::options().append(true).open(&path).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let after = t.plan(false);
+    assert_eq!(after["noop_from_lock"], false);
+    assert_eq!(after["changed"], true);
+    t.reset();
+    // What the proof rests on, each alone: the full plan is taken and shows the change.
+    for e in [
+        Edit::KillSession(2),
+        Edit::Rename(0),
+        Edit::SetHash(1),
+        Edit::KillPaneProcess(0),
+        Edit::SessionsComment,
+        Edit::AppendToFile(1),
+    ] {
+        t.reset();
+        assert_eq!(t.plan(false)["noop_from_lock"], true, "before {e:?}");
+        t.apply_edit(&e);
+        let after = t.plan(false);
+        assert_eq!(after["noop_from_lock"], false, "{e:?}");
+        let changed = !matches!(e, Edit::SessionsComment);
+        assert_eq!(after["changed"], changed, "{e:?}: {after:#}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_fast_path_and_the_full_plan_agree_after_any_edits(edits in prop::collection::vec(edit(), 1..4)) {
+        thread_local! {
+            static TEAM: Team = Team::new();
+        }
+        TEAM.with(|t| {
+            t.reset();
+            let proven = t.plan(false);
+            prop_assert_eq!(&proven["noop_from_lock"], &Value::Bool(true), "after reset: {:#}", proven);
+            for e in &edits {
+                t.apply_edit(e);
+            }
+            let fast = t.plan(false);
+            let full = t.plan(true);
+            if fast["noop_from_lock"] == Value::Bool(true) {
+                prop_assert_eq!(&full["changed"], &Value::Bool(false), "fast path hid changes after {:?}: {:#}", edits, full);
+            }
+            prop_assert_eq!(comparable(fast), comparable(full), "after {:?}", edits);
+            Ok(())
+        })?;
+    }
+}
