@@ -57,7 +57,7 @@ fn saved_plan(
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
     let plan = crate::reconcile::compute(project, LockFile::read(root)?, &saved.selection())?;
     crate::reconcile::saved::check_fresh(&saved, project, &plan, file)?;
-    print!("{}", views::plan_text(&plan, !opts.no_diff));
+    views::print_plan(&plan, !opts.no_diff);
     Ok((lock, plan))
 }
 
@@ -72,7 +72,7 @@ fn fresh_plan(
         // Refuse before taking the lock, so that a refused apply writes nothing at all.
         let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
         if !plan.is_empty() {
-            print!("{}", views::plan_text(&plan, !opts.no_diff));
+            views::print_plan(&plan, !opts.no_diff);
             return Err(Error::refused(
                 "refusing to apply without confirmation: stdin is not a terminal",
                 "review the plan with `iw plan`, then run `iw apply --yes`",
@@ -82,7 +82,7 @@ fn fresh_plan(
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
     // Computed again under the lock: what is shown is what is applied.
     let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
-    print!("{}", views::plan_text(&plan, !opts.no_diff));
+    views::print_plan(&plan, !opts.no_diff);
     if !plan.claude_setup.is_empty() {
         // Said in the plan above; refuse before asking.
         return Err(Error::refused(

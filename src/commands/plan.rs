@@ -61,7 +61,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
         let doc = views::plan_json(&plan, root);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print!("{}", views::plan_text(&plan, !opts.no_diff));
+        views::print_plan(&plan, !opts.no_diff);
         match (&out, plan.is_empty()) {
             (Some(file), false) => println!(
                 "Saved this plan to {}. To make exactly these changes: iw apply {}",

@@ -37,7 +37,7 @@ pub struct DesiredContent {
     /// The agent it belongs to.
     pub agent: String,
     /// The content.
-    pub content: String,
+    pub content: std::sync::Arc<str>,
     /// SHA-256 of the content.
     pub sha256: String,
 }
@@ -89,7 +89,7 @@ pub fn desired(
             sha256: fsutil::sha256_hex(f.content.as_bytes()),
             path: f.path,
             agent: f.agent,
-            content: f.content,
+            content: f.content.into(),
         })
         .collect();
     let config = project.sessions.clone();
@@ -204,10 +204,7 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
                 stat: observed
                     .stat
                     .get(&f.path)
-                    .filter(|_| {
-                        observed.disk.get(&f.path).and_then(|d| d.as_deref())
-                            == Some(f.content.as_bytes())
-                    })
+                    .filter(|_| observed.same.contains(&f.path))
                     .cloned(),
             })
             .collect(),
@@ -242,7 +239,11 @@ pub fn file_changes(
         .files
         .iter()
         .filter_map(|f| {
-            let disk = observed.disk.get(&f.path).and_then(Option::as_deref);
+            let disk = if observed.same.contains(&f.path) {
+                Some(f.content.as_bytes())
+            } else {
+                observed.disk.get(&f.path).and_then(Option::as_deref)
+            };
             let locked = lock
                 .and_then(|l| l.files.get(&f.path))
                 .map(|e| e.sha256.as_str());

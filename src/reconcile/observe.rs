@@ -4,7 +4,7 @@
 //! the Claude Code sessions that may start. [`super::diff`] turns desired × lockfile × observed
 //! into a plan without touching anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::diff::Desired;
@@ -17,9 +17,12 @@ use crate::tmux::{LiveSession, Tmux};
 /// What planning saw.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    /// The content on disk of every desired file and every locked file no longer desired (`None`:
-    /// missing), by path relative to the root.
+    /// The content on disk of every desired file that differs from its desired content and of
+    /// every locked file no longer desired (`None`: missing), by path relative to the root.
     pub disk: BTreeMap<String, Option<Vec<u8>>>,
+    /// The desired files whose content on disk is exactly the desired content (their bytes are
+    /// not kept: for a large team that is most of them).
+    pub same: BTreeSet<String>,
     /// The identity on disk of each file in `disk` that exists, just before it was read
     /// ([`fsutil::fingerprint`]).
     pub stat: BTreeMap<String, String>,
@@ -39,23 +42,33 @@ pub struct Observed {
 pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) -> Result<Observed> {
     let root = &project.root;
     let mut o = Observed::default();
-    // Each desired file on disk, on every core for large teams.
-    let read = |f: &super::diff::DesiredContent| {
-        let read = fsutil::read_optional_meta(&root.join(&f.path))?;
-        Ok((f.path.clone(), read))
-    };
+    // Each desired file on disk, on every core for large teams; the bytes kept only if they differ.
+    let read =
+        |f: &super::diff::DesiredContent| -> Result<(bool, Option<Vec<u8>>, Option<String>)> {
+            let read = fsutil::read_optional_meta(&root.join(&f.path))?;
+            let stat = read.as_ref().map(|(_, meta)| fsutil::fingerprint(meta));
+            Ok(match read {
+                Some((bytes, _)) if bytes == f.content.as_bytes() => (true, None, stat),
+                read => (false, read.map(|(bytes, _)| bytes), stat),
+            })
+        };
     let files =
         crate::project::map_in_order(&desired.files, crate::project::PARALLEL_FROM * 4, read);
-    for f in files {
-        let (path, read): (String, Option<(Vec<u8>, std::fs::Metadata)>) = f?;
-        if let Some((_, meta)) = &read {
-            o.stat.insert(path.clone(), fsutil::fingerprint(meta));
+    for (f, read) in desired.files.iter().zip(files) {
+        let (same, bytes, stat) = read?;
+        if let Some(stat) = stat {
+            o.stat.insert(f.path.clone(), stat);
         }
-        o.disk.insert(path, read.map(|(bytes, _)| bytes));
+        if same {
+            o.same.insert(f.path.clone());
+        } else {
+            o.disk.insert(f.path.clone(), bytes);
+        }
     }
     if let Some(l) = lock {
         for (path, entry) in &l.files {
-            if !o.disk.contains_key(path) && desired.selection.includes(&entry.agent) {
+            let read = o.disk.contains_key(path) || o.same.contains(path);
+            if !read && desired.selection.includes(&entry.agent) {
                 o.disk
                     .insert(path.clone(), fsutil::read_optional(&root.join(path))?);
             }
@@ -82,7 +95,7 @@ fn observe_hook_binaries(desired: &Desired, o: &mut Observed) {
     let wanted: BTreeMap<&str, &str> = desired
         .files
         .iter()
-        .map(|f| (f.path.as_str(), f.content.as_str()))
+        .map(|f| (f.path.as_str(), &*f.content))
         .collect();
     let mut bins = Vec::new();
     for (path, bytes) in &o.disk {

@@ -130,7 +130,7 @@ pub struct FileChange {
     /// writes or deletes, that the file is still what was planned over.
     pub before_sha256: Option<String>,
     /// The desired content (`None` for a delete).
-    pub after: Option<String>,
+    pub after: Option<std::sync::Arc<str>>,
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
     /// binary missing, permission rules dropped), one line each; empty if it does not.
     pub security: Vec<String>,

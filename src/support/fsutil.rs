@@ -88,10 +88,28 @@ pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> 
     write_atomic_file(path, data, new_mode).map(|_| ())
 }
 
-/// [`write_atomic`], returning the identity of the file in place ([`fingerprint`]), taken from
-/// the written file itself.
-pub fn write_atomic_fingerprint(path: &Path, data: &[u8]) -> Result<String> {
-    let file = write_atomic_file(path, data, 0o644)?;
+/// Writes `data` atomically into the existing directory of `path`, with permissions `mode`,
+/// and returns the identity of the file in place ([`fingerprint`]), taken from the written file
+/// itself. For callers that made sure of the directory and know the mode: no more system calls
+/// than the write needs.
+pub fn write_atomic_in_dir(path: &Path, data: &[u8], mode: u32) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".iw-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(data)
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+    let file = tmp
+        .persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io("read metadata of", path, e))?;

@@ -113,6 +113,18 @@ pub fn notices_text(plan: &Plan) -> String {
 
 /// The plan as text: one block per change with its symbol, reason and diff, then the summary.
 pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
+    let mut out = Vec::new();
+    let _ = write_plan(&mut out, plan, show_diff);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`plan_text`], written block by block to `out`: a plan of thousands of files is never held
+/// as one text.
+pub fn write_plan(
+    out: &mut dyn std::io::Write,
+    plan: &Plan,
+    show_diff: bool,
+) -> std::io::Result<()> {
     let notices = notices_text(plan);
     if plan.is_empty() {
         let what = if plan.socket.is_some() {
@@ -120,29 +132,31 @@ pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
         } else {
             "The generated files match the registry and templates."
         };
-        return format!("{notices}No changes. {what}\n");
+        return writeln!(out, "{notices}No changes. {what}");
     }
-    let mut out = security_text(plan);
-    out.push_str(&notices);
-    out.push_str("iw will make these changes:\n\n");
+    out.write_all(security_text(plan).as_bytes())?;
+    out.write_all(notices.as_bytes())?;
+    out.write_all(b"iw will make these changes:\n\n")?;
     for c in &plan.changes {
-        match c {
-            Change::File(f) => out.push_str(&file_block(f, show_diff)),
-            Change::Session(sc) => out.push_str(&session_block(sc, show_diff)),
-        }
+        let block = match c {
+            Change::File(f) => file_block(f, show_diff),
+            Change::Session(sc) => session_block(sc, show_diff),
+        };
+        out.write_all(block.as_bytes())?;
     }
     if !show_diff {
-        out.push('\n');
+        out.write_all(b"\n")?;
     }
-    out.push_str(
-        &Style::new()
-            .bold()
-            .apply_to(summary_line(&plan.summary()))
-            .to_string(),
-    );
-    out.push('\n');
-    out.push_str(&claude_setup_text(plan));
-    out
+    let summary = Style::new().bold().apply_to(summary_line(&plan.summary()));
+    writeln!(out, "{summary}")?;
+    out.write_all(claude_setup_text(plan).as_bytes())
+}
+
+/// [`write_plan`] to standard output, buffered. A closed pipe ends it quietly.
+pub fn print_plan(plan: &Plan, show_diff: bool) {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let _ = write_plan(&mut out, plan, show_diff).and_then(|()| std::io::Write::flush(&mut out));
 }
 
 /// One file change: its line (symbol, path, agent, why) and its diff.

@@ -113,9 +113,20 @@ pub(super) struct FileDone {
 /// Carries out one file change. The file is read again just before it is written or deleted: if
 /// it is no longer what the plan was made over (edited while apply waited for confirmation, say),
 /// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so.
-pub(super) fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> Result<FileDone> {
+pub(super) fn apply_file(
+    root: &Path,
+    f: &FileChange,
+    backups: &mut Backups,
+    ensured: &mut BTreeSet<PathBuf>,
+) -> Result<FileDone> {
+    use std::os::unix::fs::PermissionsExt as _;
     let path = root.join(&f.path);
-    let now = fsutil::read_optional(&path)?;
+    let read = fsutil::read_optional_meta(&path)?;
+    // A file being replaced keeps its permissions.
+    let mode = read
+        .as_ref()
+        .map_or(0o644, |(_, m)| m.permissions().mode() & 0o7777);
+    let now = read.map(|(bytes, _)| bytes);
     let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
     let backup = match now {
         Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
@@ -124,9 +135,13 @@ pub(super) fn apply_file(root: &Path, f: &FileChange, backups: &mut Backups) -> 
     let mut stat = None;
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
-            ensure_real_dir(root, &f.path)?;
+            let dir = Path::new(&f.path).parent().unwrap_or(Path::new(""));
+            if !ensured.contains(dir) {
+                ensure_real_dir(root, &f.path)?;
+                ensured.insert(dir.to_path_buf());
+            }
             let data = f.after.as_deref().unwrap_or("").as_bytes();
-            stat = Some(fsutil::write_atomic_fingerprint(&path, data)?);
+            stat = Some(fsutil::write_atomic_in_dir(&path, data, mode)?);
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;

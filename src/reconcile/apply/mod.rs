@@ -170,13 +170,15 @@ fn apply_files(
     // The crash-safety tests' hook: abort the process (as a kill would) after this many changes.
     let abort_after = crate::support::Caller::get().test_abort_after();
     let mut backups = files::Backups::new(root);
+    // Directories made sure of (real, inside the project) once per apply.
+    let mut ensured = BTreeSet::new();
     let mut failure = None;
     for change in &plan.changes {
         if abort_after == Some(report.applied.len()) {
             std::process::abort();
         }
         let Change::File(f) = change else { continue };
-        match files::apply_file(root, f, &mut backups) {
+        match files::apply_file(root, f, &mut backups, &mut ensured) {
             Ok(files::FileDone {
                 backup,
                 changed_since_plan,
