@@ -18,6 +18,7 @@ pub mod model;
 pub mod policy;
 pub mod project;
 pub mod reconcile;
+pub mod remote;
 pub mod runs;
 pub mod status;
 pub mod support;
