@@ -95,3 +95,6 @@ pub trait HostLink: Servers + Send + Sync {
     /// installed there.
     fn iw_path(&self) -> PathBuf;
 }
+
+mod ssh;
+pub use ssh::connect;
