@@ -1,6 +1,7 @@
 //! Criterion benchmarks of iw's stages on synthetic registries of N agents (tools/synth):
 //! registry parse + validate, render, plan (all-new; no-op both in full and proven from the
-//! lockfile), policy compile, hook decision.
+//! lockfile), policy compile, hook decision (and finding the policy's hash through the policy
+//! index or the whole lockfile).
 //! Run with `cargo bench`; `cargo bench -- plan_noop` for one group. Results are discussed in
 //! docs/PERFORMANCE.md.
 
@@ -173,6 +174,18 @@ fn hook_decision(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("bash", n), |b| {
             b.iter(|| pre_tool_use(&opts, bash.as_bytes()))
+        });
+        // Finding the agent's policy hash through the policy index, and loading the verified
+        // policy with the index and without it (the whole lockfile read, as before issue 15).
+        g.bench_function(BenchmarkId::new("policy_hash_indexed", n), |b| {
+            b.iter(|| iw::reconcile::lock_index::locked_policy_sha256(&root, &agent).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("load_policy_indexed", n), |b| {
+            b.iter(|| iw::hook::load_policy(&root, &agent).unwrap())
+        });
+        std::fs::remove_file(root.join(iw::reconcile::lock_index::INDEX_PATH)).unwrap();
+        g.bench_function(BenchmarkId::new("load_policy_lockfile", n), |b| {
+            b.iter(|| iw::hook::load_policy(&root, &agent).unwrap())
         });
     }
     g.finish();

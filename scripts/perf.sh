@@ -46,6 +46,28 @@ project() { # project DIR N: a synthetic registry of N agents (N=26: the real on
     fi
 }
 
+hook_agent() { # hook_agent DIR: an agent with Write and Bash that may not write tests/ but src/
+    python3 - "$1" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+for a in sorted(os.listdir(os.path.join(root, "agents"))):
+    f = os.path.join(root, "agents", a, ".claude", "iw-policy.json")
+    if os.path.exists(f):
+        d = json.load(open(f))
+        globs = [r["glob"] for r in d["no_write"]]
+        if {"Write", "Bash"} <= set(d["tools"]) and "tests/**" in globs and not any(g.startswith("src") for g in globs):
+            print(a)
+            break
+PY
+}
+
+hook_calls() { # hook_calls DIR AGENT: DIR/{write,allow,bash}.json, the hook's three calls
+    local cwd="$1/agents/$2"
+    echo '{"tool_name":"Write","cwd":"'"$cwd"'","tool_input":{"file_path":"'"$1"'/tests/a.py","content":"x"}}' > "$1/write.json"
+    echo '{"tool_name":"Write","cwd":"'"$cwd"'","tool_input":{"file_path":"'"$1"'/src/api/app.py","content":"x"}}' > "$1/allow.json"
+    echo '{"tool_name":"Bash","cwd":"'"$cwd"'","tool_input":{"command":"cd ../.. && pytest -q 2>&1 | tee tests/out.log"}}' > "$1/bash.json"
+}
+
 # --- The 26-agent registry --------------------------------------------------------------------
 P=$WORK/p26
 project "$P" 26
@@ -65,6 +87,9 @@ measure "hook_write_allow" 26 "$IW -C $P hook pre-tool-use --agent backend-agent
 measure "hook_bash" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
 measure "seed_python_hook" 26 -i "python3 scripts/seed_hook.py < $WORK/write.json"
 measure "true" 0 -N "/bin/true"
+# What the hook rows above pay for the shell that redirects stdin (hyperfine subtracts only the
+# shell's own start): a hook figure minus this one is iw's cost (issue 15's targets).
+measure "sh_c_true" 0 "sh -c true"
 
 # Sessions: 26 spawns from a stopped server (the sleep lets the old server finish exiting).
 {
@@ -99,7 +124,13 @@ for n in 100 250 500 1000 2500 5000 10000; do
     "$IW" -C "$Q" apply --yes > /dev/null
     RUNS=$runs measure "plan_noop" "$n" -N "$IW -C $Q plan --exit-code"
     RUNS=$runs measure "plan_noop_full" "$n" -N "env IW_NO_FAST_PATH=1 $IW -C $Q plan --exit-code"
-    RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $(ls "$Q/agents" | grep -v registry.yaml | head -1) < $WORK/write.json"
+    # The hook at N agents: the first agent with Write and Bash that may not write tests/
+    # (another agent's exclusive area) but may write src/, on calls inside this project.
+    A=$(hook_agent "$Q")
+    hook_calls "$Q" "$A"
+    RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/write.json"
+    RUNS=$runs measure "hook_write_allow" "$n" "$IW -C $Q hook pre-tool-use --agent $A < $Q/allow.json"
+    RUNS=$runs measure "hook_bash" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/bash.json"
     rm -rf "$Q"
 done
 

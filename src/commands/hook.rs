@@ -22,7 +22,8 @@ pub fn pre_tool_use(opts: &hook::Options) -> i32 {
         let decision = hook::pre_tool_use(opts, std::io::stdin().lock());
         match &decision {
             hook::Decision::Deny(reason) | hook::Decision::AllowedOpen(reason) => {
-                let _ = writeln!(std::io::stderr(), "{reason}");
+                // One write (stderr is unbuffered).
+                let _ = std::io::stderr().write_all(format!("{reason}\n").as_bytes());
             }
             hook::Decision::Allow => {}
         }

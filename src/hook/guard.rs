@@ -3,7 +3,7 @@
 //! crashes, is killed, or exits with any other code.
 //!
 //! [`arm`] sets a memory budget, enforced by iw's global allocator ([`CountingAlloc`]), and a
-//! deadline, enforced by a watchdog thread. Crossing either writes the reason to stderr and ends
+//! deadline, enforced by a timer signal (`SIGALRM`). Crossing either writes the reason to stderr and ends
 //! the process at once with the chosen exit code (2 when failing closed). A pathological Bash
 //! command has been seen to make the shell tokenizer allocate without bound; this is what stops
 //! it (docs/security.md).
@@ -17,7 +17,7 @@ static LIMIT: AtomicUsize = AtomicUsize::new(0);
 static EXIT_CODE: AtomicI32 = AtomicI32::new(2);
 static READING_INPUT: AtomicBool = AtomicBool::new(false);
 
-/// Tells the watchdog whether the hook is still waiting for its input (so that running out of
+/// Tells the deadline's handler whether the hook is still waiting for its input (so that running out of
 /// time says so).
 pub fn reading_input(reading: bool) {
     READING_INPUT.store(reading, Ordering::Relaxed);
@@ -111,14 +111,34 @@ pub fn arm(memory: usize, time: Duration, exit_code: i32) {
         USED.load(Ordering::Relaxed).saturating_add(memory),
         Ordering::Relaxed,
     );
-    let _ = std::thread::Builder::new()
-        .name("iw-hook-watchdog".into())
-        .spawn(move || {
-            std::thread::sleep(time);
-            die(if READING_INPUT.load(Ordering::Relaxed) {
-                NO_INPUT
-            } else {
-                OUT_OF_TIME
-            });
-        });
+    // The deadline: a one-shot SIGALRM. (A watchdog thread cost more to start — its stack, its
+    // malloc arena — than the rest of a typical decision's set-up.)
+    // SAFETY: the handler only calls async-signal-safe functions (write, _exit) and reads an
+    // atomic; setitimer arms the process's real-time timer, which nothing else in iw uses.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut());
+        let timer = libc::itimerval {
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: time.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+                tv_usec: time.subsec_micros().into(),
+            },
+        };
+        libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut());
+    }
+}
+
+/// The deadline passed: say whether the input never came or the decision took too long.
+extern "C" fn on_alarm(_signal: libc::c_int) {
+    die(if READING_INPUT.load(Ordering::Relaxed) {
+        NO_INPUT
+    } else {
+        OUT_OF_TIME
+    });
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::policy::{self, PolicyDoc};
 use crate::reconcile::lock::{LOCK_PATH, LockFile};
+use crate::reconcile::lock_index;
 
 /// Why an agent's policy cannot be loaded (the hook then fails to decide).
 #[derive(Debug)]
@@ -120,6 +121,9 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, LoadError> {
         return Err(LoadError::InvalidName(agent.to_string()));
     }
     let rel = policy::policy_path(agent);
+    if let Some(doc) = indexed_policy(root, agent, &rel) {
+        return Ok(doc);
+    }
     let expected = locked_policy_sha256(root, agent, &rel)?;
     let bytes = crate::support::fsutil::read_regular(&root.join(&rel)).map_err(|source| {
         LoadError::ReadPolicy {
@@ -143,6 +147,20 @@ pub fn load_policy(root: &Path, agent: &str) -> Result<PolicyDoc, LoadError> {
         });
     }
     Ok(doc)
+}
+
+/// `agent`'s policy through the policy index (a few small reads, whatever the team's size), if
+/// everything checks out: the index answers ([`lock_index::locked_policy_sha256`]), the policy
+/// file has that hash, parses, and is the agent's. `None` on any doubt: [`load_policy`] then
+/// takes the path that reads the whole lockfile and says exactly what is wrong.
+fn indexed_policy(root: &Path, agent: &str, rel: &str) -> Option<PolicyDoc> {
+    let expected = lock_index::locked_policy_sha256(root, agent)?;
+    let bytes = crate::support::fsutil::read_regular(&root.join(rel)).ok()?;
+    if crate::support::fsutil::sha256_hex(&bytes) != expected {
+        return None;
+    }
+    let doc: PolicyDoc = serde_json::from_slice(&bytes).ok()?;
+    (doc.agent == agent).then_some(doc)
 }
 
 /// The SHA-256 the lockfile under `root` records for `agent`'s policy file `rel`.
@@ -198,6 +216,66 @@ fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconcile::lock::FileEntry;
+
+    /// A project with agents `a` and `b`, their policies recorded in the lockfile.
+    fn project() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = LockFile::empty();
+        for agent in ["a", "b"] {
+            let doc = serde_json::json!({
+                "format_version": policy::POLICY_VERSION, "agent": agent,
+                "hook_failure": "closed", "tools": ["Read"], "delegates_to": [],
+                "no_write": [], "no_read": [], "owners": [], "delegators": {},
+                "deny_commands": [], "write_outside_root": [],
+            })
+            .to_string();
+            let rel = policy::policy_path(agent);
+            crate::support::fsutil::write_atomic(&dir.path().join(&rel), doc.as_bytes()).unwrap();
+            lock.files.insert(
+                rel,
+                FileEntry {
+                    agent: agent.into(),
+                    sha256: crate::support::fsutil::sha256_hex(doc.as_bytes()),
+                },
+            );
+        }
+        lock.write(dir.path()).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_policy_is_loaded_through_the_index_and_without_it_alike() {
+        let dir = project();
+        let root = dir.path();
+        let rel = policy::policy_path("a");
+        let through_index = indexed_policy(root, "a", &rel).expect("the index answers");
+        assert_eq!(load_policy(root, "a").unwrap(), through_index);
+        std::fs::remove_file(root.join(lock_index::INDEX_PATH)).unwrap();
+        assert_eq!(indexed_policy(root, "a", &rel), None);
+        assert_eq!(load_policy(root, "a").unwrap(), through_index);
+    }
+
+    #[test]
+    fn whatever_the_index_says_a_changed_policy_or_an_unknown_agent_is_refused_as_before() {
+        let dir = project();
+        let root = dir.path();
+        assert!(matches!(
+            load_policy(root, "c"),
+            Err(LoadError::NotLocked(_))
+        ));
+        let rel = policy::policy_path("b");
+        let text = std::fs::read_to_string(root.join(&rel)).unwrap();
+        std::fs::write(root.join(&rel), text.replace("Read", "Edit")).unwrap();
+        assert_eq!(indexed_policy(root, "b", &rel), None);
+        let e = load_policy(root, "b").unwrap_err();
+        assert!(matches!(e, LoadError::Tampered(_)), "{e}");
+        std::fs::remove_file(root.join(LOCK_PATH)).unwrap();
+        assert!(matches!(
+            load_policy(root, "a"),
+            Err(LoadError::NoLockfile { .. })
+        ));
+    }
 
     #[test]
     fn the_policy_hash_is_found_in_the_lockfile_without_parsing_all_of_it() {

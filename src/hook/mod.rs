@@ -161,7 +161,9 @@ fn read_call(input: impl std::io::Read, buf: &mut Vec<u8>) -> std::io::Result<()
         inner: input.take(MAX_INPUT + 1),
         copy: buf,
     };
-    let reader = std::io::BufReader::with_capacity(64 * 1024, tee);
+    // Small: the buffer is zeroed before the first read (16 KiB is four pages to fault in; a
+    // larger call takes a few more reads).
+    let reader = std::io::BufReader::with_capacity(16 * 1024, tee);
     let mut values =
         serde_json::Deserializer::from_reader(reader).into_iter::<serde::de::IgnoredAny>();
     match values.next() {

@@ -8,5 +8,6 @@ pub mod handoff;
 pub mod pattern;
 pub mod registry;
 pub mod sessions;
+pub mod simple_glob;
 pub mod templates;
 pub mod yaml;

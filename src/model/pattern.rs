@@ -20,6 +20,8 @@ use std::fmt;
 
 use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
+use super::simple_glob::SimpleGlob;
+
 /// Why an access pattern is not valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatternError {
@@ -127,12 +129,21 @@ impl AccessPattern {
             glob.push_str("/**");
         }
         // Check that the glob compiles, and report globset's reason if not.
-        build_glob(&glob).map_err(|e| PatternError::Glob(e.kind().clone()))?;
+        if may_not_compile(&glob) {
+            build_glob(&glob).map_err(|e| PatternError::Glob(e.kind().clone()))?;
+        }
         Ok(AccessPattern {
             source: source.to_string(),
             glob,
         })
     }
+}
+
+/// False for a glob globset always compiles: one without a class (`[`), alternates (`{`, `}`)
+/// or an escape (`\\`), which are the only sources of its errors (checked by a property test).
+/// Checking these costs nothing, compiling them does (the hook checks every pattern it loads).
+fn may_not_compile(glob: &str) -> bool {
+    glob.contains(['[', '{', '}', '\\'])
 }
 
 fn build_glob(glob: &str) -> Result<globset::Glob, globset::Error> {
@@ -202,25 +213,43 @@ pub fn outside_glob(pattern: &str) -> Result<GlobMatcher, GlobError> {
 }
 
 /// A compiled set of patterns, each tagged with a value (e.g. the rule or agent it came from).
+/// Patterns of the common shapes are matched by [`SimpleGlob`]; only the others are compiled
+/// into a globset (whose regexes cost far more to build than the hook spends deciding).
 #[derive(Debug, Clone)]
 pub struct PatternSet<T> {
+    /// The simple patterns, by index in `tags` (ascending).
+    simple: Vec<(usize, SimpleGlob)>,
+    /// The other patterns, compiled together.
     set: GlobSet,
+    /// For each glob of `set`, its index in `tags`.
+    complex: Vec<usize>,
     tags: Vec<(AccessPattern, T)>,
 }
 
 impl<T> PatternSet<T> {
     /// Compiles the given patterns. Patterns must come from [`AccessPattern::parse`].
     pub fn new(patterns: Vec<(AccessPattern, T)>) -> Self {
+        let mut simple = Vec::new();
+        let mut complex = Vec::new();
         let mut b = GlobSetBuilder::new();
-        for (p, _) in &patterns {
+        for (i, (p, _)) in patterns.iter().enumerate() {
+            if let Some(g) = SimpleGlob::parse(&p.glob) {
+                simple.push((i, g));
             // Parsed patterns always compile; a failure here would be a bug in `parse`.
-            if let Ok(g) = build_glob(&p.glob) {
+            } else if let Ok(g) = build_glob(&p.glob) {
                 b.add(g);
+                complex.push(i);
             }
         }
-        let set = b.build().unwrap_or_else(|_| GlobSet::empty());
+        let set = if complex.is_empty() {
+            GlobSet::empty()
+        } else {
+            b.build().unwrap_or_else(|_| GlobSet::empty())
+        };
         PatternSet {
+            simple,
             set,
+            complex,
             tags: patterns,
         }
     }
@@ -239,7 +268,23 @@ impl<T> PatternSet<T> {
         let mut best: Option<usize> = None;
         let mut candidate = path;
         loop {
-            if let Some(&i) = self.set.matches(candidate).iter().min() {
+            for (i, g) in &self.simple {
+                if best.is_some_and(|b| *i >= b) {
+                    break;
+                }
+                if g.is_match(candidate) {
+                    best = Some(*i);
+                    break;
+                }
+            }
+            if !self.complex.is_empty()
+                && let Some(i) = self
+                    .set
+                    .matches(candidate)
+                    .iter()
+                    .map(|&k| self.complex[k])
+                    .min()
+            {
                 best = Some(best.map_or(i, |b: usize| b.min(i)));
             }
             match candidate.rfind('/') {
@@ -254,6 +299,145 @@ impl<T> PatternSet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The set as it was before simple globs: every pattern in one globset.
+    fn reference_first_match(patterns: &[AccessPattern], path: &str) -> Option<usize> {
+        let mut b = GlobSetBuilder::new();
+        for p in patterns {
+            b.add(build_glob(&p.glob).unwrap());
+        }
+        let set = b.build().unwrap();
+        let mut best: Option<usize> = None;
+        let mut candidate = path;
+        loop {
+            if let Some(&i) = set.matches(candidate).iter().min() {
+                best = Some(best.map_or(i, |b: usize| b.min(i)));
+            }
+            match candidate.rfind('/') {
+                Some(i) => candidate = &candidate[..i],
+                None => break,
+            }
+        }
+        best
+    }
+
+    /// Globs of `/`-separated segments, `**` among them, and odd strings.
+    fn globs() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(\\*\\*|[ab.*?é\n,-]{1,4})(/(\\*\\*|[ab.*?é\n,-]{1,4})){0,3}",
+            "[ab/.*?é\n]{0,10}",
+        ]
+    }
+
+    /// Paths as the hook matches them: relative, normalised (no empty, `.` or `..` segment).
+    fn normal_paths() -> impl Strategy<Value = String> {
+        prop::collection::vec("[ab.é\\n-]{1,4}", 1..5)
+            .prop_filter("no . or .. segments", |s| {
+                s.iter().all(|x| x != "." && x != "..")
+            })
+            .prop_map(|s| s.join("/"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// A simple glob compiles in globset and matches exactly what globset's regex matches,
+        /// on any string; on the paths the hook matches, what a globset matches too. (Globset's
+        /// own shortcuts differ from its regex on a name `..`, which such paths never have.)
+        #[test]
+        fn simple_globs_match_like_globset(
+            glob in globs(),
+            normal in prop::collection::vec(normal_paths(), 1..6),
+            any in prop::collection::vec("[ab/.é\\n*?]{0,12}", 1..6),
+        ) {
+            if let Some(simple) = SimpleGlob::parse(&glob) {
+                let g = build_glob(&glob).unwrap();
+                let matcher = g.compile_matcher();
+                let set = GlobSetBuilder::new().add(g).build().unwrap();
+                for path in &any {
+                    prop_assert_eq!(simple.is_match(path), matcher.is_match(path), "{:?} against {:?}", glob, path);
+                }
+                for path in &normal {
+                    let want = set.is_match(path);
+                    prop_assert_eq!(matcher.is_match(path), want, "globset: {:?} {:?}", glob, path);
+                    prop_assert_eq!(simple.is_match(path), want, "{:?} against {:?}", glob, path);
+                }
+            }
+        }
+
+        /// Sets of registry patterns give the same first match as one globset of them all, and
+        /// parsing a pattern gives what it gave when every glob was compiled to check it.
+        #[test]
+        fn pattern_sets_match_like_one_globset(
+            sources in prop::collection::vec(prop_oneof![
+                "[ab.*?]{1,4}(/[ab.*?]{1,4}){0,2}/?",
+                "/?[ab*]{1,3}(/\\*\\*)?(/[ab.*]{1,3})?/?",
+                "\\*\\*/[ab.*]{1,3}",
+                "[ab]{1,2}/\\*\\*/[ab*.]{1,3}",
+                "[ab]{0,2}\\[[ab]\\][ab.*]{0,2}",
+                "\\{a,b\\}[ab.*/]{0,3}",
+            ], 1..8),
+            paths in prop::collection::vec(normal_paths(), 1..8),
+        ) {
+            let parsed: Vec<AccessPattern> = sources.iter().filter_map(|s| {
+                let p = AccessPattern::parse(s).ok()?;
+                // Every glob a pattern means compiles (so skipping the check changed nothing).
+                assert!(build_glob(&p.glob).is_ok(), "{s:?}");
+                Some(p)
+            }).collect();
+            prop_assume!(!parsed.is_empty());
+            let set = PatternSet::new(parsed.iter().cloned().enumerate().map(|(i, p)| (p, i)).collect());
+            for path in &paths {
+                prop_assert_eq!(
+                    set.first_match(path).map(|m| m.1),
+                    reference_first_match(&parsed, path),
+                    "{:?} against {:?}", parsed.iter().map(|p| &p.glob).collect::<Vec<_>>(), path
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Globs without classes, alternates or escapes always compile: skipping the check for
+        /// them changes no pattern's verdict.
+        #[test]
+        fn globs_without_classes_alternates_or_escapes_compile(glob in "[ab/.*?é!,\\]^$()|+-]{0,14}") {
+            prop_assert!(!may_not_compile(&glob));
+            prop_assert!(build_glob(&glob).is_ok(), "{:?}", glob);
+        }
+    }
+
+    #[test]
+    fn the_registrys_shapes_are_simple_and_classes_are_not() {
+        for glob in [
+            "agents/registry.yaml",
+            "tests/**",
+            "**/*.test.*",
+            "**/CHANGELOG.md",
+            "schema/*.sql",
+            "agents/*/.claude/**",
+            "**/vendor/**",
+            "src/**/*.rs",
+            "**",
+        ] {
+            assert!(SimpleGlob::parse(glob).is_some(), "{glob}");
+        }
+        for glob in [
+            "src/[ab].rs",
+            "{a,b}/**",
+            "a\\*",
+            "a**",
+            "**/**",
+            "a//b",
+            "/a",
+            "a/",
+        ] {
+            assert!(SimpleGlob::parse(glob).is_none(), "{glob}");
+        }
+    }
 
     fn set(patterns: &[&str]) -> PatternSet<usize> {
         PatternSet::new(

@@ -32,6 +32,10 @@ pub const LOCK_VERSION: u32 = 1;
 pub struct LockFile {
     /// Format version ([`LOCK_VERSION`]).
     pub version: u32,
+    /// The stamp of the policy index written with this lockfile ([`super::lock_index`]): set by
+    /// [`LockFile::write`]. Right after `version`, so the hook finds it in the first bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_index: Option<String>,
     /// The iw version that wrote it.
     pub iw_version: String,
     /// Hashes of what the files were rendered from.
@@ -118,6 +122,7 @@ impl LockFile {
     pub fn empty() -> LockFile {
         LockFile {
             version: LOCK_VERSION,
+            policy_index: None,
             iw_version: env!("CARGO_PKG_VERSION").to_string(),
             inputs: Inputs::default(),
             files: BTreeMap::new(),
@@ -172,12 +177,28 @@ impl LockFile {
         Ok(Some(lock))
     }
 
-    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link).
-    pub fn write(&self, root: &Path) -> Result<()> {
+    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link), and just
+    /// before it the policy index ([`super::lock_index`]), whose stamp it records in
+    /// `policy_index` (set here). An apply killed between the two leaves stamps that differ, and
+    /// the hook then reads the lockfile itself.
+    pub fn write(&mut self, root: &Path) -> Result<()> {
+        // The stamp has a fixed length: serialise with a placeholder, index the text (offsets
+        // do not move), then put the real stamp in its place.
+        let placeholder = "0".repeat(64);
+        self.policy_index = Some(placeholder.clone());
         let mut data = serde_json::to_string_pretty(self)
             .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
         data.push('\n');
+        let index = super::lock_index::build(&data, &self.files);
+        let field = "\"policy_index\": \"";
+        let at = data
+            .find(&format!("{field}{placeholder}\""))
+            .ok_or_else(|| Error::msg("cannot serialise the lockfile: no policy_index"))?
+            + field.len();
+        data.replace_range(at..at + 64, &index.stamp);
+        self.policy_index = Some(index.stamp);
         fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
+        fsutil::write_atomic(&root.join(super::lock_index::INDEX_PATH), &index.bytes)?;
         fsutil::write_atomic(&root.join(LOCK_PATH), data.as_bytes())
     }
 }

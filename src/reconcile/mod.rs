@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod diff;
 pub mod lock;
+pub mod lock_index;
 pub mod noop;
 pub mod observe;
 pub mod plan;

@@ -933,3 +933,126 @@ fn plan_shows_what_the_hook_will_refuse_and_apply_repairs_it() {
     assert_eq!(run(&p, "worker", &read).0, 0);
     assert_eq!(p.plan_code(), 0);
 }
+
+/// Every agent's answer (exit code and message) to a set of calls covering allow, deny and the
+/// messages that name other agents.
+fn answers(p: &TempProject) -> Vec<(i32, String)> {
+    let root = p.path();
+    let abs = |rel: &str| root.join(rel).to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for agent in ["lead", "worker", "tester"] {
+        for (tool, input) in [
+            (
+                "Write",
+                json!({"file_path": abs("src/main.rs"), "content": "x"}),
+            ),
+            (
+                "Write",
+                json!({"file_path": abs("src/a.spec.ts"), "content": "x"}),
+            ),
+            (
+                "Write",
+                json!({"file_path": abs("tests/test_a.py"), "content": "x"}),
+            ),
+            (
+                "Write",
+                json!({"file_path": abs("state/iw.lock.idx"), "content": "x"}),
+            ),
+            ("Read", json!({"file_path": abs("secrets/key.pem")})),
+            ("Bash", json!({"command": "cat src/a.rs > tests/out.txt"})),
+            ("Bash", json!({"command": "git push origin main"})),
+            ("Task", json!({"subagent_type": "tester", "prompt": "x"})),
+        ] {
+            out.push(run(p, agent, &call(p, agent, tool, input)));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_policy_index_gives_the_same_answers_as_the_lockfile() {
+    // apply writes state/iw.lock.idx and records its stamp near the lockfile's start; the hook
+    // decides the same with the index, without it (it reads the lockfile), and with a damaged one.
+    let p = team();
+    assert!(p.exists("state/iw.lock.idx"));
+    let lock = p.read("state/iw.lock");
+    let stamp = lock.lines().nth(2).unwrap();
+    assert!(stamp.starts_with("  \"policy_index\": \""), "{lock}");
+    assert!(p.read("state/iw.lock.idx").contains(&stamp[19..83]));
+    let with_index = answers(&p);
+    assert!(with_index.iter().any(|a| a.0 == 0) && with_index.iter().any(|a| a.0 == 2));
+    // worker's Write to the index (worker's answers follow lead's eight).
+    assert!(
+        with_index[8 + 3].1.contains("iw's state"),
+        "the index is protected like the lockfile: {}",
+        with_index[8 + 3].1
+    );
+
+    std::fs::remove_file(p.path().join("state/iw.lock.idx")).unwrap();
+    assert_eq!(answers(&p), with_index, "no index: the lockfile is read");
+    p.write("state/iw.lock.idx", "iw-policy-index 1 garbage\n");
+    assert_eq!(answers(&p), with_index, "a damaged index is not used");
+    // An apply that changes nothing leaves the index as it is; one that writes the lockfile
+    // writes the index again.
+    p.edit_registry(
+        "description: Does the work",
+        "description: Does all the work",
+    );
+    p.apply();
+    assert!(
+        p.read("state/iw.lock.idx")
+            .starts_with("iw-policy-index 1 ")
+    );
+    assert_eq!(answers(&p), with_index);
+}
+
+#[test]
+fn a_stale_policy_index_never_makes_the_hook_trust_an_old_policy() {
+    // The second apply forbids worker `docs/**`. Putting back the old index, and even the old
+    // policy file the old index vouches for, must not bring the old, looser policy back.
+    let p = team();
+    let root = p.path();
+    let policy = "agents/worker/.claude/iw-policy.json";
+    let old_index = p.read("state/iw.lock.idx");
+    let old_policy = p.read(policy);
+    let docs = json!({"file_path": root.join("docs/a.md"), "content": "x"});
+    assert_eq!(
+        run(&p, "worker", &call(&p, "worker", "Write", docs.clone())).0,
+        0
+    );
+    p.edit_registry(
+        "cannot_access: ['*.spec.*']",
+        "cannot_access: ['*.spec.*', docs/**]",
+    );
+    p.apply();
+    let (code, why) = run(&p, "worker", &call(&p, "worker", "Write", docs.clone()));
+    assert_eq!(code, 2, "{why}");
+    assert!(
+        why.contains("`docs/**` is in worker's cannot_access"),
+        "{why}"
+    );
+
+    // The old index back: its stamp is not the lockfile's, so it is not used.
+    p.write("state/iw.lock.idx", &old_index);
+    let (code, why) = run(&p, "worker", &call(&p, "worker", "Write", docs.clone()));
+    assert_eq!(code, 2, "{why}");
+    assert!(
+        why.contains("`docs/**` is in worker's cannot_access"),
+        "{why}"
+    );
+
+    // The old policy back too: the lockfile records the new one.
+    p.write(policy, &old_policy);
+    let (code, why) = run(&p, "worker", &call(&p, "worker", "Write", docs.clone()));
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("changed outside iw"), "{why}");
+
+    // Even with the old stamp forged into the lockfile, the lockfile's own entry decides.
+    let old_stamp = &old_index["iw-policy-index 1 ".len()..][..64];
+    let lock = p.read("state/iw.lock");
+    let new_stamp = &lock[lock.find("\"policy_index\": \"").unwrap() + 17..][..64];
+    p.write("state/iw.lock", &lock.replace(new_stamp, old_stamp));
+    let (code, why) = run(&p, "worker", &call(&p, "worker", "Write", docs));
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("changed outside iw"), "{why}");
+}
