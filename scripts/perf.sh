@@ -5,23 +5,30 @@
 #
 #   scripts/perf.sh            # everything (a few minutes)
 #   RUNS=30 scripts/perf.sh    # more runs per figure
+#   SIZES="1000" IW_PERF_OUT=/tmp/perf RUNS=3 scripts/perf.sh   # a quick check of the script
 #
-# Needs hyperfine, tmux and python3. Builds the release binary first. Uses a private tmux socket
-# (iw-perf-$$) and kills only that server.
+# Needs hyperfine, tmux, python3 and GNU time (/usr/bin/time, for peak memory). Builds the release
+# binary first. Uses a private tmux socket (iw-perf-$$) and kills only that server. Works in
+# /dev/shm when there is one (IW_PERF_TMP to choose): the figures are iw's, not the disk's (on an
+# ext4 disk that just freed many inodes, creating 30 000 files varies 3x from run to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 cargo build --release --quiet --bins
 IW=$PWD/target/release/iw
 SYNTH=$PWD/target/release/iw-synth
-WORK=$(mktemp -d /tmp/iw-perf-XXXXXX)
+TMPBASE=${IW_PERF_TMP:-/dev/shm}
+[ -d "$TMPBASE" ] && [ -w "$TMPBASE" ] || TMPBASE=/tmp
+WORK=$(mktemp -d "$TMPBASE/iw-perf-XXXXXX")
 SOCKET=iw-perf-$$
-OUT=docs/perf
+OUT=${IW_PERF_OUT:-docs/perf}
 mkdir -p "$OUT"
 trap 'tmux -L "$SOCKET" kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 CSV=$OUT/results.csv
 echo "figure,n,median_ms,mean_ms,stddev_ms,min_ms,max_ms" > "$CSV"
+MEM=$OUT/memory.csv
+echo "figure,n,runs,median_mb,min_mb,max_mb" > "$MEM"
 
 # measure NAME N HYPERFINE-ARGS... : one figure, appended to the CSV.
 measure() {
@@ -35,6 +42,35 @@ ms = lambda s: f"{s * 1000:.3f}"
 print(",".join([sys.argv[2], sys.argv[3], ms(r["median"]), ms(r["mean"]), ms(r["stddev"]), ms(r["min"]), ms(r["max"])]))
 PY
     tail -1 "$CSV"
+}
+
+# peak NAME N RUNS PREPARE COMMAND: peak resident memory of COMMAND (GNU time's maximum resident
+# set size), PREPARE run before each run; median, min and max in MB appended to memory.csv.
+peak() {
+    local name=$1 n=$2 runs=$3 prepare=$4 cmd=$5 i
+    : > "$WORK/rss"
+    for i in $(seq "$runs"); do
+        sh -c "$prepare"
+        /usr/bin/time -f %M -a -o "$WORK/rss" sh -c "exec $cmd > /dev/null 2>&1"
+    done
+    python3 - "$WORK/rss" "$name" "$n" "$runs" >> "$MEM" <<'PY'
+import statistics, sys
+kb = sorted(int(l) for l in open(sys.argv[1]) if l.strip().isdigit())
+mb = lambda k: f"{k / 1024:.1f}"
+print(",".join([sys.argv[2], sys.argv[3], sys.argv[4], mb(statistics.median(kb)), mb(kb[0]), mb(kb[-1])]))
+PY
+    tail -1 "$MEM"
+}
+
+# sessions_yaml DIR MAX: sessions.yaml for the first MAX agents of DIR (a sleeping pane each).
+sessions_yaml() {
+    {
+        echo "socket: $SOCKET"
+        echo "command: sleep 600"
+        echo "check_for: 0s"
+        echo "sessions:"
+        ls "$1/agents" | grep -v -e registry.yaml -e sessions.yaml | head -n "$2" | sed 's/.*/  &: {}/'
+    } > "$1/sessions.yaml"
 }
 
 project() { # project DIR N: a synthetic registry of N agents (N=26: the real one)
@@ -73,6 +109,7 @@ P=$WORK/p26
 project "$P" 26
 measure "validate" 26 -N "$IW -C $P validate"
 measure "apply_from_scratch" 26 -N --prepare "sh -c 'rm -rf $P/agents/*/.claude $P/state'" "$IW -C $P apply --yes"
+peak "apply_from_scratch" 26 5 "rm -rf $P/agents/*/.claude $P/state" "$IW -C $P apply --yes"
 "$IW" -C "$P" apply --yes > /dev/null
 measure "plan_noop" 26 -N "$IW -C $P plan --exit-code"
 # The same without the lockfile's no-op proof (src/noop.rs): parse, render, compare everything.
@@ -112,8 +149,8 @@ tmux -L "$SOCKET-seed" kill-server 2>/dev/null || true
 tmux -L "$SOCKET" kill-server 2>/dev/null || true
 rm "$P/sessions.yaml"
 
-# --- Scale: plan vs N ---------------------------------------------------------------------------
-for n in 100 250 500 1000 2500 5000 10000; do
+# --- Scale: plan, apply and the hook vs N -------------------------------------------------------
+for n in ${SIZES:-100 250 500 1000 2500 5000 10000}; do
     Q=$WORK/p$n
     project "$Q" "$n"
     "$IW" -C "$Q" validate > /dev/null
@@ -121,7 +158,10 @@ for n in 100 250 500 1000 2500 5000 10000; do
     [ "$n" -ge 5000 ] && runs=10
     RUNS=$runs measure "validate" "$n" -N "$IW -C $Q validate"
     RUNS=$runs measure "plan_all_new" "$n" -N -i "$IW -C $Q plan --exit-code --no-diff"
+    RUNS=$runs measure "apply_from_scratch" "$n" -N --prepare "sh -c 'rm -rf $Q/agents/*/.claude $Q/state'" "$IW -C $Q apply --yes"
+    peak "apply_from_scratch" "$n" 5 "rm -rf $Q/agents/*/.claude $Q/state" "$IW -C $Q apply --yes"
     "$IW" -C "$Q" apply --yes > /dev/null
+    peak "plan_noop" "$n" 5 true "$IW -C $Q plan --exit-code"
     RUNS=$runs measure "plan_noop" "$n" -N "$IW -C $Q plan --exit-code"
     RUNS=$runs measure "plan_noop_full" "$n" -N "env IW_NO_FAST_PATH=1 $IW -C $Q plan --exit-code"
     # The hook at N agents: the first agent with Write and Bash that may not write tests/
@@ -131,8 +171,17 @@ for n in 100 250 500 1000 2500 5000 10000; do
     RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/write.json"
     RUNS=$runs measure "hook_write_allow" "$n" "$IW -C $Q hook pre-tool-use --agent $A < $Q/allow.json"
     RUNS=$runs measure "hook_bash" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/bash.json"
+    # With sessions.yaml: a session per agent, up to 1 000 (a tmux pane needs a pty, and Linux
+    # has 4 096 of them by default); the no-op proof then lists the live sessions.
+    if [ "$n" -ge 1000 ]; then
+        sessions_yaml "$Q" 1000
+        "$IW" -C "$Q" apply --yes > /dev/null
+        RUNS=$runs measure "plan_noop_with_sessions" "$n" -N "$IW -C $Q plan --exit-code"
+        tmux -L "$SOCKET" kill-server 2>/dev/null || true
+        sleep 0.5
+    fi
     rm -rf "$Q"
 done
 
 python3 scripts/plot.py "$CSV" "$OUT/plan-vs-n.svg"
-echo "wrote $CSV and $OUT/plan-vs-n.svg"
+echo "wrote $CSV, $MEM and $OUT/plan-vs-n.svg"

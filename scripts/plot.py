@@ -1,69 +1,94 @@
 #!/usr/bin/env python3
-"""Plots `iw plan` time against the number of agents, from docs/perf/results.csv (written by
-scripts/perf.sh), as a self-contained SVG (no plotting library needed).
+"""Plots iw's times against the number of agents, from docs/perf/results.csv (written by
+scripts/perf.sh), as one self-contained SVG (no plotting library needed) with two panels:
+`iw plan` (and validate) on the left, the hook on the right (its own scale: milliseconds, flat).
 
     python3 scripts/plot.py docs/perf/results.csv docs/perf/plan-vs-n.svg
 """
 import csv
 import sys
 
-SERIES = [
-    ("plan_noop", "iw plan, no changes (proven by the lockfile)", "#1f77b4"),
-    ("plan_noop_full", "iw plan, no changes, full comparison (IW_NO_FAST_PATH=1)", "#9467bd"),
-    ("plan_all_new", "iw plan, all files new", "#ff7f0e"),
-    ("validate", "iw validate", "#2ca02c"),
+PLAN = [
+    ("plan_noop", "plan, no changes (lockfile proof)", "#1f77b4"),
+    ("plan_noop_with_sessions", "plan, no changes, with sessions", "#17becf"),
+    ("plan_noop_full", "plan, no changes, full (IW_NO_FAST_PATH=1)", "#9467bd"),
+    ("plan_all_new", "plan, all files new", "#ff7f0e"),
+    ("validate", "validate", "#2ca02c"),
 ]
+HOOK = [
+    ("hook_write_deny", "hook: Write denied", "#d62728"),
+    ("hook_write_allow", "hook: Write allowed", "#2ca02c"),
+    ("hook_bash", "hook: Bash analysed", "#1f77b4"),
+]
+W, H = 1000, 460
 
 
-def main(src, dst):
-    rows = list(csv.DictReader(open(src)))
+def series(rows, keys, minus=0.0):
+    """The (n, median ms) points of each figure in `keys`, `minus` subtracted."""
     data = {}
-    for key, _, _ in SERIES:
+    for key, _, _ in keys:
         pts = sorted(
-            (int(r["n"]), float(r["median_ms"]))
+            (int(r["n"]), float(r["median_ms"]) - minus)
             for r in rows
             if r["figure"] == key and int(r["n"]) > 0
         )
         if pts:
             data[key] = pts
-    if not data:
-        sys.exit("no plan figures in " + src)
-    W, H, L, R, T, B = 720, 440, 70, 20, 40, 60
+    return data
+
+
+def panel(out, x0, width, title, keys, data, ymin_top=None):
+    """Draws one panel of width `width` starting at x `x0`."""
+    L, R, T, B = 60, 15, 50, 60
+    left, right = x0 + L, x0 + width - R
     xmax = max(n for pts in data.values() for n, _ in pts)
-    ymax = max(ms for pts in data.values() for _, ms in pts) * 1.1
-    sx = lambda n: L + (W - L - R) * n / xmax
+    ymax = max(ms for pts in data.values() for _, ms in pts) * 1.15
+    if ymin_top:
+        ymax = max(ymax, ymin_top)
+    sx = lambda n: left + (right - left) * n / xmax
     sy = lambda ms: H - B - (H - T - B) * ms / ymax
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-        f'font-family="sans-serif" font-size="12">',
-        f'<rect width="{W}" height="{H}" fill="white"/>',
-        f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">'
-        "iw: time vs number of agents (median, release build)</text>",
-        f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
-        f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
-        f'<text x="{(L + W - R) / 2}" y="{H - 20}" text-anchor="middle">agents (N)</text>',
-        f'<text x="18" y="{(T + H - B) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 18 {(T + H - B) / 2})">milliseconds</text>',
+    out += [
+        f'<text x="{(left + right) / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
+        f'<line x1="{left}" y1="{H - B}" x2="{right}" y2="{H - B}" stroke="black"/>',
+        f'<line x1="{left}" y1="{T}" x2="{left}" y2="{H - B}" stroke="black"/>',
+        f'<text x="{(left + right) / 2}" y="{H - 20}" text-anchor="middle">agents (N)</text>',
+        f'<text x="{x0 + 16}" y="{(T + H - B) / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 {x0 + 16} {(T + H - B) / 2})">milliseconds (median)</text>',
     ]
     for i in range(6):
-        n = xmax * i / 5
-        ms = ymax * i / 5
+        n, ms = xmax * i / 5, ymax * i / 5
         out.append(f'<text x="{sx(n)}" y="{H - B + 18}" text-anchor="middle">{n:.0f}</text>')
-        out.append(f'<text x="{L - 8}" y="{sy(ms) + 4}" text-anchor="end">{ms:.0f}</text>')
-        out.append(
-            f'<line x1="{L}" y1="{sy(ms)}" x2="{W - R}" y2="{sy(ms)}" stroke="#ddd"/>'
-        )
-    for k, (key, label, color) in enumerate(SERIES):
-        pts = data.get(key)
-        if not pts:
-            continue
+        out.append(f'<text x="{left - 8}" y="{sy(ms) + 4}" text-anchor="end">{ms:.{0 if ymax > 10 else 1}f}</text>')
+        out.append(f'<line x1="{left}" y1="{sy(ms)}" x2="{right}" y2="{sy(ms)}" stroke="#ddd"/>')
+    shown = [k for k in keys if k[0] in data]
+    for k, (key, label, color) in enumerate(shown):
+        pts = data[key]
         path = " ".join(f"{sx(n):.1f},{sy(ms):.1f}" for n, ms in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         for n, ms in pts:
             out.append(f'<circle cx="{sx(n):.1f}" cy="{sy(ms):.1f}" r="3" fill="{color}"/>')
-        y = T + 10 + 18 * k
-        out.append(f'<rect x="{L + 15}" y="{y - 9}" width="12" height="12" fill="{color}"/>')
-        out.append(f'<text x="{L + 33}" y="{y + 1}">{label}</text>')
+        y = T + 10 + 17 * k
+        out.append(f'<rect x="{left + 12}" y="{y - 9}" width="11" height="11" fill="{color}"/>')
+        out.append(f'<text x="{left + 28}" y="{y + 1}">{label}</text>')
+
+
+def main(src, dst):
+    rows = list(csv.DictReader(open(src)))
+    # The hook's figures are run through `sh -c` (stdin redirection): its cost is what remains
+    # after the shell's own (figure sh_c_true), as issue 15's targets count it.
+    sh = [float(r["median_ms"]) for r in rows if r["figure"] == "sh_c_true"]
+    plan, hook = series(rows, PLAN), series(rows, HOOK, sh[0] if sh else 0.0)
+    if not plan:
+        sys.exit("no plan figures in " + src)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+        f'font-family="sans-serif" font-size="12">',
+        f'<rect width="{W}" height="{H}" fill="white"/>',
+    ]
+    panel(out, 0, W * 0.58, "iw plan and validate vs agents", PLAN, plan)
+    if hook:
+        title = "iw hook pre-tool-use vs agents" + (" (minus sh -c true)" if sh else "")
+        panel(out, W * 0.58, W * 0.42, title, HOOK, hook, ymin_top=1.0)
     out.append("</svg>")
     open(dst, "w").write("\n".join(out) + "\n")
 

@@ -42,12 +42,6 @@ fn policy_drift(f: &FileChange) -> Vec<String> {
 /// hook entry, running a hook binary that cannot run, or with deny rules removed.
 fn settings_drift(f: &FileChange, after: &str, executable: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(desired) = serde_json::from_str::<serde_json::Value>(after) else {
-        return out;
-    };
-    let hook = desired["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-        .as_str()
-        .unwrap_or("");
     let Some(before) = &f.before else {
         if f.drift.is_some() {
             out.push(
@@ -57,6 +51,12 @@ fn settings_drift(f: &FileChange, after: &str, executable: &dyn Fn(&str) -> bool
         }
         return out;
     };
+    let Ok(desired) = serde_json::from_str::<serde_json::Value>(after) else {
+        return out;
+    };
+    let hook = desired["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap_or("");
     let Ok(disk) = serde_json::from_str::<serde_json::Value>(before) else {
         out.push("settings.json is not valid JSON: Claude Code would ignore iw's hook".into());
         return out;
