@@ -96,5 +96,10 @@ pub trait HostLink: Servers + Send + Sync {
     fn iw_path(&self) -> PathBuf;
 }
 
-mod ssh;
-pub use ssh::connect;
+pub mod install;
+pub mod quote;
+pub mod server;
+pub mod ssh;
+pub mod wire;
+
+pub use ssh::{Options, SshLink, connect, connect_with};
