@@ -5,7 +5,9 @@
 //!   sessions and `=name:` for windows/panes;
 //! - an argument ending in `;` is a command separator: it is escaped (`\;`);
 //! - in a chained invocation one failure aborts the rest: callers re-list and recover per session;
-//! - tmux's exit status is checked on every call, and its message returned.
+//! - tmux's exit status is checked on every call, and its message returned;
+//! - a client outside a UTF-8 locale gets tabs and non-ASCII turned into `_` in its output:
+//!   every client but `attach` runs with `-u`.
 //!
 //! The client runs on this machine by default; [`Tmux::via`] runs the same command lines
 //! through a [`Launch`] (ssh to another host, `crate::remote`), with the same escaping, packing
@@ -142,9 +144,12 @@ impl Tmux {
         }
     }
 
-    /// `-L socket` and then `args`: a whole client command line, after the binary's name.
+    /// `-u -L socket` and then `args`: a whole client command line, after the binary's name.
+    /// `-u`: a client whose locale is not UTF-8 (`LANG` unset, as in an ssh command or cron)
+    /// has its output sanitised by tmux, every tab and non-ASCII byte turned into `_`, which
+    /// would break the tab-separated `list-sessions` lines.
     fn line<I: IntoIterator<Item = String>>(&self, args: I) -> Vec<String> {
-        let mut v = vec!["-L".to_string(), self.socket.clone()];
+        let mut v = vec!["-u".to_string(), "-L".to_string(), self.socket.clone()];
         v.extend(args);
         v
     }
