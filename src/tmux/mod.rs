@@ -339,13 +339,18 @@ impl Tmux {
         self.command(&self.attach_args(session))
     }
 
-    /// The client command line of [`Tmux::attach_command`], after the binary's name.
+    /// The client command line of [`Tmux::attach_command`], after the binary's name (without
+    /// `-u`: the terminal's own locale decides).
     pub fn attach_args(&self, session: &str) -> Vec<String> {
-        self.line([
-            "attach-session".to_string(),
-            "-t".into(),
-            format!("={session}"),
-        ])
+        [
+            "-L",
+            &self.socket,
+            "attach-session",
+            "-t",
+            &format!("={session}"),
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     /// Kills sessions by exact name; sessions already gone are not an error.
