@@ -53,6 +53,13 @@ pub fn connect(targets: &[Target]) -> Vec<Result<Box<dyn HostLink>>> {
 
 /// [`connect`], with options (tests install the `iw` binary rather than themselves).
 pub fn connect_with(targets: &[Target], opts: &Options) -> Vec<Result<Box<dyn HostLink>>> {
+    // Hash the binary once, before the threads (each would otherwise read it too); a failure
+    // is reported by each host's connect.
+    if let Some(b) = &opts.binary {
+        let _ = install::binary_sha256(b);
+    } else if let Ok(b) = std::env::current_exe() {
+        let _ = install::binary_sha256(&b);
+    }
     std::thread::scope(|s| {
         let handles: Vec<_> = targets
             .iter()
@@ -265,8 +272,12 @@ impl HostLink for SshLink {
             serde_json::to_vec(&req).map_err(|e| (Vec::new(), Error::msg(e.to_string())))?;
         let unknown = |e: Error| {
             // The connection may have dropped after some writes: nothing is known done.
-            let help = "some of the files may have been written: run `iw plan` to see where \
+            let then = "some of the files may have been written: run `iw plan` to see where \
                         the host stands";
+            let help = match e.diagnostics().into_iter().find_map(|d| d.help) {
+                Some(h) => format!("{h}; {then}"),
+                None => then.to_string(),
+            };
             (Vec::new(), Error::with_help(e.to_string(), help))
         };
         let out = self.iw_call("write", input).map_err(unknown)?;
@@ -384,6 +395,11 @@ impl Ssh {
         let mut child = c.spawn().map_err(|e| self.spawn_error(e))?;
         let feeder = match (input, child.stdin.take()) {
             (Some(mut input), Some(mut stdin)) => Some(std::thread::spawn(move || {
+                // iw's command line restores SIGPIPE's default action (it ends iw): a remote
+                // end that stops reading must not kill iw, only fail this write (EPIPE). The
+                // signal is sent to the writing thread, which blocks it and then ends, which
+                // discards it.
+                block_sigpipe();
                 // A remote end that stops reading shows in its exit status, not here.
                 let _ = std::io::copy(&mut input, &mut stdin);
             })),
@@ -474,6 +490,18 @@ impl Launch for Ssh {
 
     fn place(&self) -> String {
         format!("host {}: ", self.host)
+    }
+}
+
+/// Blocks SIGPIPE in the calling thread.
+fn block_sigpipe() {
+    // SAFETY: a zeroed sigset_t is filled by sigemptyset; pthread_sigmask only changes this
+    // thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

@@ -370,6 +370,8 @@ fn a_host_going_down_mid_use_is_an_error_not_a_hang() {
         done.is_empty() && e.to_string().contains("host flaky"),
         "{e}"
     );
+    let help = e.diagnostics()[0].help.clone().unwrap_or_default();
+    assert!(help.contains("iw plan"), "{help}");
     assert!(
         start.elapsed() < Duration::from_secs(15),
         "{:?}",
@@ -431,4 +433,41 @@ fn round_trip_times() {
     });
     // A warm connect is one round trip: well under the time to ship a binary.
     assert!(warm < Duration::from_secs(10), "{warm:?}");
+}
+
+#[test]
+fn the_hidden_subcommand_speaks_json_on_stdin_and_stdout() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().canonicalize().unwrap();
+    let write = r#"{"v":1,"ops":[{"path":"a/f","content":"AAE=","mode":384,"backup_unless_sha256":null},
+                                  {"path":"/etc/x","content":"AAE=","mode":384,"backup_unless_sha256":null}]}"#;
+    let out = crate::common::iw()
+        .args(["remote", "write", "--root"])
+        .arg(&root)
+        .write_stdin(write)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reply["done"].as_array().unwrap().len(), 1);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("absolute")
+    );
+    assert_eq!(std::fs::read(root.join("a/f")).unwrap(), [0, 1]);
+    let probe = r#"{"v":1,"probes":[{"path":"a/f","want_sha256":null}]}"#;
+    let out = crate::common::iw()
+        .args(["remote", "probe", "--root"])
+        .arg(&root)
+        .write_stdin(probe)
+        .output()
+        .unwrap();
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reply["seen"][0]["content"], "AAE=");
+    assert_eq!(reply["seen"][0]["mode"], 0o600);
+    // Not for people: not in the help.
+    let help = crate::common::iw().arg("--help").output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("remote"));
 }
