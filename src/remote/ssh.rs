@@ -7,7 +7,7 @@
 //! ever waits for a password or a host-key question, and after the first call each one rides the
 //! same connection. COMMAND is one string for the remote login shell, every word quoted
 //! ([`super::quote`]). ssh's own failures (exit 255) become errors that name the host and say
-//! what to do ([`classify`]).
+//! what to do (`classify`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

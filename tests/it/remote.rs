@@ -323,6 +323,17 @@ fn unreachable_or_refusing_hosts_fail_fast_and_say_why() {
     let (e, help) = fails(extra(&["-o", "UserKnownHostsFile=/dev/null"]));
     assert!(e.contains("host edge") && e.contains("host key"), "{e}");
     assert!(help.contains("connect once by hand"), "{help}");
+    // Hosts are connected side by side: one failing leaves the others connected, in order.
+    preinstall(&h);
+    let mut bad = extra(&["-o", "PubkeyAuthentication=no"]);
+    bad.name = "bad".into();
+    let both = iw::remote::connect_with(&[bad, target("good", &h)], &options());
+    let e = both[0].as_ref().err().expect("bad fails").to_string();
+    assert!(e.starts_with("host bad: "), "{e}");
+    assert_eq!(
+        both[1].as_ref().expect("good connects").target().name,
+        "good"
+    );
     // A relative root is refused before anything is run.
     let mut rel = target("edge", &h);
     rel.root = PathBuf::from("relative/root");
