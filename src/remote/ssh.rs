@@ -124,11 +124,14 @@ impl SshLink {
         if !out.status.success() || facts.home.is_empty() {
             return Err(Error::with_help(
                 format!(
-                    "host {host}: could not look around there ({}): {}",
+                    "host {host}: iw's first command there failed ({}): {}",
                     out.status,
                     stderr_text(&out)
                 ),
-                "iw runs POSIX sh, uname and the user's HOME there: check `ssh DEST uname -a`",
+                format!(
+                    "iw needs sh, uname and a HOME there: check `ssh {} 'uname -a; echo $HOME'`",
+                    target.destination
+                ),
             ));
         }
         let here = install::this_platform();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use iw::remote::{HostLink, Options, Probe, Target, WriteOp};
+use iw::tmux::Servers as _;
 use iw::tmux::TmuxCmd;
 
 use crate::common::sshd::Sshd;
@@ -396,9 +397,19 @@ fn a_host_going_down_mid_use_is_an_error_not_a_hang() {
 }
 
 /// Round-trip times over the multiplexed connection, printed (`--nocapture`) for the record.
+/// `IW_REMOTE_TIMING_BINARY=target/release/iw` times shipping a release build instead.
 #[test]
 fn round_trip_times() {
     let h = Sshd::start();
+    let mut opts = options();
+    if let Some(b) = std::env::var_os("IW_REMOTE_TIMING_BINARY") {
+        opts.binary = Some(PathBuf::from(b));
+    }
+    let connect = |name: &str, h: &Sshd| {
+        iw::remote::connect_with(&[target(name, h)], &opts)
+            .remove(0)
+            .unwrap()
+    };
     let time = |what: &str, f: &mut dyn FnMut()| {
         let t = Instant::now();
         f();
@@ -441,6 +452,12 @@ fn round_trip_times() {
     let s = socket();
     time("tmux list (no server)", &mut || {
         assert!(link.list(&s).unwrap().is_empty());
+    });
+    // Without its connection, the next call opens a new one.
+    let direct = iw::remote::SshLink::connect(&target("t", &h), &opts).unwrap();
+    direct.close();
+    time("tmux list (new connection)", &mut || {
+        assert!(direct.list(&s).unwrap().is_empty());
     });
     // A warm connect is one round trip: well under the time to ship a binary.
     assert!(warm < Duration::from_secs(10), "{warm:?}");
