@@ -410,6 +410,25 @@ mod tests {
         assert!(!out.path().join("f").exists());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn accepted_paths_never_leave_the_root(path in "[a./\\\\x-]{0,12}") {
+            if let Ok(rel) = relative(&path) {
+                proptest::prop_assert!(rel.components().all(|c| matches!(c, std::path::Component::Normal(_))));
+                proptest::prop_assert!(Path::new("/r").join(&rel).starts_with("/r"));
+            }
+        }
+
+        #[test]
+        fn any_input_gets_a_json_reply(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let root = Path::new("/nonexistent-iw-root");
+            let p: ProbeReply = serde_json::from_slice(&serve_probe(root, &input)).unwrap();
+            proptest::prop_assert!(p.error.is_some());
+            let w: WriteReply = serde_json::from_slice(&serve_write(root, &input)).unwrap();
+            proptest::prop_assert!(w.error.is_some() && w.done.is_empty());
+        }
+    }
+
     #[test]
     fn serve_answers_in_json_also_for_garbage() {
         let t = tempfile::tempdir().unwrap();
