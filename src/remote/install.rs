@@ -163,7 +163,7 @@ fn arch_name(uname: &str) -> String {
 
 /// The file name a binary with this SHA-256 is installed under.
 pub fn file_name(sha: &str) -> String {
-    format!("iw-{}", &sha[..sha.len().min(NAME_HEX)])
+    format!("iw-{}", sha.chars().take(NAME_HEX).collect::<String>())
 }
 
 /// Where a binary with this SHA-256 is installed, under `home`.
