@@ -210,6 +210,26 @@ here. The alternative: start `claude` in the project root once and accept the di
     /// Claude Code hook entry points (called by Claude Code, not by people)
     #[command(subcommand)]
     Hook(HookCommand),
+    /// iw's side on a host reached over ssh (called by iw itself, over ssh; not for people)
+    #[command(subcommand, hide = true)]
+    Remote(RemoteCommand),
+}
+
+/// `iw remote …`: run on a host by iw over ssh, JSON on stdin, JSON on stdout.
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Look at files under ROOT (hash, mode, content when it differs from what is expected)
+    Probe {
+        /// The project's root on this host (absolute)
+        #[arg(long, value_name = "ROOT")]
+        root: PathBuf,
+    },
+    /// Write and remove files under ROOT, atomically, with backups
+    Write {
+        /// The project's root on this host (absolute)
+        #[arg(long, value_name = "ROOT")]
+        root: PathBuf,
+    },
 }
 
 const RUN_HELP: &str = "\

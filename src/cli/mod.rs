@@ -14,7 +14,9 @@ use crate::commands;
 use crate::hook;
 use crate::project;
 use crate::support::{Error, Exit, Result};
-use args::{ColorWhen, HandoffCommand, HookCommand, RunsCommand, SessionArgs, SessionCommand};
+use args::{
+    ColorWhen, HandoffCommand, HookCommand, RemoteCommand, RunsCommand, SessionArgs, SessionCommand,
+};
 
 /// Runs iw with the process's arguments and returns the exit status.
 pub fn run() -> i32 {
@@ -163,6 +165,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         }
         Command::Runs(a) => runs(&root, a),
         Command::Hook(_)
+        | Command::Remote(_)
         | Command::Completions { .. }
         | Command::Man
         | Command::Schema { .. }
@@ -191,6 +194,8 @@ fn without_project(cli: &Cli) -> Result<Option<Exit>> {
             event,
             message,
         }) => commands::hook::notify(dir, agent, event, message),
+        Command::Remote(RemoteCommand::Probe { root }) => commands::remote::probe(root)?,
+        Command::Remote(RemoteCommand::Write { root }) => commands::remote::write(root)?,
         Command::Completions { shell } => commands::completions::run(*shell)?,
         Command::Man => commands::completions::man(command())?,
         Command::Schema { file } => commands::graph::schema(*file)?,

@@ -10,6 +10,7 @@ pub mod hook;
 pub mod init;
 pub mod load;
 pub mod plan;
+pub mod remote;
 pub mod run;
 pub mod runs;
 pub mod session;

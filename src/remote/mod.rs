@@ -5,6 +5,17 @@
 //! trip each. The SSH implementation runs the system `ssh` in batch mode over one multiplexed
 //! connection per host and, on the host, iw's own binary (`iw remote …`, hidden), installed under
 //! the user's home and verified by hash; tests can give a link to a directory on this machine.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `ssh.rs` | [`SshLink`] and [`connect`]: ssh command lines, round trips, ssh's failures explained |
+//! | `install.rs` | what connecting learns about a host in one round trip, and shipping iw there |
+//! | `server.rs` | the host's side of probe and write (`iw remote probe|write`): files under a root |
+//! | `wire.rs` | the JSON between the two sides (content in base64) |
+//! | `quote.rs` | quoting words for the remote login shell |
+//! | `local.rs` | [`LocalLink`]: a "host" that is a directory on this machine |
+//!
+//! docs/remote.md describes the protocol, the install, the control sockets and the failures.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -96,5 +107,12 @@ pub trait HostLink: Servers + Send + Sync {
     fn iw_path(&self) -> PathBuf;
 }
 
-mod ssh;
-pub use ssh::connect;
+pub mod install;
+pub mod local;
+pub mod quote;
+pub mod server;
+pub mod ssh;
+pub mod wire;
+
+pub use local::LocalLink;
+pub use ssh::{Options, SshLink, connect, connect_with};

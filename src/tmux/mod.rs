@@ -5,12 +5,19 @@
 //!   sessions and `=name:` for windows/panes;
 //! - an argument ending in `;` is a command separator: it is escaped (`\;`);
 //! - in a chained invocation one failure aborts the rest: callers re-list and recover per session;
-//! - tmux's exit status is checked on every call, and its message returned.
+//! - tmux's exit status is checked on every call, and its message returned;
+//! - a client outside a UTF-8 locale gets tabs and non-ASCII turned into `_` in its output:
+//!   every client but `attach` runs with `-u`.
+//!
+//! The client runs on this machine by default; [`Tmux::via`] runs the same command lines
+//! through a [`Launch`] (ssh to another host, `crate::remote`), with the same escaping, packing
+//! and recovery.
 
 pub mod protocol;
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::support::error::{Error, Result};
@@ -89,12 +96,28 @@ impl LiveSession {
     }
 }
 
+/// How a tmux client command line becomes a process somewhere else than this machine's `tmux`:
+/// another host's tmux through ssh, say. The arguments are tmux's own, already escaped for it
+/// (`-L socket` first); the launcher only carries them there.
+pub trait Launch: Send + Sync + std::fmt::Debug {
+    /// The process that runs `tmux ARGS` (ARGS: everything after the binary's name).
+    fn command(&self, args: &[String]) -> Command;
+    /// The error for an output that the launcher itself failed with (ssh could not connect,
+    /// say), as opposed to tmux's own; `None` when the output is tmux's.
+    fn failure(&self, out: &Output) -> Option<Error>;
+    /// The error for a launcher that could not be started at all.
+    fn spawn_error(&self, e: std::io::Error) -> Error;
+    /// Where the client runs, put before messages (`host a: `); empty for this machine.
+    fn place(&self) -> String;
+}
+
 /// The tmux client bound to one socket.
 #[derive(Debug, Clone)]
 pub struct Tmux {
     /// The socket name (`tmux -L`).
     pub socket: String,
     bin: PathBuf,
+    via: Option<Arc<dyn Launch>>,
 }
 
 /// The advice given when tmux cannot be run.
@@ -108,37 +131,59 @@ impl Tmux {
         Tmux {
             socket: socket.to_string(),
             bin,
+            via: None,
         }
     }
 
-    fn command(&self) -> Command {
-        let mut c = Command::new(&self.bin);
-        c.arg("-L").arg(&self.socket);
-        // Inside a tmux session TMUX is set; it must not redirect us to another server.
-        c.env_remove("TMUX");
-        c
+    /// A client for `socket` whose invocations run through `launch` (on another host).
+    pub fn via(socket: &str, launch: Arc<dyn Launch>) -> Tmux {
+        Tmux {
+            socket: socket.to_string(),
+            bin: PathBuf::from("tmux"),
+            via: Some(launch),
+        }
+    }
+
+    /// `-u -L socket` and then `args`: a whole client command line, after the binary's name.
+    /// `-u`: a client whose locale is not UTF-8 (`LANG` unset, as in an ssh command or cron)
+    /// has its output sanitised by tmux, every tab and non-ASCII byte turned into `_`, which
+    /// would break the tab-separated `list-sessions` lines.
+    fn line<I: IntoIterator<Item = String>>(&self, args: I) -> Vec<String> {
+        let mut v = vec!["-u".to_string(), "-L".to_string(), self.socket.clone()];
+        v.extend(args);
+        v
+    }
+
+    fn command(&self, args: &[String]) -> Command {
+        match &self.via {
+            Some(l) => l.command(args),
+            None => {
+                let mut c = Command::new(&self.bin);
+                c.args(args);
+                // Inside a tmux session TMUX is set; it must not redirect us to another server.
+                c.env_remove("TMUX");
+                c
+            }
+        }
+    }
+
+    /// Where this client runs, before messages (`host a: `; empty here).
+    fn place(&self) -> String {
+        self.via.as_ref().map(|l| l.place()).unwrap_or_default()
     }
 
     /// Runs one or more commands in a single tmux invocation (chained with `;`). Returns stdout;
     /// fails with tmux's message if tmux reports an error (in which case the commands after the
     /// failing one did not run).
     pub fn run(&self, cmds: &[TmuxCmd]) -> Result<String> {
-        let mut c = self.command();
-        for (i, cmd) in cmds.iter().enumerate() {
-            if i > 0 {
-                c.arg(";");
-            }
-            for a in &cmd.0 {
-                c.arg(escape_arg(a));
-            }
-        }
-        let out = self.output(c)?;
+        let out = self.output(&self.line(chain_args(cmds)))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
             Err(Error::msg(format!(
-                "tmux -L {}: {}",
+                "{}tmux -L {}: {}",
+                self.place(),
                 self.socket,
                 if msg.is_empty() {
                     format!("exited with {}", out.status)
@@ -149,13 +194,18 @@ impl Tmux {
         }
     }
 
-    /// Runs a client command. A server that is shutting down (its last session just ended, or
-    /// `kill-server`) answers "server exited unexpectedly" without running anything; the client
-    /// is retried until the server is gone and a fresh one can start.
-    fn output(&self, mut c: Command) -> Result<std::process::Output> {
+    /// Runs a client command line. A server that is shutting down (its last session just ended,
+    /// or `kill-server`) answers "server exited unexpectedly" without running anything; the
+    /// client is retried until the server is gone and a fresh one can start. A launcher's own
+    /// failure (ssh could not connect) is an error, never taken for tmux's answer.
+    fn output(&self, args: &[String]) -> Result<Output> {
+        let mut c = self.command(args);
         let mut tries = 0;
         loop {
             let out = c.output().map_err(|e| self.spawn_error(e))?;
+            if let Some(e) = self.via.as_ref().and_then(|l| l.failure(&out)) {
+                return Err(e);
+            }
             if out.status.success()
                 || tries >= 100
                 || !String::from_utf8_lossy(&out.stderr).contains("server exited unexpectedly")
@@ -188,6 +238,9 @@ impl Tmux {
     }
 
     fn spawn_error(&self, e: std::io::Error) -> Error {
+        if let Some(l) = &self.via {
+            return l.spawn_error(e);
+        }
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::with_help(
                 format!(
@@ -229,16 +282,16 @@ impl Tmux {
     }
 
     fn list_sessions_in(&self, format: &str) -> Result<Vec<LiveSession>> {
-        let mut c = self.command();
-        c.args(["list-sessions", "-F", format]);
-        let out = self.output(c)?;
+        let args = ["list-sessions", "-F", format].map(String::from);
+        let out = self.output(&self.line(args))?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stderr);
             if msg.contains("no server running") || msg.contains("error connecting to") {
                 return Ok(Vec::new());
             }
             return Err(Error::msg(format!(
-                "tmux -L {} list-sessions: {}",
+                "{}tmux -L {} list-sessions: {}",
+                self.place(),
                 self.socket,
                 msg.trim()
             )));
@@ -283,9 +336,21 @@ impl Tmux {
 
     /// The command that attaches the terminal to `session` (run it, or exec it).
     pub fn attach_command(&self, session: &str) -> Command {
-        let mut c = self.command();
-        c.args(["attach-session", "-t"]).arg(format!("={session}"));
-        c
+        self.command(&self.attach_args(session))
+    }
+
+    /// The client command line of [`Tmux::attach_command`], after the binary's name (without
+    /// `-u`: the terminal's own locale decides).
+    pub fn attach_args(&self, session: &str) -> Vec<String> {
+        [
+            "-L",
+            &self.socket,
+            "attach-session",
+            "-t",
+            &format!("={session}"),
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     /// Kills sessions by exact name; sessions already gone are not an error.
@@ -361,6 +426,19 @@ impl Servers for System {
     }
 }
 
+/// The arguments of one invocation running `cmds` chained: each argument escaped
+/// ([`escape_arg`]), commands separated by `;`. What follows `tmux -L socket`.
+pub fn chain_args(cmds: &[TmuxCmd]) -> Vec<String> {
+    let mut v = Vec::new();
+    for (i, cmd) in cmds.iter().enumerate() {
+        if i > 0 {
+            v.push(";".to_string());
+        }
+        v.extend(cmd.0.iter().map(|a| escape_arg(a)));
+    }
+    v
+}
+
 /// What one tmux invocation may carry, in bytes of arguments: tmux's limit is 16 KiB per client
 /// message (`MAX_IMSGSIZE`) including headers; this leaves room for them.
 pub const MAX_MESSAGE: usize = 15_000;
@@ -401,6 +479,24 @@ mod tests {
         assert_eq!(escape_arg("a;b"), "a;b");
         assert_eq!(escape_arg(";"), "\\;");
         assert_eq!(escape_arg("x"), "x");
+    }
+
+    #[test]
+    fn chained_arguments_are_escaped_and_separated() {
+        let cmds = [
+            TmuxCmd::new("new-session").args(["-s", "a;"]),
+            TmuxCmd::new("kill-session").args(["-t", "=b"]),
+        ];
+        assert_eq!(
+            chain_args(&cmds),
+            ["new-session", "-s", "a\\;", ";", "kill-session", "-t", "=b"]
+        );
+        assert!(chain_args(&[]).is_empty());
+        let t = Tmux::new("s");
+        assert_eq!(
+            t.attach_args("x"),
+            ["-L", "s", "attach-session", "-t", "=x"]
+        );
     }
 
     #[test]

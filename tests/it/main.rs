@@ -15,6 +15,7 @@ mod handoff;
 mod hook;
 mod init_doctor;
 mod reconcile;
+mod remote;
 mod runs;
 mod sessions;
 mod tenants;
