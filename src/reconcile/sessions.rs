@@ -264,6 +264,7 @@ mod tests {
             config: "c".into(),
             tenant: None,
             socket: "s".into(),
+            host: None,
         }
     }
 

@@ -98,3 +98,6 @@ pub trait HostLink: Servers + Send + Sync {
 
 mod ssh;
 pub use ssh::connect;
+
+mod target;
+pub use target::{target, targets};
