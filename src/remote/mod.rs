@@ -101,3 +101,6 @@ pub use ssh::connect;
 
 mod target;
 pub use target::{target, targets};
+
+mod dir;
+pub use dir::DirLink;
