@@ -222,6 +222,8 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
             desired.specs.clone()
         },
         proven_by_lock: false,
+        remote_desired: Default::default(),
+        unreachable: Vec::new(),
     }
 }
 
@@ -272,6 +274,7 @@ pub fn file_changes(
             before: Some(lossy(bytes)),
             after: None,
             security: Vec::new(),
+            host: None,
         });
     }
     let executable = |bin: &str| observed.executable.get(bin).copied().unwrap_or(false);
@@ -300,6 +303,7 @@ pub fn file_change(
         agent: f.agent.clone(),
         after: Some(f.content.clone()),
         security: Vec::new(),
+        host: None,
     };
     let Some(bytes) = disk else {
         return Some(change(

@@ -106,6 +106,7 @@ fn for_spec(
             socket: socket.to_string(),
             reason,
             spec: Some(spec.clone()),
+            host: spec.host.clone(),
         }))
     };
     let notice = |kind, message: String| {
@@ -195,6 +196,7 @@ fn leftover(
             socket: sock.to_string(),
             reason,
             spec: None,
+            host: None,
         }));
     }
     if !on_declared || specs.iter().any(|s| s.name == l.name) || ours(l, root) {
