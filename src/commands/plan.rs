@@ -50,7 +50,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
         }
         lock => {
             let project = super::load::project(root)?;
-            let plan = crate::reconcile::compute(&project, lock, selection)?;
+            let links = crate::reconcile::connect(&project, lock.as_ref());
+            let plan = crate::reconcile::compute_with(&project, lock, selection, &links)?;
             if let Some(file) = &out {
                 crate::reconcile::saved::save(&project, &plan, file)?;
             }
@@ -72,7 +73,10 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
             _ => {}
         }
     }
-    Ok(if opts.exit_code && !plan.is_empty() {
+    Ok(if !plan.unreachable.is_empty() {
+        // Some hosts could not be planned: the plan is incomplete, whatever it shows.
+        Exit::Command(crate::support::exit::ERROR)
+    } else if opts.exit_code && !plan.is_empty() {
         Exit::Changes
     } else {
         Exit::Success

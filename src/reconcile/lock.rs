@@ -59,6 +59,64 @@ pub struct LockFile {
     /// plan checks the live sessions against them as the full plan would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noop_sessions: Option<NoopSessions>,
+    /// What iw wrote and used on other hosts (sessions.yaml's `hosts:`), by host name; absent
+    /// for a project on this machine only. Kept after a host leaves sessions.yaml until its
+    /// sessions are stopped and its files removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, HostLock>,
+}
+
+/// What iw did on one other host: how to reach it, the files it wrote there (as in
+/// [`LockFile::files`], relative to the host's root) and the sockets it used there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostLock {
+    /// The `ssh` destination.
+    pub ssh: String,
+    /// The project's root there.
+    pub root: std::path::PathBuf,
+    /// Extra `ssh` arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_args: Vec<String>,
+    /// Every file iw wrote there, by path relative to the host's root.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileEntry>,
+    /// The tmux sockets iw managed sessions on there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<String>,
+}
+
+impl HostLock {
+    /// A record for `target`, with nothing written yet.
+    pub fn new(target: &crate::remote::Target) -> HostLock {
+        HostLock {
+            ssh: target.destination.clone(),
+            root: target.root.clone(),
+            ssh_args: target.ssh_args.clone(),
+            files: BTreeMap::new(),
+            sockets: Vec::new(),
+        }
+    }
+
+    /// The target it records (to reach a host no longer in sessions.yaml).
+    pub fn target(&self, name: &str) -> crate::remote::Target {
+        crate::remote::Target {
+            name: name.to_string(),
+            destination: self.ssh.clone(),
+            root: self.root.clone(),
+            ssh_args: self.ssh_args.clone(),
+        }
+    }
+
+    /// The lockfile the host itself keeps (`state/iw.lock` under its root): its files, so that
+    /// the hook running there finds the policy hashes it trusts.
+    pub fn host_lockfile(&self, inputs: &Inputs) -> LockFile {
+        LockFile {
+            inputs: inputs.clone(),
+            files: self.files.clone(),
+            ..LockFile::empty()
+        }
+    }
 }
 
 /// The desired sessions of a complete apply, as the no-op fast path needs them: what
@@ -127,7 +185,16 @@ impl LockFile {
             warnings: Vec::new(),
             personas: BTreeMap::new(),
             noop_sessions: None,
+            hosts: BTreeMap::new(),
         }
+    }
+
+    /// The lockfile as bytes, as [`LockFile::write`] writes it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut data = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
+        data.push('\n');
+        Ok(data.into_bytes())
     }
 
     /// Reads `root/state/iw.lock`; `None` if there is none yet.
@@ -162,7 +229,8 @@ impl LockFile {
             ));
         }
         let lock: LockFile = serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
-        for path in lock.files.keys() {
+        let remote = lock.hosts.values().flat_map(|h| h.files.keys());
+        for path in lock.files.keys().chain(remote) {
             if !is_generated_path(path) {
                 return Err(damaged(format!(
                     "it lists `{path}`, which is not a path iw generates; iw will not touch it"
@@ -174,11 +242,9 @@ impl LockFile {
 
     /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link).
     pub fn write(&self, root: &Path) -> Result<()> {
-        let mut data = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
-        data.push('\n');
+        let data = self.to_bytes()?;
         fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
-        fsutil::write_atomic(&root.join(LOCK_PATH), data.as_bytes())
+        fsutil::write_atomic(&root.join(LOCK_PATH), &data)
     }
 }
 

@@ -227,7 +227,7 @@ fn leftover(
 
 /// Stops first — agents gone from the registry, then delegators before their delegates — then
 /// starts, delegates before their delegators.
-fn in_order(changes: Vec<SessionChange>, spawn_order: &[String]) -> Vec<SessionChange> {
+pub(super) fn in_order(changes: Vec<SessionChange>, spawn_order: &[String]) -> Vec<SessionChange> {
     let rank = |agent: &str| spawn_order.iter().position(|a| a == agent);
     let (mut deletes, mut starts): (Vec<SessionChange>, Vec<SessionChange>) = changes
         .into_iter()

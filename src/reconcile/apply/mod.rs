@@ -238,7 +238,11 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
     tenant_sockets.sort();
     tenant_sockets.dedup();
     lock.tenant_sockets = tenant_sockets;
+    // Projects with other hosts never record a no-op key: every plan observes the hosts.
+    let local_only =
+        lock.hosts.is_empty() && project.sessions.as_ref().is_none_or(|c| c.hosts.is_empty());
     let complete = ok
+        && local_only
         && plan.selection.is_all()
         && plan.selection.tenant.is_none()
         && sockets_settled(project, lock, sessions_ok)
