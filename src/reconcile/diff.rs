@@ -210,6 +210,7 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
     let mut files = file_changes(desired, lock.as_ref(), observed);
     let (mut sessions, mut notices) = session_plan(desired, lock.as_ref(), observed);
     let mut remote_desired = BTreeMap::new();
+    let mut remote_sockets = BTreeMap::new();
     let mut remote_sessions = Vec::new();
     for (name, d) in &desired.remote {
         let Some(Ok(o)) = observed.remote.get(name) else {
@@ -226,6 +227,10 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
         files.extend(f);
         remote_sessions.extend(s);
         notices.extend(n);
+        remote_sockets.insert(
+            name.clone(),
+            d.declared.iter().map(|(s, _)| s.clone()).collect(),
+        );
         remote_desired.insert(
             name.clone(),
             desired_files(&d.files, &BTreeMap::new(), &BTreeSet::new()),
@@ -260,6 +265,7 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
         },
         proven_by_lock: false,
         remote_desired,
+        remote_sockets,
         unreachable: observed.unreachable.clone(),
     }
 }

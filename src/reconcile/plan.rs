@@ -322,6 +322,8 @@ pub struct Plan {
     /// Every desired file on other hosts, by host (apply records them in that host's section of
     /// the lockfile).
     pub remote_desired: std::collections::BTreeMap<String, Vec<DesiredFile>>,
+    /// The sockets sessions are declared on, on each reachable other host.
+    pub remote_sockets: std::collections::BTreeMap<String, Vec<String>>,
     /// The hosts that could not be observed; the plan changes nothing there and `iw plan` exits 1.
     pub unreachable: Vec<Unreachable>,
 }
@@ -348,6 +350,7 @@ impl Plan {
             specs: Vec::new(),
             proven_by_lock: true,
             remote_desired: Default::default(),
+            remote_sockets: Default::default(),
             unreachable: Vec::new(),
         }
     }

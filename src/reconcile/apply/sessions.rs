@@ -16,15 +16,49 @@ use crate::tmux::{LiveSession, Servers, TmuxCmd};
 /// A new session's start: the change and the session it asked for.
 type Start<'a> = (&'a SessionChange, &'a SessionSpec);
 
-/// Carries out `changes` (the plan's session changes, in plan order).
+/// Where each session's tmux servers are: this machine's, or another host's link.
+pub struct Route<'a> {
+    /// This machine's tmux servers.
+    pub local: &'a dyn Servers,
+    /// The other hosts.
+    pub links: &'a crate::reconcile::hosts::Links,
+}
+
+impl Route<'_> {
+    /// The servers of `host` (`None`: this machine).
+    fn on(&self, host: Option<&str>) -> Result<&dyn Servers> {
+        match host {
+            None => Ok(self.local),
+            Some(h) => match self.links.links.get(h) {
+                Some(l) => Ok(l.as_ref() as &dyn Servers),
+                None => Err(Error::msg(format!(
+                    "host {h} is not connected; nothing was changed there"
+                ))),
+            },
+        }
+    }
+
+    /// The project root on `host`, as tmux marks record it.
+    fn root(&self, host: Option<&str>, project: &Project) -> String {
+        host.and_then(|h| self.links.links.get(h))
+            .map_or(project.root.as_path(), |l| l.target().root.as_path())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// A (host, socket) pair: where a group of sessions is started.
+type Place<'a> = (Option<&'a str>, &'a str);
+
+/// Carries out `changes` (the plan's session changes, in plan order), each on its host.
 pub fn apply(
     project: &Project,
     plan: &Plan,
     changes: &[&SessionChange],
-    servers: &dyn Servers,
+    route: &Route<'_>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    stop(changes, servers, on_step)?;
+    stop(changes, route, on_step)?;
     let starts: Vec<&SessionChange> = changes
         .iter()
         .copied()
@@ -35,33 +69,28 @@ pub fn apply(
     }
     let mut failures: Vec<(String, String)> = Vec::new();
     let ready = startable(project, plan, &starts, &mut failures)?;
-    let sockets: Vec<&str> = {
-        let mut v: Vec<&str> = Vec::new();
-        for c in &starts {
-            if !v.contains(&c.socket.as_str()) {
-                v.push(&c.socket);
-            }
-        }
-        v
-    };
+    let places = places(&starts);
     let since_ms = crate::status::activity::now_ms();
-    let root = project.root.to_string_lossy().into_owned();
-    for socket in &sockets {
-        start(socket, &ready, &root, servers, &mut failures)?;
+    for (i, place) in places.iter().enumerate() {
+        let group = group(&ready, &places, i);
+        let root = route.root(place.0, project);
+        start(place.1, &group, &root, route.on(place.0)?, &mut failures)?;
     }
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
     }
     let mut alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)> = Vec::new();
-    for socket in &sockets {
-        alive.extend(check_started(socket, &ready, servers, &mut failures)?);
+    for (i, place) in places.iter().enumerate() {
+        let group = group(&ready, &places, i);
+        let servers = route.on(place.0)?;
+        alive.extend(check_started(place.1, &group, servers, &mut failures)?);
     }
     report(
         project,
         plan,
         alive,
         since_ms,
-        servers,
+        route,
         &mut failures,
         on_step,
     )?;
@@ -69,6 +98,10 @@ pub fn apply(
         return Ok(());
     }
     let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
+    let sockets: Vec<String> = places
+        .iter()
+        .map(|(h, s)| crate::reconcile::plan::on_host(s, *h, " on "))
+        .collect();
     Err(Error::with_help(
         lines.join("\n"),
         format!(
@@ -78,10 +111,62 @@ pub fn apply(
     ))
 }
 
+/// Where the starts go, in order. On this machine alone: one place per socket, in order of
+/// first use (as few tmux round trips as possible). With other hosts: one place per run of
+/// consecutive starts on the same host and socket, so that delegates start before their
+/// delegators across hosts.
+fn places<'a>(starts: &[&'a SessionChange]) -> Vec<Place<'a>> {
+    let remote = starts.iter().any(|c| c.host.is_some());
+    let mut v: Vec<Place<'a>> = Vec::new();
+    for c in starts {
+        let p = (c.host.as_deref(), c.socket.as_str());
+        let seen = if remote {
+            v.last() == Some(&p)
+        } else {
+            v.contains(&p)
+        };
+        if !seen {
+            v.push(p);
+        }
+    }
+    v
+}
+
+/// The starts of place `i` of `places`: on this machine, every start on its socket; with other
+/// hosts, the i-th run of consecutive starts.
+fn group<'a>(ready: &[Start<'a>], places: &[Place<'_>], i: usize) -> Vec<Start<'a>> {
+    let remote = places.iter().any(|p| p.0.is_some());
+    let place = places[i];
+    if !remote {
+        return ready
+            .iter()
+            .filter(|(c, _)| c.socket == place.1)
+            .copied()
+            .collect();
+    }
+    // The i-th run: count runs over the ready starts.
+    let mut run = 0;
+    let mut last: Option<Place<'_>> = None;
+    let mut out = Vec::new();
+    for (c, spec) in ready {
+        let p = (c.host.as_deref(), c.socket.as_str());
+        if let Some(l) = last
+            && l != p
+        {
+            run += 1;
+        }
+        last = Some(p);
+        if run == i && p == place {
+            out.push((*c, *spec));
+        }
+    }
+    out
+}
+
 /// Stops deletions (already ordered), then the old half of replacements, delegators first.
 fn stop(
     changes: &[&SessionChange],
-    servers: &dyn Servers,
+    route: &Route<'_>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
     let mut stops: Vec<&SessionChange> = changes
@@ -96,15 +181,15 @@ fn stop(
             .copied()
             .filter(|c| c.action == Action::Replace),
     );
-    let mut by_socket: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut by_socket: BTreeMap<Place<'_>, Vec<String>> = BTreeMap::new();
     for c in &stops {
         by_socket
-            .entry(c.socket.as_str())
+            .entry((c.host.as_deref(), c.socket.as_str()))
             .or_default()
             .push(c.session.clone());
     }
-    for (socket, names) in by_socket {
-        servers.kill(socket, &names)?;
+    for ((host, socket), names) in by_socket {
+        route.on(host)?.kill(socket, &names)?;
     }
     for c in stops.iter().filter(|c| c.action == Action::Delete) {
         on_step(session_applied(c, None));
@@ -123,7 +208,11 @@ fn startable<'a>(
     let mut ready = Vec::new();
     for c in starts {
         let Some(spec) = &c.spec else { continue };
-        let drifted = super::files::drifted_files(&project.root, plan, &c.agent)?;
+        // Another host's files were written by this apply (which stops at a failed write).
+        let drifted = match c.host {
+            Some(_) => Vec::new(),
+            None => super::files::drifted_files(&project.root, plan, &c.agent)?,
+        };
         if drifted.is_empty() {
             ready.push((*c, spec));
         } else {
@@ -147,12 +236,11 @@ fn startable<'a>(
 /// started one by one, each keeping its own error.
 fn start(
     socket: &str,
-    ready: &[Start<'_>],
+    group: &[Start<'_>],
     root: &str,
     servers: &dyn Servers,
     failures: &mut Vec<(String, String)>,
 ) -> Result<()> {
-    let group: Vec<&Start<'_>> = ready.iter().filter(|(c, _)| c.socket == socket).collect();
     let cmds: Vec<Vec<TmuxCmd>> = group
         .iter()
         .map(|(_, spec)| crate::tmux::protocol::start_commands(spec, root))
@@ -185,13 +273,17 @@ fn report(
     plan: &Plan,
     alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)>,
     since_ms: u64,
-    servers: &dyn Servers,
+    route: &Route<'_>,
     failures: &mut Vec<(String, String)>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
+    // Claude Code reports readiness through iw's status hook, on the machine it runs on: the
+    // sessions of other hosts are reported started, not ready.
     let claude: Vec<Start<'_>> = alive
         .iter()
-        .filter(|(_, spec, _)| spec.is_claude() && !plan.ready_timeout.is_zero())
+        .filter(|(c, spec, _)| {
+            c.host.is_none() && spec.is_claude() && !plan.ready_timeout.is_zero()
+        })
         .map(|(c, spec, _)| (*c, *spec))
         .collect();
     let mut readiness = ready::wait(
@@ -199,7 +291,7 @@ fn report(
         &claude,
         since_ms,
         plan.ready_timeout,
-        servers,
+        route.local,
     )?;
     for (c, spec, pid) in alive {
         let pid = pid.map(|p| format!("pid {p}"));
@@ -248,7 +340,7 @@ fn join_detail(first: String, pid: Option<String>) -> String {
 fn session_applied(c: &SessionChange, detail: Option<String>) -> Applied {
     Applied {
         action: c.action,
-        resource: format!("session {}", c.session),
+        resource: format!("session {}", c.display_name()),
         agent: c.agent.clone(),
         backup: None,
         detail,
@@ -275,7 +367,7 @@ fn check_started<'a>(
         live = servers.list(socket)?;
     }
     let mut alive = Vec::new();
-    for (c, spec) in ready.iter().filter(|(c, _)| c.socket == socket) {
+    for (c, spec) in ready {
         if failures.iter().any(|(s, _)| *s == c.session) {
             continue;
         }
