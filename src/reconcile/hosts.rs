@@ -88,6 +88,8 @@ pub struct HostDesired {
     pub declared: Vec<(String, Option<String>)>,
     /// Sockets iw used there and no longer declares.
     pub stale: BTreeSet<String>,
+    /// True if sessions.yaml declares the host (false: only the lockfile remembers it).
+    pub declared_host: bool,
 }
 
 /// What was seen on one host.
@@ -101,8 +103,7 @@ pub struct HostObserved {
 
 /// What each reachable host should hold: declared hosts get their agents' files and sessions;
 /// a host only the lockfile remembers gets nothing (so all iw left there is removed). `specs`
-/// are every desired session (those of other hosts are taken here); `local_order` is unused
-/// by the rendering but kept for symmetry.
+/// are every desired session (those of other hosts are taken here).
 pub fn desired(
     project: &Project,
     lock: Option<&LockFile>,
@@ -150,7 +151,9 @@ pub fn desired(
                 declared.push(d);
             }
         }
+        // `--tenant` plans one tenant's sessions: other sockets are none of its business.
         let stale = lock
+            .filter(|_| selection.tenant.is_none())
             .and_then(|l| l.hosts.get(name))
             .map(|h| {
                 h.sockets
@@ -168,6 +171,7 @@ pub fn desired(
                 specs: host_specs,
                 declared,
                 stale,
+                declared_host: declared_here,
             },
         );
     }
@@ -319,7 +323,14 @@ pub fn changes(
     };
     let (mut sessions, mut notices) = (Vec::new(), Vec::new());
     for socket in &d.stale {
-        let (c, n) = session_changes(&[], None, &live_on(socket), &root, selection, order);
+        let (mut c, n) = session_changes(&[], None, &live_on(socket), &root, selection, order);
+        for s in &mut c {
+            s.reason = if d.declared_host {
+                format!("socket `{socket}` is no longer used on host `{name}`")
+            } else {
+                format!("host `{name}` is no longer in sessions.yaml")
+            };
+        }
         sessions.extend(c);
         notices.extend(n);
     }
@@ -343,9 +354,6 @@ pub fn changes(
     }
     for s in &mut sessions {
         s.host.clone_from(&host);
-        if d.declared.is_empty() && s.action == Action::Delete {
-            s.reason = format!("host `{name}` is no longer in sessions.yaml");
-        }
     }
     for n in &mut notices {
         n.message = format!("on {name}: {}", n.message);

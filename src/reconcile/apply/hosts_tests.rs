@@ -238,3 +238,56 @@ fn an_unreachable_host_is_reported_and_left_alone() {
     let s = summary(&f.plan(&p, &links));
     assert!(s.contains(&"+ session iw-lead on h2".to_string()), "{s:?}");
 }
+
+#[test]
+fn a_host_removed_from_sessions_yaml_is_emptied_then_forgotten() {
+    let f = Fixture::new();
+    let p = f.project(
+        "  worker: {host: h1, command: sleep 100}\n  lead: {host: h2, command: sleep 100}\n",
+    );
+    f.converge(&p, &f.links(&p, &[]));
+    // h2 leaves sessions.yaml: the lockfile still knows how to reach it.
+    let yaml = format!(
+        "socket: {}\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\nsessions:\n  worker: {{host: h1, command: sleep 100}}\n",
+        f.socket,
+        f.host_root("h1").display()
+    );
+    std::fs::write(f.root.join("sessions.yaml"), yaml).unwrap();
+    let p = Project::load(&f.root).unwrap();
+    // Unreachable, it is said so and kept in the lockfile.
+    let down = f.links(&p, &["h2"]);
+    let plan = f.plan(&p, &down);
+    assert_eq!(plan.unreachable[0].host, "h2");
+    apply_on(&p, &plan, &System, &down, |_| {}).unwrap();
+    assert!(
+        LockFile::read(&f.root)
+            .unwrap()
+            .unwrap()
+            .hosts
+            .contains_key("h2")
+    );
+    // Reachable: its session is stopped and its files removed, then it is forgotten.
+    let links = f.links(&p, &[]);
+    let plan = f.converge(&p, &links);
+    let stop = plan.changes.iter().find_map(|c| match c {
+        Change::Session(s) => Some(s),
+        _ => None,
+    });
+    let stop = stop.unwrap();
+    assert_eq!(stop.display_name(), "iw-lead on h2");
+    assert_eq!(stop.reason, "host `h2` is no longer in sessions.yaml");
+    assert!(f.sessions_on("h2").is_empty());
+    assert!(
+        !f.host_root("h2")
+            .join("agents/lead/.claude/CLAUDE.md")
+            .exists()
+    );
+    assert!(
+        !LockFile::read(&f.root)
+            .unwrap()
+            .unwrap()
+            .hosts
+            .contains_key("h2")
+    );
+    assert!(f.plan(&p, &f.links(&p, &[])).is_empty());
+}
