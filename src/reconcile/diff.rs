@@ -464,7 +464,11 @@ fn claude_setup(changes: &[Change], root: &Path, observed: &Observed) -> Vec<Pro
     let mut out: Vec<Problem> = Vec::new();
     for c in changes {
         let Change::Session(s) = c else { continue };
-        if s.action == Action::Delete || !s.spec.as_ref().is_some_and(|sp| sp.is_claude()) {
+        // Claude Code's configuration on another host is not read from here.
+        if s.host.is_some()
+            || s.action == Action::Delete
+            || !s.spec.as_ref().is_some_and(|sp| sp.is_claude())
+        {
             continue;
         }
         let Some((path, sandboxed)) = observed.claude_of.get(&s.session) else {

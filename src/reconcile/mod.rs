@@ -30,11 +30,11 @@ pub fn compute(
 }
 
 /// Connects to the hosts `project` declares and those `lock` remembers, over SSH
-/// ([`crate::remote::connect`]), all at once; a host that cannot be reached is kept with why.
+/// ([`crate::remote::connect_targets`]), all at once; a host that cannot be reached is kept with why.
 pub fn connect(project: &Project, lock: Option<&lock::LockFile>) -> hosts::Links {
     hosts::Links::connect(
         &hosts::Links::targets(project, lock),
-        crate::remote::connect,
+        crate::remote::connect_targets,
     )
 }
 

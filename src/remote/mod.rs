@@ -100,7 +100,7 @@ mod ssh;
 pub use ssh::connect;
 
 mod target;
-pub use target::{target, targets};
+pub use target::{connect_targets, target, targets};
 
 mod dir;
 pub use dir::DirLink;
