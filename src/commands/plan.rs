@@ -52,7 +52,9 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
             let project = super::load::project(root)?;
             let links = crate::reconcile::connect(&project, lock.as_ref());
             let plan = crate::reconcile::compute_with(&project, lock, selection, &links)?;
-            if let Some(file) = &out {
+            if let Some(file) = &out
+                && plan.unreachable.is_empty()
+            {
                 crate::reconcile::saved::save(&project, &plan, file)?;
             }
             plan
@@ -64,6 +66,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     } else {
         views::print_plan(&plan, !opts.no_diff);
         match (&out, plan.is_empty()) {
+            (Some(_), _) if !plan.unreachable.is_empty() => {
+                println!(
+                    "Not saved: a plan that leaves out unreachable hosts is not a plan to apply."
+                )
+            }
             (Some(file), false) => println!(
                 "Saved this plan to {}. To make exactly these changes: iw apply {}",
                 file.display(),
