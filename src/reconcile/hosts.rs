@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{DesiredContent, file_change};
-use super::lock::LockFile;
+use super::lock::{LOCK_PATH, LockFile};
 use super::plan::{Action, FileChange, Notice, Selection, SessionChange, Unreachable};
 use super::sessions::session_changes;
 use crate::model::sessions::SessionSpec;
@@ -235,6 +235,11 @@ fn observe_one(
             });
         }
     }
+    // The host's own lockfile, which its hook trusts: expected as iw last wrote it.
+    probes.push(Probe {
+        path: LOCK_PATH.to_string(),
+        want_sha256: locked.and_then(|l| l.written_sha256.clone()),
+    });
     let seen = link.probe(&probes)?;
     let mut o = HostObserved {
         seen: seen.into_iter().map(|s| (s.path.clone(), s)).collect(),
@@ -261,6 +266,7 @@ pub fn changes(
 ) -> (Vec<FileChange>, Vec<SessionChange>, Vec<Notice>) {
     let locked = lock.and_then(|l| l.hosts.get(name));
     let host = Some(name.to_string());
+    let trusted = trusted_there(locked, o);
     let mut files: Vec<FileChange> = d
         .files
         .iter()
@@ -273,9 +279,17 @@ pub fn changes(
                 Some(s) if s.sha256.is_some() => Some(s.content.as_deref().unwrap_or_default()),
                 _ => None,
             };
-            let last = locked
-                .and_then(|l| l.files.get(&f.path))
-                .map(|e| e.sha256.as_str());
+            // A policy counts as recorded only if the lockfile on the host, which its hook
+            // reads, records it.
+            let policy = f
+                .path
+                .ends_with(&format!("/{}", crate::policy::POLICY_FILE));
+            let last = match (&trusted, policy) {
+                (Some(t), true) => t.get(&f.path).map(String::as_str),
+                _ => locked
+                    .and_then(|l| l.files.get(&f.path))
+                    .map(|e| e.sha256.as_str()),
+            };
             file_change(f, disk, last, selection.replace.contains(&f.agent))
         })
         .collect();
@@ -359,6 +373,28 @@ pub fn changes(
         n.message = format!("on {name}: {}", n.message);
     }
     (files, sessions, notices)
+}
+
+/// The policy hashes the lockfile on the host records, when it is not the one iw last wrote
+/// there (missing, edited, replaced): `None` when it is.
+fn trusted_there(
+    locked: Option<&super::lock::HostLock>,
+    o: &HostObserved,
+) -> Option<BTreeMap<String, String>> {
+    let seen = o.seen.get(LOCK_PATH)?;
+    let expected = locked.and_then(|l| l.written_sha256.as_deref());
+    if seen.sha256.is_some() && seen.sha256.as_deref() == expected {
+        return None;
+    }
+    let there = seen
+        .content
+        .as_deref()
+        .and_then(|b| serde_json::from_slice::<LockFile>(b).ok());
+    Some(
+        there
+            .map(|l| l.files.into_iter().map(|(p, e)| (p, e.sha256)).collect())
+            .unwrap_or_default(),
+    )
 }
 
 /// The hosts that could not be planned: those that could not be reached and those whose

@@ -84,6 +84,10 @@ pub struct HostLock {
     /// The tmux sockets iw managed sessions on there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sockets: Vec<String>,
+    /// SHA-256 of the lockfile iw last wrote on the host (`state/iw.lock` there): a plan that
+    /// finds another one there has its policies re-recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_sha256: Option<String>,
 }
 
 impl HostLock {
@@ -95,6 +99,7 @@ impl HostLock {
             ssh_args: target.ssh_args.clone(),
             files: BTreeMap::new(),
             sockets: Vec::new(),
+            written_sha256: None,
         }
     }
 

@@ -128,7 +128,7 @@ pub(super) fn apply_files(
             report.applied.push(applied);
         }
         // The host's own lockfile, last: what its hook trusts is what is there now.
-        if let Err(e) = write_host_lock(plan, lock, &name, link.as_ref()) {
+        if let Err(e) = write_host_lock(lock, &name, link.as_ref()) {
             return Some(failure.unwrap_or(e));
         }
         if let Some(e) = failure {
@@ -159,28 +159,28 @@ fn op(f: &FileChange) -> WriteOp {
 /// Writes host `name`'s `state/iw.lock` from its record in `lock` (backing up a lockfile there
 /// that is not the one iw last wrote).
 fn write_host_lock(
-    plan: &Plan,
-    lock: &LockFile,
+    lock: &mut LockFile,
     name: &str,
     link: &dyn crate::remote::HostLink,
 ) -> crate::support::Result<()> {
-    let Some(entry) = lock.hosts.get(name) else {
+    let inputs = lock.inputs.clone();
+    let Some(entry) = lock.hosts.get_mut(name) else {
         return Ok(());
     };
-    let bytes = entry.host_lockfile(&lock.inputs).to_bytes()?;
-    let last = plan
-        .lock
-        .as_ref()
-        .and_then(|l| Some((l.hosts.get(name)?, &l.inputs)))
-        .and_then(|(h, inputs)| h.host_lockfile(inputs).to_bytes().ok())
-        .map(|b| fsutil::sha256_hex(&b));
+    let mut host_lock = entry.host_lockfile(&inputs);
+    // Written again only when it changes: no churn of the host's lockfile.
+    host_lock.iw_version = env!("CARGO_PKG_VERSION").to_string();
+    let bytes = host_lock.to_bytes()?;
+    let sha = fsutil::sha256_hex(&bytes);
     let ops = [WriteOp {
         path: LOCK_PATH.to_string(),
         content: Some(bytes),
         mode: 0o644,
-        backup_unless_sha256: last,
+        backup_unless_sha256: entry.written_sha256.clone(),
     }];
-    link.write(&ops).map(|_| ()).map_err(|(_, e)| e)
+    link.write(&ops).map_err(|(_, e)| e)?;
+    entry.written_sha256 = Some(sha);
+    Ok(())
 }
 
 /// The sockets iw uses on each reachable host after this apply: those its sessions are

@@ -170,6 +170,23 @@ fn converges_across_two_hosts_and_moves_an_agent_between_them() {
     let again = f.plan(&p, &links);
     assert!(again.is_empty(), "{:?}", summary(&again));
 
+    // The host's lockfile deleted: its hook would trust no policy, so the policy is recorded
+    // there again.
+    std::fs::remove_file(h1.join("state/iw.lock")).unwrap();
+    let plan = f.plan(&p, &links);
+    assert_eq!(
+        summary(&plan),
+        vec!["~ h1:agents/worker/.claude/iw-policy.json".to_string()]
+    );
+    let Change::File(c) = &plan.changes[0] else {
+        unreachable!()
+    };
+    assert_eq!(c.drift, Some(Drift::NotRecorded));
+    assert!(!c.security.is_empty());
+    apply_on(&p, &plan, &System, &links, |_| {}).unwrap();
+    assert_eq!(LockFile::read(&h1).unwrap().unwrap().files, host_lock.files);
+    assert!(f.plan(&p, &links).is_empty());
+
     // A file edited on a host: modified outside iw, backed up there.
     let edited = h1.join("agents/worker/.claude/CLAUDE.md");
     std::fs::write(&edited, "mine\n").unwrap();
