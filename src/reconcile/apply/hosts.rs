@@ -71,7 +71,8 @@ fn hosts_to_write(plan: &Plan, lock: &LockFile) -> Vec<String> {
         .collect();
     for (name, h) in &lock.hosts {
         let before = plan.lock.as_ref().and_then(|l| l.hosts.get(name));
-        if before.map(|b| &b.files) != Some(&h.files) {
+        let same = before.map_or(h.files.is_empty(), |b| b.files == h.files);
+        if !same {
             hosts.insert(name.clone());
         }
     }

@@ -308,3 +308,18 @@ fn a_host_removed_from_sessions_yaml_is_emptied_then_forgotten() {
     );
     assert!(f.plan(&p, &f.links(&p, &[])).is_empty());
 }
+
+#[test]
+fn a_declared_host_without_sessions_is_left_untouched() {
+    let f = Fixture::new();
+    let p = f.project("  worker: {host: h1, command: sleep 100}\n  lead: {command: sleep 100}\n");
+    let links = f.links(&p, &[]);
+    f.converge(&p, &links);
+    assert!(!f.host_root("h2").exists());
+    let lock = LockFile::read(&f.root).unwrap().unwrap();
+    assert!(!lock.hosts.contains_key("h2"));
+    // The local agent's files are here, the remote one's are not.
+    assert!(f.root.join("agents/lead/.claude/settings.json").exists());
+    assert!(!f.root.join("agents/worker/.claude").exists());
+    assert!(f.plan(&p, &links).is_empty());
+}

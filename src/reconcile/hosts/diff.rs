@@ -179,3 +179,127 @@ pub fn unreachable(
     out.sort_by(|a, b| a.host.cmp(&b.host));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::diff::DesiredContent;
+    use crate::reconcile::lock::FileEntry;
+    use crate::support::fsutil::sha256_hex;
+
+    fn seen(path: &str, content: Option<&str>, want: &str) -> (String, Seen) {
+        let sha = content.map(|c| sha256_hex(c.as_bytes()));
+        let differs = sha.as_deref() != Some(want);
+        (
+            path.to_string(),
+            Seen {
+                path: path.into(),
+                mode: content.map(|_| 0o644),
+                content: content.filter(|_| differs).map(|c| c.as_bytes().to_vec()),
+                sha256: sha,
+            },
+        )
+    }
+
+    fn file(path: &str, content: &str) -> DesiredContent {
+        DesiredContent {
+            path: path.into(),
+            agent: "a".into(),
+            content: content.into(),
+            sha256: sha256_hex(content.as_bytes()),
+        }
+    }
+
+    /// Three-way drift on a host: edited there, gone there, no longer desired, and a lockfile
+    /// there that no longer records the policy.
+    #[test]
+    fn the_same_rules_as_here_on_another_host() {
+        let md = file("agents/a/.claude/CLAUDE.md", "new");
+        let policy = file("agents/a/.claude/iw-policy.json", "{}");
+        let settings = file("agents/a/.claude/settings.json", "{\"x\":1}");
+        let d = HostDesired {
+            target: crate::remote::Target {
+                name: "h".into(),
+                destination: "h".into(),
+                root: "/r".into(),
+                ssh_args: Vec::new(),
+            },
+            files: vec![md.clone(), policy.clone(), settings.clone()],
+            specs: Vec::new(),
+            declared: Vec::new(),
+            stale: Default::default(),
+            declared_host: true,
+        };
+        let mut host = HostLock {
+            ssh: "h".into(),
+            root: "/r".into(),
+            ssh_args: Vec::new(),
+            files: BTreeMap::new(),
+            sockets: Vec::new(),
+            written_sha256: Some("w".into()),
+        };
+        for (p, c, agent) in [
+            (&md.path, "old", "a"),
+            (&policy.path, "{}", "a"),
+            (&settings.path, "{\"x\":1}", "a"),
+            (&"agents/gone/.claude/CLAUDE.md".to_string(), "x", "gone"),
+        ] {
+            host.files.insert(
+                p.clone(),
+                FileEntry {
+                    agent: agent.into(),
+                    sha256: sha256_hex(c.as_bytes()),
+                },
+            );
+        }
+        let mut lock = LockFile::empty();
+        lock.hosts.insert("h".into(), host);
+        let o = HostObserved {
+            seen: [
+                seen(&md.path, Some("edited"), &md.sha256),
+                seen(&policy.path, Some("{}"), &policy.sha256),
+                seen(&settings.path, None, &settings.sha256),
+                seen("agents/gone/.claude/CLAUDE.md", Some("x"), ""),
+                seen(LOCK_PATH, Some("{}"), "w"),
+            ]
+            .into_iter()
+            .collect(),
+            live: BTreeMap::new(),
+        };
+        let (files, sessions, _) = changes("h", &d, Some(&lock), &o, &Selection::default(), &[]);
+        let got: Vec<(String, Action, Option<Drift>, bool)> = files
+            .iter()
+            .map(|f| (f.display_path(), f.action, f.drift, f.backup))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "h:agents/a/.claude/CLAUDE.md".into(),
+                    Action::Update,
+                    Some(Drift::ModifiedOutsideIw),
+                    true
+                ),
+                (
+                    "h:agents/a/.claude/iw-policy.json".into(),
+                    Action::Update,
+                    Some(Drift::NotRecorded),
+                    false
+                ),
+                (
+                    "h:agents/a/.claude/settings.json".into(),
+                    Action::Create,
+                    Some(Drift::DeletedOutsideIw),
+                    false
+                ),
+                (
+                    "h:agents/gone/.claude/CLAUDE.md".into(),
+                    Action::Delete,
+                    None,
+                    false
+                ),
+            ]
+        );
+        assert!(sessions.is_empty());
+    }
+}
