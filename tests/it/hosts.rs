@@ -98,6 +98,15 @@ fn plan_apply_and_sessions_on_another_host() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("killed session iw-worker on h1"), "{out}");
     assert!(t.h1.sessions().is_empty());
+    let (code, _, _) = run(&mut t.iw(&["session", "status", "worker"]));
+    assert_eq!(code, 3);
+    let (code, out, err) = run(&mut t.iw(&["session", "create", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(t.h1.sessions(), vec!["iw-worker".to_string()]);
+    // Found on its host; attaching then needs a terminal.
+    let (code, _, err) = run(&mut t.iw(&["session", "attach", "worker"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("attaching needs a terminal"), "{err}");
 }
 
 #[test]
