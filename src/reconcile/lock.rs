@@ -234,6 +234,19 @@ impl LockFile {
             ));
         }
         let lock: LockFile = serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
+        for (name, h) in &lock.hosts {
+            use crate::model::sessions::{bad_destination, bad_root, valid_host_name};
+            let why = if !valid_host_name(name) {
+                Some("it is not a valid host name")
+            } else {
+                bad_destination(&h.ssh).or_else(|| bad_root(&h.root))
+            };
+            if let Some(why) = why {
+                return Err(damaged(format!(
+                    "its host `{name}` cannot be trusted ({why}); iw will not connect to it"
+                )));
+            }
+        }
         let remote = lock.hosts.values().flat_map(|h| h.files.keys());
         for path in lock.files.keys().chain(remote) {
             if !is_generated_path(path) {
@@ -358,6 +371,35 @@ impl ApplyLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lockfile_without_hosts_has_no_hosts_section_and_bad_host_records_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = LockFile::empty();
+        lock.write(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LOCK_PATH)).unwrap();
+        assert!(!text.contains("hosts"), "{text}");
+        let target = crate::remote::Target {
+            name: "h1".into(),
+            destination: "dev@h1".into(),
+            root: "/srv/p".into(),
+            ssh_args: vec!["-F".into(), "cfg".into()],
+        };
+        lock.hosts.insert("h1".into(), HostLock::new(&target));
+        lock.write(dir.path()).unwrap();
+        let back = LockFile::read(dir.path()).unwrap().unwrap();
+        assert_eq!(back.hosts["h1"].target("h1"), target);
+        // A tampered record must not make iw run `ssh -oProxyCommand=…`.
+        for (ssh, root) in [("-oProxyCommand=x", "/srv/p"), ("dev@h1", "relative")] {
+            let mut bad = lock.clone();
+            let h = bad.hosts.get_mut("h1").unwrap();
+            h.ssh = ssh.into();
+            h.root = root.into();
+            bad.write(dir.path()).unwrap();
+            let e = LockFile::read(dir.path()).unwrap_err().to_string();
+            assert!(e.contains("cannot be trusted"), "{e}");
+        }
+    }
 
     #[test]
     fn generated_paths_only() {

@@ -52,7 +52,7 @@ pub(super) fn hosts_config(
 fn host(key: &Spanned<String>, h: raw::HostDoc, out: &mut Collector<'_>) -> Option<Host> {
     let name = key.value.clone();
     let before = out.errors();
-    if name.is_empty() || !valid_prefix(&name) {
+    if !valid_host_name(&name) {
         out.push(
             Diagnostic::error(format!("`{name}` is not a valid host name"))
                 .help("use letters, digits, `-` and `_` (at most 32)"),
@@ -107,17 +107,47 @@ fn missing(name: &str, field: &str, help: &str, pos: Pos, out: &mut Collector<'_
     );
 }
 
-/// The `ssh` destination of host `name`, if valid: not empty, no white space or NUL, and not
-/// starting with `-` (ssh would read it as an option).
+/// Why `v` is not an ssh destination iw accepts (empty, white space or NUL, or starting with
+/// `-`, which ssh would read as an option), if it is not.
+pub fn bad_destination(v: &str) -> Option<&'static str> {
+    if v.trim().is_empty() {
+        Some("it is empty")
+    } else if v.starts_with('-') {
+        Some("it starts with `-`, which ssh would read as an option")
+    } else if v.chars().any(|c| c.is_whitespace() || c == '\0') {
+        Some("it contains white space or a NUL byte")
+    } else {
+        None
+    }
+}
+
+/// Why `p` is not a host root iw accepts (absolute, without `.` or `..`, not `/`), if it is not.
+pub fn bad_root(p: &Path) -> Option<&'static str> {
+    if p.as_os_str().as_encoded_bytes().contains(&0) {
+        Some("it contains a NUL byte")
+    } else if !p.is_absolute() {
+        Some("it must be absolute")
+    } else if p
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        Some("it must not contain `.` or `..`")
+    } else if p.parent().is_none() {
+        Some("it is the file system's root")
+    } else {
+        None
+    }
+}
+
+/// True for a host name iw accepts: letters, digits, `-` and `_`, at most 32.
+pub fn valid_host_name(name: &str) -> bool {
+    !name.is_empty() && valid_prefix(name)
+}
+
+/// The `ssh` destination of host `name`, if valid ([`bad_destination`]).
 fn destination(name: &str, s: Spanned<String>, out: &mut Collector<'_>) -> Option<String> {
     let v = &s.value;
-    let why = if v.trim().is_empty() {
-        "it is empty"
-    } else if v.starts_with('-') {
-        "it starts with `-`, which ssh would read as an option"
-    } else if v.chars().any(|c| c.is_whitespace() || c == '\0') {
-        "it contains white space or a NUL byte"
-    } else {
+    let Some(why) = bad_destination(v) else {
         return Some(v.clone());
     };
     out.push(
@@ -133,18 +163,7 @@ fn destination(name: &str, s: Spanned<String>, out: &mut Collector<'_>) -> Optio
 /// The `root` of host `name`, if it is an absolute, normal path.
 fn root(name: &str, r: Spanned<String>, out: &mut Collector<'_>) -> Option<PathBuf> {
     let p = Path::new(&r.value);
-    let why = if r.value.contains('\0') {
-        "it contains a NUL byte"
-    } else if !p.is_absolute() {
-        "it must be absolute"
-    } else if p
-        .components()
-        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-    {
-        "it must not contain `.` or `..`"
-    } else if p.parent().is_none() {
-        "it is the file system's root"
-    } else {
+    let Some(why) = bad_root(p) else {
         return Some(p.to_path_buf());
     };
     out.push(

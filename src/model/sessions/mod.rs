@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::support::diag::did_you_mean;
 
+pub use hosts::{bad_destination, bad_root, valid_host_name};
 pub use parse::{parse, parse_in};
 pub use spec::{SessionSpec, config_hash, specs};
 
