@@ -133,3 +133,15 @@ fn a_task_run_of_an_agent_on_another_host_is_refused() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("runs on host h1"), "{err}");
 }
+
+#[test]
+fn doctor_checks_each_host() {
+    let t = team();
+    let (_, out, err) = run(&mut t.iw(&["doctor"]));
+    assert!(out.contains("h1: dev@h1"), "{out}{err}");
+    let mut c = t.p.iw();
+    c.args(["doctor"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("h1: host h1:"), "{out}{err}");
+}
