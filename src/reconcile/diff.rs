@@ -134,7 +134,13 @@ pub fn desired_with(
         .iter()
         .map(|s| (s.clone(), config.is_some()))
         .collect();
-    sockets.extend(declared.iter().map(|(s, _)| (s.clone(), true)));
+    // tmux must answer here for the sockets this machine runs sessions on; a machine that only
+    // drives other hosts needs no tmux of its own.
+    let remote_only = config.as_ref().is_some_and(|c| !c.hosts.is_empty());
+    sockets.extend(declared.iter().map(|(s, t)| {
+        let must = !remote_only || specs.iter().any(|sp| sp.socket == *s && sp.tenant == *t);
+        (s.clone(), must)
+    }));
     Ok(Desired {
         selection: selection.clone(),
         files,
