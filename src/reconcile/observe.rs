@@ -60,7 +60,14 @@ pub fn observe_with(
         });
         let mut o = observe_here(project, lock, desired)?;
         if let Some(job) = remote {
-            o.remote = job.join().unwrap_or_default();
+            o.remote = job.join().unwrap_or_else(|_| {
+                let failed = || Err("observing it failed unexpectedly".to_string());
+                desired
+                    .remote
+                    .keys()
+                    .map(|h| (h.clone(), failed()))
+                    .collect()
+            });
         }
         o.unreachable = super::hosts::unreachable(links, &o.remote);
         // Hosts to plan that no link was given for (a caller that did not connect them).

@@ -323,3 +323,33 @@ fn a_declared_host_without_sessions_is_left_untouched() {
     assert!(!f.root.join("agents/worker/.claude").exists());
     assert!(f.plan(&p, &links).is_empty());
 }
+
+#[test]
+fn a_failed_write_on_a_host_is_recorded_exactly() {
+    let f = Fixture::new();
+    let p = f.project("  worker: {host: h1, command: sleep 100}\n");
+    let links = f.links(&p, &[]);
+    // A file where the agent's `.claude` directory should be: every write under it fails.
+    let h1 = f.host_root("h1");
+    std::fs::create_dir_all(h1.join("agents/worker")).unwrap();
+    std::fs::write(h1.join("agents/worker/.claude"), "not a directory").unwrap();
+    let plan = f.plan(&p, &links);
+    let err = apply_on(&p, &plan, &System, &links, |_| {}).unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert!(
+        f.sessions_on("h1").is_empty(),
+        "no session starts after a failed write"
+    );
+    let lock = LockFile::read(&f.root).unwrap().unwrap();
+    let recorded: Vec<&String> = lock
+        .hosts
+        .get("h1")
+        .map(|h| h.files.keys().collect())
+        .unwrap_or_default();
+    assert!(recorded.is_empty(), "{recorded:?}");
+    // Fixed on the host: the next apply converges.
+    std::fs::remove_file(h1.join("agents/worker/.claude")).unwrap();
+    f.converge(&p, &links);
+    assert_eq!(f.sessions_on("h1"), vec!["iw-worker".to_string()]);
+    assert!(f.plan(&p, &links).is_empty());
+}
