@@ -69,21 +69,19 @@ pub fn apply(
     }
     let mut failures: Vec<(String, String)> = Vec::new();
     let ready = startable(project, plan, &starts, &mut failures)?;
-    let places = places(&starts);
+    let batches = batches(&ready);
     let since_ms = crate::status::activity::now_ms();
-    for (i, place) in places.iter().enumerate() {
-        let group = group(&ready, &places, i);
-        let root = route.root(place.0, project);
-        start(place.1, &group, &root, route.on(place.0)?, &mut failures)?;
+    for ((host, socket), group) in &batches {
+        let root = route.root(*host, project);
+        start(socket, group, &root, route.on(*host)?, &mut failures)?;
     }
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
     }
     let mut alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)> = Vec::new();
-    for (i, place) in places.iter().enumerate() {
-        let group = group(&ready, &places, i);
-        let servers = route.on(place.0)?;
-        alive.extend(check_started(place.1, &group, servers, &mut failures)?);
+    for ((host, socket), group) in &batches {
+        let servers = route.on(*host)?;
+        alive.extend(check_started(socket, group, servers, &mut failures)?);
     }
     report(
         project,
@@ -98,9 +96,9 @@ pub fn apply(
         return Ok(());
     }
     let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
-    let sockets: Vec<String> = places
+    let sockets: Vec<String> = batches
         .iter()
-        .map(|(h, s)| crate::reconcile::plan::on_host(s, *h, " on "))
+        .map(|((h, s), _)| crate::reconcile::plan::on_host(s, *h, " on "))
         .collect();
     Err(Error::with_help(
         lines.join("\n"),
@@ -111,53 +109,23 @@ pub fn apply(
     ))
 }
 
-/// Where the starts go, in order. On this machine alone: one place per socket, in order of
-/// first use (as few tmux round trips as possible). With other hosts: one place per run of
-/// consecutive starts on the same host and socket, so that delegates start before their
-/// delegators across hosts.
-fn places<'a>(starts: &[&'a SessionChange]) -> Vec<Place<'a>> {
-    let remote = starts.iter().any(|c| c.host.is_some());
-    let mut v: Vec<Place<'a>> = Vec::new();
-    for c in starts {
+/// The starts in batches, each on one host and socket, in order. On this machine alone: one
+/// batch per socket, in order of first use (as few tmux round trips as possible). With other
+/// hosts: one batch per run of consecutive starts on the same host and socket, so that delegates
+/// start before their delegators across hosts.
+fn batches<'a>(ready: &[Start<'a>]) -> Vec<(Place<'a>, Vec<Start<'a>>)> {
+    let remote = ready.iter().any(|(c, _)| c.host.is_some());
+    let mut out: Vec<(Place<'a>, Vec<Start<'a>>)> = Vec::new();
+    for &(c, spec) in ready {
         let p = (c.host.as_deref(), c.socket.as_str());
-        let seen = if remote {
-            v.last() == Some(&p)
+        let at = if remote {
+            out.last().filter(|(q, _)| *q == p).map(|_| out.len() - 1)
         } else {
-            v.contains(&p)
+            out.iter().position(|(q, _)| *q == p)
         };
-        if !seen {
-            v.push(p);
-        }
-    }
-    v
-}
-
-/// The starts of place `i` of `places`: on this machine, every start on its socket; with other
-/// hosts, the i-th run of consecutive starts.
-fn group<'a>(ready: &[Start<'a>], places: &[Place<'_>], i: usize) -> Vec<Start<'a>> {
-    let remote = places.iter().any(|p| p.0.is_some());
-    let place = places[i];
-    if !remote {
-        return ready
-            .iter()
-            .filter(|(c, _)| c.socket == place.1)
-            .copied()
-            .collect();
-    }
-    // The i-th run: count runs over the ready starts.
-    let mut run = 0;
-    let mut last: Option<Place<'_>> = None;
-    let mut out = Vec::new();
-    for (c, spec) in ready {
-        let p = (c.host.as_deref(), c.socket.as_str());
-        if let Some(l) = last
-            && l != p
-        {
-            run += 1;
-        }
-        last = Some(p);
-        if run == i && p == place {
-            out.push((*c, *spec));
+        match at {
+            Some(i) => out[i].1.push((c, spec)),
+            None => out.push((p, vec![(c, spec)])),
         }
     }
     out
