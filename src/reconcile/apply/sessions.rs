@@ -397,3 +397,51 @@ pub fn ended(
     }
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(host: Option<&str>, socket: &str, agent: &str) -> SessionChange {
+        SessionChange {
+            action: Action::Create,
+            agent: agent.into(),
+            session: format!("iw-{agent}"),
+            socket: socket.into(),
+            reason: String::new(),
+            spec: None,
+            host: host.map(str::to_string),
+        }
+    }
+
+    fn spec() -> SessionSpec {
+        serde_json::from_str(
+            r#"{"agent":"a","name":"iw-a","command":"x","workdir":"/p","env":{},"config":""}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_keep_delegation_order_across_hosts() {
+        let s = spec();
+        let local = [
+            change(None, "s", "c"),
+            change(None, "t", "d"),
+            change(None, "s", "e"),
+        ];
+        let ready: Vec<Start<'_>> = local.iter().map(|c| (c, &s)).collect();
+        // This machine alone: one batch per socket.
+        let got: Vec<(Place<'_>, usize)> =
+            batches(&ready).iter().map(|(p, g)| (*p, g.len())).collect();
+        assert_eq!(got, vec![((None, "s"), 2), ((None, "t"), 1)]);
+        // Across hosts: a batch per run, in order.
+        let mixed = [
+            change(Some("h1"), "s", "worker"),
+            change(None, "s", "mid"),
+            change(Some("h1"), "s", "lead"),
+        ];
+        let ready: Vec<Start<'_>> = mixed.iter().map(|c| (c, &s)).collect();
+        let got: Vec<Place<'_>> = batches(&ready).iter().map(|(p, _)| *p).collect();
+        assert_eq!(got, vec![(Some("h1"), "s"), (None, "s"), (Some("h1"), "s")]);
+    }
+}
