@@ -353,3 +353,39 @@ fn a_failed_write_on_a_host_is_recorded_exactly() {
     assert_eq!(f.sessions_on("h1"), vec!["iw-worker".to_string()]);
     assert!(f.plan(&p, &links).is_empty());
 }
+
+#[test]
+fn claude_code_on_another_host_is_waited_for_until_it_reports() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let f = Fixture::new();
+    // A stand-in for Claude Code: reports SessionStart through the record iw's status hook
+    // writes (stamped with a clock far in the past: no clocks are compared across hosts).
+    let bin = f.root.parent().unwrap().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("claude");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsleep 0.3\nmkdir -p \"$IW_ROOT/state/activity\"\nprintf '%s' '{\"agent\":\"worker\",\"state\":\"idle\",\"event\":\"SessionStart\",\"message\":null,\"session_id\":\"s\",\"at_ms\":1}' > \"$IW_ROOT/state/activity/worker.json\"\nexec sleep 100\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let yaml = format!(
+        "socket: {}\ncheck_for: 0s\nready_timeout: 20s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\nsessions:\n  worker: {{host: h1, command: claude, env: {{PATH: '{}:/usr/bin:/bin'}}}}\n",
+        f.socket,
+        f.host_root("h1").display(),
+        bin.display()
+    );
+    std::fs::write(f.root.join("sessions.yaml"), yaml).unwrap();
+    let p = Project::load(&f.root).unwrap();
+    let links = f.links(&p, &[]);
+    let plan = f.plan(&p, &links);
+    assert!(plan.claude_setup.is_empty(), "{:?}", plan.claude_setup);
+    let report = apply_on(&p, &plan, &System, &links, |_| {}).unwrap();
+    let started = report
+        .applied
+        .iter()
+        .find(|a| a.resource == "session iw-worker on h1")
+        .unwrap();
+    let detail = started.detail.clone().unwrap_or_default();
+    assert!(detail.starts_with("ready in "), "{detail}");
+}

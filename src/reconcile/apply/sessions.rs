@@ -10,6 +10,7 @@ use super::ready::{self, Readiness};
 use crate::model::sessions::SessionSpec;
 use crate::project::Project;
 use crate::reconcile::plan::{Action, Plan, SessionChange};
+use crate::remote::Probe;
 use crate::support::{Error, Result};
 use crate::tmux::{LiveSession, Servers, TmuxCmd};
 
@@ -70,6 +71,7 @@ pub fn apply(
     let mut failures: Vec<(String, String)> = Vec::new();
     let ready = startable(project, plan, &starts, &mut failures)?;
     let batches = batches(&ready);
+    let baseline = remote_baseline(plan, route, &ready);
     let since_ms = crate::status::activity::now_ms();
     for ((host, socket), group) in &batches {
         let root = route.root(*host, project);
@@ -83,15 +85,11 @@ pub fn apply(
         let servers = route.on(*host)?;
         alive.extend(check_started(socket, group, servers, &mut failures)?);
     }
-    report(
-        project,
-        plan,
-        alive,
-        since_ms,
-        route,
-        &mut failures,
-        on_step,
-    )?;
+    let since = Since {
+        ms: since_ms,
+        baseline: &baseline,
+    };
+    report(project, plan, alive, &since, route, &mut failures, on_step)?;
     if failures.is_empty() {
         return Ok(());
     }
@@ -240,27 +238,43 @@ fn report(
     project: &Project,
     plan: &Plan,
     alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)>,
-    since_ms: u64,
+    since: &Since<'_>,
     route: &Route<'_>,
     failures: &mut Vec<(String, String)>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    // Claude Code reports readiness through iw's status hook, on the machine it runs on: the
-    // sessions of other hosts are reported started, not ready.
-    let claude: Vec<Start<'_>> = alive
-        .iter()
-        .filter(|(c, spec, _)| {
-            c.host.is_none() && spec.is_claude() && !plan.ready_timeout.is_zero()
-        })
-        .map(|(c, spec, _)| (*c, *spec))
-        .collect();
+    // Claude Code reports readiness through iw's status hook, on the machine it runs on: this
+    // machine's records are read here, another host's are probed there.
+    let claude_on = |host: Option<&str>| -> Vec<Start<'_>> {
+        alive
+            .iter()
+            .filter(|(c, spec, _)| {
+                c.host.as_deref() == host && spec.is_claude() && !plan.ready_timeout.is_zero()
+            })
+            .map(|(c, spec, _)| (*c, *spec))
+            .collect()
+    };
     let mut readiness = ready::wait(
         &project.root,
-        &claude,
-        since_ms,
+        &claude_on(None),
+        since.ms,
         plan.ready_timeout,
         route.local,
     )?;
+    for (host, base) in since.baseline {
+        let Some(link) = route.links.links.get(host) else {
+            continue;
+        };
+        let mut reports =
+            |specs: &[&SessionSpec]| remote_reports(link.as_ref(), base, since.ms, specs);
+        let servers: &dyn Servers = link.as_ref();
+        readiness.extend(ready::wait_with(
+            &claude_on(Some(host)),
+            plan.ready_timeout,
+            servers,
+            &mut reports,
+        )?);
+    }
     for (c, spec, pid) in alive {
         let pid = pid.map(|p| format!("pid {p}"));
         let Some(i) = readiness.iter().position(|(s, _)| *s == c.session) else {
@@ -295,6 +309,81 @@ fn report(
         on_step(step);
     }
     Ok(())
+}
+
+/// When the starts began: this machine's clock, and for each other host the SHA-256 of each
+/// Claude Code session's activity record there just before (`None`: none yet).
+struct Since<'a> {
+    ms: u64,
+    baseline: &'a BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+/// The activity records of the Claude Code sessions about to start on other hosts, one probe
+/// per host, by host and path. A host whose probe fails is left out: its sessions are
+/// reported started, without waiting.
+fn remote_baseline(
+    plan: &Plan,
+    route: &Route<'_>,
+    ready: &[Start<'_>],
+) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    let mut paths: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (c, spec) in ready {
+        if let Some(h) = c.host.as_deref()
+            && spec.is_claude()
+            && !plan.ready_timeout.is_zero()
+        {
+            paths.entry(h).or_default().push(ready::record_path(spec));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (host, paths) in paths {
+        let Some(link) = route.links.links.get(host) else {
+            continue;
+        };
+        let probes: Vec<Probe> = paths
+            .iter()
+            .map(|p| Probe {
+                path: p.clone(),
+                want_sha256: None,
+            })
+            .collect();
+        if let Ok(seen) = link.probe(&probes) {
+            out.insert(
+                host.to_string(),
+                seen.into_iter().map(|s| (s.path, s.sha256)).collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Whether each of `specs` reported on the host of `link` (its record changed since `base` and
+/// says Claude Code runs), and how long after `since_ms` (this machine's clock) that was seen.
+fn remote_reports(
+    link: &dyn crate::remote::HostLink,
+    base: &BTreeMap<String, Option<String>>,
+    since_ms: u64,
+    specs: &[&SessionSpec],
+) -> Vec<Option<std::time::Duration>> {
+    let probes: Vec<Probe> = specs
+        .iter()
+        .map(|s| {
+            let path = ready::record_path(s);
+            let want_sha256 = base.get(&path).cloned().flatten();
+            Probe { path, want_sha256 }
+        })
+        .collect();
+    let Ok(seen) = link.probe(&probes) else {
+        return vec![None; specs.len()];
+    };
+    let after = crate::status::activity::now_ms().saturating_sub(since_ms);
+    seen.iter()
+        .map(|s| {
+            let new =
+                s.sha256.is_some() && s.content.as_deref().is_some_and(ready::remote_reported);
+            new.then(|| std::time::Duration::from_millis(after))
+        })
+        .collect()
 }
 
 fn join_detail(first: String, pid: Option<String>) -> String {
