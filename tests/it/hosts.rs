@@ -122,6 +122,17 @@ fn an_unreachable_host_fails_the_plan_but_shows_the_rest() {
     assert!(out.contains("  ! h1: "), "{out}");
     assert!(out.contains("+ session iw-lead"), "{out}");
     assert!(!out.contains("on h1"), "{out}");
+    // Apply makes the changes it could plan, says which host it left alone, and exits 1.
+    let mut c = t.p.iw();
+    c.env_remove("IW_TEST_DIR_HOSTS")
+        .args(["apply", "--yes", "--no-diff"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("nothing was changed on h1"), "{err}");
+    assert_eq!(t.base.sessions(), vec!["iw-lead".to_string()]);
+    assert!(t.h1.sessions().is_empty());
+    let lock = t.p.read("state/iw.lock");
+    assert!(!lock.contains("\"hosts\""), "{lock}");
 }
 
 #[test]
