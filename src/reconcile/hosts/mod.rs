@@ -1,6 +1,6 @@
 //! Other hosts in the plan (issue 17): the links to them ([`Links`]), what each should hold
-//! ([`HostDesired`], [`desired`]: its agents' files, rendered for its root and its iw binary,
-//! and its sessions), what was seen there ([`observe`]: one probe of its files and one tmux list
+//! ([`HostDesired`], [`desired()`]: its agents' files, rendered for its root and its iw binary,
+//! and its sessions), what was seen there ([`observe()`]: one probe of its files and one tmux list
 //! per socket, every host in parallel) and the pure difference ([`changes`]), with the same
 //! three-way drift and session rules as on this machine.
 
