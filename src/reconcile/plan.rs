@@ -257,6 +257,8 @@ pub enum NoticeKind {
     NameTaken,
     /// A session whose definition changed, left running because of `restart: never`.
     RestartNever,
+    /// A host now declared at another destination or root than iw last used.
+    HostMoved,
 }
 
 /// A notice: reported, not acted on.

@@ -25,6 +25,10 @@ pub(super) fn base(plan: &Plan, links: &Links, lock: &mut LockFile) {
             .entry(name.clone())
             .or_insert_with(|| HostLock::new(link.target()));
         let t = link.target();
+        if !crate::reconcile::hosts::same_place(entry, t) {
+            // Another place: the old one's records do not describe it.
+            *entry = HostLock::new(t);
+        }
         entry.ssh.clone_from(&t.destination);
         entry.root.clone_from(&t.root);
         entry.ssh_args.clone_from(&t.ssh_args);

@@ -389,3 +389,40 @@ fn claude_code_on_another_host_is_waited_for_until_it_reports() {
     let detail = started.detail.clone().unwrap_or_default();
     assert!(detail.starts_with("ready in "), "{detail}");
 }
+
+#[test]
+fn a_host_at_a_new_root_is_a_new_place() {
+    let f = Fixture::new();
+    let p = f.project("  worker: {host: h1, command: sleep 100}\n");
+    f.converge(&p, &f.links(&p, &[]));
+    let old = f.host_root("h1");
+    let new = f.host_root("h1-new");
+    let yaml = std::fs::read_to_string(f.root.join("sessions.yaml"))
+        .unwrap()
+        .replace(&old.display().to_string(), &new.display().to_string());
+    std::fs::write(f.root.join("sessions.yaml"), yaml).unwrap();
+    let p = Project::load(&f.root).unwrap();
+    let links = f.links(&p, &[]);
+    let plan = f.plan(&p, &links);
+    assert!(
+        plan.notices
+            .iter()
+            .any(|n| n.kind == crate::reconcile::plan::NoticeKind::HostMoved),
+        "{:?}",
+        plan.notices
+    );
+    // Nothing is deleted at the old place; everything is created at the new one.
+    assert!(plan.changes.iter().all(|c| c.action() != Action::Delete));
+    assert!(summary(&plan).contains(&"+ h1:agents/worker/.claude/CLAUDE.md".to_string()));
+    apply_on(&p, &plan, &System, &links, |_| {}).unwrap();
+    assert!(old.join("agents/worker/.claude/CLAUDE.md").exists());
+    assert!(new.join("agents/worker/.claude/CLAUDE.md").exists());
+    let lock = LockFile::read(&f.root).unwrap().unwrap();
+    assert_eq!(lock.hosts["h1"].root, new);
+    assert!(
+        f.plan(&p, &links)
+            .notices
+            .iter()
+            .all(|n| n.kind != crate::reconcile::plan::NoticeKind::HostMoved)
+    );
+}

@@ -9,7 +9,7 @@ use crate::model::sessions::SessionSpec;
 use crate::reconcile::diff::file_change;
 use crate::reconcile::lock::{HostLock, LOCK_PATH, LockFile};
 use crate::reconcile::plan::{
-    Action, Drift, FileChange, Notice, Selection, SessionChange, Unreachable,
+    Action, Drift, FileChange, Notice, NoticeKind, Selection, SessionChange, Unreachable,
 };
 use crate::reconcile::sessions::session_changes;
 use crate::remote::Seen;
@@ -24,7 +24,11 @@ pub fn changes(
     selection: &Selection,
     order: &[String],
 ) -> (Vec<FileChange>, Vec<SessionChange>, Vec<Notice>) {
-    let locked = lock.and_then(|l| l.hosts.get(name));
+    let recorded = lock.and_then(|l| l.hosts.get(name));
+    // A host now at another destination or root is another place: what iw wrote at the old one
+    // is not compared with (nor deleted from) the new one.
+    let moved = recorded.filter(|l| !same_place(l, &d.target));
+    let locked = recorded.filter(|_| moved.is_none());
     let host = Some(name.to_string());
     let trusted = trusted_there(locked, o);
     let mut files: Vec<FileChange> = d
@@ -132,7 +136,27 @@ pub fn changes(
     for n in &mut notices {
         n.message = format!("on {name}: {}", n.message);
     }
+    if let Some(old) = moved {
+        notices.push(Notice {
+            kind: NoticeKind::HostMoved,
+            session: String::new(),
+            agent: None,
+            message: format!(
+                "host `{name}` is now {} {} (was {} {}): iw leaves what it wrote and started at the \
+                 old place alone; remove it there by hand",
+                d.target.destination,
+                d.target.root.display(),
+                old.ssh,
+                old.root.display()
+            ),
+        });
+    }
     (files, sessions, notices)
+}
+
+/// True if `recorded` is at `target`'s destination and root.
+pub fn same_place(recorded: &HostLock, target: &crate::remote::Target) -> bool {
+    recorded.ssh == target.destination && recorded.root == target.root
 }
 
 /// The policy hashes the lockfile on the host records, when it is not the one iw last wrote

@@ -19,7 +19,7 @@ use crate::support::Result;
 use crate::tmux::LiveSession;
 
 pub use desired::desired;
-pub use diff::{changes, unreachable};
+pub use diff::{changes, same_place, unreachable};
 pub use observe::observe;
 
 /// The links to the hosts a plan covers: those sessions.yaml declares and those the lockfile
