@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::reconcile::apply;
+use crate::reconcile::compute_with;
+use crate::reconcile::hosts::Links;
 use crate::reconcile::lock::{ApplyLock, LockFile};
 use crate::reconcile::plan::{Plan, Selection};
 use crate::support::{Error, Exit, Result};
@@ -30,14 +32,27 @@ pub struct Options {
 /// `iw apply`.
 pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     let project = super::load::project(root)?;
+    let links = crate::reconcile::connect(&project, LockFile::read(root)?.as_ref());
     let (_lock, mut plan) = match &opts.plan_file {
-        Some(file) => saved_plan(root, &project, opts, &root.join(file))?,
-        None => fresh_plan(root, &project, opts)?,
+        Some(file) => saved_plan(root, &project, &links, opts, &root.join(file))?,
+        None => fresh_plan(root, &project, &links, opts)?,
     };
     if opts.no_wait {
         plan.ready_timeout = Duration::ZERO;
     }
-    let report = apply::apply(&project, &plan, |a| println!("{}", views::applied_line(a)))?;
+    let report = apply::apply_on(&project, &plan, &crate::tmux::System, &links, |a| {
+        println!("{}", views::applied_line(a))
+    })?;
+    if !plan.unreachable.is_empty() {
+        let hosts: Vec<&str> = plan.unreachable.iter().map(|u| u.host.as_str()).collect();
+        return Err(Error::with_help(
+            format!(
+                "applied on the hosts iw could reach; nothing was changed on {} (unreachable)",
+                hosts.join(", ")
+            ),
+            "the lockfile records what was done on each host; run `iw apply` again once they can be reached",
+        ));
+    }
     if !plan.is_empty() {
         println!("\n{}", views::apply_done(&report));
     } else if report.lock_written {
@@ -50,12 +65,13 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
 fn saved_plan(
     root: &Path,
     project: &crate::project::Project,
+    links: &Links,
     opts: &Options,
     file: &Path,
 ) -> Result<(ApplyLock, Plan)> {
     let saved = crate::reconcile::saved::load(file)?;
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
-    let plan = crate::reconcile::compute(project, LockFile::read(root)?, &saved.selection())?;
+    let plan = compute_with(project, LockFile::read(root)?, &saved.selection(), links)?;
     crate::reconcile::saved::check_fresh(&saved, project, &plan, file)?;
     views::print_plan(&plan, !opts.no_diff);
     Ok((lock, plan))
@@ -65,12 +81,13 @@ fn saved_plan(
 fn fresh_plan(
     root: &Path,
     project: &crate::project::Project,
+    links: &Links,
     opts: &Options,
 ) -> Result<(ApplyLock, Plan)> {
     let interactive = std::io::stdin().is_terminal();
     if !opts.yes && !interactive {
         // Refuse before taking the lock, so that a refused apply writes nothing at all.
-        let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
+        let plan = compute_with(project, LockFile::read(root)?, &opts.selection, links)?;
         if !plan.is_empty() {
             views::print_plan(&plan, !opts.no_diff);
             return Err(Error::refused(
@@ -81,7 +98,7 @@ fn fresh_plan(
     }
     let lock = ApplyLock::acquire(root, opts.lock_timeout)?;
     // Computed again under the lock: what is shown is what is applied.
-    let plan = crate::reconcile::compute(project, LockFile::read(root)?, &opts.selection)?;
+    let plan = compute_with(project, LockFile::read(root)?, &opts.selection, links)?;
     views::print_plan(&plan, !opts.no_diff);
     if !plan.claude_setup.is_empty() {
         // Said in the plan above; refuse before asking.

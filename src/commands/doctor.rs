@@ -76,7 +76,11 @@ pub fn checks(root: &Path) -> Vec<Check> {
                 .map(|c| crate::model::sessions::specs(c, &p.root, &Default::default()))
         })
         .unwrap_or_default();
-    let claude_specs: Vec<&SessionSpec> = specs.iter().filter(|s| s.is_claude()).collect();
+    // Claude Code on other hosts is configured there: only this machine's are checked here.
+    let claude_specs: Vec<&SessionSpec> = specs
+        .iter()
+        .filter(|s| s.is_claude() && s.host.is_none())
+        .collect();
     let socket = project
         .as_ref()
         .and_then(|p| p.sessions.as_ref())
@@ -89,9 +93,42 @@ pub fn checks(root: &Path) -> Vec<Check> {
         out.push(files(p));
     }
     if let (Some(s), true, Some(p)) = (&socket, tmux_ok, &project) {
-        out.push(socket_check(s, p, &specs));
+        let here: Vec<SessionSpec> = specs.iter().filter(|s| s.host.is_none()).cloned().collect();
+        out.push(socket_check(s, p, &here));
+    }
+    if let Some(p) = &project {
+        out.extend(hosts(p));
     }
     out
+}
+
+/// Each host sessions.yaml declares: reachable (with iw installed there), or why not.
+fn hosts(p: &Project) -> Vec<Check> {
+    let Some(c) = &p.sessions else {
+        return Vec::new();
+    };
+    let targets = crate::remote::targets(c);
+    let links = crate::remote::connect_targets(&targets);
+    targets
+        .iter()
+        .zip(links)
+        .map(|(t, l)| match l {
+            Ok(l) => check(
+                "host",
+                Status::Ok,
+                format!(
+                    "{}: {} {}, iw at {}",
+                    t.name,
+                    t.destination,
+                    t.root.display(),
+                    l.iw_path().display()
+                ),
+            ),
+            Err(e) => check("host", Status::Fail, format!("{}: {e}", t.name)).help(
+                "check that `ssh` reaches it in batch mode (keys, `ssh_args`), then `iw plan`",
+            ),
+        })
+        .collect()
 }
 
 /// The registry and sessions.yaml: valid, and how many warnings.

@@ -9,6 +9,7 @@ pub mod handoff;
 pub mod hook;
 pub mod init;
 pub mod load;
+pub mod place;
 pub mod plan;
 pub mod remote;
 pub mod run;

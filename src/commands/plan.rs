@@ -50,8 +50,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
         }
         lock => {
             let project = super::load::project(root)?;
-            let plan = crate::reconcile::compute(&project, lock, selection)?;
-            if let Some(file) = &out {
+            let links = crate::reconcile::connect(&project, lock.as_ref());
+            let plan = crate::reconcile::compute_with(&project, lock, selection, &links)?;
+            if let Some(file) = &out
+                && plan.unreachable.is_empty()
+            {
                 crate::reconcile::saved::save(&project, &plan, file)?;
             }
             plan
@@ -63,6 +66,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     } else {
         views::print_plan(&plan, !opts.no_diff);
         match (&out, plan.is_empty()) {
+            (Some(_), _) if !plan.unreachable.is_empty() => {
+                println!(
+                    "Not saved: a plan that leaves out unreachable hosts is not a plan to apply."
+                )
+            }
             (Some(file), false) => println!(
                 "Saved this plan to {}. To make exactly these changes: iw apply {}",
                 file.display(),
@@ -72,7 +80,10 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
             _ => {}
         }
     }
-    Ok(if opts.exit_code && !plan.is_empty() {
+    Ok(if !plan.unreachable.is_empty() {
+        // Some hosts could not be planned: the plan is incomplete, whatever it shows.
+        Exit::Command(crate::support::exit::ERROR)
+    } else if opts.exit_code && !plan.is_empty() {
         Exit::Changes
     } else {
         Exit::Success

@@ -29,6 +29,21 @@ pub struct StartArgs {
 /// `iw run AGENT --task FILE [--timeout DUR] [--wait] [--json] [--tenant T]`.
 pub fn start(project: &Project, args: &StartArgs) -> Result<Exit> {
     let root = &project.root;
+    let host = super::place::host_of(
+        project.sessions.as_ref(),
+        &args.agent,
+        args.tenant.as_deref(),
+    );
+    if let Some(h) = host {
+        // Its files are on that host, not here: a run here would run without them.
+        return Err(crate::support::Error::with_help(
+            format!(
+                "`{}` runs on host {h}; task runs on other hosts are not supported yet",
+                args.agent
+            ),
+            "start the run on that host (`iw run` there, in the project's root), or run the agent here",
+        ));
+    }
     let started = start::start(
         project,
         &start::Request {

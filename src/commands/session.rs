@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use super::place::{Place, host_of};
 use crate::model::sessions::{self, SessionSpec};
 use crate::project::Project;
 use crate::reconcile::apply;
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Change, Plan, Selection};
-use crate::status::sessions::{Status, desired_spec, rows, socket_and_prefix, unknown_agent};
+use crate::status::sessions::{Status, desired_spec, rows_on, socket_and_prefix, unknown_agent};
 use crate::support::Exit;
 use crate::support::error::{Error, Result};
 use crate::tmux::{LiveSession, Tmux, TmuxCmd};
@@ -21,7 +22,9 @@ fn socket_of(project: &Project, tenant: Option<&str>) -> Result<(String, String)
     socket_and_prefix(project, locked, tenant)
 }
 
-/// `iw session list [FILTER] [--tenant T] [--json]`.
+/// `iw session list [FILTER] [--tenant T] [--json]`: this machine's sessions, then those of
+/// each host sessions.yaml declares (a host that cannot be reached is said so, and the exit
+/// status is 1).
 pub fn list(
     project: &Project,
     filter: Option<&str>,
@@ -29,37 +32,91 @@ pub fn list(
     json_out: bool,
 ) -> Result<Exit> {
     let (socket, prefix) = socket_of(project, tenant)?;
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
-    let rows = rows(project, &tmux.list_sessions()?, &prefix, tenant, filter)?;
-    if json_out {
-        let doc = view::list_json(&socket, tenant, &rows);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        let tenants: Vec<&str> = project
-            .sessions
-            .as_ref()
-            .map(|c| c.tenants.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        print!("{}", view::list_text(&socket, tenant, &tenants, &rows));
+    let hosts: Vec<String> = project
+        .sessions
+        .as_ref()
+        .map(|c| c.hosts.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut places: Vec<Result<Place>> = vec![Ok(Place::local())];
+    places.extend(hosts.iter().map(|h| Place::connect(project, Some(h))));
+    let mut docs = Vec::new();
+    let mut failed = false;
+    for (i, place) in places.into_iter().enumerate() {
+        let place = match place {
+            Ok(p) => p,
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e}");
+                continue;
+            }
+        };
+        let live = match place.servers(&socket).and_then(|s| s.list(&socket)) {
+            Ok(l) => l,
+            Err(e) if i > 0 => {
+                failed = true;
+                eprintln!("error: host {}: {e}", place.host.as_deref().unwrap_or(""));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let here = place.host.as_deref().zip(place.root());
+        let rows = rows_on(project, &live, &prefix, tenant, filter, here)?;
+        let shown = place.name(&socket);
+        if json_out {
+            let mut doc = view::list_json(&socket, tenant, &rows);
+            if let (Some(h), Some(o)) = (&place.host, doc.as_object_mut()) {
+                o.insert("host".into(), serde_json::json!(h));
+            }
+            docs.push(doc);
+        } else {
+            let tenants: Vec<&str> = project
+                .sessions
+                .as_ref()
+                .map(|c| c.tenants.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            if i > 0 {
+                println!();
+            }
+            if !hosts.is_empty() {
+                match &place.host {
+                    Some(h) => println!("On host {h}:"),
+                    None => println!("On this machine:"),
+                }
+            }
+            print!("{}", view::list_text(&shown, tenant, &tenants, &rows));
+        }
     }
-    Ok(Exit::Success)
+    if json_out {
+        // One document as before when there are no other hosts; an array, one per host, otherwise.
+        let doc = if hosts.is_empty() && docs.len() == 1 {
+            docs.remove(0)
+        } else {
+            serde_json::Value::Array(docs)
+        };
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    Ok(if failed {
+        Exit::Command(crate::support::exit::ERROR)
+    } else {
+        Exit::Success
+    })
 }
 
-/// The tmux client of the project's socket, the socket, and `agent`'s session name; fails for
-/// an agent not in the registry or when tmux cannot run.
+/// The place of `agent`'s session (connected), its socket, and its session name; fails for an
+/// agent not in the registry, when tmux cannot run, or when its host cannot be reached.
 fn agent_session(
     project: &Project,
     agent: &str,
     tenant: Option<&str>,
-) -> Result<(Tmux, String, String)> {
+) -> Result<(Place, String, String)> {
     let (socket, prefix) = socket_of(project, tenant)?;
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
-    Ok((tmux, socket, format!("{prefix}{agent}")))
+    let host = host_of(project.sessions.as_ref(), agent, tenant);
+    let place = Place::connect(project, host.as_deref())?;
+    place.servers(&socket)?;
+    Ok((place, socket, format!("{prefix}{agent}")))
 }
 
 /// `iw session status AGENT [--tenant T] [--json]`; exits 3 when the session does not run,
@@ -70,21 +127,22 @@ pub fn status(
     tenant: Option<&str>,
     json_out: bool,
 ) -> Result<Exit> {
-    let (tmux, socket, name) = agent_session(project, agent, tenant)?;
-    let live = tmux.list_sessions()?;
+    let (place, socket, name) = agent_session(project, agent, tenant)?;
+    let servers = place.servers(&socket)?;
+    let live = servers.list(&socket)?;
     let l = live.iter().find(|l| l.name == name);
     let desired = desired_spec(project, agent, tenant)?;
     let last_output = match l {
-        Some(l) if l.pane_dead => tmux.capture(&name, 15).unwrap_or_default(),
+        Some(l) if l.pane_dead => servers.capture(&socket, &name, 15).unwrap_or_default(),
         _ => Vec::new(),
     };
     let status = Status {
         agent: agent.to_string(),
         session: name,
-        socket,
+        socket: place.name(&socket),
         declared: desired.is_some(),
         row: l
-            .map(|l| crate::status::sessions::row(project, l, tenant))
+            .map(|l| crate::status::sessions::row_on(project, l, tenant, place.root()))
             .transpose()?,
         desired,
         last_output,
@@ -105,10 +163,18 @@ pub fn status(
 /// `iw session attach AGENT [--tenant T]`: replaces this process with `tmux attach`.
 pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Exit> {
     use std::io::IsTerminal as _;
-    let (tmux, socket, name) = agent_session(project, agent, tenant)?;
-    if !tmux.list_sessions()?.iter().any(|l| l.name == name) {
+    let (place, socket, name) = agent_session(project, agent, tenant)?;
+    if !place
+        .servers(&socket)?
+        .list(&socket)?
+        .iter()
+        .any(|l| l.name == name)
+    {
         return Err(Error::with_help(
-            format!("there is no session `{name}` on socket `{socket}`"),
+            format!(
+                "there is no session `{name}` on socket `{}`",
+                place.name(&socket)
+            ),
             format!("start it with `iw session create {agent}` or `iw apply`"),
         ));
     }
@@ -120,7 +186,7 @@ pub fn attach(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Ex
             ),
         ));
     }
-    let err = tmux.attach_command(&name).exec_replace();
+    let err = place.attach_command(&socket, &name).exec_replace();
     Err(Error::msg(format!("cannot run tmux attach: {err}")))
 }
 
@@ -132,13 +198,29 @@ pub fn kill(
     tenant: Option<&str>,
 ) -> Result<Exit> {
     let (socket, prefix) = socket_of(project, tenant)?;
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
-    let live = tmux.list_sessions()?;
-    let root = project.root.to_string_lossy().into_owned();
-    let ours = |l: &&LiveSession| l.managed && l.root.as_deref() == Some(root.as_str());
     if all {
-        return kill_all(project, &tmux, &socket, live.iter().filter(ours).collect());
+        let hosts: Vec<Option<String>> = std::iter::once(None)
+            .chain(
+                project
+                    .sessions
+                    .iter()
+                    .flat_map(|c| c.hosts.keys().cloned().map(Some)),
+            )
+            .collect();
+        for host in hosts {
+            let place = Place::connect(project, host.as_deref())?;
+            let live = place.servers(&socket)?.list(&socket)?;
+            let root = place.root_text(project);
+            let mine: Vec<&LiveSession> = live
+                .iter()
+                .filter(|l| l.managed && l.root.as_deref() == Some(root.as_str()))
+                .collect();
+            if host.is_some() && mine.is_empty() {
+                continue;
+            }
+            kill_all(project, &place, &socket, mine)?;
+        }
+        return Ok(Exit::Success);
     }
     let Some(agent) = agent else {
         return Err(Error::with_help(
@@ -146,12 +228,18 @@ pub fn kill(
             "iw session kill AGENT | iw session kill --all",
         ));
     };
+    let host = host_of(project.sessions.as_ref(), agent, tenant);
+    let place = Place::connect(project, host.as_deref())?;
+    let servers = place.servers(&socket)?;
+    let live = servers.list(&socket)?;
+    let root = place.root_text(project);
+    let ours = |l: &&LiveSession| l.managed && l.root.as_deref() == Some(root.as_str());
     let name = format!("{prefix}{agent}");
     let Some(l) = live.iter().find(|l| l.name == name) else {
         if !project.registry.agents.contains_key(agent) {
             return Err(unknown_agent(project, agent));
         }
-        println!("session {name} is already gone");
+        println!("session {} is already gone", place.name(&name));
         return Ok(Exit::Success);
     };
     if !ours(&l) {
@@ -160,8 +248,8 @@ pub fn kill(
             format!("if you mean it: tmux -L {socket} kill-session -t ={name}"),
         ));
     }
-    tmux.kill_sessions(std::slice::from_ref(&name))?;
-    println!("killed session {name}");
+    servers.kill(&socket, std::slice::from_ref(&name))?;
+    println!("killed session {}", place.name(&name));
     Ok(Exit::Success)
 }
 
@@ -169,7 +257,7 @@ pub fn kill(
 /// spawn order), so no delegator hands work to a delegate that has stopped.
 fn kill_all(
     project: &Project,
-    tmux: &Tmux,
+    place: &Place,
     socket: &str,
     mut mine: Vec<&LiveSession>,
 ) -> Result<Exit> {
@@ -186,9 +274,9 @@ fn kill_all(
         return Ok(Exit::Success);
     }
     let names: Vec<String> = mine.iter().map(|l| l.name.clone()).collect();
-    tmux.kill_sessions(&names)?;
+    place.servers(socket)?.kill(socket, &names)?;
     for n in names {
-        println!("killed session {n}");
+        println!("killed session {}", place.name(&n));
     }
     Ok(Exit::Success)
 }
@@ -200,7 +288,16 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Ex
         return Err(unknown_agent(project, agent));
     }
     check_declared(project, agent, tenant)?;
-    let plan = session_plan(project, agent, tenant)?;
+    let links = crate::reconcile::connect(project, LockFile::read(&project.root)?.as_ref());
+    let plan = session_plan(project, agent, tenant, &links)?;
+    if let Some(u) = plan.unreachable.iter().find(|u| {
+        host_of(project.sessions.as_ref(), agent, tenant).as_deref() == Some(u.host.as_str())
+    }) {
+        return Err(Error::msg(format!(
+            "host {} cannot be reached: {}",
+            u.host, u.reason
+        )));
+    }
     refuse_drift(&plan, agent)?;
     if let Some(n) = plan
         .notices
@@ -215,7 +312,7 @@ pub fn create(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Ex
         return Ok(Exit::Success);
     }
     let _lock = crate::reconcile::lock::ApplyLock::acquire(&project.root, Duration::from_secs(3))?;
-    apply::apply(project, &plan, |a| {
+    apply::apply_on(project, &plan, &crate::tmux::System, &links, |a| {
         println!("{}", crate::views::applied_line(a))
     })?;
     let flag = tenant.map_or(String::new(), |t| format!(" --tenant {t}"));
@@ -255,13 +352,19 @@ fn check_declared(project: &Project, agent: &str, tenant: Option<&str>) -> Resul
 
 /// The plan for `agent` alone: its files, and its session for `tenant` (without one, only the
 /// project's own session, not the tenants').
-fn session_plan(project: &Project, agent: &str, tenant: Option<&str>) -> Result<Plan> {
+fn session_plan(
+    project: &Project,
+    agent: &str,
+    tenant: Option<&str>,
+    links: &crate::reconcile::hosts::Links,
+) -> Result<Plan> {
     let selection = Selection {
         targets: vec![agent.to_string()],
         tenant: tenant.map(str::to_string),
         ..Default::default()
     };
-    let mut plan = crate::reconcile::compute(project, LockFile::read(&project.root)?, &selection)?;
+    let lock = LockFile::read(&project.root)?;
+    let mut plan = crate::reconcile::compute_with(project, lock, &selection, links)?;
     if tenant.is_none() {
         plan.changes.retain(|c| match c {
             Change::Session(s) => s.spec.as_ref().is_none_or(|sp| sp.tenant.is_none()),
@@ -279,9 +382,9 @@ fn refuse_drift(plan: &Plan, agent: &str) -> Result<()> {
         .iter()
         .filter_map(|c| match c {
             Change::File(f) => Some(match (f.drift, &f.before) {
-                (Some(d), _) => format!("{} ({})", f.path, d.describe()),
-                (None, None) => format!("{} (missing: never generated)", f.path),
-                (None, Some(_)) => format!("{} (differs from the registry)", f.path),
+                (Some(d), _) => format!("{} ({})", f.display_path(), d.describe()),
+                (None, None) => format!("{} (missing: never generated)", f.display_path()),
+                (None, Some(_)) => format!("{} (differs from the registry)", f.display_path()),
             }),
             Change::Session(_) => None,
         })

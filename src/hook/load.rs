@@ -177,7 +177,7 @@ fn locked_policy_sha256(root: &Path, agent: &str, rel: &str) -> Result<String, L
         }
         Err(source) => return Err(LoadError::ReadLockfile { lock, source }),
     };
-    if let Some(sha) = locked_sha256(&lock_bytes, rel) {
+    if let Some(sha) = locked_sha256(this_machine(&lock_bytes), rel) {
         return Ok(sha);
     }
     // Not found by the fast path: parse the whole lockfile to say exactly why.
@@ -186,6 +186,16 @@ fn locked_policy_sha256(root: &Path, agent: &str, rel: &str) -> Result<String, L
     match parsed.files.get(rel) {
         Some(entry) => Ok(entry.sha256.clone()),
         None => Err(LoadError::NotLocked(agent.to_string())),
+    }
+}
+
+/// The lockfile up to its `hosts` section (written after `files`): the entries of other hosts'
+/// files (same paths, other roots) are never this machine's.
+fn this_machine(lock: &[u8]) -> &[u8] {
+    const HOSTS: &[u8] = b"\n  \"hosts\":";
+    match lock.windows(HOSTS.len()).position(|w| w == HOSTS) {
+        Some(at) => &lock[..at],
+        None => lock,
     }
 }
 
@@ -275,6 +285,30 @@ mod tests {
             load_policy(root, "a"),
             Err(LoadError::NoLockfile { .. })
         ));
+    }
+
+    #[test]
+    fn another_hosts_entry_is_never_this_machines() {
+        let mut lock = LockFile::empty();
+        let target = crate::remote::Target {
+            name: "h".into(),
+            destination: "h".into(),
+            root: "/r".into(),
+            ssh_args: Vec::new(),
+        };
+        let mut h = crate::reconcile::lock::HostLock::new(&target);
+        let path = "agents/a/.claude/iw-policy.json";
+        h.files.insert(
+            path.into(),
+            crate::reconcile::lock::FileEntry {
+                agent: "a".into(),
+                sha256: "remote".into(),
+            },
+        );
+        lock.hosts.insert("h".into(), h);
+        let bytes = lock.to_bytes().unwrap();
+        assert_eq!(locked_sha256(&bytes, path).as_deref(), Some("remote"));
+        assert_eq!(locked_sha256(this_machine(&bytes), path), None);
     }
 
     #[test]

@@ -262,9 +262,19 @@ impl Project {
         &self,
         agents: impl IntoIterator<Item = &'a Agent>,
     ) -> Result<Vec<RenderedFile>> {
+        self.render_in(&self.ctx, agents)
+    }
+
+    /// [`Project::render`] for another place: `ctx` gives the root and the hook binary there
+    /// (another host's, [`Project::context_on`]).
+    pub fn render_in<'a>(
+        &self,
+        ctx: &Context,
+        agents: impl IntoIterator<Item = &'a Agent>,
+    ) -> Result<Vec<RenderedFile>> {
         let agents: Vec<&Agent> = agents.into_iter().collect();
         let parts = map_in_order(&agents, PARALLEL_FROM, |a| {
-            render::agent_files(&self.templates, &self.registry, a, &self.ctx)
+            render::agent_files(&self.templates, &self.registry, a, ctx)
         });
         let mut files = Vec::new();
         let mut errors = Vec::new();
@@ -278,6 +288,17 @@ impl Project {
             Ok(files)
         } else {
             Err(Error::Invalid(errors))
+        }
+    }
+
+    /// The rendering context of the project on another host: its `root` there, and the iw
+    /// binary its hooks run there.
+    pub fn context_on(&self, root: PathBuf, iw_bin: PathBuf) -> Context {
+        Context {
+            root,
+            iw_bin,
+            build_timestamp: self.ctx.build_timestamp.clone(),
+            policy: Default::default(),
         }
     }
 

@@ -63,25 +63,47 @@ pub struct Desired {
     pub root: String,
     /// sessions.yaml, if the project has one.
     pub config: Option<SessionsConfig>,
+    /// What each reachable other host should hold, by host name.
+    pub remote: BTreeMap<String, super::hosts::HostDesired>,
 }
 
-/// What `project` declares for `selection`, given the last `lock` (for the sockets iw used).
+/// What `project` declares for `selection`, given the last `lock` (for the sockets iw used), on
+/// this machine only.
 pub fn desired(
     project: &Project,
     lock: Option<&LockFile>,
     selection: &Selection,
 ) -> Result<Desired> {
+    desired_with(project, lock, selection, &super::hosts::Links::default())
+}
+
+/// [`desired`] on this machine and on every host of `links`. An agent's files are desired on
+/// the hosts where its sessions run; an agent without a session has them here.
+pub fn desired_with(
+    project: &Project,
+    lock: Option<&LockFile>,
+    selection: &Selection,
+    links: &super::hosts::Links,
+) -> Result<Desired> {
     let mut known: BTreeSet<&str> = project.registry.names().collect();
     if let Some(l) = lock {
         known.extend(l.files.values().map(|e| e.agent.as_str()));
+        let remote = l.hosts.values().flat_map(|h| h.files.values());
+        known.extend(remote.map(|e| e.agent.as_str()));
     }
     selection.check(&known)?;
+    let here = |agent: &str| {
+        project
+            .sessions
+            .as_ref()
+            .is_none_or(|c| c.hosts.is_empty() || c.hosts_of(agent).contains(&None))
+    };
     let rendered = project.render(
         project
             .registry
             .agents
             .values()
-            .filter(|a| selection.includes(&a.name)),
+            .filter(|a| selection.includes(&a.name) && here(&a.name)),
     )?;
     let files: Vec<DesiredContent> = rendered
         .into_iter()
@@ -98,7 +120,7 @@ pub fn desired(
     }
     let declared = declared_sockets(config.as_ref(), selection);
     let stale = stale_sockets(config.as_ref(), lock, selection);
-    let specs = match &config {
+    let all_specs: Vec<SessionSpec> = match &config {
         Some(c) => sessions::specs(c, &project.root, &config_hashes(&files))
             .into_iter()
             .filter(|s| selection.includes(&s.agent))
@@ -106,11 +128,19 @@ pub fn desired(
             .collect(),
         None => Vec::new(),
     };
+    let remote = super::hosts::desired(project, lock, selection, links, &all_specs)?;
+    let specs: Vec<SessionSpec> = all_specs.into_iter().filter(|s| s.host.is_none()).collect();
     let mut sockets: BTreeMap<String, bool> = stale
         .iter()
         .map(|s| (s.clone(), config.is_some()))
         .collect();
-    sockets.extend(declared.iter().map(|(s, _)| (s.clone(), true)));
+    // tmux must answer here for the sockets this machine runs sessions on; a machine that only
+    // drives other hosts needs no tmux of its own.
+    let remote_only = config.as_ref().is_some_and(|c| !c.hosts.is_empty());
+    sockets.extend(declared.iter().map(|(s, t)| {
+        let must = !remote_only || specs.iter().any(|sp| sp.socket == *s && sp.tenant == *t);
+        (s.clone(), must)
+    }));
     Ok(Desired {
         selection: selection.clone(),
         files,
@@ -121,11 +151,12 @@ pub fn desired(
         order: project.registry.graph().spawn_order().unwrap_or_default(),
         root: project.root.to_string_lossy().into_owned(),
         config,
+        remote,
     })
 }
 
 /// Each agent's config hash, from its desired files.
-fn config_hashes(files: &[DesiredContent]) -> BTreeMap<String, String> {
+pub(super) fn config_hashes(files: &[DesiredContent]) -> BTreeMap<String, String> {
     let mut by_agent: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
     for f in files {
         by_agent
@@ -182,11 +213,41 @@ fn stale_sockets(
 
 /// The plan: desired × lock × observed. Pure.
 pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> Plan {
-    let mut changes: Vec<Change> = file_changes(desired, lock.as_ref(), observed)
-        .into_iter()
-        .map(Change::File)
-        .collect();
-    let (sessions, notices) = session_plan(desired, lock.as_ref(), observed);
+    let mut files = file_changes(desired, lock.as_ref(), observed);
+    let (mut sessions, mut notices) = session_plan(desired, lock.as_ref(), observed);
+    let mut remote_desired = BTreeMap::new();
+    let mut remote_sockets = BTreeMap::new();
+    let mut remote_sessions = Vec::new();
+    for (name, d) in &desired.remote {
+        let Some(Ok(o)) = observed.remote.get(name) else {
+            continue;
+        };
+        let (f, s, n) = super::hosts::changes(
+            name,
+            d,
+            lock.as_ref(),
+            o,
+            &desired.selection,
+            &desired.order,
+        );
+        files.extend(f);
+        remote_sessions.extend(s);
+        notices.extend(n);
+        remote_sockets.insert(
+            name.clone(),
+            d.declared.iter().map(|(s, _)| s.clone()).collect(),
+        );
+        remote_desired.insert(
+            name.clone(),
+            desired_files(&d.files, &BTreeMap::new(), &BTreeSet::new()),
+        );
+    }
+    if !remote_sessions.is_empty() {
+        // Stops, then starts, in delegation order across every host.
+        sessions.extend(remote_sessions);
+        sessions = super::sessions::in_order(sessions, &desired.order);
+    }
+    let mut changes: Vec<Change> = files.into_iter().map(Change::File).collect();
     changes.extend(sessions.into_iter().map(Change::Session));
     let claude_setup = claude_setup(&changes, Path::new(&desired.root), observed);
     let config = desired.config.as_ref();
@@ -194,20 +255,7 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
         changes,
         lock,
         selection: desired.selection.clone(),
-        desired: desired
-            .files
-            .iter()
-            .map(|f| DesiredFile {
-                path: f.path.clone(),
-                agent: f.agent.clone(),
-                sha256: f.sha256.clone(),
-                stat: observed
-                    .stat
-                    .get(&f.path)
-                    .filter(|_| observed.same.contains(&f.path))
-                    .cloned(),
-            })
-            .collect(),
+        desired: desired_files(&desired.files, &observed.stat, &observed.same),
         notices,
         socket: config.map(|c| c.socket.clone()),
         tenant_sockets: config
@@ -222,7 +270,31 @@ pub fn plan(desired: &Desired, lock: Option<LockFile>, observed: &Observed) -> P
             desired.specs.clone()
         },
         proven_by_lock: false,
+        remote_desired,
+        remote_sockets,
+        unreachable: observed.unreachable.clone(),
     }
+}
+
+/// The desired files as the plan records them, with the identity on disk of those already as
+/// desired (`stat`, `same`: this machine's observation; empty for another host).
+fn desired_files(
+    files: &[DesiredContent],
+    stat: &BTreeMap<String, String>,
+    same: &BTreeSet<String>,
+) -> Vec<DesiredFile> {
+    files
+        .iter()
+        .map(|f| DesiredFile {
+            path: f.path.clone(),
+            agent: f.agent.clone(),
+            sha256: f.sha256.clone(),
+            stat: stat
+                .get(&f.path)
+                .filter(|_| same.contains(&f.path))
+                .cloned(),
+        })
+        .collect()
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -272,6 +344,7 @@ pub fn file_changes(
             before: Some(lossy(bytes)),
             after: None,
             security: Vec::new(),
+            host: None,
         });
     }
     let executable = |bin: &str| observed.executable.get(bin).copied().unwrap_or(false);
@@ -300,6 +373,7 @@ pub fn file_change(
         agent: f.agent.clone(),
         after: Some(f.content.clone()),
         security: Vec::new(),
+        host: None,
     };
     let Some(bytes) = disk else {
         return Some(change(
@@ -396,7 +470,11 @@ fn claude_setup(changes: &[Change], root: &Path, observed: &Observed) -> Vec<Pro
     let mut out: Vec<Problem> = Vec::new();
     for c in changes {
         let Change::Session(s) = c else { continue };
-        if s.action == Action::Delete || !s.spec.as_ref().is_some_and(|sp| sp.is_claude()) {
+        // Claude Code's configuration on another host is not read from here.
+        if s.host.is_some()
+            || s.action == Action::Delete
+            || !s.spec.as_ref().is_some_and(|sp| sp.is_claude())
+        {
             continue;
         }
         let Some((path, sandboxed)) = observed.claude_of.get(&s.session) else {

@@ -63,6 +63,69 @@ pub struct LockFile {
     /// plan checks the live sessions against them as the full plan would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noop_sessions: Option<NoopSessions>,
+    /// What iw wrote and used on other hosts (sessions.yaml's `hosts:`), by host name; absent
+    /// for a project on this machine only. Kept after a host leaves sessions.yaml until its
+    /// sessions are stopped and its files removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, HostLock>,
+}
+
+/// What iw did on one other host: how to reach it, the files it wrote there (as in
+/// [`LockFile::files`], relative to the host's root) and the sockets it used there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostLock {
+    /// The `ssh` destination.
+    pub ssh: String,
+    /// The project's root there.
+    pub root: std::path::PathBuf,
+    /// Extra `ssh` arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_args: Vec<String>,
+    /// Every file iw wrote there, by path relative to the host's root.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileEntry>,
+    /// The tmux sockets iw managed sessions on there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<String>,
+    /// SHA-256 of the lockfile iw last wrote on the host (`state/iw.lock` there): a plan that
+    /// finds another one there has its policies re-recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_sha256: Option<String>,
+}
+
+impl HostLock {
+    /// A record for `target`, with nothing written yet.
+    pub fn new(target: &crate::remote::Target) -> HostLock {
+        HostLock {
+            ssh: target.destination.clone(),
+            root: target.root.clone(),
+            ssh_args: target.ssh_args.clone(),
+            files: BTreeMap::new(),
+            sockets: Vec::new(),
+            written_sha256: None,
+        }
+    }
+
+    /// The target it records (to reach a host no longer in sessions.yaml).
+    pub fn target(&self, name: &str) -> crate::remote::Target {
+        crate::remote::Target {
+            name: name.to_string(),
+            destination: self.ssh.clone(),
+            root: self.root.clone(),
+            ssh_args: self.ssh_args.clone(),
+        }
+    }
+
+    /// The lockfile the host itself keeps (`state/iw.lock` under its root): its files, so that
+    /// the hook running there finds the policy hashes it trusts.
+    pub fn host_lockfile(&self, inputs: &Inputs) -> LockFile {
+        LockFile {
+            inputs: inputs.clone(),
+            files: self.files.clone(),
+            ..LockFile::empty()
+        }
+    }
 }
 
 /// The desired sessions of a complete apply, as the no-op fast path needs them: what
@@ -132,7 +195,16 @@ impl LockFile {
             warnings: Vec::new(),
             personas: BTreeMap::new(),
             noop_sessions: None,
+            hosts: BTreeMap::new(),
         }
+    }
+
+    /// The lockfile as bytes, as [`LockFile::write`] writes it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut data = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
+        data.push('\n');
+        Ok(data.into_bytes())
     }
 
     /// Reads `root/state/iw.lock`; `None` if there is none yet.
@@ -167,7 +239,21 @@ impl LockFile {
             ));
         }
         let lock: LockFile = serde_json::from_slice(&data).map_err(|e| damaged(e.to_string()))?;
-        for path in lock.files.keys() {
+        for (name, h) in &lock.hosts {
+            use crate::model::sessions::{bad_destination, bad_root, valid_host_name};
+            let why = if !valid_host_name(name) {
+                Some("it is not a valid host name")
+            } else {
+                bad_destination(&h.ssh).or_else(|| bad_root(&h.root))
+            };
+            if let Some(why) = why {
+                return Err(damaged(format!(
+                    "its host `{name}` cannot be trusted ({why}); iw will not connect to it"
+                )));
+            }
+        }
+        let remote = lock.hosts.values().flat_map(|h| h.files.keys());
+        for path in lock.files.keys().chain(remote) {
             if !is_generated_path(path) {
                 return Err(damaged(format!(
                     "it lists `{path}`, which is not a path iw generates; iw will not touch it"
@@ -177,11 +263,9 @@ impl LockFile {
         Ok(Some(lock))
     }
 
-    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link), and just
-    /// before it the policy index ([`super::lock_index`]), whose stamp it records in
-    /// `policy_index` (set here). An apply killed between the two leaves stamps that differ, and
-    /// the hook then reads the lockfile itself.
-    pub fn write(&mut self, root: &Path) -> Result<()> {
+    /// The lockfile's bytes and, for the hook, its policy index ([`super::lock_index`]), whose
+    /// stamp the lockfile records in `policy_index` (set here).
+    pub fn encode(&mut self) -> Result<(Vec<u8>, Vec<u8>)> {
         // The stamp has a fixed length: serialise with a placeholder, index the text (offsets
         // do not move), then put the real stamp in its place.
         let placeholder = "0".repeat(64);
@@ -197,9 +281,17 @@ impl LockFile {
             + field.len();
         data.replace_range(at..at + 64, &index.stamp);
         self.policy_index = Some(index.stamp);
+        Ok((data.into_bytes(), index.bytes))
+    }
+
+    /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link), and just
+    /// before it the policy index, whose stamp it records. An apply killed between the two
+    /// leaves stamps that differ, and the hook then reads the lockfile itself.
+    pub fn write(&mut self, root: &Path) -> Result<()> {
+        let (data, index) = self.encode()?;
         fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
-        fsutil::write_atomic(&root.join(super::lock_index::INDEX_PATH), &index.bytes)?;
-        fsutil::write_atomic(&root.join(LOCK_PATH), data.as_bytes())
+        fsutil::write_atomic(&root.join(super::lock_index::INDEX_PATH), &index)?;
+        fsutil::write_atomic(&root.join(LOCK_PATH), &data)
     }
 }
 
@@ -310,6 +402,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_lockfile_without_hosts_has_no_hosts_section_and_bad_host_records_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = LockFile::empty();
+        lock.write(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LOCK_PATH)).unwrap();
+        assert!(!text.contains("hosts"), "{text}");
+        let target = crate::remote::Target {
+            name: "h1".into(),
+            destination: "dev@h1".into(),
+            root: "/srv/p".into(),
+            ssh_args: vec!["-F".into(), "cfg".into()],
+        };
+        lock.hosts.insert("h1".into(), HostLock::new(&target));
+        lock.write(dir.path()).unwrap();
+        let back = LockFile::read(dir.path()).unwrap().unwrap();
+        assert_eq!(back.hosts["h1"].target("h1"), target);
+        // A tampered record must not make iw run `ssh -oProxyCommand=…`.
+        for (ssh, root) in [("-oProxyCommand=x", "/srv/p"), ("dev@h1", "relative")] {
+            let mut bad = lock.clone();
+            let h = bad.hosts.get_mut("h1").unwrap();
+            h.ssh = ssh.into();
+            h.root = root.into();
+            bad.write(dir.path()).unwrap();
+            let e = LockFile::read(dir.path()).unwrap_err().to_string();
+            assert!(e.contains("cannot be trusted"), "{e}");
+        }
+    }
+
+    #[test]
     fn generated_paths_only() {
         assert!(is_generated_path("agents/a-b/.claude/settings.json"));
         assert!(is_generated_path("agents/a/.claude/CLAUDE.md"));
@@ -365,6 +486,8 @@ mod tests {
         let e = ApplyLock::acquire(dir.path(), Duration::from_millis(60)).unwrap_err();
         assert!(e.to_string().contains("another iw apply is running"), "{e}");
         drop(held);
-        ApplyLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        // Not `ZERO`: a process another test forks at this moment shares the lock's open file
+        // until it execs, keeping the lock held for that long.
+        ApplyLock::acquire(dir.path(), Duration::from_secs(5)).unwrap();
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod hosts;
 pub mod lock;
 pub mod lock_index;
 pub mod noop;
@@ -26,7 +27,27 @@ pub fn compute(
     lock: Option<lock::LockFile>,
     selection: &plan::Selection,
 ) -> Result<plan::Plan> {
-    let desired = diff::desired(project, lock.as_ref(), selection)?;
-    let observed = observe::observe(project, lock.as_ref(), &desired)?;
+    compute_with(project, lock, selection, &hosts::Links::default())
+}
+
+/// Connects to the hosts `project` declares and those `lock` remembers, over SSH
+/// ([`crate::remote::connect_targets`]), all at once; a host that cannot be reached is kept with why.
+pub fn connect(project: &Project, lock: Option<&lock::LockFile>) -> hosts::Links {
+    hosts::Links::connect(
+        &hosts::Links::targets(project, lock),
+        crate::remote::connect_targets,
+    )
+}
+
+/// [`compute`] over this machine and the hosts of `links` (declared hosts missing from it are
+/// not planned: connect them with [`hosts::Links::connect`]).
+pub fn compute_with(
+    project: &Project,
+    lock: Option<lock::LockFile>,
+    selection: &plan::Selection,
+    links: &hosts::Links,
+) -> Result<plan::Plan> {
+    let desired = diff::desired_with(project, lock.as_ref(), selection, links)?;
+    let observed = observe::observe_with(project, lock.as_ref(), &desired, links)?;
     Ok(diff::plan(&desired, lock, &observed))
 }

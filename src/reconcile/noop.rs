@@ -97,6 +97,10 @@ pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
     let Some(recorded) = &lock.noop else {
         return false;
     };
+    // Other hosts are never proven unchanged from here: a plan observes them.
+    if !lock.hosts.is_empty() {
+        return false;
+    }
     if !no_stale_sockets(lock) {
         return false;
     }

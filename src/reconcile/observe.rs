@@ -36,10 +36,64 @@ pub struct Observed {
     /// For each Claude Code session: its configuration file, and whether the agents' environment
     /// sets `CLAUDE_CODE_SANDBOXED`.
     pub claude_of: BTreeMap<String, (PathBuf, bool)>,
+    /// What was seen on each other host, or why it could not be observed.
+    pub remote: BTreeMap<String, std::result::Result<super::hosts::HostObserved, String>>,
+    /// The hosts that could not be reached or observed.
+    pub unreachable: Vec<crate::reconcile::plan::Unreachable>,
 }
 
-/// Observes what `desired` is compared with.
+/// Observes what `desired` is compared with, on this machine.
 pub fn observe(project: &Project, lock: Option<&LockFile>, desired: &Desired) -> Result<Observed> {
+    observe_with(project, lock, desired, &super::hosts::Links::default())
+}
+
+/// [`observe`], and every host of `links` in parallel with this machine.
+pub fn observe_with(
+    project: &Project,
+    lock: Option<&LockFile>,
+    desired: &Desired,
+    links: &super::hosts::Links,
+) -> Result<Observed> {
+    std::thread::scope(|scope| {
+        let remote = (!desired.remote.is_empty()).then(|| {
+            scope.spawn(|| super::hosts::observe(&desired.remote, lock, links, &desired.selection))
+        });
+        let mut o = observe_here(project, lock, desired)?;
+        if let Some(job) = remote {
+            o.remote = job.join().unwrap_or_else(|_| {
+                let failed = || Err("observing it failed unexpectedly".to_string());
+                desired
+                    .remote
+                    .keys()
+                    .map(|h| (h.clone(), failed()))
+                    .collect()
+            });
+        }
+        o.unreachable = super::hosts::unreachable(links, &o.remote);
+        // Hosts to plan that no link was given for (a caller that did not connect them).
+        let mut expected: Vec<String> = desired
+            .config
+            .iter()
+            .flat_map(|c| c.hosts.keys().cloned())
+            .collect();
+        expected.extend(lock.iter().flat_map(|l| l.hosts.keys().cloned()));
+        for h in expected {
+            let known = links.links.contains_key(&h) || o.unreachable.iter().any(|u| u.host == h);
+            if !known {
+                o.unreachable.push(crate::reconcile::plan::Unreachable {
+                    host: h,
+                    reason: "not connected".into(),
+                });
+            }
+        }
+        o.unreachable.sort_by(|a, b| a.host.cmp(&b.host));
+        o.unreachable.dedup();
+        Ok(o)
+    })
+}
+
+/// What is on this machine.
+fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -> Result<Observed> {
     let root = &project.root;
     let mut o = Observed::default();
     // Each desired file on disk, on every core for large teams; the bytes kept only if they differ.

@@ -134,9 +134,16 @@ pub struct FileChange {
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
     /// binary missing, permission rules dropped), one line each; empty if it does not.
     pub security: Vec<String>,
+    /// The host it is on (`None`: this machine); `path` is then relative to the host's root.
+    pub host: Option<String>,
 }
 
 impl FileChange {
+    /// The path as people read it: relative to the project root, or `host:path` on another host.
+    pub fn display_path(&self) -> String {
+        on_host(&self.path, self.host.as_deref(), ":")
+    }
+
     /// The unified diff from `before` to `after`.
     pub fn diff(&self) -> String {
         let old = self.before.as_deref().unwrap_or("");
@@ -217,6 +224,33 @@ pub struct SessionChange {
     pub reason: String,
     /// The desired session (for create and replace).
     pub spec: Option<SessionSpec>,
+    /// The host it is on (`None`: this machine).
+    pub host: Option<String>,
+}
+
+impl SessionChange {
+    /// The session as people read it: `iw-a`, or `iw-a on gpu-1` on another host.
+    pub fn display_name(&self) -> String {
+        on_host(&self.session, self.host.as_deref(), " on ")
+    }
+}
+
+/// `what`, qualified by `host` when there is one (`sep` between them).
+pub fn on_host(what: &str, host: Option<&str>, sep: &str) -> String {
+    match host {
+        Some(h) if sep == ":" => format!("{h}:{what}"),
+        Some(h) => format!("{what}{sep}{h}"),
+        None => what.to_string(),
+    }
+}
+
+/// A host the plan could not observe: nothing is planned, or applied, there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreachable {
+    /// Its name in sessions.yaml (or in the lockfile, for a host no longer declared).
+    pub host: String,
+    /// Why (the connection's or the probe's error).
+    pub reason: String,
 }
 
 /// One change in a plan.
@@ -266,6 +300,8 @@ pub enum NoticeKind {
     NameTaken,
     /// A session whose definition changed, left running because of `restart: never`.
     RestartNever,
+    /// A host now declared at another destination or root than iw last used.
+    HostMoved,
 }
 
 /// A notice: reported, not acted on.
@@ -328,6 +364,13 @@ pub struct Plan {
     pub specs: Vec<SessionSpec>,
     /// True when the lockfile proved the plan empty without rendering ([`crate::reconcile::noop`]).
     pub proven_by_lock: bool,
+    /// Every desired file on other hosts, by host (apply records them in that host's section of
+    /// the lockfile).
+    pub remote_desired: std::collections::BTreeMap<String, Vec<DesiredFile>>,
+    /// The sockets sessions are declared on, on each reachable other host.
+    pub remote_sockets: std::collections::BTreeMap<String, Vec<String>>,
+    /// The hosts that could not be observed; the plan changes nothing there and `iw plan` exits 1.
+    pub unreachable: Vec<Unreachable>,
 }
 
 impl Plan {
@@ -351,6 +394,9 @@ impl Plan {
             claude_setup: Vec::new(),
             specs: Vec::new(),
             proven_by_lock: true,
+            remote_desired: Default::default(),
+            remote_sockets: Default::default(),
+            unreachable: Vec::new(),
         }
     }
 }
@@ -412,6 +458,7 @@ mod tests {
             },
             path: "agents/a/CLAUDE.md".into(),
             agent: "a".into(),
+            host: None,
             drift: None,
             backup: false,
             before: before.map(str::to_string),

@@ -68,7 +68,7 @@ pub fn digest(plan: &Plan) -> Vec<String> {
             Change::File(f) => format!(
                 "{} {} {} {}",
                 f.action.symbol(),
-                f.path,
+                f.display_path(),
                 sha_opt(f.before.as_deref()),
                 sha_opt(f.after.as_deref())
             ),
@@ -76,7 +76,7 @@ pub fn digest(plan: &Plan) -> Vec<String> {
                 "{} session {} on {} {}",
                 s.action.symbol(),
                 s.session,
-                s.socket,
+                crate::reconcile::plan::on_host(&s.socket, s.host.as_deref(), "@"),
                 s.spec
                     .as_ref()
                     .map_or_else(|| "-".to_string(), |sp| sp.hash())

@@ -106,6 +106,7 @@ fn for_spec(
             socket: socket.to_string(),
             reason,
             spec: Some(spec.clone()),
+            host: spec.host.clone(),
         }))
     };
     let notice = |kind, message: String| {
@@ -195,6 +196,7 @@ fn leftover(
             socket: sock.to_string(),
             reason,
             spec: None,
+            host: None,
         }));
     }
     if !on_declared || specs.iter().any(|s| s.name == l.name) || ours(l, root) {
@@ -225,7 +227,7 @@ fn leftover(
 
 /// Stops first — agents gone from the registry, then delegators before their delegates — then
 /// starts, delegates before their delegators.
-fn in_order(changes: Vec<SessionChange>, spawn_order: &[String]) -> Vec<SessionChange> {
+pub(super) fn in_order(changes: Vec<SessionChange>, spawn_order: &[String]) -> Vec<SessionChange> {
     let rank = |agent: &str| spawn_order.iter().position(|a| a == agent);
     let (mut deletes, mut starts): (Vec<SessionChange>, Vec<SessionChange>) = changes
         .into_iter()
@@ -264,6 +266,7 @@ mod tests {
             config: "c".into(),
             tenant: None,
             socket: "s".into(),
+            host: None,
         }
     }
 

@@ -13,7 +13,8 @@
 //! | `server.rs` | the host's side of probe and write (`iw remote probe|write`): files under a root |
 //! | `wire.rs` | the JSON between the two sides (content in base64) |
 //! | `quote.rs` | quoting words for the remote login shell |
-//! | `local.rs` | [`LocalLink`]: a "host" that is a directory on this machine |
+//! | `target.rs` | the hosts sessions.yaml declares, as [`Target`]s, and connecting to them |
+//! | `dir.rs` | [`DirLink`]: a "host" that is a directory on this machine (tests, development) |
 //!
 //! docs/remote.md describes the protocol, the install, the control sockets and the failures.
 
@@ -107,12 +108,14 @@ pub trait HostLink: Servers + Send + Sync {
     fn iw_path(&self) -> PathBuf;
 }
 
+mod dir;
 pub mod install;
-pub mod local;
 pub mod quote;
 pub mod server;
 pub mod ssh;
+mod target;
 pub mod wire;
 
-pub use local::LocalLink;
+pub use dir::DirLink;
 pub use ssh::{Options, SshLink, connect, connect_with};
+pub use target::{connect_targets, target, targets};

@@ -160,7 +160,19 @@ fn runs_claude(l: &LiveSession) -> bool {
 
 /// The row of a live session (`tenant`: whose sessions these are).
 pub fn row(project: &Project, l: &LiveSession, tenant: Option<&str>) -> Result<Row> {
-    let root = project.root.to_string_lossy();
+    row_on(project, l, tenant, None)
+}
+
+/// [`row`] of a session on another host, whose project root there is `host_root` (`None`: this
+/// machine). Whether it is up to date, and what it is doing (reported through the status hook on
+/// its host), are not known from here.
+pub fn row_on(
+    project: &Project,
+    l: &LiveSession,
+    tenant: Option<&str>,
+    host_root: Option<&std::path::Path>,
+) -> Result<Row> {
+    let root = host_root.unwrap_or(&project.root).to_string_lossy();
     let managed = if !l.managed {
         "no"
     } else if l.root.as_deref() == Some(&*root) {
@@ -169,11 +181,11 @@ pub fn row(project: &Project, l: &LiveSession, tenant: Option<&str>) -> Result<R
         "other project"
     };
     let up_to_date = match (&l.agent, managed) {
-        (Some(a), "yes") => desired_spec(project, a, tenant)?
+        (Some(a), "yes") if host_root.is_none() => desired_spec(project, a, tenant)?
             .map(|s| l.hash.as_deref() == Some(s.hash().as_str()) && !l.pane_dead),
         _ => None,
     };
-    let activity = activity_of(project, l, tenant);
+    let activity = activity_of(project, l, tenant).filter(|_| host_root.is_none());
     let ready = (runs_claude(l) && !l.pane_dead).then(|| {
         activity
             .as_ref()
@@ -205,15 +217,35 @@ pub fn rows(
     tenant: Option<&str>,
     filter: Option<&str>,
 ) -> Result<Vec<Row>> {
+    rows_on(project, live, prefix, tenant, filter, None)
+}
+
+/// [`rows`] of the sessions on `host` (`None`: this machine): the live sessions there, and the
+/// sessions declared there that do not exist.
+pub fn rows_on(
+    project: &Project,
+    live: &[LiveSession],
+    prefix: &str,
+    tenant: Option<&str>,
+    filter: Option<&str>,
+    host: Option<(&str, &std::path::Path)>,
+) -> Result<Vec<Row>> {
     let live: Vec<&LiveSession> = live.iter().filter(|l| l.run.is_none()).collect();
     let mut rows = Vec::new();
     for l in &live {
-        rows.push(row(project, l, tenant)?);
+        rows.push(row_on(project, l, tenant, host.map(|h| h.1))?);
     }
+    let here = host.map(|h| h.0.to_string());
     if let Some(c) = &project.sessions {
         let declared: Vec<&String> = match tenant {
-            None => c.sessions.keys().collect(),
-            Some(t) => c.tenants[t].agents.iter().collect(),
+            None => c
+                .sessions
+                .values()
+                .filter(|d| d.host == here)
+                .map(|d| &d.agent)
+                .collect(),
+            Some(t) if c.tenants[t].host == here => c.tenants[t].agents.iter().collect(),
+            Some(_) => Vec::new(),
         };
         for agent in declared {
             let name = format!("{prefix}{agent}");

@@ -113,6 +113,13 @@ impl Caller {
         self.vars.contains_key("IW_NO_FAST_PATH")
     }
 
+    /// `IW_TEST_DIR_HOSTS`: reach every host of sessions.yaml as a directory here (its `root`)
+    /// with this machine's tmux on sockets suffixed by its name, instead of over SSH: the
+    /// integration tests' way to drive other hosts without sshd ([`crate::remote::DirLink`]).
+    pub fn test_dir_hosts(&self) -> bool {
+        self.vars.contains_key("IW_TEST_DIR_HOSTS")
+    }
+
     /// `IW_TEST_ABORT_AFTER=N`: the crash-safety tests' way to abort an apply after N changes, as
     /// `kill -9` would.
     pub fn test_abort_after(&self) -> Option<usize> {

@@ -77,7 +77,7 @@ pub fn security_text(plan: &Plan) -> String {
                 out.push_str(&format!(
                     "  {} {} ({}): {problem}\n",
                     Style::new().red().bold().apply_to("!!"),
-                    f.path,
+                    f.display_path(),
                     f.agent
                 ));
             }
@@ -111,6 +111,30 @@ pub fn notices_text(plan: &Plan) -> String {
     out
 }
 
+/// The hosts the plan could not observe, with why, or nothing.
+pub fn unreachable_text(plan: &Plan) -> String {
+    if plan.unreachable.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{}\n",
+        Style::new()
+            .red()
+            .bold()
+            .apply_to("Hosts iw could not reach (nothing is planned or applied there):")
+    );
+    for u in &plan.unreachable {
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            Style::new().red().bold().apply_to("!"),
+            u.host,
+            u.reason
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 /// The plan as text: one block per change with its symbol, reason and diff, then the summary.
 pub fn plan_text(plan: &Plan, show_diff: bool) -> String {
     let mut out = Vec::new();
@@ -126,8 +150,11 @@ pub fn write_plan(
     show_diff: bool,
 ) -> std::io::Result<()> {
     let notices = notices_text(plan);
+    out.write_all(unreachable_text(plan).as_bytes())?;
     if plan.is_empty() {
-        let what = if plan.socket.is_some() {
+        let what = if !plan.unreachable.is_empty() {
+            "Nothing to change on the hosts iw could reach."
+        } else if plan.socket.is_some() {
             "The generated files and sessions match the registry, templates and sessions.yaml."
         } else {
             "The generated files match the registry and templates."
@@ -181,7 +208,7 @@ fn file_block(f: &FileChange, show_diff: bool) -> String {
     let mut out = format!(
         "  {} {}  ({}) will be {verb}",
         style.apply_to(f.action.symbol()).bold(),
-        style.apply_to(&f.path),
+        style.apply_to(f.display_path()),
         f.agent,
     );
     if !why.is_empty() {
@@ -212,7 +239,7 @@ fn session_block(sc: &SessionChange, show_diff: bool) -> String {
     let mut out = format!(
         "  {} session {}  ({}) will be {verb}: {}\n",
         style.apply_to(sc.action.symbol()).bold(),
-        style.apply_to(&sc.session),
+        style.apply_to(sc.display_name()),
         sc.agent,
         Style::new().dim().apply_to(&sc.reason),
     );
@@ -259,33 +286,20 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
     let changes: Vec<Value> = plan
         .changes
         .iter()
-        .map(|c| match c {
-            Change::File(f) => json!({
-                "kind": "file",
-                "action": f.action,
-                "symbol": f.action.symbol(),
-                "path": f.path,
-                "agent": f.agent,
-                "drift": f.drift,
-                "backup": f.backup,
-                "security": f.security,
-                "diff": f.diff(),
-            }),
-            Change::Session(s) => json!({
-                "kind": "session",
-                "action": s.action,
-                "symbol": s.action.symbol(),
-                "session": s.session,
-                "socket": s.socket,
-                "agent": s.agent,
-                "reason": s.reason,
-                "command": s.spec.as_ref().map(|sp| sp.command.clone()),
-                "tenant": s.spec.as_ref().and_then(|sp| sp.tenant.clone()),
-                "workdir": s.spec.as_ref().map(|sp| sp.workdir.clone()),
-            }),
+        .map(|c| (c, change_json(c)))
+        .map(|(c, mut v)| {
+            // Only on other hosts: a local plan's JSON is what it was before hosts.
+            let host = match c {
+                Change::File(f) => &f.host,
+                Change::Session(s) => &s.host,
+            };
+            if let (Some(h), Some(o)) = (host, v.as_object_mut()) {
+                o.insert("host".into(), json!(h));
+            }
+            v
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "format_version": PLAN_JSON_VERSION,
         "root": root,
         "changed": !plan.is_empty(),
@@ -304,7 +318,40 @@ pub fn plan_json(plan: &Plan, root: &std::path::Path) -> Value {
         "socket": plan.socket,
         "tenant_sockets": plan.tenant_sockets,
         "noop_from_lock": plan.proven_by_lock,
-    })
+    });
+    if let (false, Some(o)) = (plan.unreachable.is_empty(), doc.as_object_mut()) {
+        o.insert("unreachable".into(), json!(plan.unreachable));
+    }
+    doc
+}
+
+/// One change as JSON (without its host).
+fn change_json(c: &Change) -> Value {
+    match c {
+        Change::File(f) => json!({
+            "kind": "file",
+            "action": f.action,
+            "symbol": f.action.symbol(),
+            "path": f.path,
+            "agent": f.agent,
+            "drift": f.drift,
+            "backup": f.backup,
+            "security": f.security,
+            "diff": f.diff(),
+        }),
+        Change::Session(s) => json!({
+            "kind": "session",
+            "action": s.action,
+            "symbol": s.action.symbol(),
+            "session": s.session,
+            "socket": s.socket,
+            "agent": s.agent,
+            "reason": s.reason,
+            "command": s.spec.as_ref().map(|sp| sp.command.clone()),
+            "tenant": s.spec.as_ref().and_then(|sp| sp.tenant.clone()),
+            "workdir": s.spec.as_ref().map(|sp| sp.workdir.clone()),
+        }),
+    }
 }
 
 /// A duration as people read it in a table: `42s`, `3m05s`, `2h10m`, `1d03h`.
@@ -396,4 +443,59 @@ pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String 
         out.push_str(&line(&mut r.iter().map(String::as_str)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::lock::LockFile;
+    use crate::reconcile::plan::Unreachable;
+
+    #[test]
+    fn changes_on_other_hosts_name_their_host() {
+        console::set_colors_enabled(false);
+        let mut plan = Plan::proven_empty(LockFile::empty());
+        plan.proven_by_lock = false;
+        plan.changes.push(Change::File(FileChange {
+            action: Action::Create,
+            path: "agents/v/.claude/CLAUDE.md".into(),
+            agent: "v".into(),
+            drift: None,
+            backup: false,
+            before: None,
+            before_sha256: None,
+            after: Some("x\n".into()),
+            security: Vec::new(),
+            host: Some("gpu-1".into()),
+        }));
+        plan.changes.push(Change::Session(SessionChange {
+            action: Action::Create,
+            agent: "v".into(),
+            session: "iw-vllm-agent".into(),
+            socket: "s".into(),
+            reason: "not running".into(),
+            spec: None,
+            host: Some("gpu-1".into()),
+        }));
+        plan.unreachable.push(Unreachable {
+            host: "gpu-2".into(),
+            reason: "ssh: connection refused".into(),
+        });
+        let text = plan_text(&plan, false);
+        assert!(text.contains("+ gpu-1:agents/v/.claude/CLAUDE.md  (v) will be created"));
+        assert!(text.contains("+ session iw-vllm-agent on gpu-1  (v) will be created"));
+        assert!(text.contains("gpu-2: ssh: connection refused"), "{text}");
+        let doc = plan_json(&plan, std::path::Path::new("/p"));
+        assert_eq!(doc["changes"][0]["host"], "gpu-1");
+        assert_eq!(doc["changes"][1]["host"], "gpu-1");
+        assert_eq!(doc["unreachable"][0]["host"], "gpu-2");
+        // A local change carries no `host`, as before hosts existed.
+        if let Change::File(f) = &mut plan.changes[0] {
+            f.host = None;
+        }
+        plan.unreachable.clear();
+        let doc = plan_json(&plan, std::path::Path::new("/p"));
+        assert!(doc["changes"][0].get("host").is_none());
+        assert!(doc.get("unreachable").is_none());
+    }
 }

@@ -58,19 +58,25 @@ pub(crate) fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progr
         let result = (|| -> Result<String> {
             let project = crate::project::Project::load(&root)?;
             let _lock = crate::reconcile::lock::ApplyLock::acquire(&root, Duration::from_secs(3))?;
-            let plan = crate::reconcile::compute(
-                &project,
-                crate::reconcile::lock::LockFile::read(&root)?,
-                &selection,
-            )?;
-            if plan.is_empty() {
+            let lock = crate::reconcile::lock::LockFile::read(&root)?;
+            let links = crate::reconcile::connect(&project, lock.as_ref());
+            let plan = crate::reconcile::compute_with(&project, lock, &selection, &links)?;
+            if plan.is_empty() && plan.unreachable.is_empty() {
                 return Ok("No changes.".into());
             }
-            let report = crate::reconcile::apply::apply(&project, &plan, |a| {
-                let _ = tx.send(Progress::Line(app::strip_ansi(
-                    &crate::views::applied_line(a),
+            let system = crate::tmux::System;
+            let report =
+                crate::reconcile::apply::apply_on(&project, &plan, &system, &links, |a| {
+                    let _ = tx.send(Progress::Line(app::strip_ansi(
+                        &crate::views::applied_line(a),
+                    )));
+                })?;
+            if let Some(u) = plan.unreachable.first() {
+                return Err(crate::support::Error::msg(format!(
+                    "applied on the hosts iw could reach; nothing was changed on {} ({})",
+                    u.host, u.reason
                 )));
-            })?;
+            }
             Ok(app::strip_ansi(&crate::views::apply_done(&report)))
         })();
         let _ = tx.send(Progress::Done(result));

@@ -194,6 +194,7 @@ mod tests {
             config: String::new(),
             tenant: None,
             socket: "s".into(),
+            host: None,
         };
         let (a, b) = (spec("a", "claude --settings x"), spec("b", "sleep 1"));
         let live = vec![

@@ -13,6 +13,7 @@ mod common;
 mod fast_path;
 mod handoff;
 mod hook;
+mod hosts;
 mod init_doctor;
 mod reconcile;
 mod remote;

@@ -35,13 +35,30 @@ fn target(name: &str, h: &Sshd) -> Target {
 /// (a hard link, or a copy): the tests that are not about installing skip shipping ~190 MB of
 /// debug binary each.
 fn preinstall(h: &Sshd) {
-    let bin = Path::new(env!("CARGO_BIN_EXE_iw"));
+    let bin = private_copy();
     let sha = iw::remote::install::binary_sha256(bin).unwrap();
     let dest = iw::remote::install::installed_path(h.remote_home().to_str().unwrap(), &sha);
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
     if std::fs::hard_link(bin, &dest).is_err() {
         std::fs::copy(bin, &dest).unwrap();
     }
+}
+
+/// A copy of the `iw` binary made once per test process, the one [`preinstall`] links from:
+/// a hard link to target/debug/iw itself would change its ctime, which is part of the no-op
+/// key (src/reconcile/noop.rs), and so disturb tests running beside these.
+fn private_copy() -> &'static Path {
+    static COPY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("iw-test-bin-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let copy = dir.join("iw");
+        std::fs::copy(env!("CARGO_BIN_EXE_iw"), &copy).unwrap();
+        copy
+    })
 }
 
 /// Connects to `h` with iw already in place there ([`preinstall`]).

@@ -7,6 +7,7 @@
 //! agent's generated configuration, so that a changed config restarts the session.
 
 mod checks;
+mod hosts;
 mod parse;
 mod raw;
 mod spec;
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 use crate::support::diag::did_you_mean;
 
+pub use hosts::{bad_destination, bad_root, valid_host_name};
 pub use parse::{parse, parse_in};
 pub use spec::{SessionSpec, config_hash, specs};
 
@@ -54,11 +56,12 @@ pub const TOP_FIELDS: &[&str] = &[
     "ready_timeout",
     "runs",
     "notify",
+    "hosts",
     "tenants",
     "sessions",
 ];
 /// Fields of one session.
-pub const SESSION_FIELDS: &[&str] = &["command", "env", "workdir", "restart"];
+pub const SESSION_FIELDS: &[&str] = &["command", "env", "workdir", "restart", "host"];
 /// Environment variables iw sets in every session.
 pub const RESERVED_ENV: &[&str] = &["IW_AGENT", "IW_ROOT", "IW_TENANT"];
 
@@ -96,6 +99,22 @@ pub struct SessionsConfig {
     pub notify: NotifyConfig,
     /// Tenants: further copies of a subset of the team, each on its own socket.
     pub tenants: BTreeMap<String, Tenant>,
+    /// Other machines sessions may run on (`hosts:`), by name.
+    pub hosts: BTreeMap<String, Host>,
+}
+
+/// A machine reached with OpenSSH (`hosts: NAME: {ssh, root, ssh_args}`): agents whose session
+/// says `host: NAME` run there, with their files under its `root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Its name in sessions.yaml.
+    pub name: String,
+    /// What `ssh` connects to (`user@host`, or a `Host` of the ssh configuration).
+    pub ssh: String,
+    /// The project's root there (absolute).
+    pub root: std::path::PathBuf,
+    /// Extra arguments for every `ssh` call to it.
+    pub ssh_args: Vec<String>,
 }
 
 /// A tenant (the seed's §7.3.3): its own sessions of a subset of the agents, on its own socket,
@@ -113,6 +132,8 @@ pub struct Tenant {
     pub env: BTreeMap<String, String>,
     /// Per-agent overrides.
     pub overrides: BTreeMap<String, Override>,
+    /// The host its sessions run on (`None`: this machine).
+    pub host: Option<String>,
 }
 
 /// What a tenant changes for one agent.
@@ -186,6 +207,7 @@ impl Default for SessionsConfig {
             runs: RunsConfig::default(),
             notify: NotifyConfig::default(),
             tenants: BTreeMap::new(),
+            hosts: BTreeMap::new(),
         }
     }
 }
@@ -203,12 +225,48 @@ pub struct SessionDecl {
     pub workdir: Option<String>,
     /// Restart policy.
     pub restart: Restart,
+    /// The host it runs on (`None`: this machine).
+    pub host: Option<String>,
 }
 
 impl SessionsConfig {
     /// The tmux session name of `agent`.
     pub fn session_name(&self, agent: &str) -> String {
         format!("{}{agent}", self.prefix)
+    }
+
+    /// The hosts agent `agent`'s sessions run on (its own and its tenants'), `None` for this
+    /// machine, sorted; an agent without any session is on this machine (`[None]`): its files
+    /// are generated where its sessions run.
+    pub fn hosts_of(&self, agent: &str) -> Vec<Option<String>> {
+        let mut hosts: Vec<Option<String>> = self
+            .sessions
+            .get(agent)
+            .map(|d| d.host.clone())
+            .into_iter()
+            .chain(
+                self.tenants
+                    .values()
+                    .filter(|t| t.agents.iter().any(|a| a == agent))
+                    .map(|t| t.host.clone()),
+            )
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        if hosts.is_empty() {
+            hosts.push(None);
+        }
+        hosts
+    }
+
+    /// The root of `host` (`None`: this machine's `local_root`).
+    pub fn root_on<'a>(
+        &'a self,
+        host: Option<&str>,
+        local_root: &'a std::path::Path,
+    ) -> &'a std::path::Path {
+        host.and_then(|h| self.hosts.get(h))
+            .map_or(local_root, |h| h.root.as_path())
     }
 
     /// The socket and session name prefix of `tenant` (`None`: the project's own sessions).

@@ -12,6 +12,7 @@ use super::checks::{
     check_workdir, command_text, env_map, unrecognised_claude, valid_prefix, valid_socket,
     workdir_will_exist,
 };
+use super::hosts::{host_ref, hosts_config};
 use super::raw;
 use super::tenants::tenants_config;
 use super::{
@@ -60,6 +61,16 @@ pub fn parse_in(
         };
     let mut out = Collector::new(file, src);
     let socket = socket(doc.socket, &mut out);
+    let declared: Vec<String> = doc
+        .hosts
+        .as_ref()
+        .map(|h| h.value.0.iter().map(|(k, _)| k.value.clone()).collect())
+        .unwrap_or_default();
+    let hosts = hosts_config(doc.hosts, &mut out);
+    let known_hosts = Hosts {
+        hosts: &hosts,
+        declared: &declared,
+    };
     let config = SessionsConfig {
         prefix: prefix(doc.prefix, &mut out),
         command: command(doc.command, &mut out),
@@ -68,11 +79,32 @@ pub fn parse_in(
         env: env_map(doc.env, None, None, &mut out),
         runs: runs_config(doc.runs.map(|r| r.value).unwrap_or_default(), &mut out),
         notify: notify_config(doc.notify.map(|n| n.value), &mut out),
-        tenants: tenants_config(doc.tenants, registry, &socket, &mut out),
-        sessions: sessions(doc.sessions, registry, root, &mut out),
+        tenants: tenants_config(doc.tenants, registry, &socket, &known_hosts, &mut out),
+        sessions: sessions(doc.sessions, registry, root, &known_hosts, &mut out),
         socket,
+        hosts,
     };
     out.finish(config)
+}
+
+/// The hosts a `host:` may name: the valid ones, and the names of all those declared.
+pub(super) struct Hosts<'a> {
+    /// The declared hosts without errors.
+    pub hosts: &'a BTreeMap<String, super::Host>,
+    /// Every name under `hosts:`.
+    pub declared: &'a [String],
+}
+
+impl Hosts<'_> {
+    /// The host named by `value` ([`host_ref`]); `what` names the session or tenant.
+    pub fn resolve(
+        &self,
+        what: &str,
+        value: Option<Spanned<String>>,
+        out: &mut Collector<'_>,
+    ) -> Option<String> {
+        host_ref(what, value, self.hosts, self.declared, out)
+    }
 }
 
 /// `socket`: the tmux socket (empty when it is invalid, which is reported).
@@ -239,13 +271,14 @@ fn sessions(
     doc: Option<Spanned<SpannedMap<Option<raw::Entry>>>>,
     registry: &Registry,
     root: Option<&Path>,
+    hosts: &Hosts<'_>,
     out: &mut Collector<'_>,
 ) -> BTreeMap<String, SessionDecl> {
     let known: Vec<&str> = registry.names().collect();
     let mut sessions = BTreeMap::new();
     for (key, entry) in doc.map(|s| s.value.0).unwrap_or_default() {
         let entry = entry.value.unwrap_or_default();
-        if let Some(decl) = session(&key, entry, registry, &known, root, out) {
+        if let Some(decl) = session(&key, entry, registry, &known, root, hosts, out) {
             sessions.insert(decl.agent.clone(), decl);
         }
     }
@@ -259,10 +292,14 @@ fn session(
     registry: &Registry,
     known: &[&str],
     root: Option<&Path>,
+    hosts: &Hosts<'_>,
     out: &mut Collector<'_>,
 ) -> Option<SessionDecl> {
     let before = out.errors();
     let agent = key.value.clone();
+    let host = hosts.resolve(&format!("session `{agent}`"), e.host, out);
+    // A remote workdir is under the host's root, which cannot be looked at from here.
+    let root = root.filter(|_| host.is_none());
     if !registry.agents.contains_key(&agent) {
         let help = out
             .suggestions
@@ -297,6 +334,7 @@ fn session(
         env,
         workdir,
         restart,
+        host,
     })
 }
 

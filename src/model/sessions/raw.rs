@@ -38,6 +38,10 @@ pub struct Doc {
     /// How iw tells you that an agent waits for you, or that a run or session failed.
     #[schemars(with = "Option<Notify>")]
     pub notify: Option<Spanned<Notify>>,
+    /// Other machines agents may run on, reached with OpenSSH, by name
+    /// (docs/sessions.md#hosts).
+    #[schemars(with = "Option<Map<String, HostDoc>>")]
+    pub hosts: Option<Spanned<SpannedMap<HostDoc>>>,
     /// Tenants: further sessions of a subset of the agents, each tenant on its own socket,
     /// named `<prefix><tenant>-<agent>` (docs/sessions.md#tenants).
     #[schemars(with = "Option<Map<String, TenantDoc>>")]
@@ -47,6 +51,21 @@ pub struct Doc {
     pub sessions: Option<Spanned<SpannedMap<Option<Entry>>>>,
 }
 
+/// One host: where `ssh` connects and where the project lives there.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostDoc {
+    /// What `ssh` connects to: `user@host`, or a `Host` of the ssh configuration.
+    #[schemars(with = "String")]
+    pub ssh: Option<Spanned<String>>,
+    /// The project's root on that host (absolute).
+    #[schemars(with = "String")]
+    pub root: Option<Spanned<String>>,
+    /// Extra arguments given to every `ssh` call, e.g. `[-F, ssh_config]`.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub ssh_args: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
 /// One tenant.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +73,9 @@ pub struct TenantDoc {
     /// The agents it runs (agents of the registry).
     #[schemars(with = "Vec<String>")]
     pub agents: Spanned<Vec<Spanned<String>>>,
+    /// The host its sessions run on (a name under `hosts:`); default: this machine.
+    #[schemars(with = "Option<String>")]
+    pub host: Option<Spanned<String>>,
     /// Its tmux socket; default `iw-<tenant>`.
     #[schemars(with = "Option<String>")]
     pub socket: Option<Spanned<String>>,
@@ -130,6 +152,9 @@ pub struct Entry {
     /// `on-change` (default: replace the session when its definition changes) or `never`.
     #[schemars(with = "Option<Restart>")]
     pub restart: Option<Spanned<String>>,
+    /// The host it runs on (a name under `hosts:`); default: this machine.
+    #[schemars(with = "Option<String>")]
+    pub host: Option<Spanned<String>>,
 }
 
 /// Restart policy.

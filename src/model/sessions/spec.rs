@@ -35,6 +35,10 @@ pub struct SessionSpec {
     /// The tmux socket it runs on.
     #[serde(skip)]
     pub socket: String,
+    /// The host it runs on (`None`: this machine). Absent from the definition of a local
+    /// session, which is therefore what it was before hosts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl SessionSpec {
@@ -78,7 +82,6 @@ pub fn specs(
     let b = Builder {
         config,
         root,
-        root_s: root.to_string_lossy().into_owned(),
         config_hashes,
     };
     let mut out: Vec<SessionSpec> = config.sessions.values().map(|d| b.own(d)).collect();
@@ -91,9 +94,8 @@ pub fn specs(
 /// What every spec is built from.
 struct Builder<'a> {
     config: &'a SessionsConfig,
+    /// The project root on this machine.
     root: &'a Path,
-    /// The root as text, for `IW_ROOT`.
-    root_s: String,
     config_hashes: &'a BTreeMap<String, String>,
 }
 
@@ -101,22 +103,29 @@ impl Builder<'_> {
     /// The project's own session of a declared agent.
     fn own(&self, d: &SessionDecl) -> SessionSpec {
         let config = self.config;
+        let root = self.root_of(d.host.as_deref());
         let mut env = config.env.clone();
         env.extend(d.env.clone());
         env.insert("IW_AGENT".into(), d.agent.clone());
-        env.insert("IW_ROOT".into(), self.root_s.clone());
+        env.insert("IW_ROOT".into(), root.to_string_lossy().into_owned());
         let command = d.command.clone().unwrap_or_else(|| config.command.clone());
         SessionSpec {
             agent: d.agent.clone(),
             name: config.session_name(&d.agent),
-            command: self.launch(command, &d.agent, &mut env),
-            workdir: self.workdir(Some(d)),
+            command: launch_command(root, command, &d.agent, &mut env),
+            workdir: workdir(root, Some(d)),
             env,
             restart: d.restart,
             config: self.hash(&d.agent),
             tenant: None,
             socket: config.socket.clone(),
+            host: d.host.clone(),
         }
+    }
+
+    /// The project root on `host` (`None`: this machine).
+    fn root_of(&self, host: Option<&str>) -> &Path {
+        self.config.root_on(host, self.root)
     }
 
     /// Tenant `t`'s session of `agent`: the agent's declared session (if any) with the tenant's
@@ -134,8 +143,9 @@ impl Builder<'_> {
         if let Some(m) = &o.model {
             env.insert("ANTHROPIC_MODEL".into(), m.clone());
         }
+        let root = self.root_of(t.host.as_deref());
         env.insert("IW_AGENT".into(), agent.to_string());
-        env.insert("IW_ROOT".into(), self.root_s.clone());
+        env.insert("IW_ROOT".into(), root.to_string_lossy().into_owned());
         env.insert("IW_TENANT".into(), t.name.clone());
         let (socket, prefix) = config.socket_and_prefix(Some(t));
         let command = o
@@ -145,36 +155,44 @@ impl Builder<'_> {
         SessionSpec {
             agent: agent.to_string(),
             name: format!("{prefix}{agent}"),
-            command: self.launch(command, agent, &mut env),
-            workdir: self.workdir(decl),
+            command: launch_command(root, command, agent, &mut env),
+            workdir: workdir(root, decl),
             env,
             restart: decl.map_or(Restart::OnChange, |d| d.restart),
             config: self.hash(agent),
             tenant: Some(t.name.clone()),
             socket,
+            host: t.host.clone(),
         }
-    }
-
-    /// The session's absolute working directory: its `workdir`, else the project root.
-    fn workdir(&self, decl: Option<&SessionDecl>) -> PathBuf {
-        match decl.and_then(|d| d.workdir.as_ref()) {
-            Some(w) => self.root.join(w),
-            None => self.root.to_path_buf(),
-        }
-    }
-
-    /// The pane's command line. A Claude Code command runs as the agent: its settings and
-    /// directory on the command line (so that one trust of the project root covers every
-    /// agent), and the directory's CLAUDE.md read as instructions.
-    fn launch(&self, command: String, agent: &str, env: &mut BTreeMap<String, String>) -> String {
-        if launch::is_claude(&command) {
-            env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
-        }
-        launch::command(&command, self.root, agent)
     }
 
     /// The agent's config hash.
     fn hash(&self, agent: &str) -> String {
         self.config_hashes.get(agent).cloned().unwrap_or_default()
     }
+}
+
+/// The session's absolute working directory: its `workdir`, else the project `root` (on the
+/// session's host).
+fn workdir(root: &Path, decl: Option<&SessionDecl>) -> PathBuf {
+    match decl.and_then(|d| d.workdir.as_ref()) {
+        Some(w) => root.join(w),
+        None => root.to_path_buf(),
+    }
+}
+
+/// The pane's command line. A Claude Code command runs as the agent: its settings and
+/// directory on the command line (so that one trust of the project root covers every agent),
+/// and the directory's CLAUDE.md read as instructions. `root`: the project root on the
+/// session's host.
+fn launch_command(
+    root: &Path,
+    command: String,
+    agent: &str,
+    env: &mut BTreeMap<String, String>,
+) -> String {
+    if launch::is_claude(&command) {
+        env.insert(launch::CLAUDE_MD_ENV.into(), "1".into());
+    }
+    launch::command(&command, root, agent)
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_saphyr::Spanned;
 
 use super::checks::{command_text, env_map, unrecognised_claude, valid_prefix, valid_socket};
+use super::parse::Hosts;
 use super::raw;
 use super::{Override, Tenant};
 use crate::model::diagnostics::Collector;
@@ -19,9 +20,11 @@ pub(super) fn tenants_config(
     doc: Option<Spanned<SpannedMap<raw::TenantDoc>>>,
     registry: &Registry,
     base_socket: &str,
+    hosts: &Hosts<'_>,
     out: &mut Collector<'_>,
 ) -> BTreeMap<String, Tenant> {
     let mut check = Tenants {
+        hosts,
         registry,
         known: registry.names().collect(),
         base_socket,
@@ -37,6 +40,8 @@ pub(super) fn tenants_config(
 
 /// What checking one tenant needs to know: the registry, and the sockets already taken.
 struct Tenants<'r> {
+    /// The hosts a tenant may run on.
+    hosts: &'r Hosts<'r>,
     registry: &'r Registry,
     /// The registry's agent names.
     known: Vec<&'r str>,
@@ -76,12 +81,14 @@ impl Tenants<'_> {
         let socket = self.socket(&name, key, t.socket, out);
         let env = env_map(t.env, Some(&format!("tenant `{name}`")), None, out);
         let overrides = overrides(&name, &agents, t.overrides, out);
+        let host = self.hosts.resolve(&format!("tenant `{name}`"), t.host, out);
         Tenant {
             name,
             agents,
             socket,
             env,
             overrides,
+            host,
         }
     }
 

@@ -30,7 +30,9 @@ pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
     let mut dirs: BTreeSet<&Path> = BTreeSet::new();
     let mut backups = false;
     for c in &plan.changes {
-        if let Change::File(f) = c {
+        if let Change::File(f) = c
+            && f.host.is_none()
+        {
             dirs.insert(Path::new(&f.path).parent().unwrap_or(Path::new("")));
             backups |= f.backup;
         }

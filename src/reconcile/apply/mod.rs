@@ -8,12 +8,16 @@
 //! shows what remains.
 
 mod files;
+mod hosts;
+#[cfg(test)]
+mod hosts_tests;
 mod ready;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::project::Project;
+use crate::reconcile::hosts::Links;
 use crate::reconcile::lock::{FileEntry, LockFile};
 use crate::reconcile::plan::{Action, Change, Plan, SessionChange};
 use crate::support::error::{Error, Result};
@@ -59,6 +63,19 @@ pub fn apply_with(
     project: &Project,
     plan: &Plan,
     servers: &dyn Servers,
+    on_step: impl FnMut(&Applied),
+) -> Result<Report> {
+    apply_on(project, plan, servers, &Links::default(), on_step)
+}
+
+/// [`apply_with`], and on the other hosts of `links` (those the plan was computed with): each
+/// host's files, then its own lockfile, then the sessions of every host in delegation order. A
+/// host the plan could not observe has no changes in it, and is not touched.
+pub fn apply_on(
+    project: &Project,
+    plan: &Plan,
+    servers: &dyn Servers,
+    links: &Links,
     mut on_step: impl FnMut(&Applied),
 ) -> Result<Report> {
     let root = &project.root;
@@ -66,6 +83,7 @@ pub fn apply_with(
         return Err(setup_error(&plan.claude_setup));
     }
     let mut lock = base_lock(project, plan);
+    hosts::base(plan, links, &mut lock);
     // Containment, before anything is written or deleted: no change goes through a symbolic
     // link out of the project (a refused apply changes nothing, the lockfile included).
     files::check_containment(root, plan)?;
@@ -85,6 +103,9 @@ pub fn apply_with(
         &mut identities,
         &mut on_step,
     );
+    if failure.is_none() {
+        failure = hosts::apply_files(plan, links, &mut lock, &mut report, &mut on_step);
+    }
 
     // Sessions, once every file is in place (a session must start with its agent's final config).
     let changes: Vec<&SessionChange> = plan
@@ -98,14 +119,24 @@ pub fn apply_with(
     let mut sessions_ok = true;
     if failure.is_none()
         && !changes.is_empty()
-        && let Err(e) = sessions::apply(project, plan, &changes, servers, &mut |a| {
-            on_step(&a);
-            report.applied.push(a);
-        })
+        && let Err(e) = sessions::apply(
+            project,
+            plan,
+            &changes,
+            &sessions::Route {
+                local: servers,
+                links,
+            },
+            &mut |a| {
+                on_step(&a);
+                report.applied.push(a);
+            },
+        )
     {
         sessions_ok = false;
         failure = Some(e);
     }
+    hosts::finish(plan, links, &mut lock, sessions_ok);
     finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
     write_stat_cache(root, &lock, &identities);
     // A failure before anything was done leaves the lockfile as it was, byte for byte.
@@ -131,8 +162,8 @@ fn base_lock(project: &Project, plan: &Plan) -> LockFile {
         .changes
         .iter()
         .filter_map(|c| match c {
-            Change::File(f) => Some(f.path.as_str()),
-            Change::Session(_) => None,
+            Change::File(f) if f.host.is_none() => Some(f.path.as_str()),
+            _ => None,
         })
         .collect();
     let desired_paths: BTreeSet<&str> = plan.desired.iter().map(|f| f.path.as_str()).collect();
@@ -178,6 +209,9 @@ fn apply_files(
             std::process::abort();
         }
         let Change::File(f) = change else { continue };
+        if f.host.is_some() {
+            continue; // another host's: written by `hosts`
+        }
         match files::apply_file(root, f, &mut backups, &mut ensured) {
             Ok(files::FileDone {
                 backup,
@@ -238,7 +272,11 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
     tenant_sockets.sort();
     tenant_sockets.dedup();
     lock.tenant_sockets = tenant_sockets;
+    // Projects with other hosts never record a no-op key: every plan observes the hosts.
+    let local_only =
+        lock.hosts.is_empty() && project.sessions.as_ref().is_none_or(|c| c.hosts.is_empty());
     let complete = ok
+        && local_only
         && plan.selection.is_all()
         && plan.selection.tenant.is_none()
         && sockets_settled(project, lock, sessions_ok)

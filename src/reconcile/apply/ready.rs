@@ -31,6 +31,20 @@ pub fn wait(
     timeout: Duration,
     servers: &dyn Servers,
 ) -> Result<Vec<(String, Readiness)>> {
+    let mut here = |specs: &[&SessionSpec]| -> Vec<Option<Duration>> {
+        specs.iter().map(|s| reported(root, s, since_ms)).collect()
+    };
+    wait_with(sessions, timeout, servers, &mut here)
+}
+
+/// [`wait`], learning whether each pending session reported (and how long after its start)
+/// from `reports`: this machine's records, or another host's, probed there.
+pub fn wait_with(
+    sessions: &[(&SessionChange, &SessionSpec)],
+    timeout: Duration,
+    servers: &dyn Servers,
+    reports: &mut dyn FnMut(&[&SessionSpec]) -> Vec<Option<Duration>>,
+) -> Result<Vec<(String, Readiness)>> {
     let mut out: Vec<(String, Readiness)> = Vec::new();
     let start = Instant::now();
     let mut last_tmux: Option<Instant> = None;
@@ -42,8 +56,9 @@ pub fn wait(
         if pending.is_empty() {
             return Ok(out);
         }
-        for (c, spec) in &pending {
-            if let Some(after) = reported(root, spec, since_ms) {
+        let specs: Vec<&SessionSpec> = pending.iter().map(|(_, s)| *s).collect();
+        for ((c, _), found) in pending.iter().zip(reports(&specs)) {
+            if let Some(after) = found {
                 out.push((c.session.clone(), Readiness::Ready(after)));
             }
         }
@@ -58,13 +73,30 @@ pub fn wait(
     }
 }
 
-/// How long after `since_ms` the session's Claude Code reported, if it did.
-fn reported(root: &Path, spec: &SessionSpec, since_ms: u64) -> Option<Duration> {
-    let scope = match &spec.tenant {
+/// The activity record of `spec`'s session, relative to the project root (on its host).
+pub fn record_path(spec: &SessionSpec) -> String {
+    activity::record_path(Path::new(""), &spec.agent, &scope(spec))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The scope of `spec`'s activity record.
+fn scope(spec: &SessionSpec) -> Scope {
+    match &spec.tenant {
         Some(t) => Scope::Tenant(t.clone()),
         None => Scope::Project,
-    };
-    let r = activity::read(root, &spec.agent, &scope)?;
+    }
+}
+
+/// Whether a record seen on another host says Claude Code started: it changed since before the
+/// start (no clocks compared across machines) and is not a SessionEnd.
+pub fn remote_reported(content: &[u8]) -> bool {
+    serde_json::from_slice::<activity::Record>(content).is_ok_and(|r| r.event != "SessionEnd")
+}
+
+/// How long after `since_ms` the session's Claude Code reported, if it did.
+fn reported(root: &Path, spec: &SessionSpec, since_ms: u64) -> Option<Duration> {
+    let r = activity::read(root, &spec.agent, &scope(spec))?;
     (r.at_ms >= since_ms && r.event != "SessionEnd")
         .then(|| Duration::from_millis(r.at_ms - since_ms))
 }

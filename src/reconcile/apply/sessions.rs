@@ -10,21 +10,56 @@ use super::ready::{self, Readiness};
 use crate::model::sessions::SessionSpec;
 use crate::project::Project;
 use crate::reconcile::plan::{Action, Plan, SessionChange};
+use crate::remote::Probe;
 use crate::support::{Error, Result};
 use crate::tmux::{LiveSession, Servers, TmuxCmd};
 
 /// A new session's start: the change and the session it asked for.
 type Start<'a> = (&'a SessionChange, &'a SessionSpec);
 
-/// Carries out `changes` (the plan's session changes, in plan order).
+/// Where each session's tmux servers are: this machine's, or another host's link.
+pub struct Route<'a> {
+    /// This machine's tmux servers.
+    pub local: &'a dyn Servers,
+    /// The other hosts.
+    pub links: &'a crate::reconcile::hosts::Links,
+}
+
+impl Route<'_> {
+    /// The servers of `host` (`None`: this machine).
+    fn on(&self, host: Option<&str>) -> Result<&dyn Servers> {
+        match host {
+            None => Ok(self.local),
+            Some(h) => match self.links.links.get(h) {
+                Some(l) => Ok(l.as_ref() as &dyn Servers),
+                None => Err(Error::msg(format!(
+                    "host {h} is not connected; nothing was changed there"
+                ))),
+            },
+        }
+    }
+
+    /// The project root on `host`, as tmux marks record it.
+    fn root(&self, host: Option<&str>, project: &Project) -> String {
+        host.and_then(|h| self.links.links.get(h))
+            .map_or(project.root.as_path(), |l| l.target().root.as_path())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// A (host, socket) pair: where a group of sessions is started.
+type Place<'a> = (Option<&'a str>, &'a str);
+
+/// Carries out `changes` (the plan's session changes, in plan order), each on its host.
 pub fn apply(
     project: &Project,
     plan: &Plan,
     changes: &[&SessionChange],
-    servers: &dyn Servers,
+    route: &Route<'_>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    stop(changes, servers, on_step)?;
+    stop(changes, route, on_step)?;
     let starts: Vec<&SessionChange> = changes
         .iter()
         .copied()
@@ -35,40 +70,34 @@ pub fn apply(
     }
     let mut failures: Vec<(String, String)> = Vec::new();
     let ready = startable(project, plan, &starts, &mut failures)?;
-    let sockets: Vec<&str> = {
-        let mut v: Vec<&str> = Vec::new();
-        for c in &starts {
-            if !v.contains(&c.socket.as_str()) {
-                v.push(&c.socket);
-            }
-        }
-        v
-    };
+    let batches = batches(&ready);
+    let baseline = remote_baseline(plan, route, &ready);
     let since_ms = crate::status::activity::now_ms();
-    let root = project.root.to_string_lossy().into_owned();
-    for socket in &sockets {
-        start(socket, &ready, &root, servers, &mut failures)?;
+    for ((host, socket), group) in &batches {
+        let root = route.root(*host, project);
+        start(socket, group, &root, route.on(*host)?, &mut failures)?;
     }
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
     }
     let mut alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)> = Vec::new();
-    for socket in &sockets {
-        alive.extend(check_started(socket, &ready, servers, &mut failures)?);
+    for ((host, socket), group) in &batches {
+        let servers = route.on(*host)?;
+        alive.extend(check_started(socket, group, servers, &mut failures)?);
     }
-    report(
-        project,
-        plan,
-        alive,
-        since_ms,
-        servers,
-        &mut failures,
-        on_step,
-    )?;
+    let since = Since {
+        ms: since_ms,
+        baseline: &baseline,
+    };
+    report(project, plan, alive, &since, route, &mut failures, on_step)?;
     if failures.is_empty() {
         return Ok(());
     }
     let lines: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
+    let sockets: Vec<String> = batches
+        .iter()
+        .map(|((h, s), _)| crate::reconcile::plan::on_host(s, *h, " on "))
+        .collect();
     Err(Error::with_help(
         lines.join("\n"),
         format!(
@@ -78,10 +107,32 @@ pub fn apply(
     ))
 }
 
+/// The starts in batches, each on one host and socket, in order. On this machine alone: one
+/// batch per socket, in order of first use (as few tmux round trips as possible). With other
+/// hosts: one batch per run of consecutive starts on the same host and socket, so that delegates
+/// start before their delegators across hosts.
+fn batches<'a>(ready: &[Start<'a>]) -> Vec<(Place<'a>, Vec<Start<'a>>)> {
+    let remote = ready.iter().any(|(c, _)| c.host.is_some());
+    let mut out: Vec<(Place<'a>, Vec<Start<'a>>)> = Vec::new();
+    for &(c, spec) in ready {
+        let p = (c.host.as_deref(), c.socket.as_str());
+        let at = if remote {
+            out.last().filter(|(q, _)| *q == p).map(|_| out.len() - 1)
+        } else {
+            out.iter().position(|(q, _)| *q == p)
+        };
+        match at {
+            Some(i) => out[i].1.push((c, spec)),
+            None => out.push((p, vec![(c, spec)])),
+        }
+    }
+    out
+}
+
 /// Stops deletions (already ordered), then the old half of replacements, delegators first.
 fn stop(
     changes: &[&SessionChange],
-    servers: &dyn Servers,
+    route: &Route<'_>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
     let mut stops: Vec<&SessionChange> = changes
@@ -96,15 +147,15 @@ fn stop(
             .copied()
             .filter(|c| c.action == Action::Replace),
     );
-    let mut by_socket: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut by_socket: BTreeMap<Place<'_>, Vec<String>> = BTreeMap::new();
     for c in &stops {
         by_socket
-            .entry(c.socket.as_str())
+            .entry((c.host.as_deref(), c.socket.as_str()))
             .or_default()
             .push(c.session.clone());
     }
-    for (socket, names) in by_socket {
-        servers.kill(socket, &names)?;
+    for ((host, socket), names) in by_socket {
+        route.on(host)?.kill(socket, &names)?;
     }
     for c in stops.iter().filter(|c| c.action == Action::Delete) {
         on_step(session_applied(c, None));
@@ -123,7 +174,11 @@ fn startable<'a>(
     let mut ready = Vec::new();
     for c in starts {
         let Some(spec) = &c.spec else { continue };
-        let drifted = super::files::drifted_files(&project.root, plan, &c.agent)?;
+        // Another host's files were written by this apply (which stops at a failed write).
+        let drifted = match c.host {
+            Some(_) => Vec::new(),
+            None => super::files::drifted_files(&project.root, plan, &c.agent)?,
+        };
         if drifted.is_empty() {
             ready.push((*c, spec));
         } else {
@@ -147,12 +202,11 @@ fn startable<'a>(
 /// started one by one, each keeping its own error.
 fn start(
     socket: &str,
-    ready: &[Start<'_>],
+    group: &[Start<'_>],
     root: &str,
     servers: &dyn Servers,
     failures: &mut Vec<(String, String)>,
 ) -> Result<()> {
-    let group: Vec<&Start<'_>> = ready.iter().filter(|(c, _)| c.socket == socket).collect();
     let cmds: Vec<Vec<TmuxCmd>> = group
         .iter()
         .map(|(_, spec)| crate::tmux::protocol::start_commands(spec, root))
@@ -184,23 +238,43 @@ fn report(
     project: &Project,
     plan: &Plan,
     alive: Vec<(&SessionChange, &SessionSpec, Option<u32>)>,
-    since_ms: u64,
-    servers: &dyn Servers,
+    since: &Since<'_>,
+    route: &Route<'_>,
     failures: &mut Vec<(String, String)>,
     on_step: &mut dyn FnMut(Applied),
 ) -> Result<()> {
-    let claude: Vec<Start<'_>> = alive
-        .iter()
-        .filter(|(_, spec, _)| spec.is_claude() && !plan.ready_timeout.is_zero())
-        .map(|(c, spec, _)| (*c, *spec))
-        .collect();
+    // Claude Code reports readiness through iw's status hook, on the machine it runs on: this
+    // machine's records are read here, another host's are probed there.
+    let claude_on = |host: Option<&str>| -> Vec<Start<'_>> {
+        alive
+            .iter()
+            .filter(|(c, spec, _)| {
+                c.host.as_deref() == host && spec.is_claude() && !plan.ready_timeout.is_zero()
+            })
+            .map(|(c, spec, _)| (*c, *spec))
+            .collect()
+    };
     let mut readiness = ready::wait(
         &project.root,
-        &claude,
-        since_ms,
+        &claude_on(None),
+        since.ms,
         plan.ready_timeout,
-        servers,
+        route.local,
     )?;
+    for (host, base) in since.baseline {
+        let Some(link) = route.links.links.get(host) else {
+            continue;
+        };
+        let mut reports =
+            |specs: &[&SessionSpec]| remote_reports(link.as_ref(), base, since.ms, specs);
+        let servers: &dyn Servers = link.as_ref();
+        readiness.extend(ready::wait_with(
+            &claude_on(Some(host)),
+            plan.ready_timeout,
+            servers,
+            &mut reports,
+        )?);
+    }
     for (c, spec, pid) in alive {
         let pid = pid.map(|p| format!("pid {p}"));
         let Some(i) = readiness.iter().position(|(s, _)| *s == c.session) else {
@@ -237,6 +311,81 @@ fn report(
     Ok(())
 }
 
+/// When the starts began: this machine's clock, and for each other host the SHA-256 of each
+/// Claude Code session's activity record there just before (`None`: none yet).
+struct Since<'a> {
+    ms: u64,
+    baseline: &'a BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+/// The activity records of the Claude Code sessions about to start on other hosts, one probe
+/// per host, by host and path. A host whose probe fails is left out: its sessions are
+/// reported started, without waiting.
+fn remote_baseline(
+    plan: &Plan,
+    route: &Route<'_>,
+    ready: &[Start<'_>],
+) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    let mut paths: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (c, spec) in ready {
+        if let Some(h) = c.host.as_deref()
+            && spec.is_claude()
+            && !plan.ready_timeout.is_zero()
+        {
+            paths.entry(h).or_default().push(ready::record_path(spec));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (host, paths) in paths {
+        let Some(link) = route.links.links.get(host) else {
+            continue;
+        };
+        let probes: Vec<Probe> = paths
+            .iter()
+            .map(|p| Probe {
+                path: p.clone(),
+                want_sha256: None,
+            })
+            .collect();
+        if let Ok(seen) = link.probe(&probes) {
+            out.insert(
+                host.to_string(),
+                seen.into_iter().map(|s| (s.path, s.sha256)).collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Whether each of `specs` reported on the host of `link` (its record changed since `base` and
+/// says Claude Code runs), and how long after `since_ms` (this machine's clock) that was seen.
+fn remote_reports(
+    link: &dyn crate::remote::HostLink,
+    base: &BTreeMap<String, Option<String>>,
+    since_ms: u64,
+    specs: &[&SessionSpec],
+) -> Vec<Option<std::time::Duration>> {
+    let probes: Vec<Probe> = specs
+        .iter()
+        .map(|s| {
+            let path = ready::record_path(s);
+            let want_sha256 = base.get(&path).cloned().flatten();
+            Probe { path, want_sha256 }
+        })
+        .collect();
+    let Ok(seen) = link.probe(&probes) else {
+        return vec![None; specs.len()];
+    };
+    let after = crate::status::activity::now_ms().saturating_sub(since_ms);
+    seen.iter()
+        .map(|s| {
+            let new =
+                s.sha256.is_some() && s.content.as_deref().is_some_and(ready::remote_reported);
+            new.then(|| std::time::Duration::from_millis(after))
+        })
+        .collect()
+}
+
 fn join_detail(first: String, pid: Option<String>) -> String {
     match pid {
         Some(p) => format!("{first}, {p}"),
@@ -248,7 +397,7 @@ fn join_detail(first: String, pid: Option<String>) -> String {
 fn session_applied(c: &SessionChange, detail: Option<String>) -> Applied {
     Applied {
         action: c.action,
-        resource: format!("session {}", c.session),
+        resource: format!("session {}", c.display_name()),
         agent: c.agent.clone(),
         backup: None,
         detail,
@@ -275,7 +424,7 @@ fn check_started<'a>(
         live = servers.list(socket)?;
     }
     let mut alive = Vec::new();
-    for (c, spec) in ready.iter().filter(|(c, _)| c.socket == socket) {
+    for (c, spec) in ready {
         if failures.iter().any(|(s, _)| *s == c.session) {
             continue;
         }
@@ -336,4 +485,52 @@ pub fn ended(
         }
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(host: Option<&str>, socket: &str, agent: &str) -> SessionChange {
+        SessionChange {
+            action: Action::Create,
+            agent: agent.into(),
+            session: format!("iw-{agent}"),
+            socket: socket.into(),
+            reason: String::new(),
+            spec: None,
+            host: host.map(str::to_string),
+        }
+    }
+
+    fn spec() -> SessionSpec {
+        serde_json::from_str(
+            r#"{"agent":"a","name":"iw-a","command":"x","workdir":"/p","env":{},"config":""}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_keep_delegation_order_across_hosts() {
+        let s = spec();
+        let local = [
+            change(None, "s", "c"),
+            change(None, "t", "d"),
+            change(None, "s", "e"),
+        ];
+        let ready: Vec<Start<'_>> = local.iter().map(|c| (c, &s)).collect();
+        // This machine alone: one batch per socket.
+        let got: Vec<(Place<'_>, usize)> =
+            batches(&ready).iter().map(|(p, g)| (*p, g.len())).collect();
+        assert_eq!(got, vec![((None, "s"), 2), ((None, "t"), 1)]);
+        // Across hosts: a batch per run, in order.
+        let mixed = [
+            change(Some("h1"), "s", "worker"),
+            change(None, "s", "mid"),
+            change(Some("h1"), "s", "lead"),
+        ];
+        let ready: Vec<Start<'_>> = mixed.iter().map(|c| (c, &s)).collect();
+        let got: Vec<Place<'_>> = batches(&ready).iter().map(|(p, _)| *p).collect();
+        assert_eq!(got, vec![(Some("h1"), "s"), (None, "s"), (Some("h1"), "s")]);
+    }
 }

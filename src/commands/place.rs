@@ -1,0 +1,99 @@
+//! Where an agent's sessions run, for the `iw session` commands: this machine's tmux, or the
+//! host sessions.yaml puts them on (`host:` of the session or tenant), reached over SSH.
+
+use std::path::Path;
+
+use crate::model::sessions::SessionsConfig;
+use crate::project::Project;
+use crate::remote::HostLink;
+use crate::support::{Error, Result};
+use crate::tmux::{Servers, System, Tmux};
+
+/// This machine, or one connected host.
+pub struct Place {
+    /// The host's name (`None`: this machine).
+    pub host: Option<String>,
+    /// The link to it (`None`: this machine).
+    link: Option<Box<dyn HostLink>>,
+}
+
+impl Place {
+    /// This machine.
+    pub fn local() -> Place {
+        Place {
+            host: None,
+            link: None,
+        }
+    }
+
+    /// `host` (`None`: this machine), connected; fails, saying why, when it cannot be reached.
+    pub fn connect(project: &Project, host: Option<&str>) -> Result<Place> {
+        let Some(name) = host else {
+            return Ok(Place::local());
+        };
+        let Some(h) = project.sessions.as_ref().and_then(|c| c.hosts.get(name)) else {
+            return Err(Error::msg(format!(
+                "there is no host `{name}` in sessions.yaml"
+            )));
+        };
+        let target = crate::remote::target(h);
+        let link = crate::remote::connect_targets(std::slice::from_ref(&target))
+            .pop()
+            .unwrap_or_else(|| Err(Error::msg("no connection")))
+            .map_err(|e| Error::msg(format!("host {name} cannot be reached: {e}")))?;
+        Ok(Place {
+            host: Some(name.to_string()),
+            link: Some(link),
+        })
+    }
+
+    /// Its tmux servers; on this machine, checks first that tmux runs.
+    pub fn servers(&self, socket: &str) -> Result<&dyn Servers> {
+        match &self.link {
+            Some(l) => Ok(l.as_ref() as &dyn Servers),
+            None => {
+                Tmux::new(socket).version()?;
+                Ok(&System)
+            }
+        }
+    }
+
+    /// The project's root there (`None`: this machine's).
+    pub fn root(&self) -> Option<&Path> {
+        self.link.as_ref().map(|l| l.target().root.as_path())
+    }
+
+    /// The project's root there, as tmux marks record it.
+    pub fn root_text(&self, project: &Project) -> String {
+        self.root()
+            .unwrap_or(&project.root)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The command that attaches this terminal to `session` on `socket` there.
+    pub fn attach_command(&self, socket: &str, session: &str) -> std::process::Command {
+        match &self.link {
+            Some(l) => l.attach_command(socket, session),
+            None => Tmux::new(socket).attach_command(session),
+        }
+    }
+
+    /// `what`, followed by ` on HOST` when it is on another host.
+    pub fn name(&self, what: &str) -> String {
+        crate::reconcile::plan::on_host(what, self.host.as_deref(), " on ")
+    }
+}
+
+/// The host `agent`'s session runs on (its tenant's for `tenant`); `None`: this machine.
+pub fn host_of(
+    config: Option<&SessionsConfig>,
+    agent: &str,
+    tenant: Option<&str>,
+) -> Option<String> {
+    let c = config?;
+    match tenant {
+        Some(t) => c.tenants.get(t)?.host.clone(),
+        None => c.sessions.get(agent)?.host.clone(),
+    }
+}

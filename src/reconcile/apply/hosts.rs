@@ -1,0 +1,213 @@
+//! Applying file changes on other hosts: per host, one `write` of its changed files (three-way
+//! drift: a file that is not what the plan saw, or that drifted, is backed up there first), then
+//! its own `state/iw.lock` (the entries the hook running there needs), written last on that
+//! host. The local lockfile's `hosts:` section records exactly what was done on each host.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Applied, Report};
+use crate::reconcile::hosts::Links;
+use crate::reconcile::lock::{FileEntry, HostLock, LOCK_PATH, LockFile};
+use crate::reconcile::plan::{Action, Change, FileChange, Plan};
+use crate::remote::WriteOp;
+use crate::support::{Error, fsutil};
+
+/// The hosts' records before any change: each reachable host's entry brought up to date with
+/// the files already as desired there, and the selected entries no longer desired (and not
+/// changed by the plan) forgotten. Unreachable hosts keep their records untouched.
+pub(super) fn base(plan: &Plan, links: &Links, lock: &mut LockFile) {
+    for (name, desired) in &plan.remote_desired {
+        let Some(link) = links.links.get(name) else {
+            continue;
+        };
+        let entry = lock
+            .hosts
+            .entry(name.clone())
+            .or_insert_with(|| HostLock::new(link.target()));
+        let t = link.target();
+        if !crate::reconcile::hosts::same_place(entry, t) {
+            // Another place: the old one's records do not describe it.
+            *entry = HostLock::new(t);
+        }
+        entry.ssh.clone_from(&t.destination);
+        entry.root.clone_from(&t.root);
+        entry.ssh_args.clone_from(&t.ssh_args);
+        let changed: BTreeSet<&str> = changes_on(plan, name).map(|f| f.path.as_str()).collect();
+        let wanted: BTreeSet<&str> = desired.iter().map(|f| f.path.as_str()).collect();
+        for f in desired
+            .iter()
+            .filter(|f| !changed.contains(f.path.as_str()))
+        {
+            entry.files.insert(
+                f.path.clone(),
+                FileEntry {
+                    agent: f.agent.clone(),
+                    sha256: f.sha256.clone(),
+                },
+            );
+        }
+        entry.files.retain(|path, e| {
+            !plan.selection.includes(&e.agent)
+                || wanted.contains(path.as_str())
+                || changed.contains(path.as_str())
+        });
+    }
+}
+
+/// The plan's file changes on host `name`.
+fn changes_on<'a>(plan: &'a Plan, name: &'a str) -> impl Iterator<Item = &'a FileChange> {
+    plan.changes.iter().filter_map(move |c| match c {
+        Change::File(f) if f.host.as_deref() == Some(name) => Some(f),
+        _ => None,
+    })
+}
+
+/// The hosts the plan changes files on, or whose record changed (in `lock` against the plan's
+/// lockfile): each gets its changes written, then its own lockfile.
+fn hosts_to_write(plan: &Plan, lock: &LockFile) -> Vec<String> {
+    let mut hosts: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(f) => f.host.clone(),
+            Change::Session(_) => None,
+        })
+        .collect();
+    for (name, h) in &lock.hosts {
+        let before = plan.lock.as_ref().and_then(|l| l.hosts.get(name));
+        let same = before.map_or(h.files.is_empty(), |b| b.files == h.files);
+        if !same {
+            hosts.insert(name.clone());
+        }
+    }
+    hosts.into_iter().collect()
+}
+
+/// Writes every host's file changes and then its own lockfile, recording each change in `lock`;
+/// stops at the first failure and returns it.
+pub(super) fn apply_files(
+    plan: &Plan,
+    links: &Links,
+    lock: &mut LockFile,
+    report: &mut Report,
+    on_step: &mut impl FnMut(&Applied),
+) -> Option<Error> {
+    for name in hosts_to_write(plan, lock) {
+        let Some(link) = links.links.get(&name) else {
+            continue; // unreachable: nothing was planned there
+        };
+        let changes: Vec<&FileChange> = changes_on(plan, &name).collect();
+        let ops: Vec<WriteOp> = changes.iter().map(|f| op(f)).collect();
+        let (done, failure) = match link.write(&ops) {
+            Ok(done) => (done, None),
+            Err((done, e)) => (done, Some(e)),
+        };
+        let entry = lock
+            .hosts
+            .entry(name.clone())
+            .or_insert_with(|| HostLock::new(link.target()));
+        for (f, d) in changes.iter().zip(&done) {
+            match &d.sha256 {
+                None => {
+                    entry.files.remove(&f.path);
+                }
+                Some(sha) => {
+                    entry.files.insert(
+                        f.path.clone(),
+                        FileEntry {
+                            agent: f.agent.clone(),
+                            sha256: sha.clone(),
+                        },
+                    );
+                }
+            }
+            let applied = Applied {
+                action: f.action,
+                resource: f.display_path(),
+                agent: f.agent.clone(),
+                backup: d.backup.as_ref().map(|b| format!("{name}:{b}")),
+                detail: None,
+                output: Vec::new(),
+            };
+            on_step(&applied);
+            report.applied.push(applied);
+        }
+        // The host's own lockfile, last: what its hook trusts is what is there now.
+        if let Err(e) = write_host_lock(lock, &name, link.as_ref()) {
+            return Some(failure.unwrap_or(e));
+        }
+        if let Some(e) = failure {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// The write of one planned change: a file that drifted is backed up whatever it holds; any
+/// other is backed up only if it is no longer what the plan saw.
+fn op(f: &FileChange) -> WriteOp {
+    WriteOp {
+        path: f.path.clone(),
+        content: match f.action {
+            Action::Delete => None,
+            _ => Some(f.after.as_deref().unwrap_or_default().as_bytes().to_vec()),
+        },
+        mode: 0o644,
+        backup_unless_sha256: if f.backup {
+            None
+        } else {
+            f.before_sha256.clone()
+        },
+    }
+}
+
+/// Writes host `name`'s `state/iw.lock` from its record in `lock` (backing up a lockfile there
+/// that is not the one iw last wrote).
+fn write_host_lock(
+    lock: &mut LockFile,
+    name: &str,
+    link: &dyn crate::remote::HostLink,
+) -> crate::support::Result<()> {
+    let inputs = lock.inputs.clone();
+    let Some(entry) = lock.hosts.get_mut(name) else {
+        return Ok(());
+    };
+    let mut host_lock = entry.host_lockfile(&inputs);
+    // Written again only when it changes: no churn of the host's lockfile.
+    host_lock.iw_version = env!("CARGO_PKG_VERSION").to_string();
+    let bytes = host_lock.to_bytes()?;
+    let sha = fsutil::sha256_hex(&bytes);
+    let ops = [WriteOp {
+        path: LOCK_PATH.to_string(),
+        content: Some(bytes),
+        mode: 0o644,
+        backup_unless_sha256: entry.written_sha256.clone(),
+    }];
+    link.write(&ops).map_err(|(_, e)| e)?;
+    entry.written_sha256 = Some(sha);
+    Ok(())
+}
+
+/// The sockets iw uses on each reachable host after this apply: those its sessions are
+/// declared on, plus, if sessions failed, those it used before (to clean up next time). A host
+/// left with no files and no sockets is forgotten.
+pub(super) fn finish(plan: &Plan, links: &Links, lock: &mut LockFile, sessions_ok: bool) {
+    let mut declared: BTreeMap<String, BTreeSet<String>> = plan
+        .remote_sockets
+        .iter()
+        .map(|(h, s)| (h.clone(), s.iter().cloned().collect()))
+        .collect();
+    for (name, entry) in lock.hosts.iter_mut() {
+        if !links.links.contains_key(name) {
+            continue; // not reached: its record stays as it was
+        }
+        let mut sockets = declared.remove(name).unwrap_or_default();
+        if !sessions_ok || plan.selection.tenant.is_some() || !plan.selection.is_all() {
+            sockets.extend(entry.sockets.iter().cloned());
+        }
+        entry.sockets = sockets.into_iter().collect();
+    }
+    lock.hosts.retain(|name, h| {
+        !links.links.contains_key(name) || !h.files.is_empty() || !h.sockets.is_empty()
+    });
+}

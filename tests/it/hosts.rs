@@ -1,0 +1,158 @@
+//! Agents on other hosts (sessions.yaml `hosts:`) through the real binary, each host a directory
+//! here reached as `remote::DirLink` (`IW_TEST_DIR_HOSTS`), with this machine's tmux on private
+//! sockets `iw-test-…-<host>`, killed when the test ends. The SSH transport has its own tests.
+
+use assert_cmd::Command;
+
+use crate::common::{SMALL, TempProject, TmuxServer};
+
+struct Team {
+    p: TempProject,
+    h1_dir: tempfile::TempDir,
+    base: TmuxServer,
+    h1: TmuxServer,
+}
+
+fn team() -> Team {
+    let base = TmuxServer::new();
+    let h1 = TmuxServer {
+        socket: format!("{}-h1", base.socket),
+    };
+    let t = Team {
+        p: TempProject::with_registry(SMALL),
+        h1_dir: tempfile::tempdir().unwrap(),
+        base,
+        h1,
+    };
+    let yaml = format!(
+        "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\nsessions:\n  lead: {{}}\n  worker: {{host: h1}}\n",
+        t.base.socket,
+        t.h1_root().display()
+    );
+    t.p.write("sessions.yaml", &yaml);
+    t
+}
+
+impl Team {
+    fn h1_root(&self) -> std::path::PathBuf {
+        self.h1_dir.path().canonicalize().unwrap()
+    }
+
+    fn iw(&self, args: &[&str]) -> Command {
+        let mut c = self.p.iw();
+        c.env("IW_TEST_DIR_HOSTS", "1").args(args);
+        c
+    }
+}
+
+fn run(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_apply_and_sessions_on_another_host() {
+    let t = team();
+    let (code, out, err) = run(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("+ session iw-worker on h1"), "{out}");
+    assert!(out.contains("+ session iw-lead  (lead)"), "{out}");
+    assert!(
+        out.contains("+ h1:agents/worker/.claude/settings.json"),
+        "{out}"
+    );
+    let (_, json, _) = run(&mut t.iw(&["plan", "--json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let worker = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session"] == "iw-worker")
+        .unwrap();
+    assert_eq!(worker["host"], "h1");
+
+    let (code, out, err) = run(&mut t.iw(&["apply", "--yes", "--no-diff"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(t.h1.sessions(), vec!["iw-worker".to_string()]);
+    assert_eq!(t.base.sessions(), vec!["iw-lead".to_string()]);
+    // The worker's files are on its host only; the hook there runs with the host's root.
+    assert!(!t.p.exists("agents/worker/.claude/settings.json"));
+    let settings =
+        std::fs::read_to_string(t.h1_root().join("agents/worker/.claude/settings.json")).unwrap();
+    assert!(settings.contains(&t.h1_root().display().to_string()));
+    assert!(t.h1_root().join("state/iw.lock").exists());
+    let (code, out, err) = run(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, out, _) = run(&mut t.iw(&["session", "list"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("On host h1:\nSESSION"), "{out}");
+    assert!(out.contains("iw-worker"), "{out}");
+    let (code, out, err) = run(&mut t.iw(&["session", "status", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&mut t.iw(&["session", "kill", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("killed session iw-worker on h1"), "{out}");
+    assert!(t.h1.sessions().is_empty());
+    let (code, _, _) = run(&mut t.iw(&["session", "status", "worker"]));
+    assert_eq!(code, 3);
+    let (code, out, err) = run(&mut t.iw(&["session", "create", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(t.h1.sessions(), vec!["iw-worker".to_string()]);
+    // Found on its host; attaching then needs a terminal.
+    let (code, _, err) = run(&mut t.iw(&["session", "attach", "worker"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("attaching needs a terminal"), "{err}");
+}
+
+#[test]
+fn an_unreachable_host_fails_the_plan_but_shows_the_rest() {
+    let t = team();
+    // Without the test links, hosts go through SSH.
+    let mut c = t.p.iw();
+    c.env_remove("IW_TEST_DIR_HOSTS")
+        .args(["plan", "--no-diff"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("Hosts iw could not reach"), "{out}");
+    assert!(out.contains("  ! h1: "), "{out}");
+    assert!(out.contains("+ session iw-lead"), "{out}");
+    assert!(!out.contains("on h1"), "{out}");
+    // Apply makes the changes it could plan, says which host it left alone, and exits 1.
+    let mut c = t.p.iw();
+    c.env_remove("IW_TEST_DIR_HOSTS")
+        .args(["apply", "--yes", "--no-diff"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("nothing was changed on h1"), "{err}");
+    assert_eq!(t.base.sessions(), vec!["iw-lead".to_string()]);
+    assert!(t.h1.sessions().is_empty());
+    let lock = t.p.read("state/iw.lock");
+    assert!(!lock.contains("\"hosts\""), "{lock}");
+}
+
+#[test]
+fn a_task_run_of_an_agent_on_another_host_is_refused() {
+    let t = team();
+    t.p.write("task.md", "do it\n");
+    let task = t.p.path().join("task.md");
+    let (code, out, err) = run(&mut t.iw(&["run", "worker", "--task", task.to_str().unwrap()]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("runs on host h1"), "{err}");
+}
+
+#[test]
+fn doctor_checks_each_host() {
+    let t = team();
+    let (_, out, err) = run(&mut t.iw(&["doctor"]));
+    assert!(out.contains("h1: dev@h1"), "{out}{err}");
+    let mut c = t.p.iw();
+    c.args(["doctor"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("h1: host h1:"), "{out}{err}");
+}
