@@ -1,7 +1,7 @@
 //! Criterion benchmarks of iw's stages on synthetic registries of N agents (tools/synth):
 //! registry parse + validate, render, plan (all-new; no-op both in full and proven from the
-//! lockfile), policy compile, hook decision (and finding the policy's hash through the policy
-//! index or the whole lockfile).
+//! lockfile), apply from scratch, policy compile, hook decision (and finding the policy's hash
+//! through the policy index or the whole lockfile).
 //! Run with `cargo bench`; `cargo bench -- plan_noop` for one group. Results are discussed in
 //! docs/PERFORMANCE.md.
 
@@ -18,7 +18,15 @@ const SIZES: &[usize] = &[26, 100, 1000, 10_000];
 
 /// A project directory holding a synthetic registry of `n` agents.
 fn project_dir(n: usize) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    // In memory where there is /dev/shm, as scripts/perf.sh: the figures are iw's, not the
+    // disk's (creating thousands of files on an ext4 disk that just freed as many varies 3x).
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::create_dir_all(root.join("agents")).unwrap();
     std::fs::write(
@@ -112,6 +120,26 @@ fn plan_noop(c: &mut Criterion) {
     g.finish();
 }
 
+fn apply_from_scratch(c: &mut Criterion) {
+    let mut g = group(c, "apply_from_scratch");
+    for &n in SIZES {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            // Load, plan and write every file and the lockfile into a fresh project; removing
+            // it afterwards is not timed (the directory is dropped outside the measurement).
+            b.iter_batched(
+                || project_dir(n),
+                |(dir, root)| {
+                    apply(&root);
+                    dir
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn policy_compile(c: &mut Criterion) {
     let mut g = group(c, "policy_compile");
     for &n in SIZES {
@@ -197,6 +225,7 @@ criterion_group!(
     render,
     plan_all_new,
     plan_noop,
+    apply_from_scratch,
     policy_compile,
     hook_decision
 );
