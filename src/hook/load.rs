@@ -4,8 +4,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::policy::{self, PolicyDoc};
 use crate::reconcile::lock::{LOCK_PATH, LockFile};
 use crate::reconcile::lock_index;
@@ -203,24 +201,10 @@ fn this_machine(lock: &[u8]) -> &[u8] {
 /// size grows with the number of agents): the entry `"<path>": {"agent": …, "sha256": …}` is
 /// located by its key and only that object is parsed. `None` if it is not found that way.
 fn locked_sha256(lock: &[u8], path: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Entry {
-        sha256: String,
-    }
     let key = serde_json::to_string(path).ok()?;
     let key = key.as_bytes();
     let at = lock.windows(key.len()).position(|w| w == key)?;
-    let rest = &lock[at + key.len()..];
-    let open = rest
-        .iter()
-        .position(|&b| !b.is_ascii_whitespace() && b != b':')?;
-    if rest[open] != b'{' {
-        return None;
-    }
-    let close = open + rest[open..].iter().position(|&b| b == b'}')?;
-    serde_json::from_slice::<Entry>(&rest[open..=close])
-        .ok()
-        .map(|e| e.sha256)
+    crate::reconcile::lock_index::entry_sha256(&lock[at + key.len()..])
 }
 
 #[cfg(test)]

@@ -130,20 +130,26 @@ pub fn build(lock: &str, files: &BTreeMap<String, FileEntry>) -> Index {
 /// The SHA-256 of `agent`'s policy entry whose key starts at `at` in the lockfile bytes
 /// `window_start..`: the key, then the entry object (`{"agent": …, "sha256": …}`), parsed alone.
 fn sha_at(lock: &[u8], at: usize, agent: &str) -> Option<String> {
+    let key = policy_key(agent);
+    entry_sha256(lock.get(at..)?.strip_prefix(key.as_bytes())?)
+}
+
+/// The `sha256` of the lockfile entry that `after_key` starts with (the bytes just after an
+/// entry's key: `: {"agent": …, "sha256": …}`), parsing only that object. The hook's ways of
+/// finding a policy's hash without parsing the whole lockfile all end here.
+pub fn entry_sha256(after_key: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Entry {
         sha256: String,
     }
-    let key = policy_key(agent);
-    let rest = lock.get(at..)?.strip_prefix(key.as_bytes())?;
-    let open = rest
+    let open = after_key
         .iter()
         .position(|&b| !b.is_ascii_whitespace() && b != b':')?;
-    if rest[open] != b'{' {
+    if after_key[open] != b'{' {
         return None;
     }
-    let close = open + rest[open..].iter().position(|&b| b == b'}')?;
-    serde_json::from_slice::<Entry>(&rest[open..=close])
+    let close = open + after_key[open..].iter().position(|&b| b == b'}')?;
+    serde_json::from_slice::<Entry>(&after_key[open..=close])
         .ok()
         .map(|e| e.sha256)
 }

@@ -3,15 +3,12 @@
 //! `<socket>-<host>` so that two such hosts (and the local project) never share a server. No
 //! SSH: it lets the engine's remote paths be tested end to end before, and without, sshd.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use super::{HostLink, Probe, Seen, Target, WriteDone, WriteOp};
-use crate::support::{Error, Result, fsutil};
+use crate::support::{Error, Result};
 use crate::tmux::{LiveSession, Servers, System, TmuxCmd};
-
-/// Where a directory host keeps backups of files it overwrote, relative to its root.
-const BACKUPS: &str = "state/backups";
 
 /// A host that is a directory of this machine (test and development link).
 #[derive(Debug, Clone)]
@@ -28,51 +25,6 @@ impl DirLink {
     /// The local socket standing for `socket` on this host.
     pub fn socket(&self, socket: &str) -> String {
         format!("{socket}-{}", self.target.name)
-    }
-
-    /// The absolute path of `rel` under the root; refuses anything that would leave it.
-    fn path(&self, rel: &str) -> Result<PathBuf> {
-        let p = Path::new(rel);
-        if rel.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(Error::msg(format!(
-                "host {}: `{rel}` is not a path under the root",
-                self.target.name
-            )));
-        }
-        Ok(self.target.root.join(p))
-    }
-
-    /// One write (see [`HostLink::write`]); `stamp` names this batch's backup directory.
-    fn write_one(&self, op: &WriteOp, stamp: &str) -> Result<WriteDone> {
-        let path = self.path(&op.path)?;
-        let mut backup = None;
-        if let Some(old) = fsutil::read_optional(&path)? {
-            let sha = fsutil::sha256_hex(&old);
-            if op.backup_unless_sha256.as_deref() != Some(sha.as_str()) {
-                let rel = format!("{BACKUPS}/{stamp}/{}", op.path);
-                fsutil::write_atomic(&self.target.root.join(&rel), &old)?;
-                backup = Some(rel);
-            }
-        }
-        let sha256 = match &op.content {
-            Some(bytes) => {
-                fsutil::write_atomic_mode(&path, bytes, op.mode)?;
-                Some(fsutil::sha256_hex(bytes))
-            }
-            None => {
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("remove", &path, e)),
-                }
-                None
-            }
-        };
-        Ok(WriteDone {
-            path: op.path.clone(),
-            backup,
-            sha256,
-        })
     }
 }
 
@@ -104,48 +56,18 @@ impl HostLink for DirLink {
     }
 
     fn probe(&self, probes: &[Probe]) -> Result<Vec<Seen>> {
-        use std::os::unix::fs::PermissionsExt as _;
-        probes
-            .iter()
-            .map(|p| {
-                let read = fsutil::read_optional_meta(&self.path(&p.path)?)?;
-                Ok(match read {
-                    None => Seen {
-                        path: p.path.clone(),
-                        sha256: None,
-                        mode: None,
-                        content: None,
-                    },
-                    Some((bytes, meta)) => {
-                        let sha = fsutil::sha256_hex(&bytes);
-                        let same = p.want_sha256.as_deref() == Some(sha.as_str());
-                        Seen {
-                            path: p.path.clone(),
-                            mode: Some(meta.permissions().mode() & 0o7777),
-                            content: (!same).then_some(bytes),
-                            sha256: Some(sha),
-                        }
-                    }
-                })
-            })
-            .collect()
+        super::server::probe(&self.target.root, probes)
     }
 
     fn write(
         &self,
         ops: &[WriteOp],
     ) -> std::result::Result<Vec<WriteDone>, (Vec<WriteDone>, Error)> {
-        let stamp = humantime::format_rfc3339_nanos(std::time::SystemTime::now())
-            .to_string()
-            .replace([':', '-', '.'], "");
-        let mut done = Vec::new();
-        for op in ops {
-            match self.write_one(op, &stamp) {
-                Ok(d) => done.push(d),
-                Err(e) => return Err((done, e)),
-            }
+        // What `iw remote write` does on a host, here; the root is created on first write.
+        if let Err(e) = std::fs::create_dir_all(&self.target.root) {
+            return Err((Vec::new(), Error::io("create", &self.target.root, e)));
         }
-        Ok(done)
+        super::server::write(&self.target.root, ops)
     }
 
     fn attach_command(&self, socket: &str, session: &str) -> Command {
@@ -160,6 +82,8 @@ impl HostLink for DirLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::fsutil;
+    use std::path::Path;
 
     fn link(root: &Path) -> DirLink {
         DirLink::new(Target {

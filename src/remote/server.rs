@@ -12,11 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::wire::{self, ProbeReply, ProbeRequest, WireError, WriteReply, WriteRequest};
 use super::{Probe, Seen, WriteDone, WriteOp};
+use crate::support::backups::Backups;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
-
-/// Where backups go, relative to the root (as `reconcile::apply::files` does locally).
-pub const BACKUPS_DIR: &str = "state/backups";
 
 /// Checks a path from a probe or an op: relative, `/`-separated, no empty, `.` or `..` part, no
 /// NUL. Returns it as a relative path.
@@ -113,10 +111,7 @@ pub fn write(
     if let Err(e) = check_root(root) {
         return Err((done, e));
     }
-    let mut backups = Backups {
-        root: root.to_path_buf(),
-        dir: None,
-    };
+    let mut backups = Backups::new(root);
     for op in ops {
         match write_one(root, op, &mut backups) {
             Ok(d) => done.push(d),
@@ -166,40 +161,6 @@ fn write_one(root: &Path, op: &WriteOp, backups: &mut Backups) -> Result<WriteDo
         backup,
         sha256,
     })
-}
-
-/// The backup directory of one write call, created on first use.
-struct Backups {
-    root: PathBuf,
-    dir: Option<PathBuf>,
-}
-
-impl Backups {
-    /// Saves `content` (of the file at `rel`) and returns where, relative to the root.
-    fn save(&mut self, rel: &Path, content: &[u8], mode: u32) -> Result<String> {
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => {
-                // The local apply's naming: UTC time to the second, `-N` when taken.
-                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                    .to_string()
-                    .replace([':', '-'], "");
-                let base = Path::new(BACKUPS_DIR);
-                let mut dir = base.join(&stamp);
-                let mut n = 2;
-                while self.root.join(&dir).exists() {
-                    dir = base.join(format!("{stamp}-{n}"));
-                    n += 1;
-                }
-                self.dir = Some(dir.clone());
-                dir
-            }
-        };
-        let target = dir.join(rel);
-        fsutil::check_real_dirs(&self.root, target.parent().unwrap_or(Path::new("")))?;
-        fsutil::write_atomic_mode(&self.root.join(&target), content, mode)?;
-        Ok(target.to_string_lossy().into_owned())
-    }
 }
 
 /// `iw remote probe`: the JSON request in, the JSON reply out (an error goes in the reply).

@@ -1,6 +1,7 @@
 //! What every part of iw uses: the error type and exit codes, diagnostics, file operations that
 //! cannot half-happen, and who is calling (read once from the environment).
 
+pub mod backups;
 pub mod caller;
 pub mod diag;
 pub mod error;

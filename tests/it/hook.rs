@@ -832,20 +832,8 @@ fn a_missing_iw_binary_blocks_every_call() {
     // settings.json names the iw that applied it; when that binary is moved or deleted, the
     // shell's "not found" (127) would let every call through: the hook command denies instead.
     let p = TempProject::with_registry(TEAM);
-    let bin_dir = tempfile::tempdir().unwrap();
-    let bin = bin_dir.path().join("iw");
-    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw"), &bin).unwrap();
-    let out = std::process::Command::new(&bin)
-        .arg("-C")
-        .arg(p.path())
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_bin_dir, bin) = crate::common::copied_iw();
+    crate::common::run_ok(&bin, &p.path(), &["apply", "--yes"]);
     let read = call(
         &p,
         "worker",

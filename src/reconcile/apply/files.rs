@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
+use crate::support::backups::{BACKUPS_DIR, Backups};
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
 
@@ -47,8 +48,6 @@ pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Where backups go, relative to the project root.
-const BACKUPS_DIR: &str = "state/backups";
 /// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
 const TEMP_PREFIX: &str = ".iw-tmp-";
 
@@ -131,7 +130,7 @@ pub(super) fn apply_file(
     let now = read.map(|(bytes, _)| bytes);
     let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
     let backup = match now {
-        Some(old) if f.backup || changed => Some(backups.save(&f.path, &old)?),
+        Some(old) if f.backup || changed => Some(backups.save(Path::new(&f.path), &old, mode)?),
         _ => None,
     };
     let mut stat = None;
@@ -185,61 +184,4 @@ fn ensure_real_dir(root: &Path, rel: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The backup directory of one apply, created on first use.
-pub(super) struct Backups {
-    root: PathBuf,
-    dir: Option<PathBuf>,
-}
-
-impl Backups {
-    pub(super) fn new(root: &Path) -> Backups {
-        Backups {
-            root: root.to_path_buf(),
-            dir: None,
-        }
-    }
-
-    fn save(&mut self, rel: &str, content: &[u8]) -> Result<String> {
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => {
-                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                    .to_string()
-                    .replace([':', '-'], "");
-                let base = self.root.join(BACKUPS_DIR);
-                let mut dir = base.join(&stamp);
-                let mut n = 2;
-                while dir.exists() {
-                    dir = base.join(format!("{stamp}-{n}"));
-                    n += 1;
-                }
-                self.dir = Some(dir.clone());
-                dir
-            }
-        };
-        let target = dir.join(rel);
-        if let Some(parent) = target
-            .parent()
-            .and_then(|p| p.strip_prefix(&self.root).ok())
-        {
-            fsutil::check_real_dirs(&self.root, parent)?;
-        }
-        fsutil::write_atomic(&target, content)?;
-        Ok(target
-            .strip_prefix(&self.root)
-            .unwrap_or(&target)
-            .to_string_lossy()
-            .into_owned())
-    }
-
-    pub(super) fn dir_rel(&self) -> Option<String> {
-        self.dir.as_ref().map(|d| {
-            d.strip_prefix(&self.root)
-                .unwrap_or(d)
-                .to_string_lossy()
-                .into_owned()
-        })
-    }
 }

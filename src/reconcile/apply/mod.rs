@@ -200,7 +200,7 @@ fn apply_files(
 ) -> Option<Error> {
     // The crash-safety tests' hook: abort the process (as a kill would) after this many changes.
     let abort_after = crate::support::Caller::get().test_abort_after();
-    let mut backups = files::Backups::new(root);
+    let mut backups = crate::support::backups::Backups::new(root);
     // Directories made sure of (real, inside the project) once per apply.
     let mut ensured = BTreeSet::new();
     let mut failure = None;
