@@ -159,7 +159,8 @@ def hyperfine(name, cmd, runs, out_dir, prepare=None, warmup=2):
                 "--prepare", prepare, "--export-json", str(out_dir / f"{name}.json")]
     subprocess.run(args + [cmd], check=True, stdout=subprocess.DEVNULL)
     r = json.loads((out_dir / f"{name}.json").read_text())["results"][0]
-    return r["median"] * 1000, min(r["times"]) * 1000, max(r["times"]) * 1000
+    # user + system: CPU of iw and its children here (ssh clients), not of the hosts' side.
+    return r["median"] * 1000, min(r["times"]) * 1000, max(r["times"]) * 1000, (r["user"] + r["system"]) * 1000
 
 
 def main():
@@ -197,18 +198,18 @@ def main():
             prepare = f"{wipe} ; {kill} ; true"
             apply = f"{iw} -C {proj} apply --yes --no-diff"
             plan = f"{iw} -C {proj} plan --exit-code --no-diff"
-            ap_med, ap_min, ap_max = hyperfine(f"apply-{n}", apply, a.apply_runs, out_dir, prepare, warmup=1)
+            ap_med, ap_min, ap_max, _ = hyperfine(f"apply-{n}", apply, a.apply_runs, out_dir, prepare, warmup=1)
             subprocess.run(apply, shell=True, check=True, capture_output=True)
             check = subprocess.run(plan, shell=True, capture_output=True, text=True)
             if check.returncode != 0:
                 sys.exit(f"plan after apply is not a no-op ({check.returncode}):\n{check.stdout}{check.stderr}")
-            pl_med, pl_min, pl_max = hyperfine(f"plan-{n}", plan, a.runs, out_dir)
+            pl_med, pl_min, pl_max, pl_cpu = hyperfine(f"plan-{n}", plan, a.runs, out_dir)
             # Cold: every master connection closed before each run.
             close = f"for s in {runtime}/iw-ssh/*; do [ -S \"$s\" ] && ssh -o ControlPath=\"$s\" -O exit x 2>/dev/null; done; true"
-            cold_med, cold_min, cold_max = hyperfine(f"plan-cold-{n}", plan, a.runs, out_dir, close)
+            cold_med, cold_min, cold_max, _ = hyperfine(f"plan-cold-{n}", plan, a.runs, out_dir, close)
             files_n = sum(1 for h in hs for _ in (h.dir / "root/agents").rglob("*") if _.is_file())
             lock = (proj / "state/iw.lock").stat().st_size
-            rows.append((n, count, pl_med, pl_min, pl_max, cold_med, cold_min, cold_max, ap_med, ap_min, ap_max, files_n, lock))
+            rows.append((n, count, pl_med, pl_min, pl_max, pl_cpu, cold_med, cold_min, cold_max, ap_med, ap_min, ap_max, files_n, lock))
             subprocess.run(prepare, shell=True)
         h = hosts[0]
         cfg = ["-F", str(h.dir / "ssh_config")]
@@ -222,10 +223,10 @@ def main():
         for h in hosts:
             h.stop()
     print(f"iw {iw} ({iw.stat().st_size // 1_000_000} MB), {os.cpu_count()} cores; medians (min–max) in ms")
-    print("| hosts | agents | no-op plan, warm | no-op plan, cold connect | apply from scratch | files on hosts | iw.lock bytes |")
-    print("|---|---|---|---|---|---|---|")
-    for (n, c, pm, pmin, pmax, cm_, cmin, cmax, am, amin, amax, f, lk) in rows:
-        print(f"| {n} | {c} | {pm:.0f} ({pmin:.0f}–{pmax:.0f}) | {cm_:.0f} ({cmin:.0f}–{cmax:.0f}) | {am:.0f} ({amin:.0f}–{amax:.0f}) | {f} | {lk} |")
+    print("| hosts | agents | no-op plan, warm | its CPU here (mean) | no-op plan, cold connect | apply from scratch | files on hosts | iw.lock bytes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (n, c, pm, pmin, pmax, pcpu, cm_, cmin, cmax, am, amin, amax, f, lk) in rows:
+        print(f"| {n} | {c} | {pm:.0f} ({pmin:.0f}–{pmax:.0f}) | {pcpu:.0f} | {cm_:.0f} ({cmin:.0f}–{cmax:.0f}) | {am:.0f} ({amin:.0f}–{amax:.0f}) | {f} | {lk} |")
     print(f"ssh true, warm master: {raw_warm[0]:.1f} ms ({raw_warm[1]:.1f}–{raw_warm[2]:.1f}); "
           f"new connection: {raw_cold[0]:.1f} ms ({raw_cold[1]:.1f}–{raw_cold[2]:.1f})")
     print(f"raw results: {out_dir}")
