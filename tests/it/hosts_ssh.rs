@@ -414,3 +414,38 @@ fn moving_an_agent_between_hosts_stops_it_on_one_and_starts_it_on_the_other() {
     assert!(lock["hosts"].get("b").is_none(), "{lock}");
     t.assert_noop();
 }
+
+#[test]
+fn a_host_failing_during_apply_is_left_there_and_the_other_converges() {
+    let t = team();
+    // On host a, a file where lead's `.claude` directory goes: a is reached and planned, then
+    // its write fails part way through apply. Host a comes first: b is written after it.
+    let a_root = t.a.remote_root();
+    std::fs::create_dir_all(a_root.join("agents/lead")).unwrap();
+    std::fs::write(a_root.join("agents/lead/.claude"), "in the way\n").unwrap();
+
+    let (code, out, err) = t.run(&["apply", "--yes", "--no-diff"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("host a"), "{err}");
+    // b converged: files, its lockfile, its session.
+    for f in files(&t.b.remote_root(), "worker") {
+        assert!(f.is_file(), "{}", f.display());
+    }
+    assert!(t.b.remote_root().join("state/iw.lock").is_file());
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
+    // a: nothing written under the obstacle, no session started there.
+    assert!(t.sessions_on(&t.a).is_empty());
+    // The local lockfile records exactly that.
+    let lock = t.lock();
+    let worker = "agents/worker/.claude/settings.json";
+    assert!(lock["hosts"]["b"]["files"][worker].is_object(), "{lock}");
+    let a_files = lock["hosts"]["a"]["files"].as_object();
+    assert!(a_files.is_none_or(|f| f.is_empty()), "{lock}");
+
+    std::fs::remove_file(a_root.join("agents/lead/.claude")).unwrap();
+    let out = t.apply_ok();
+    assert!(out.contains("session iw-lead on a"), "{out}");
+    assert!(!out.contains("on b"), "b was already converged: {out}");
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    t.assert_noop();
+}

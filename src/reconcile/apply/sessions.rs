@@ -207,7 +207,8 @@ fn startable<'a>(
     let mut ready = Vec::new();
     for c in starts {
         let Some(spec) = &c.spec else { continue };
-        // Another host's files were written by this apply (which stops at a failed write).
+        // Another host's files were written by this apply (a host whose write failed has no
+        // session changes left).
         let drifted = match c.host {
             Some(_) => Vec::new(),
             None => super::files::drifted_files(&project.root, plan, &c.agent)?,
