@@ -229,8 +229,9 @@ def main():
         print(f"| {n} | {c} | {pm:.0f} ({pmin:.0f}–{pmax:.0f}) | {pcpu:.0f} | {cm_:.0f} ({cmin:.0f}–{cmax:.0f}) | {am:.0f} ({amin:.0f}–{amax:.0f}) | {f} | {lk} |")
     print(f"ssh true, warm master: {raw_warm[0]:.1f} ms ({raw_warm[1]:.1f}–{raw_warm[2]:.1f}); "
           f"new connection: {raw_cold[0]:.1f} ms ({raw_cold[1]:.1f}–{raw_cold[2]:.1f})")
-    print(f"raw results: {out_dir}")
-    shutil.rmtree(base, ignore_errors=True) if not a.json_dir else None
+    if a.json_dir:
+        print(f"hyperfine's results: {out_dir}")
+    shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
