@@ -4,7 +4,8 @@
 //!
 //! A plan is stale when its inputs (registry, templates, sessions.yaml, the iw binary) or what it
 //! observed (files on disk, the lockfile, live sessions) changed in a way that changes the plan;
-//! apply then refuses and says what differs.
+//! apply then refuses and says what differs. The one exception is a host that cannot be reached
+//! any more: its saved changes are left out, and apply exits 1 naming it (as a fresh apply does).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,6 +84,17 @@ pub fn digest(plan: &Plan) -> Vec<String> {
             ),
         })
         .collect()
+}
+
+/// The host of a [`digest`] line (`~ HOST:path …`, `+ session NAME on SOCKET@HOST …`); `None`
+/// for this machine's changes.
+fn host_of(line: &str) -> Option<&str> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.get(1) == Some(&"session") {
+        let place = words.len().checked_sub(2).map(|i| words[i])?;
+        return place.rsplit_once('@').map(|(_, h)| h);
+    }
+    words.get(1)?.split_once(':').map(|(h, _)| h)
 }
 
 /// The hashes of what a plan is computed from.
@@ -166,8 +178,14 @@ pub fn check_fresh(saved: &SavedPlan, project: &Project, plan: &Plan, file: &Pat
         problems.push(format!("{name} appeared since the plan was saved"));
     }
     let current = digest(plan);
+    // A host that cannot be reached now is left out, as in a fresh apply: the saved changes
+    // there are not made, and apply names the host when it is done with the others.
+    let unreachable =
+        |line: &str| host_of(line).is_some_and(|h| plan.unreachable.iter().any(|u| u.host == h));
     for line in saved.changes.iter().filter(|l| !current.contains(l)) {
-        problems.push(format!("no longer planned: {line}"));
+        if !unreachable(line) {
+            problems.push(format!("no longer planned: {line}"));
+        }
     }
     for line in current.iter().filter(|l| !saved.changes.contains(l)) {
         problems.push(format!("now also needed: {line}"));
@@ -183,4 +201,18 @@ pub fn check_fresh(saved: &SavedPlan, project: &Project, plan: &Plan, file: &Pat
         ),
         "run `iw plan -o FILE` again, review it, then `iw apply FILE`",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn the_host_of_a_digest_line() {
+        assert_eq!(host_of("~ b:agents/w/.claude/CLAUDE.md 1 2"), Some("b"));
+        assert_eq!(host_of("+ agents/w/.claude/CLAUDE.md - 2"), None);
+        assert_eq!(host_of("-/+ session iw-w on iw-o@gpu-1 abc"), Some("gpu-1"));
+        assert_eq!(host_of("+ session iw-w on iw-o abc"), None);
+        assert_eq!(host_of("- session iw-w on iw-o -"), None);
+    }
 }

@@ -4,7 +4,7 @@
 //! failures: unreachable, refused, unknown host key, a host going down mid-use.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use iw::remote::{HostLink, Options, Probe, Target, WriteOp};
@@ -31,39 +31,9 @@ fn target(name: &str, h: &Sshd) -> Target {
     }
 }
 
-/// Puts the `iw` binary where connecting installs it on `h`, as a previous connect would have
-/// (a hard link, or a copy): the tests that are not about installing skip shipping ~190 MB of
-/// debug binary each.
-fn preinstall(h: &Sshd) {
-    let bin = private_copy();
-    let sha = iw::remote::install::binary_sha256(bin).unwrap();
-    let dest = iw::remote::install::installed_path(h.remote_home().to_str().unwrap(), &sha);
-    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    if std::fs::hard_link(bin, &dest).is_err() {
-        std::fs::copy(bin, &dest).unwrap();
-    }
-}
-
-/// A copy of the `iw` binary made once per test process, the one [`preinstall`] links from:
-/// a hard link to target/debug/iw itself would change its ctime, which is part of the no-op
-/// key (src/reconcile/noop.rs), and so disturb tests running beside these.
-fn private_copy() -> &'static Path {
-    static COPY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    COPY.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("iw-test-bin-")
-            .tempdir()
-            .unwrap()
-            .keep();
-        let copy = dir.join("iw");
-        std::fs::copy(env!("CARGO_BIN_EXE_iw"), &copy).unwrap();
-        copy
-    })
-}
-
-/// Connects to `h` with iw already in place there ([`preinstall`]).
+/// Connects to `h` with iw already in place there ([`Sshd::preinstall_iw`]).
 fn connect_preinstalled(name: &str, h: &Sshd) -> Box<dyn HostLink> {
-    preinstall(h);
+    h.preinstall_iw();
     connect(name, h)
 }
 
@@ -342,7 +312,7 @@ fn unreachable_or_refusing_hosts_fail_fast_and_say_why() {
     assert!(e.contains("host edge") && e.contains("host key"), "{e}");
     assert!(help.contains("connect once by hand"), "{help}");
     // Hosts are connected side by side: one failing leaves the others connected, in order.
-    preinstall(&h);
+    h.preinstall_iw();
     let mut bad = extra(&["-o", "PubkeyAuthentication=no"]);
     bad.name = "bad".into();
     let both = iw::remote::connect_with(&[bad, target("good", &h)], &options());

@@ -1,7 +1,8 @@
 //! Applying file changes on other hosts: per host, one `write` of its changed files (three-way
 //! drift: a file that is not what the plan saw, or that drifted, is backed up there first), then
 //! its own `state/iw.lock` (the entries the hook running there needs), written last on that
-//! host. The local lockfile's `hosts:` section records exactly what was done on each host.
+//! host. The local lockfile's `hosts:` section records exactly what was done on each host. A
+//! host that fails is left there (its sessions are not touched); the others go on.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,15 +84,17 @@ fn hosts_to_write(plan: &Plan, lock: &LockFile) -> Vec<String> {
     hosts.into_iter().collect()
 }
 
-/// Writes every host's file changes and then its own lockfile, recording each change in `lock`;
-/// stops at the first failure and returns it.
+/// Writes every host's file changes and then its own lockfile, recording each change in `lock`.
+/// A host whose write fails stops there (what was done before is recorded); the other hosts are
+/// still written. Returns the hosts that failed, with why.
 pub(super) fn apply_files(
     plan: &Plan,
     links: &Links,
     lock: &mut LockFile,
     report: &mut Report,
     on_step: &mut impl FnMut(&Applied),
-) -> Option<Error> {
+) -> BTreeMap<String, Error> {
+    let mut failed = BTreeMap::new();
     for name in hosts_to_write(plan, lock) {
         let Some(link) = links.links.get(&name) else {
             continue; // unreachable: nothing was planned there
@@ -133,14 +136,12 @@ pub(super) fn apply_files(
             report.applied.push(applied);
         }
         // The host's own lockfile, last: what its hook trusts is what is there now.
-        if let Err(e) = write_host_lock(lock, &name, link.as_ref()) {
-            return Some(failure.unwrap_or(e));
-        }
-        if let Some(e) = failure {
-            return Some(e);
+        let locked = write_host_lock(lock, &name, link.as_ref());
+        if let Some(e) = failure.or(locked.err()) {
+            failed.insert(name, e);
         }
     }
-    None
+    failed
 }
 
 /// The write of one planned change: a file that drifted is backed up whatever it holds; any
@@ -189,9 +190,16 @@ fn write_host_lock(
 }
 
 /// The sockets iw uses on each reachable host after this apply: those its sessions are
-/// declared on, plus, if sessions failed, those it used before (to clean up next time). A host
-/// left with no files and no sockets is forgotten.
-pub(super) fn finish(plan: &Plan, links: &Links, lock: &mut LockFile, sessions_ok: bool) {
+/// declared on, plus, if sessions failed (or the host's files did, `failed`: its sessions were
+/// not touched), those it used before (to clean up next time). A host left with no files and no
+/// sockets is forgotten.
+pub(super) fn finish(
+    plan: &Plan,
+    links: &Links,
+    lock: &mut LockFile,
+    sessions_ok: bool,
+    failed: &BTreeMap<String, Error>,
+) {
     let mut declared: BTreeMap<String, BTreeSet<String>> = plan
         .remote_sockets
         .iter()
@@ -202,7 +210,11 @@ pub(super) fn finish(plan: &Plan, links: &Links, lock: &mut LockFile, sessions_o
             continue; // not reached: its record stays as it was
         }
         let mut sockets = declared.remove(name).unwrap_or_default();
-        if !sessions_ok || plan.selection.tenant.is_some() || !plan.selection.is_all() {
+        if !sessions_ok
+            || failed.contains_key(name)
+            || plan.selection.tenant.is_some()
+            || !plan.selection.is_all()
+        {
             sockets.extend(entry.sockets.iter().cloned());
         }
         entry.sockets = sockets.into_iter().collect();

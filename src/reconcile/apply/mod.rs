@@ -103,9 +103,11 @@ pub fn apply_on(
         &mut identities,
         &mut on_step,
     );
-    if failure.is_none() {
-        failure = hosts::apply_files(plan, links, &mut lock, &mut report, &mut on_step);
-    }
+    // A host whose files failed is left as it is, sessions included; the others go on.
+    let failed_hosts = match failure {
+        None => hosts::apply_files(plan, links, &mut lock, &mut report, &mut on_step),
+        Some(_) => BTreeMap::new(),
+    };
 
     // Sessions, once every file is in place (a session must start with its agent's final config).
     let changes: Vec<&SessionChange> = plan
@@ -114,6 +116,11 @@ pub fn apply_on(
         .filter_map(|c| match c {
             Change::Session(s) => Some(s),
             Change::File(_) => None,
+        })
+        .filter(|s| {
+            s.host
+                .as_ref()
+                .is_none_or(|h| !failed_hosts.contains_key(h))
         })
         .collect();
     let mut sessions_ok = true;
@@ -136,7 +143,8 @@ pub fn apply_on(
         sessions_ok = false;
         failure = Some(e);
     }
-    hosts::finish(plan, links, &mut lock, sessions_ok);
+    hosts::finish(plan, links, &mut lock, sessions_ok, &failed_hosts);
+    failure = hosts_failure(failed_hosts, failure.take());
     finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
     write_stat_cache(root, &lock, &identities);
     // A failure before anything was done leaves the lockfile as it was, byte for byte.
@@ -149,6 +157,22 @@ pub fn apply_on(
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// The apply's error: each failed host's (its sessions were left as they were), then `other`.
+fn hosts_failure(failed: BTreeMap<String, Error>, other: Option<Error>) -> Option<Error> {
+    if failed.is_empty() {
+        return other;
+    }
+    if failed.len() == 1 && other.is_none() {
+        return failed.into_values().next();
+    }
+    let mut lines: Vec<String> = failed.values().map(Error::to_string).collect();
+    lines.extend(other.map(|e| e.to_string()));
+    Some(Error::with_help(
+        lines.join("\n"),
+        "the lockfile records what was done on each host: `iw plan` shows what remains, `iw apply` finishes it",
+    ))
 }
 
 /// The lockfile to update: the last one, with this iw and these inputs; the selected files that

@@ -70,7 +70,15 @@ pub fn apply(
     }
     let mut failures: Vec<(String, String)> = Vec::new();
     let ready = startable(project, plan, &starts, &mut failures)?;
-    let batches = batches(&ready);
+    let delegates = |agent: &str| {
+        project
+            .registry
+            .agents
+            .get(agent)
+            .map(|a| a.delegates_to.clone())
+            .unwrap_or_default()
+    };
+    let batches = batches(&ready, &delegates);
     let baseline = remote_baseline(plan, route, &ready);
     let since_ms = crate::status::activity::now_ms();
     for ((host, socket), group) in &batches {
@@ -109,22 +117,47 @@ pub fn apply(
 
 /// The starts in batches, each on one host and socket, in order. On this machine alone: one
 /// batch per socket, in order of first use (as few tmux round trips as possible). With other
-/// hosts: one batch per run of consecutive starts on the same host and socket, so that delegates
-/// start before their delegators across hosts.
-fn batches<'a>(ready: &[Start<'a>]) -> Vec<(Place<'a>, Vec<Start<'a>>)> {
+/// hosts: each start joins the first batch of its host and socket that comes after every batch
+/// starting one of its agent's delegates (`delegates`), so that delegates start before their
+/// delegators across hosts, in as many batches per place as the delegation graph is deep (not
+/// one per session when agents alternate between hosts).
+fn batches<'a>(
+    ready: &[Start<'a>],
+    delegates: &dyn Fn(&str) -> Vec<String>,
+) -> Vec<(Place<'a>, Vec<Start<'a>>)> {
     let remote = ready.iter().any(|(c, _)| c.host.is_some());
     let mut out: Vec<(Place<'a>, Vec<Start<'a>>)> = Vec::new();
+    // The last batch starting a session of each agent.
+    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
     for &(c, spec) in ready {
         let p = (c.host.as_deref(), c.socket.as_str());
-        let at = if remote {
-            out.last().filter(|(q, _)| *q == p).map(|_| out.len() - 1)
+        let after = if remote {
+            delegates(&c.agent)
+                .iter()
+                .filter_map(|d| last.get(d.as_str()).map(|i| i + 1))
+                .max()
+                .unwrap_or(0)
         } else {
-            out.iter().position(|(q, _)| *q == p)
+            0
         };
-        match at {
-            Some(i) => out[i].1.push((c, spec)),
-            None => out.push((p, vec![(c, spec)])),
-        }
+        let at = out
+            .iter()
+            .enumerate()
+            .skip(after)
+            .find(|(_, (q, _))| *q == p)
+            .map(|(i, _)| i);
+        let i = match at {
+            Some(i) => {
+                out[i].1.push((c, spec));
+                i
+            }
+            None => {
+                out.push((p, vec![(c, spec)]));
+                out.len() - 1
+            }
+        };
+        let e = last.entry(c.agent.as_str()).or_insert(i);
+        *e = (*e).max(i);
     }
     out
 }
@@ -174,7 +207,8 @@ fn startable<'a>(
     let mut ready = Vec::new();
     for c in starts {
         let Some(spec) = &c.spec else { continue };
-        // Another host's files were written by this apply (which stops at a failed write).
+        // Another host's files were written by this apply (a host whose write failed has no
+        // session changes left).
         let drifted = match c.host {
             Some(_) => Vec::new(),
             None => super::files::drifted_files(&project.root, plan, &c.agent)?,
@@ -519,18 +553,58 @@ mod tests {
             change(None, "s", "e"),
         ];
         let ready: Vec<Start<'_>> = local.iter().map(|c| (c, &s)).collect();
+        let none = |_: &str| Vec::new();
         // This machine alone: one batch per socket.
-        let got: Vec<(Place<'_>, usize)> =
-            batches(&ready).iter().map(|(p, g)| (*p, g.len())).collect();
+        let got: Vec<(Place<'_>, usize)> = batches(&ready, &none)
+            .iter()
+            .map(|(p, g)| (*p, g.len()))
+            .collect();
         assert_eq!(got, vec![((None, "s"), 2), ((None, "t"), 1)]);
-        // Across hosts: a batch per run, in order.
+        // Across hosts: lead delegates to mid, mid to worker: three batches, in that order.
+        let chain = |a: &str| match a {
+            "lead" => vec!["mid".to_string()],
+            "mid" => vec!["worker".to_string()],
+            _ => Vec::new(),
+        };
         let mixed = [
             change(Some("h1"), "s", "worker"),
             change(None, "s", "mid"),
             change(Some("h1"), "s", "lead"),
         ];
         let ready: Vec<Start<'_>> = mixed.iter().map(|c| (c, &s)).collect();
-        let got: Vec<Place<'_>> = batches(&ready).iter().map(|(p, _)| *p).collect();
+        let got: Vec<Place<'_>> = batches(&ready, &chain).iter().map(|(p, _)| *p).collect();
         assert_eq!(got, vec![(Some("h1"), "s"), (None, "s"), (Some("h1"), "s")]);
+        // Independent agents alternating between hosts: one batch per host, not per session.
+        let got: Vec<(Place<'_>, usize)> = batches(&ready, &none)
+            .iter()
+            .map(|(p, g)| (*p, g.len()))
+            .collect();
+        assert_eq!(got, vec![((Some("h1"), "s"), 2), ((None, "s"), 1)]);
+        // A delegator joins the first batch of its place after its delegate's.
+        let four = [
+            change(Some("a"), "s", "w1"),
+            change(Some("b"), "s", "w2"),
+            change(Some("a"), "s", "w3"),
+            change(Some("b"), "s", "boss"),
+            change(Some("a"), "s", "top"),
+        ];
+        let deps = |a: &str| match a {
+            "boss" => vec!["w3".to_string()],
+            "top" => vec!["boss".to_string()],
+            _ => Vec::new(),
+        };
+        let ready: Vec<Start<'_>> = four.iter().map(|c| (c, &s)).collect();
+        let got: Vec<(Place<'_>, Vec<&str>)> = batches(&ready, &deps)
+            .iter()
+            .map(|(p, g)| (*p, g.iter().map(|(c, _)| c.agent.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ((Some("a"), "s"), vec!["w1", "w3"]),
+                ((Some("b"), "s"), vec!["w2", "boss"]),
+                ((Some("a"), "s"), vec!["top"]),
+            ]
+        );
     }
 }

@@ -274,6 +274,21 @@ impl Sshd {
         out
     }
 
+    /// Puts the `iw` binary where connecting installs it on this host, as a previous connect
+    /// would have (a hard link to a private copy, or a copy): tests that are not about
+    /// installing skip shipping ~190 MB of debug binary each time. The `iw` run by the tests
+    /// (target/debug/iw) then finds its own build in place there.
+    pub fn preinstall_iw(&self) {
+        let bin = private_iw_copy();
+        let sha = iw::remote::install::binary_sha256(bin).unwrap();
+        let home = self.remote_home();
+        let dest = iw::remote::install::installed_path(home.to_str().unwrap(), &sha);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        if std::fs::hard_link(bin, &dest).is_err() {
+            std::fs::copy(bin, &dest).unwrap();
+        }
+    }
+
     /// Whether the client control master for this host is up (`ssh -O check`).
     pub fn master_running(&self) -> bool {
         self.command()
@@ -548,6 +563,23 @@ impl Drop for Sshd {
         self.kill_tmux_servers();
         self.kill_sshd();
     }
+}
+
+/// A copy of the `iw` binary made once per test process, the one [`Sshd::preinstall_iw`] links
+/// from: a hard link to target/debug/iw itself would change its ctime, which is part of the
+/// no-op key (src/reconcile/noop.rs), and so disturb tests running beside these.
+fn private_iw_copy() -> &'static Path {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("iw-test-bin-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let copy = dir.join("iw");
+        std::fs::copy(env!("CARGO_BIN_EXE_iw"), &copy).unwrap();
+        copy
+    })
 }
 
 /// A temp dir with a short path (unix sockets live in it): under `$TMPDIR` when that is short,

@@ -1,0 +1,451 @@
+//! Agents on other hosts end to end (issue 17): the real `iw` binary against two real OpenSSH
+//! servers on 127.0.0.1 (tests/it/common/sshd.rs), each standing for one host with its own host
+//! key, client key, HOME, tmux and root; nothing in the machine's ssh configuration is used.
+//! Sessions run `sleep` on a private tmux socket `iw-test-…` on each host (each host's tmux
+//! servers are killed when its fixture is dropped). Converging, the no-op plan, drift on a host,
+//! the hook run there, a host going down between plan and apply, and an agent moving between
+//! hosts.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+use crate::common::sshd::Sshd;
+use crate::common::{SMALL, TempProject, TmuxServer};
+
+/// A project whose `lead` runs on host `a` and `worker` on host `b`.
+struct Team {
+    p: TempProject,
+    a: Sshd,
+    b: Sshd,
+    /// The socket name (the same on every host); also guards a local server of that name.
+    tmux: TmuxServer,
+}
+
+fn team() -> Team {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    a.preinstall_iw();
+    b.preinstall_iw();
+    let t = Team {
+        p: TempProject::with_registry(SMALL),
+        a,
+        b,
+        tmux: TmuxServer::new(),
+    };
+    t.declare("a", "b");
+    t
+}
+
+impl Team {
+    /// Writes sessions.yaml with `lead` on host `lead_on` and `worker` on `worker_on`.
+    fn declare(&self, lead_on: &str, worker_on: &str) {
+        let host = |name: &str, h: &Sshd| {
+            format!(
+                "  {name}: {{ssh: '{}@{}', root: '{}', ssh_args: [-F, '{}']}}\n",
+                h.user(),
+                h.alias(),
+                h.remote_root().display(),
+                h.config_path().display()
+            )
+        };
+        let yaml = format!(
+            "socket: {}\ncommand: sleep 600\ncheck_for: 0s\nhosts:\n{}{}sessions:\n  lead: {{host: {lead_on}}}\n  worker: {{host: {worker_on}}}\n",
+            self.tmux.socket,
+            host("a", &self.a),
+            host("b", &self.b),
+        );
+        self.p.write("sessions.yaml", &yaml);
+    }
+
+    fn iw(&self, args: &[&str]) -> Command {
+        let mut c = self.p.iw();
+        c.env_remove("IW_TEST_DIR_HOSTS").args(args);
+        c
+    }
+
+    /// Runs iw; exit code, stdout, stderr.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out: Output = self.iw(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn apply_ok(&self) -> String {
+        let (code, out, err) = self.run(&["apply", "--yes", "--no-diff"]);
+        assert_eq!(code, 0, "apply: {out}{err}\n--- a ---\n{}", self.a.log());
+        out
+    }
+
+    fn assert_noop(&self) {
+        let (code, out, err) = self.run(&["plan", "--no-diff", "--exit-code"]);
+        assert_eq!(code, 0, "not a no-op plan:\n{out}{err}");
+        assert!(out.contains("No changes"), "{out}");
+    }
+
+    /// The sessions on host `h`'s socket, read through ssh, sorted.
+    fn sessions_on(&self, h: &Sshd) -> Vec<String> {
+        let out = h.run(&format!(
+            "tmux -L {} list-sessions -F '#{{session_name}}'",
+            self.tmux.socket
+        ));
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A tmux format for one session on host `h`.
+    fn format_on(&self, h: &Sshd, session: &str, format: &str) -> String {
+        h.run_ok(&format!(
+            "tmux -L {} display-message -p -t '={session}:' '{format}'",
+            self.tmux.socket
+        ))
+        .trim_end()
+        .to_string()
+    }
+
+    fn lock(&self) -> serde_json::Value {
+        serde_json::from_str(&self.p.read("state/iw.lock")).unwrap()
+    }
+}
+
+fn files(root: &Path, agent: &str) -> Vec<PathBuf> {
+    ["settings.json", "CLAUDE.md", "iw-policy.json"]
+        .iter()
+        .map(|f| root.join("agents").join(agent).join(".claude").join(f))
+        .collect()
+}
+
+/// Files under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn apply_converges_across_two_hosts_then_plan_is_a_no_op() {
+    let t = team();
+    let (code, out, err) = t.run(&["plan", "--no-diff", "--exit-code"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("+ session iw-lead on a"), "{out}");
+    assert!(out.contains("+ session iw-worker on b"), "{out}");
+    assert!(
+        out.contains("+ a:agents/lead/.claude/settings.json"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ b:agents/worker/.claude/iw-policy.json"),
+        "{out}"
+    );
+
+    t.apply_ok();
+    // Each agent's files on its host only; nothing generated here.
+    for (h, agent, other) in [(&t.a, "lead", &t.b), (&t.b, "worker", &t.a)] {
+        for f in files(&h.remote_root(), agent) {
+            assert!(f.is_file(), "{} missing", f.display());
+        }
+        assert!(!other.remote_root().join("agents").join(agent).exists());
+        assert!(!t.p.exists(&format!("agents/{agent}/.claude")));
+        // The host's own lockfile records its files (what its hook trusts).
+        let lock = std::fs::read_to_string(h.remote_root().join("state/iw.lock")).unwrap();
+        assert!(
+            lock.contains(&format!("agents/{agent}/.claude/iw-policy.json")),
+            "{lock}"
+        );
+        let marks = t.format_on(
+            h,
+            &format!("iw-{agent}"),
+            "#{@iw-managed} #{@iw-agent} #{@iw-root}",
+        );
+        assert_eq!(
+            marks,
+            format!("1 {agent} {}", h.remote_root().display()),
+            "marks of iw-{agent}"
+        );
+        // The pane runs the declared command, in the host's root.
+        let cmd = t.format_on(
+            h,
+            &format!("iw-{agent}"),
+            "#{pane_current_command} #{pane_dead}",
+        );
+        assert_eq!(cmd, "sleep 0");
+    }
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
+    assert!(t.tmux.sessions().is_empty(), "nothing started here");
+    // The local lockfile remembers both hosts and what iw wrote there.
+    let lock = t.lock();
+    for (name, agent) in [("a", "lead"), ("b", "worker")] {
+        let files = &lock["hosts"][name]["files"];
+        assert!(
+            files[format!("agents/{agent}/.claude/settings.json")].is_object(),
+            "{lock}"
+        );
+    }
+    t.assert_noop();
+}
+
+#[test]
+fn a_file_edited_on_a_host_is_drift_there_backed_up_and_restored() {
+    let t = team();
+    t.apply_ok();
+    let target = t.b.remote_root().join("agents/worker/.claude/CLAUDE.md");
+    let written = std::fs::read_to_string(&target).unwrap();
+    std::fs::write(&target, "edited on b by hand\n").unwrap();
+
+    let (code, out, err) = t.run(&["plan", "--no-diff", "--exit-code"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("~ b:agents/worker/.claude/CLAUDE.md"), "{out}");
+    assert!(out.contains("modified outside iw"), "{out}");
+    assert!(!out.contains("a:agents"), "{out}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&t.iw(&["plan", "--json"]).output().unwrap().stdout).unwrap();
+    let change = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "agents/worker/.claude/CLAUDE.md")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(change["host"], "b");
+    assert_eq!(change["drift"], "modified_outside_iw");
+
+    let out = t.apply_ok();
+    assert!(out.contains("b:state/backups/"), "{out}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), written);
+    let backups: Vec<String> = tree(&t.b.remote_root().join("state/backups"));
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(backups[0].ends_with("agents/worker/.claude/CLAUDE.md"));
+    let saved = t.b.remote_root().join("state/backups").join(&backups[0]);
+    assert_eq!(
+        std::fs::read_to_string(saved).unwrap(),
+        "edited on b by hand\n"
+    );
+    assert!(!t.a.remote_root().join("state/backups").exists());
+    t.assert_noop();
+}
+
+#[test]
+fn the_hook_on_a_host_denies_a_forbidden_write() {
+    let t = team();
+    t.apply_ok();
+    let root = t.b.remote_root();
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("agents/worker/.claude/settings.json")).unwrap(),
+    )
+    .unwrap();
+    let command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{settings}"))
+        .to_string();
+    // The binary iw installed on that host, with that host's root.
+    assert!(
+        command.contains(
+            &t.b.remote_home()
+                .join(".local/share/iw/bin")
+                .display()
+                .to_string()
+        ),
+        "{command}"
+    );
+    assert!(command.contains(&root.display().to_string()), "{command}");
+
+    // As Claude Code runs it there: the command line through the host's shell, the call on
+    // stdin, in the project's directory there.
+    let call = |path: &Path| {
+        serde_json::json!({
+            "session_id": "s", "transcript_path": "/dev/null", "cwd": root,
+            "hook_event_name": "PreToolUse", "tool_name": "Write",
+            "tool_input": {"file_path": path, "content": "x"}, "tool_use_id": "t1",
+        })
+        .to_string()
+    };
+    let run = |path: &Path| {
+        let line = format!(
+            "cd '{}' && CLAUDE_PROJECT_DIR='{}' {command}",
+            root.display(),
+            root.display()
+        );
+        t.b.run_with_stdin(&line, call(path).as_bytes())
+    };
+    let denied = run(&root.join("tests/unit.rs"));
+    assert_eq!(
+        denied.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    let reason = String::from_utf8_lossy(&denied.stderr);
+    assert!(reason.contains("tests/"), "{reason}");
+    let allowed = run(&root.join("src/lib.rs"));
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}
+
+#[test]
+fn a_host_down_before_apply_is_named_the_other_converges_and_the_next_apply_finishes() {
+    let mut t = team();
+    t.b.stop();
+    let (code, out, err) = t.run(&["apply", "--yes", "--no-diff"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("nothing was changed on b"), "{err}");
+    assert!(out.contains("! b: "), "{out}");
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    for f in files(&t.a.remote_root(), "lead") {
+        assert!(f.is_file(), "{}", f.display());
+    }
+    assert!(!t.b.remote_root().join("agents").exists());
+    let lock = t.lock();
+    assert!(lock["hosts"]["a"].is_object(), "{lock}");
+    assert!(lock["hosts"].get("b").is_none(), "{lock}");
+
+    t.b.restart();
+    let out = t.apply_ok();
+    assert!(out.contains("session iw-worker on b"), "{out}");
+    assert!(!out.contains("on a"), "a was already converged: {out}");
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
+    t.assert_noop();
+}
+
+#[test]
+fn a_host_down_between_plan_and_apply_is_named_and_nothing_is_lost() {
+    let mut t = team();
+    t.apply_ok();
+    // A change on both hosts: every agent's instructions change.
+    let before = t.lock();
+    t.p.edit_registry(
+        "description: Leads the work",
+        "description: Leads all the work",
+    );
+    t.p.edit_registry(
+        "description: Does the work",
+        "description: Does all the work",
+    );
+    let (code, out, err) = t.run(&["plan", "--no-diff", "-o", "saved.plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("~ a:agents/lead/.claude/CLAUDE.md"), "{out}");
+    assert!(out.contains("~ b:agents/worker/.claude/CLAUDE.md"), "{out}");
+    t.b.stop();
+
+    // The saved plan is applied where it still can be: b's part is left out, and said so.
+    let (code, out, err) = t.run(&["apply", "--yes", "--no-diff", "saved.plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("! b: "), "{out}");
+    assert!(err.contains("nothing was changed on b"), "{err}");
+    assert!(out.contains("~ a:agents/lead/.claude/CLAUDE.md"), "{out}");
+    let lead =
+        std::fs::read_to_string(t.a.remote_root().join("agents/lead/.claude/CLAUDE.md")).unwrap();
+    assert!(lead.contains("Leads all the work"), "{lead}");
+    // The local lockfile records exactly what was done: a's new files, b's record untouched.
+    let after = t.lock();
+    assert_eq!(after["hosts"]["b"], before["hosts"]["b"]);
+    let a_md = "agents/lead/.claude/CLAUDE.md";
+    assert_ne!(
+        after["hosts"]["a"]["files"][a_md],
+        before["hosts"]["a"]["files"][a_md]
+    );
+    let sha = iw::support::fsutil::sha256_hex(lead.as_bytes());
+    assert_eq!(after["hosts"]["a"]["files"][a_md]["sha256"], sha.as_str());
+    // Sessions survive a host that is only unreachable.
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+
+    t.b.restart();
+    t.apply_ok();
+    let worker =
+        std::fs::read_to_string(t.b.remote_root().join("agents/worker/.claude/CLAUDE.md")).unwrap();
+    assert!(worker.contains("Does all the work"), "{worker}");
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
+    t.assert_noop();
+}
+
+#[test]
+fn moving_an_agent_between_hosts_stops_it_on_one_and_starts_it_on_the_other() {
+    let t = team();
+    t.apply_ok();
+    let pid_lead = t.format_on(&t.a, "iw-lead", "#{pane_pid}");
+    t.declare("a", "a");
+    let (code, out, err) = t.run(&["plan", "--no-diff", "--exit-code"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("- session iw-worker on b"), "{out}");
+    assert!(out.contains("+ session iw-worker on a"), "{out}");
+    assert!(
+        out.contains("+ a:agents/worker/.claude/settings.json"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- b:agents/worker/.claude/settings.json"),
+        "{out}"
+    );
+    assert!(!out.contains("iw-lead"), "lead stays: {out}");
+
+    t.apply_ok();
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead", "iw-worker"]);
+    assert!(t.sessions_on(&t.b).is_empty());
+    assert_eq!(t.format_on(&t.a, "iw-lead", "#{pane_pid}"), pid_lead);
+    for f in files(&t.a.remote_root(), "worker") {
+        assert!(f.is_file(), "{}", f.display());
+    }
+    assert!(!t.b.remote_root().join("agents/worker").exists());
+    // b holds nothing of iw's any more: the record of it is gone.
+    let lock = t.lock();
+    assert!(lock["hosts"].get("b").is_none(), "{lock}");
+    t.assert_noop();
+}
+
+#[test]
+fn a_host_failing_during_apply_is_left_there_and_the_other_converges() {
+    let t = team();
+    // On host a, a file where lead's `.claude` directory goes: a is reached and planned, then
+    // its write fails part way through apply. Host a comes first: b is written after it.
+    let a_root = t.a.remote_root();
+    std::fs::create_dir_all(a_root.join("agents/lead")).unwrap();
+    std::fs::write(a_root.join("agents/lead/.claude"), "in the way\n").unwrap();
+
+    let (code, out, err) = t.run(&["apply", "--yes", "--no-diff"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("host a"), "{err}");
+    // b converged: files, its lockfile, its session.
+    for f in files(&t.b.remote_root(), "worker") {
+        assert!(f.is_file(), "{}", f.display());
+    }
+    assert!(t.b.remote_root().join("state/iw.lock").is_file());
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
+    // a: nothing written under the obstacle, no session started there.
+    assert!(t.sessions_on(&t.a).is_empty());
+    // The local lockfile records exactly that.
+    let lock = t.lock();
+    let worker = "agents/worker/.claude/settings.json";
+    assert!(lock["hosts"]["b"]["files"][worker].is_object(), "{lock}");
+    let a_files = lock["hosts"]["a"]["files"].as_object();
+    assert!(a_files.is_none_or(|f| f.is_empty()), "{lock}");
+
+    std::fs::remove_file(a_root.join("agents/lead/.claude")).unwrap();
+    let out = t.apply_ok();
+    assert!(out.contains("session iw-lead on a"), "{out}");
+    assert!(!out.contains("on b"), "b was already converged: {out}");
+    assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    t.assert_noop();
+}
