@@ -69,7 +69,7 @@ sessions_yaml() {
         echo "command: sleep 600"
         echo "check_for: 0s"
         echo "sessions:"
-        ls "$1/agents" | grep -v -e registry.yaml -e sessions.yaml | head -n "$2" | sed 's/.*/  &: {}/'
+        ls "$1/agents" | grep -v -e registry.yaml -e sessions.yaml | sed -n "1,$2s/.*/  &: {}/p"
     } > "$1/sessions.yaml"
 }
 
