@@ -42,6 +42,17 @@ pub struct DesiredContent {
     pub sha256: String,
 }
 
+impl From<crate::project::render::RenderedFile> for DesiredContent {
+    fn from(f: crate::project::render::RenderedFile) -> DesiredContent {
+        DesiredContent {
+            sha256: fsutil::sha256_hex(f.content.as_bytes()),
+            path: f.path,
+            agent: f.agent,
+            content: f.content.into(),
+        }
+    }
+}
+
 /// Desired state, for the agents selected.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
@@ -105,15 +116,7 @@ pub fn desired_with(
             .values()
             .filter(|a| selection.includes(&a.name) && here(&a.name)),
     )?;
-    let files: Vec<DesiredContent> = rendered
-        .into_iter()
-        .map(|f| DesiredContent {
-            sha256: fsutil::sha256_hex(f.content.as_bytes()),
-            path: f.path,
-            agent: f.agent,
-            content: f.content.into(),
-        })
-        .collect();
+    let files: Vec<DesiredContent> = rendered.into_iter().map(DesiredContent::from).collect();
     let config = project.sessions.clone();
     if let Some(t) = &selection.tenant {
         sessions::tenant(config.as_ref(), t)?;

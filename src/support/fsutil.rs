@@ -93,6 +93,30 @@ pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> 
 /// itself. For callers that made sure of the directory and know the mode: no more system calls
 /// than the write needs.
 pub fn write_atomic_in_dir(path: &Path, data: &[u8], mode: u32) -> Result<String> {
+    let file = replace_with(path, data, mode)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("read metadata of", path, e))?;
+    Ok(fingerprint(&meta))
+}
+
+/// The atomic write itself; returns the file in place, still open.
+fn write_atomic_file(path: &Path, data: &[u8], new_mode: u32) -> Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(new_mode);
+    replace_with(path, data, mode)
+}
+
+/// Writes `data` to a temporary file in `path`'s directory (which must exist), gives it `mode`
+/// and renames it over `path`; returns the file in place, still open.
+fn replace_with(path: &Path, data: &[u8], mode: u32) -> Result<std::fs::File> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = path
         .parent()
@@ -107,37 +131,6 @@ pub fn write_atomic_in_dir(path: &Path, data: &[u8], mode: u32) -> Result<String
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
-    let file = tmp
-        .persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("read metadata of", path, e))?;
-    Ok(fingerprint(&meta))
-}
-
-/// The atomic write itself; returns the file in place, still open.
-fn write_atomic_file(path: &Path, data: &[u8], new_mode: u32) -> Result<std::fs::File> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".iw-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(data)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(new_mode);
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
-    }
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))
 }

@@ -9,7 +9,7 @@ use crate::project::Project;
 use crate::reconcile::diff::DesiredContent;
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::Selection;
-use crate::support::{Result, fsutil};
+use crate::support::Result;
 
 /// What each reachable host should hold: declared hosts get their agents' files and sessions;
 /// a host only the lockfile remembers gets nothing (so all iw left there is removed). `specs`
@@ -35,12 +35,7 @@ pub fn desired(
             project
                 .render_in(&ctx, agents)?
                 .into_iter()
-                .map(|f| DesiredContent {
-                    sha256: fsutil::sha256_hex(f.content.as_bytes()),
-                    path: f.path,
-                    agent: f.agent,
-                    content: f.content.into(),
-                })
+                .map(DesiredContent::from)
                 .collect()
         } else {
             Vec::new()
