@@ -26,7 +26,15 @@ const NAME_HEX: usize = 16;
 const SHA_FN: &str = "sha() { { sha256sum \"$1\" || shasum -a 256 \"$1\" || \
                       openssl dgst -sha256 -r \"$1\"; } 2>/dev/null | cut -c1-64; }\n";
 
-/// The script that gathers [`Facts`]; `$1` is the binary's file name.
+/// A shell function printing a file's identity (inode, size, modification and change times,
+/// with nanoseconds where `stat` gives them), with GNU's or BSD's `stat`; empty if neither works.
+const IDENT_FN: &str = "ident() { { stat -c '%i %s %.9Y %.9Z' \"$1\" || \
+                        stat -f '%i %z %Fm %Fc' \"$1\"; } 2>/dev/null | head -n 1; }\n";
+
+/// The script that gathers [`Facts`]; `$1` is the binary's file name, `$2` its SHA-256. The
+/// installed binary is hashed once: when its hash is right, its identity is kept beside it
+/// (`<name>.verified`), and later connects hash it again only if that identity changed (the
+/// no-op plan of a host was mostly this hash of a 15 MB file).
 const FACTS_SCRIPT: &str = "\
 printf 'os=%s\\n' \"$(uname -s)\"
 printf 'arch=%s\\n' \"$(uname -m)\"
@@ -43,7 +51,16 @@ if [ -n \"$t\" ]; then
   printf 'tmux_version=%s\\n' \"$(\"$t\" -V 2>&1 | head -n 1)\"
 fi
 f=\"$HOME/.local/share/iw/bin/$1\"
-if [ -f \"$f\" ] && [ -x \"$f\" ]; then printf 'installed=%s\\n' \"$(sha \"$f\")\"; fi
+if [ -f \"$f\" ] && [ -x \"$f\" ]; then
+  id=$(ident \"$f\")
+  if [ -n \"$id\" ] && [ \"$(cat \"$f.verified\" 2>/dev/null)\" = \"$id $2\" ]; then
+    printf 'installed=%s\\n' \"$2\"
+  else
+    s=$(sha \"$f\")
+    printf 'installed=%s\\n' \"$s\"
+    if [ -n \"$id\" ] && [ \"$s\" = \"$2\" ]; then printf '%s\\n' \"$id $2\" > \"$f.verified\"; fi
+  fi
+fi
 ";
 
 /// The script that installs the binary arriving on stdin; `$1` file name, `$2` its SHA-256.
@@ -67,6 +84,8 @@ if ! \"$t\" --version >/dev/null 2>&1; then
 fi
 mv -f \"$t\" \"$d/$1\"
 trap - EXIT
+id=$(ident \"$d/$1\")
+if [ -n \"$id\" ]; then printf '%s\\n' \"$id $2\" > \"$d/$1.verified\"; fi
 ";
 
 /// A script as one remote command line: `sh -c SCRIPT sh ARGS…`, quoted for the login shell.
@@ -77,13 +96,13 @@ pub fn sh_line(script: &str, args: &[&str]) -> String {
 }
 
 /// The remote command that gathers [`Facts`] about a host for binary `name`.
-pub fn facts_command(name: &str) -> String {
-    sh_line(&format!("{SHA_FN}{FACTS_SCRIPT}"), &[name])
+pub fn facts_command(name: &str, sha: &str) -> String {
+    sh_line(&format!("{SHA_FN}{IDENT_FN}{FACTS_SCRIPT}"), &[name, sha])
 }
 
 /// The remote command that installs binary `name` (SHA-256 `sha`) from its stdin.
 pub fn install_command(name: &str, sha: &str) -> String {
-    sh_line(&format!("{SHA_FN}{INSTALL_SCRIPT}"), &[name, sha])
+    sh_line(&format!("{SHA_FN}{IDENT_FN}{INSTALL_SCRIPT}"), &[name, sha])
 }
 
 /// What connecting learns about a host.
@@ -254,7 +273,8 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let bin = home.path().join(BIN_DIR);
         std::fs::create_dir_all(&bin).unwrap();
-        let script = sh_line(&format!("{SHA_FN}{FACTS_SCRIPT}"), &["iw-x"]);
+        let want = crate::support::fsutil::sha256_hex(b"#!/bin/sh\n");
+        let script = facts_command("iw-x", &want);
         let run = |cmd: &str| {
             let o = std::process::Command::new("sh")
                 .arg("-c")
@@ -275,8 +295,18 @@ mod tests {
         )
         .unwrap();
         let f = run(&script);
-        let want = crate::support::fsutil::sha256_hex(b"#!/bin/sh\n");
-        assert_eq!(f.installed, Some(want));
+        assert_eq!(f.installed.as_deref(), Some(want.as_str()));
+        // Hashed once: the identity of what was verified is kept beside it, and trusted while
+        // the file stays the same file; any change (here, a rewrite) is hashed again.
+        let stamp = std::fs::read_to_string(bin.join("iw-x.verified")).unwrap();
+        assert!(stamp.trim_end().ends_with(&want), "{stamp}");
+        assert_eq!(run(&script).installed.as_deref(), Some(want.as_str()));
+        std::fs::write(bin.join("iw-x"), b"#!/bin/sh\n#x\n").unwrap();
+        let other = crate::support::fsutil::sha256_hex(b"#!/bin/sh\n#x\n");
+        assert_eq!(run(&script).installed, Some(other));
+        // A stamp naming another file's identity is not believed either.
+        std::fs::write(bin.join("iw-x.verified"), format!("1 2 3 4 {want}\n")).unwrap();
+        assert_ne!(run(&script).installed.as_deref(), Some(want.as_str()));
     }
 
     #[test]

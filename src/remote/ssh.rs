@@ -119,7 +119,7 @@ impl SshLink {
             tmux: "tmux".to_string(),
         };
         let timeout = opts.connect_timeout + opts.call_timeout;
-        let out = ssh.call(&install::facts_command(&name), None, timeout)?;
+        let out = ssh.call(&install::facts_command(&name, &sha), None, timeout)?;
         let facts = Facts::parse(&String::from_utf8_lossy(&out.stdout));
         if !out.status.success() || facts.home.is_empty() {
             return Err(Error::with_help(

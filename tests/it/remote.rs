@@ -78,8 +78,14 @@ fn connect_installs_iw_on_each_host_once() {
         // It runs there, and nothing was left half-uploaded.
         let v = h.run_ok(&format!("{} --version", iw.display()));
         assert!(v.starts_with("iw "), "{v}");
-        let dir: Vec<_> = std::fs::read_dir(iw.parent().unwrap()).unwrap().collect();
-        assert_eq!(dir.len(), 1);
+        let mut dir: Vec<String> = std::fs::read_dir(iw.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        dir.sort();
+        let name = iw.file_name().unwrap().to_string_lossy().into_owned();
+        // The binary, and the identity it was verified with (so later connects skip the hash).
+        assert_eq!(dir, [name.clone(), format!("{name}.verified")]);
         inodes.push(std::fs::metadata(&iw).unwrap().ino());
     }
     assert_eq!(links[0].as_ref().unwrap().target().name, "a");
