@@ -102,6 +102,10 @@ pub struct App {
     pub sessions_changed: bool,
     /// The first row the table showed when last drawn (for mouse clicks).
     pub table_offset: std::cell::Cell<usize>,
+    /// The connections to the hosts the project declares or the lockfile remembers, kept from
+    /// one plan to the next (ssh's master connection makes the next plan cheap); dropped when
+    /// the project is reloaded or a host could not be reached, so the next plan connects again.
+    pub links: Option<crate::reconcile::hosts::Links>,
 }
 
 /// How often tmux is asked at most.
@@ -133,6 +137,7 @@ impl App {
             status: None,
             last_tmux: None,
             last_plan: None,
+            links: None,
             dirty: true,
             alerting: BTreeSet::new(),
             table_offset: std::cell::Cell::new(0),
@@ -159,6 +164,7 @@ impl App {
                 }
                 self.project = Some(p);
                 self.load_error = None;
+                self.links = None;
             }
             Err(e) => {
                 self.load_error = Some(e.to_string());
@@ -190,10 +196,26 @@ impl App {
             .collect()
     }
 
+    /// The first refresh of everything. The plan comes first: it connects to the hosts, whose
+    /// sessions tmux is then asked about too.
+    pub fn start(&mut self) {
+        self.refresh_plan();
+        self.refresh_tmux();
+        // The first listing is not a change since the plan: it was made over the same sessions.
+        self.sessions_changed = false;
+        self.refresh_runs();
+        self.rebuild();
+    }
+
     /// Asks tmux for the sessions and the selected agent's screen.
     pub fn refresh_tmux(&mut self) {
         self.last_tmux = Some(Instant::now());
-        match Tmux::new(&self.socket).list_sessions() {
+        match Tmux::new(&self.socket).list_sessions().map(|local| {
+            local
+                .into_iter()
+                .chain(self.remote_sessions())
+                .collect::<Vec<_>>()
+        }) {
             Ok(live) => {
                 let shape = |l: &[LiveSession]| -> Vec<(String, bool, Option<String>)> {
                     l.iter()
@@ -211,6 +233,33 @@ impl App {
         }
         self.refresh_preview();
         self.dirty = true;
+    }
+
+    /// The sessions of the watched specs that run on other hosts, listed there through the links
+    /// the last plan made (none before it, or for a host it could not reach).
+    fn remote_sessions(&self) -> Vec<LiveSession> {
+        let Some(links) = &self.links else {
+            return Vec::new();
+        };
+        let mut wanted: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        for s in &self.specs {
+            if let Some(h) = &s.host {
+                wanted
+                    .entry((h.as_str(), s.socket.as_str()))
+                    .or_default()
+                    .insert(s.name.as_str());
+            }
+        }
+        let mut out = Vec::new();
+        for ((host, socket), names) in wanted {
+            let Some(link) = links.links.get(host) else {
+                continue;
+            };
+            if let Ok(live) = link.list(socket) {
+                out.extend(live.into_iter().filter(|l| names.contains(l.name.as_str())));
+            }
+        }
+        out
     }
 
     /// Reads every agent's activity record.
@@ -251,7 +300,15 @@ impl App {
         let lock = crate::reconcile::lock::LockFile::read(&self.root)
             .ok()
             .flatten();
-        match crate::reconcile::compute(p, lock, &selection) {
+        // Agents on other hosts are planned there, as `iw plan` does (no hosts: no connection).
+        let links = self
+            .links
+            .get_or_insert_with(|| crate::reconcile::connect(p, lock.as_ref()));
+        let planned = crate::reconcile::compute_with(p, lock, &selection, links);
+        if !links.failed.is_empty() {
+            self.links = None;
+        }
+        match planned {
             Ok(plan) => {
                 let s = plan.summary();
                 let changed = plan

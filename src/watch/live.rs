@@ -26,10 +26,7 @@ use super::view;
 pub(crate) fn run(app: &mut App, rx: &Receiver<Changed>) -> Result<()> {
     let mut terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    app.refresh_tmux();
-    app.refresh_runs();
-    app.refresh_plan();
-    app.rebuild();
+    app.start();
     let mut live = Live::new(&app.root);
     loop {
         live.refresh(app, rx);

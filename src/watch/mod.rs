@@ -59,10 +59,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
         return Err(Error::msg(e.clone()));
     }
     if opts.once {
-        app.refresh_tmux();
-        app.refresh_runs();
-        app.refresh_plan();
-        app.rebuild();
+        app.start();
         print!("{}", once_text(&app));
         return Ok(Exit::Success);
     }

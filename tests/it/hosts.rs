@@ -156,3 +156,23 @@ fn doctor_checks_each_host() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("h1: host h1:"), "{out}{err}");
 }
+
+#[test]
+fn watch_plans_the_agents_on_other_hosts_too() {
+    let t = team();
+    let (code, out, err) = run(&mut t.iw(&["apply", "--yes", "--no-diff"]));
+    assert_eq!(code, 0, "{out}{err}");
+    // Converged everywhere: iw watch sees no drift (it plans on h1 as `iw plan` does).
+    let (code, frame, err) = run(&mut t.iw(&["watch", "--once"]));
+    assert_eq!(code, 0, "{frame}{err}");
+    assert!(!frame.contains("Drift"), "{frame}");
+    // Its session there is listed through the host's link.
+    let worker = frame.lines().find(|l| l.contains("worker")).unwrap();
+    assert!(worker.contains("running"), "{frame}");
+    // A file edited on h1 is drift that watch reports.
+    let f = t.h1_root().join("agents/worker/.claude/CLAUDE.md");
+    std::fs::write(&f, "edited on the host\n").unwrap();
+    let (code, frame, err) = run(&mut t.iw(&["watch", "--once"]));
+    assert_eq!(code, 0, "{frame}{err}");
+    assert!(frame.contains("Drift: 1 change(s) pending"), "{frame}");
+}
