@@ -1,7 +1,7 @@
-//! Applying file changes on other hosts: per host, one `write` of its changed files (three-way
-//! drift: a file that is not what the plan saw, or that drifted, is backed up there first), then
-//! its own `state/iw.lock` (the entries the hook running there needs), written last on that
-//! host. The local lockfile's `hosts:` section records exactly what was done on each host. A
+//! Applying file changes on other hosts, every host at once: per host, one `write` of its
+//! changed files (three-way drift: a file that is not what the plan saw, or that drifted, is
+//! backed up there first), then its own `state/iw.lock` (the entries the hook running there
+//! needs), written last on that host. The local lockfile's `hosts:` section records exactly what was done on each host. A
 //! host that fails is left there (its sessions are not touched); the others go on.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +10,7 @@ use super::{Applied, Report};
 use crate::reconcile::hosts::Links;
 use crate::reconcile::lock::{FileEntry, HostLock, LOCK_PATH, LockFile};
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
-use crate::remote::WriteOp;
+use crate::remote::{HostLink, WriteDone, WriteOp};
 use crate::support::{Error, fsutil};
 
 /// The hosts' records before any change: each reachable host's entry brought up to date with
@@ -85,8 +85,10 @@ fn hosts_to_write(plan: &Plan, lock: &LockFile) -> Vec<String> {
 }
 
 /// Writes every host's file changes and then its own lockfile, recording each change in `lock`.
-/// A host whose write fails stops there (what was done before is recorded); the other hosts are
-/// still written. Returns the hosts that failed, with why.
+/// Hosts are written in parallel (one thread each, as they are observed), each in two round
+/// trips: its files, then its lockfile. A host whose write fails stops there (what was done
+/// before is recorded); the other hosts are still written. Returns the hosts that failed, with
+/// why.
 pub(super) fn apply_files(
     plan: &Plan,
     links: &Links,
@@ -95,21 +97,22 @@ pub(super) fn apply_files(
     on_step: &mut impl FnMut(&Applied),
 ) -> BTreeMap<String, Error> {
     let mut failed = BTreeMap::new();
-    for name in hosts_to_write(plan, lock) {
-        let Some(link) = links.links.get(&name) else {
-            continue; // unreachable: nothing was planned there
-        };
-        let changes: Vec<&FileChange> = changes_on(plan, &name).collect();
-        let ops: Vec<WriteOp> = changes.iter().map(|f| op(f)).collect();
-        let (done, failure) = match link.write(&ops) {
-            Ok(done) => (done, None),
-            Err((done, e)) => (done, Some(e)),
-        };
+    let hosts: Vec<(String, &dyn HostLink)> = hosts_to_write(plan, lock)
+        .into_iter()
+        // An unreachable host: nothing was planned there.
+        .filter_map(|name| links.links.get(&name).map(|l| (name, l.as_ref())))
+        .collect();
+    let jobs: Vec<(&dyn HostLink, Vec<WriteOp>)> = hosts
+        .iter()
+        .map(|(name, link)| (*link, changes_on(plan, name).map(op).collect()))
+        .collect();
+    let results = in_parallel(&jobs);
+    for ((name, link), (done, failure)) in hosts.iter().zip(results) {
         let entry = lock
             .hosts
             .entry(name.clone())
             .or_insert_with(|| HostLock::new(link.target()));
-        for (f, d) in changes.iter().zip(&done) {
+        for (f, d) in changes_on(plan, name).zip(&done) {
             match &d.sha256 {
                 None => {
                     entry.files.remove(&f.path);
@@ -135,13 +138,66 @@ pub(super) fn apply_files(
             on_step(&applied);
             report.applied.push(applied);
         }
-        // The host's own lockfile, last: what its hook trusts is what is there now.
-        let locked = write_host_lock(lock, &name, link.as_ref());
-        if let Some(e) = failure.or(locked.err()) {
-            failed.insert(name, e);
+        if let Some(e) = failure {
+            failed.insert(name.clone(), e);
+        }
+    }
+    // Each host's own lockfile, last: what its hook trusts is what is there now. Written also
+    // after a failed write, so that it records what was written.
+    let mut locks: Vec<(&str, &dyn HostLink, String)> = Vec::new();
+    let mut jobs: Vec<(&dyn HostLink, Vec<WriteOp>)> = Vec::new();
+    for (name, link) in &hosts {
+        match host_lock_op(lock, name) {
+            Ok(Some((op, sha))) => {
+                locks.push((name.as_str(), *link, sha));
+                jobs.push((*link, vec![op]));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failed.entry(name.clone()).or_insert(e);
+            }
+        }
+    }
+    for ((name, _, sha), (_, failure)) in locks.into_iter().zip(in_parallel(&jobs)) {
+        match failure {
+            None => {
+                if let Some(entry) = lock.hosts.get_mut(name) {
+                    entry.written_sha256 = Some(sha);
+                }
+            }
+            Some(e) => {
+                failed.entry(name.to_string()).or_insert(e);
+            }
         }
     }
     failed
+}
+
+/// Runs each host's writes in a thread of its own; one result per job, same order: what was done,
+/// and the failure that stopped it, if one did.
+fn in_parallel(jobs: &[(&dyn HostLink, Vec<WriteOp>)]) -> Vec<(Vec<WriteDone>, Option<Error>)> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(link, ops)| {
+                s.spawn(move || match link.write(ops) {
+                    Ok(done) => (done, None),
+                    Err((done, e)) => (done, Some(e)),
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    (
+                        Vec::new(),
+                        Some(Error::msg("writing to the host failed unexpectedly")),
+                    )
+                })
+            })
+            .collect()
+    })
 }
 
 /// The write of one planned change: a file that drifted is backed up whatever it holds; any
@@ -162,31 +218,24 @@ fn op(f: &FileChange) -> WriteOp {
     }
 }
 
-/// Writes host `name`'s `state/iw.lock` from its record in `lock` (backing up a lockfile there
-/// that is not the one iw last wrote).
-fn write_host_lock(
-    lock: &mut LockFile,
-    name: &str,
-    link: &dyn crate::remote::HostLink,
-) -> crate::support::Result<()> {
-    let inputs = lock.inputs.clone();
-    let Some(entry) = lock.hosts.get_mut(name) else {
-        return Ok(());
+/// The write of host `name`'s `state/iw.lock` from its record in `lock` (backing up a lockfile
+/// there that is not the one iw last wrote), and the SHA-256 of what it writes; `None` if iw
+/// keeps no record of that host.
+fn host_lock_op(lock: &LockFile, name: &str) -> crate::support::Result<Option<(WriteOp, String)>> {
+    let Some(entry) = lock.hosts.get(name) else {
+        return Ok(None);
     };
-    let mut host_lock = entry.host_lockfile(&inputs);
-    // Written again only when it changes: no churn of the host's lockfile.
+    let mut host_lock = entry.host_lockfile(&lock.inputs);
     host_lock.iw_version = env!("CARGO_PKG_VERSION").to_string();
     let bytes = host_lock.to_bytes()?;
     let sha = fsutil::sha256_hex(&bytes);
-    let ops = [WriteOp {
+    let op = WriteOp {
         path: LOCK_PATH.to_string(),
         content: Some(bytes),
         mode: 0o644,
         backup_unless_sha256: entry.written_sha256.clone(),
-    }];
-    link.write(&ops).map_err(|(_, e)| e)?;
-    entry.written_sha256 = Some(sha);
-    Ok(())
+    };
+    Ok(Some((op, sha)))
 }
 
 /// The sockets iw uses on each reachable host after this apply: those its sessions are
