@@ -3,8 +3,8 @@
 //! key, client key, HOME, tmux and root; nothing in the machine's ssh configuration is used.
 //! Sessions run `sleep` on a private tmux socket `iw-test-…` on each host (each host's tmux
 //! servers are killed when its fixture is dropped). Converging, the no-op plan, drift on a host,
-//! the hook run there, a host going down between plan and apply, and an agent moving between
-//! hosts.
+//! the hook run there, a host going down before apply, between plan and apply, and during apply
+//! (while it waits for "yes", after planning over it), and an agent moving between hosts.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -447,5 +447,105 @@ fn a_host_failing_during_apply_is_left_there_and_the_other_converges() {
     assert!(out.contains("session iw-lead on a"), "{out}");
     assert!(!out.contains("on b"), "b was already converged: {out}");
     assert_eq!(t.sessions_on(&t.a), ["iw-lead"]);
+    t.assert_noop();
+}
+
+#[test]
+fn a_host_stopped_while_apply_waits_for_yes_is_named_and_nothing_is_lost() {
+    let mut t = team();
+    t.apply_ok();
+    let before = t.lock();
+    t.p.edit_registry(
+        "description: Leads the work",
+        "description: Leads all the work",
+    );
+    t.p.edit_registry(
+        "description: Does the work",
+        "description: Does all the work",
+    );
+    // `iw apply` as a person runs it, in a terminal: it connects, plans, shows the plan and
+    // asks. Host b goes down while it waits for the answer, after the plan was made over it.
+    let ui = TmuxServer::new();
+    ui.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "env",
+        "-u",
+        "TMUX",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+    ]);
+    let iw = assert_cmd::cargo::cargo_bin!("iw");
+    let line = format!(
+        // (The marker is split so that the typed line itself does not contain it.)
+        "NO_COLOR=1 '{}' -C '{}' apply --no-diff; echo \"EX\"\"IT=$?\"",
+        iw.display(),
+        t.p.path().display()
+    );
+    ui.tmux(&["send-keys", "-t", "=ui:", "-l", &line]);
+    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+    let screen = || ui.tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", "=ui:"]);
+    let wait_for = |text: &str| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let s = screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waiting for {text}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let shown = wait_for("Enter a value:");
+    assert!(
+        shown.contains("~ b:agents/worker/.claude/CLAUDE.md"),
+        "{shown}"
+    );
+    t.b.stop();
+    ui.tmux(&["send-keys", "-t", "=ui:", "-l", "yes"]);
+    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+    let done = wait_for("EXIT=");
+    // A clear error naming the host, exit 1; host a converged and recorded.
+    assert!(done.contains("EXIT=1"), "{done}");
+    assert!(done.contains("error: host b:"), "{done}");
+    assert!(done.contains("run `iw plan`"), "{done}");
+    // a was applied: its file and its session.
+    assert!(
+        done.contains("~ a:agents/lead/.claude/CLAUDE.md: updated"),
+        "{done}"
+    );
+    let lead =
+        std::fs::read_to_string(t.a.remote_root().join("agents/lead/.claude/CLAUDE.md")).unwrap();
+    assert!(lead.contains("Leads all the work"), "{lead}");
+    let after = t.lock();
+    let a_md = "agents/lead/.claude/CLAUDE.md";
+    let sha = iw::support::fsutil::sha256_hex(lead.as_bytes());
+    assert_eq!(after["hosts"]["a"]["files"][a_md]["sha256"], sha.as_str());
+    // Nothing lost on b: its files and its record are what they were.
+    let b_md = "agents/worker/.claude/CLAUDE.md";
+    let worker = std::fs::read_to_string(t.b.remote_root().join(b_md)).unwrap();
+    assert!(worker.contains("Does the work"), "{worker}");
+    assert_eq!(
+        after["hosts"]["b"]["files"][b_md],
+        before["hosts"]["b"]["files"][b_md]
+    );
+
+    // Back up, the next apply converges it.
+    t.b.restart();
+    t.apply_ok();
+    let worker = std::fs::read_to_string(t.b.remote_root().join(b_md)).unwrap();
+    assert!(worker.contains("Does all the work"), "{worker}");
+    assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
     t.assert_noop();
 }
