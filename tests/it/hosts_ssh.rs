@@ -74,6 +74,18 @@ impl Team {
         )
     }
 
+    /// A change on both hosts: every agent's instructions change.
+    fn change_both(&self) {
+        self.p.edit_registry(
+            "description: Leads the work",
+            "description: Leads all the work",
+        );
+        self.p.edit_registry(
+            "description: Does the work",
+            "description: Does all the work",
+        );
+    }
+
     fn apply_ok(&self) -> String {
         let (code, out, err) = self.run(&["apply", "--yes", "--no-diff"]);
         assert_eq!(code, 0, "apply: {out}{err}\n--- a ---\n{}", self.a.log());
@@ -333,16 +345,8 @@ fn a_host_down_before_apply_is_named_the_other_converges_and_the_next_apply_fini
 fn a_host_down_between_plan_and_apply_is_named_and_nothing_is_lost() {
     let mut t = team();
     t.apply_ok();
-    // A change on both hosts: every agent's instructions change.
     let before = t.lock();
-    t.p.edit_registry(
-        "description: Leads the work",
-        "description: Leads all the work",
-    );
-    t.p.edit_registry(
-        "description: Does the work",
-        "description: Does all the work",
-    );
+    t.change_both();
     let (code, out, err) = t.run(&["plan", "--no-diff", "-o", "saved.plan"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("~ a:agents/lead/.claude/CLAUDE.md"), "{out}");
@@ -455,34 +459,11 @@ fn a_host_stopped_while_apply_waits_for_yes_is_named_and_nothing_is_lost() {
     let mut t = team();
     t.apply_ok();
     let before = t.lock();
-    t.p.edit_registry(
-        "description: Leads the work",
-        "description: Leads all the work",
-    );
-    t.p.edit_registry(
-        "description: Does the work",
-        "description: Does all the work",
-    );
+    t.change_both();
     // `iw apply` as a person runs it, in a terminal: it connects, plans, shows the plan and
     // asks. Host b goes down while it waits for the answer, after the plan was made over it.
     let ui = TmuxServer::new();
-    ui.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ui",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        "env",
-        "-u",
-        "TMUX",
-        "PS1=$ ",
-        "bash",
-        "--norc",
-        "--noprofile",
-    ]);
+    ui.shell("ui", 200, 50);
     let iw = assert_cmd::cargo::cargo_bin!("iw");
     let line = format!(
         // (The marker is split so that the typed line itself does not contain it.)

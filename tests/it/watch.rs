@@ -29,23 +29,7 @@ impl Watched {
         );
         p.apply();
         let iw = assert_cmd::cargo::cargo_bin!("iw");
-        ui.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "ui",
-            "-x",
-            "120",
-            "-y",
-            "32",
-            "env",
-            "-u",
-            "TMUX",
-            "PS1=$ ",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ]);
+        ui.shell("ui", 120, 32);
         let w = Watched { p, agents, ui };
         w.type_line("echo BEFORE-WATCH");
         w.type_line(&format!(

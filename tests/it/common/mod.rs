@@ -268,6 +268,29 @@ impl TmuxServer {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Starts session `name` (`width` × `height`) running a bare bash whose prompt is `$ `: a
+    /// terminal for a test to type in (send-keys) and read (capture-pane).
+    pub fn shell(&self, name: &str, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "env",
+            "-u",
+            "TMUX",
+            "PS1=$ ",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ]);
+    }
+
     /// Session names on the server, sorted (none if no server runs).
     pub fn sessions(&self) -> Vec<String> {
         let out = std::process::Command::new("tmux")
