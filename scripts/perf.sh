@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 cargo build --release --quiet --bins
 IW=$PWD/target/release/iw
+# What settings.json runs before every tool call (src/hook_main.rs; same arguments as iw's form).
+IWH=$PWD/target/release/iw-hook
 SYNTH=$PWD/target/release/iw-synth
 TMPBASE=${IW_PERF_TMP:-/dev/shm}
 [ -d "$TMPBASE" ] && [ -w "$TMPBASE" ] || TMPBASE=/tmp
@@ -119,9 +121,11 @@ measure "plan_noop_full" 26 -N "env IW_NO_FAST_PATH=1 $IW -C $P plan --exit-code
 echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/tests/a.py","content":"x"}}' > "$WORK/write.json"
 echo '{"tool_name":"Write","cwd":"'"$P"'/agents/backend-agent","tool_input":{"file_path":"'"$P"'/src/api/app.py","content":"x"}}' > "$WORK/allow.json"
 echo '{"tool_name":"Bash","cwd":"'"$P"'/agents/backend-agent","tool_input":{"command":"cd ../.. && pytest -q 2>&1 | tee tests/out.log"}}' > "$WORK/bash.json"
-measure "hook_write_deny" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
-measure "hook_write_allow" 26 "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/allow.json"
-measure "hook_bash" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
+measure "hook_write_deny" 26 -i "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
+measure "hook_write_allow" 26 "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/allow.json"
+measure "hook_bash" 26 -i "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
+# The same decision through iw itself (what settings.json runs when iw-hook is not beside iw).
+measure "hook_write_deny_via_iw" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
 measure "seed_python_hook" 26 -i "python3 scripts/seed_hook.py < $WORK/write.json"
 measure "true" 0 -N "/bin/true"
 # What the hook rows above pay for the shell that redirects stdin (hyperfine subtracts only the
@@ -168,9 +172,9 @@ for n in ${SIZES:-100 250 500 1000 2500 5000 10000}; do
     # (another agent's exclusive area) but may write src/, on calls inside this project.
     A=$(hook_agent "$Q")
     hook_calls "$Q" "$A"
-    RUNS=$runs measure "hook_write_deny" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/write.json"
-    RUNS=$runs measure "hook_write_allow" "$n" "$IW -C $Q hook pre-tool-use --agent $A < $Q/allow.json"
-    RUNS=$runs measure "hook_bash" "$n" -i "$IW -C $Q hook pre-tool-use --agent $A < $Q/bash.json"
+    RUNS=$runs measure "hook_write_deny" "$n" -i "$IWH -C $Q hook pre-tool-use --agent $A < $Q/write.json"
+    RUNS=$runs measure "hook_write_allow" "$n" "$IWH -C $Q hook pre-tool-use --agent $A < $Q/allow.json"
+    RUNS=$runs measure "hook_bash" "$n" -i "$IWH -C $Q hook pre-tool-use --agent $A < $Q/bash.json"
     # With sessions.yaml: a session per agent, up to 1 000 (a tmux pane needs a pty, and Linux
     # has 4 096 of them by default); the no-op proof then lists the live sessions.
     if [ "$n" -ge 1000 ]; then

@@ -81,8 +81,8 @@ fn set_colors(when: ColorWhen) {
 
 /// The hook command exactly as iw writes it into settings.json
 /// (`<iw> -C <root> hook pre-tool-use --agent <name> [--on-failure open]`), parsed without clap;
-/// any other form goes through clap.
-fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
+/// any other form goes through clap. `iw-hook` (src/hook_main.rs) takes only this form.
+pub fn hook_fast_args(args: &[std::ffi::OsString]) -> Option<hook::Options> {
     let a: Vec<&str> = args.iter().map(|s| s.to_str()).collect::<Option<_>>()?;
     let (root, agent, fail_open) = match a.as_slice() {
         [_, "-C", root, "hook", "pre-tool-use", "--agent", agent] => (root, agent, false),

@@ -296,6 +296,8 @@ impl Project {
     pub fn context_on(&self, root: PathBuf, iw_bin: PathBuf) -> Context {
         Context {
             root,
+            // Another host has iw there, not iw-hook.
+            hook_bin: iw_bin.clone(),
             iw_bin,
             build_timestamp: self.ctx.build_timestamp.clone(),
             policy: Default::default(),

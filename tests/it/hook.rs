@@ -1044,3 +1044,69 @@ fn a_stale_policy_index_never_makes_the_hook_trust_an_old_policy() {
     assert_eq!(code, 2, "{why}");
     assert!(why.contains("changed outside iw"), "{why}");
 }
+
+#[test]
+fn the_hook_runs_iw_hook_when_it_is_beside_iw_and_iw_itself_when_not() {
+    let hook_cmd = |p: &TempProject| -> String {
+        let v: Value =
+            serde_json::from_str(&p.read("agents/worker/.claude/settings.json")).unwrap();
+        v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Built beside iw (as cargo builds and installs both): settings.json names iw-hook, which
+    // decides exactly as iw does.
+    let p = TempProject::with_registry(TEAM);
+    p.apply();
+    let small = std::fs::canonicalize(assert_cmd::cargo::cargo_bin!("iw-hook")).unwrap();
+    let cmd = hook_cmd(&p);
+    assert!(
+        cmd.starts_with(&format!("{} -C ", small.display())),
+        "{cmd}"
+    );
+    let write = call(
+        &p,
+        "worker",
+        "Write",
+        json!({"file_path": p.path().join("tests/a.py"), "content": "x"}),
+    );
+    let (code, why) = run(&p, "worker", &write);
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("tests/**"), "{why}");
+    // Alone (an iw copied without it): iw runs the hook itself.
+    let q = TempProject::with_registry(TEAM);
+    let (_dir, bin) = crate::common::copied_iw();
+    crate::common::run_ok(&bin, &q.path(), &["apply", "--yes"]);
+    let cmd = hook_cmd(&q);
+    assert!(
+        cmd.starts_with(&format!("{} -C ", bin.display())) && cmd.contains(" hook pre-tool-use "),
+        "{cmd}"
+    );
+}
+
+#[test]
+fn iw_hook_takes_only_the_command_iw_writes_and_blocks_anything_else() {
+    let small = assert_cmd::cargo::cargo_bin!("iw-hook");
+    let out = std::process::Command::new(small)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("iw-hook {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [&["plan"][..], &["hook", "pre-tool-use"], &[]] {
+        let out = std::process::Command::new(small)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("for anything else use iw"),
+            "{args:?}"
+        );
+    }
+}

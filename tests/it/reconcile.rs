@@ -82,7 +82,8 @@ fn the_26_agent_registry_applies_cleanly_and_a_second_plan_is_empty() {
     );
 
     // Every settings.json is in the format Claude Code reads, with the agent's model and hook.
-    let iw_bin = std::fs::canonicalize(assert_cmd::cargo::cargo_bin!("iw")).unwrap();
+    // The PreToolUse hook runs iw-hook, built beside iw (src/hook_main.rs).
+    let iw_bin = std::fs::canonicalize(assert_cmd::cargo::cargo_bin!("iw-hook")).unwrap();
     for agent in ["planning-agent", "tracking-agent", "homelab-architect"] {
         let v: Value =
             serde_json::from_str(&p.read(&format!("agents/{agent}/.claude/settings.json")))
