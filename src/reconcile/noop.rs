@@ -66,10 +66,14 @@ pub fn key(root: &Path, inputs: &Inputs) -> Option<String> {
         })
         .unwrap_or_default();
     names.sort();
+    // Which binary settings.json runs as the PreToolUse hook (iw-hook beside iw, or iw) is part
+    // of the generated files too.
+    let hook_bin = crate::project::render::hook_bin(&bin);
     let mut s = format!(
-        "iw-noop-2\nversion {}\nbin {}\nbin-meta {} {} {} {} {} {} {}\nroot {}\nepoch {:?}\nregistry {}\n",
+        "iw-noop-2\nversion {}\nbin {}\nhook-bin {}\nbin-meta {} {} {} {} {} {} {}\nroot {}\nepoch {:?}\nregistry {}\n",
         env!("CARGO_PKG_VERSION"),
         bin.display(),
+        hook_bin.display(),
         m.len(),
         m.dev(),
         m.ino(),

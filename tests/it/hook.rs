@@ -1083,6 +1083,28 @@ fn the_hook_runs_iw_hook_when_it_is_beside_iw_and_iw_itself_when_not() {
         cmd.starts_with(&format!("{} -C ", bin.display())) && cmd.contains(" hook pre-tool-use "),
         "{cmd}"
     );
+    // iw-hook installed beside it later: the next plan (no-op proof included) sees that every
+    // settings.json changes, and apply points them at it.
+    let beside = bin.with_file_name("iw-hook");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("iw-hook"), &beside).unwrap();
+    let out = std::process::Command::new(&bin)
+        .arg("-C")
+        .arg(q.path())
+        .args(["plan", "--exit-code", "--no-diff"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("agents/worker/.claude/settings.json"),
+        "{text}"
+    );
+    crate::common::run_ok(&bin, &q.path(), &["apply", "--yes"]);
+    assert!(
+        hook_cmd(&q).starts_with(&format!("{} -C ", beside.display())),
+        "{}",
+        hook_cmd(&q)
+    );
 }
 
 #[test]
