@@ -199,12 +199,18 @@ impl LockFile {
         }
     }
 
-    /// The lockfile as bytes, as [`LockFile::write`] writes it.
+    /// The lockfile as bytes, as [`LockFile::write`] writes it (with whatever `policy_index` it
+    /// holds: [`LockFile::encode`] sets it).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.text().map(String::into_bytes)
+    }
+
+    /// The lockfile's text: pretty JSON and a final newline.
+    fn text(&self) -> Result<String> {
         let mut data = serde_json::to_string_pretty(self)
             .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
         data.push('\n');
-        Ok(data.into_bytes())
+        Ok(data)
     }
 
     /// Reads `root/state/iw.lock`; `None` if there is none yet.
@@ -270,9 +276,7 @@ impl LockFile {
         // do not move), then put the real stamp in its place.
         let placeholder = "0".repeat(64);
         self.policy_index = Some(placeholder.clone());
-        let mut data = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::msg(format!("cannot serialise the lockfile: {e}")))?;
-        data.push('\n');
+        let mut data = self.text()?;
         let index = super::lock_index::build(&data, &self.files);
         let field = "\"policy_index\": \"";
         let at = data

@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 
-use crate::common::{SMALL, TempProject, TmuxServer};
+use crate::common::{SMALL, TempProject, TmuxServer, outcome};
 
 struct Team {
     p: TempProject,
@@ -45,19 +45,10 @@ impl Team {
     }
 }
 
-fn run(c: &mut Command) -> (i32, String, String) {
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn plan_apply_and_sessions_on_another_host() {
     let t = team();
-    let (code, out, err) = run(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    let (code, out, err) = outcome(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("+ session iw-worker on h1"), "{out}");
     assert!(out.contains("+ session iw-lead  (lead)"), "{out}");
@@ -65,7 +56,7 @@ fn plan_apply_and_sessions_on_another_host() {
         out.contains("+ h1:agents/worker/.claude/settings.json"),
         "{out}"
     );
-    let (_, json, _) = run(&mut t.iw(&["plan", "--json"]));
+    let (_, json, _) = outcome(&mut t.iw(&["plan", "--json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let worker = doc["changes"]
         .as_array()
@@ -75,7 +66,7 @@ fn plan_apply_and_sessions_on_another_host() {
         .unwrap();
     assert_eq!(worker["host"], "h1");
 
-    let (code, out, err) = run(&mut t.iw(&["apply", "--yes", "--no-diff"]));
+    let (code, out, err) = outcome(&mut t.iw(&["apply", "--yes", "--no-diff"]));
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(t.h1.sessions(), vec!["iw-worker".to_string()]);
     assert_eq!(t.base.sessions(), vec!["iw-lead".to_string()]);
@@ -85,26 +76,26 @@ fn plan_apply_and_sessions_on_another_host() {
         std::fs::read_to_string(t.h1_root().join("agents/worker/.claude/settings.json")).unwrap();
     assert!(settings.contains(&t.h1_root().display().to_string()));
     assert!(t.h1_root().join("state/iw.lock").exists());
-    let (code, out, err) = run(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    let (code, out, err) = outcome(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
     assert_eq!(code, 0, "{out}{err}");
 
-    let (code, out, _) = run(&mut t.iw(&["session", "list"]));
+    let (code, out, _) = outcome(&mut t.iw(&["session", "list"]));
     assert_eq!(code, 0);
     assert!(out.contains("On host h1:\nSESSION"), "{out}");
     assert!(out.contains("iw-worker"), "{out}");
-    let (code, out, err) = run(&mut t.iw(&["session", "status", "worker"]));
+    let (code, out, err) = outcome(&mut t.iw(&["session", "status", "worker"]));
     assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = run(&mut t.iw(&["session", "kill", "worker"]));
+    let (code, out, err) = outcome(&mut t.iw(&["session", "kill", "worker"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("killed session iw-worker on h1"), "{out}");
     assert!(t.h1.sessions().is_empty());
-    let (code, _, _) = run(&mut t.iw(&["session", "status", "worker"]));
+    let (code, _, _) = outcome(&mut t.iw(&["session", "status", "worker"]));
     assert_eq!(code, 3);
-    let (code, out, err) = run(&mut t.iw(&["session", "create", "worker"]));
+    let (code, out, err) = outcome(&mut t.iw(&["session", "create", "worker"]));
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(t.h1.sessions(), vec!["iw-worker".to_string()]);
     // Found on its host; attaching then needs a terminal.
-    let (code, _, err) = run(&mut t.iw(&["session", "attach", "worker"]));
+    let (code, _, err) = outcome(&mut t.iw(&["session", "attach", "worker"]));
     assert_eq!(code, 1);
     assert!(err.contains("attaching needs a terminal"), "{err}");
 }
@@ -116,7 +107,7 @@ fn an_unreachable_host_fails_the_plan_but_shows_the_rest() {
     let mut c = t.p.iw();
     c.env_remove("IW_TEST_DIR_HOSTS")
         .args(["plan", "--no-diff"]);
-    let (code, out, err) = run(&mut c);
+    let (code, out, err) = outcome(&mut c);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("Hosts iw could not reach"), "{out}");
     assert!(out.contains("  ! h1: "), "{out}");
@@ -126,7 +117,7 @@ fn an_unreachable_host_fails_the_plan_but_shows_the_rest() {
     let mut c = t.p.iw();
     c.env_remove("IW_TEST_DIR_HOSTS")
         .args(["apply", "--yes", "--no-diff"]);
-    let (code, out, err) = run(&mut c);
+    let (code, out, err) = outcome(&mut c);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("nothing was changed on h1"), "{err}");
     assert_eq!(t.base.sessions(), vec!["iw-lead".to_string()]);
@@ -140,7 +131,7 @@ fn a_task_run_of_an_agent_on_another_host_is_refused() {
     let t = team();
     t.p.write("task.md", "do it\n");
     let task = t.p.path().join("task.md");
-    let (code, out, err) = run(&mut t.iw(&["run", "worker", "--task", task.to_str().unwrap()]));
+    let (code, out, err) = outcome(&mut t.iw(&["run", "worker", "--task", task.to_str().unwrap()]));
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("runs on host h1"), "{err}");
 }
@@ -148,11 +139,11 @@ fn a_task_run_of_an_agent_on_another_host_is_refused() {
 #[test]
 fn doctor_checks_each_host() {
     let t = team();
-    let (_, out, err) = run(&mut t.iw(&["doctor"]));
+    let (_, out, err) = outcome(&mut t.iw(&["doctor"]));
     assert!(out.contains("h1: dev@h1"), "{out}{err}");
     let mut c = t.p.iw();
     c.args(["doctor"]);
-    let (code, out, err) = run(&mut c);
+    let (code, out, err) = outcome(&mut c);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("h1: host h1:"), "{out}{err}");
 }
@@ -160,10 +151,10 @@ fn doctor_checks_each_host() {
 #[test]
 fn watch_plans_the_agents_on_other_hosts_too() {
     let t = team();
-    let (code, out, err) = run(&mut t.iw(&["apply", "--yes", "--no-diff"]));
+    let (code, out, err) = outcome(&mut t.iw(&["apply", "--yes", "--no-diff"]));
     assert_eq!(code, 0, "{out}{err}");
     // Converged everywhere: iw watch sees no drift (it plans on h1 as `iw plan` does).
-    let (code, frame, err) = run(&mut t.iw(&["watch", "--once"]));
+    let (code, frame, err) = outcome(&mut t.iw(&["watch", "--once"]));
     assert_eq!(code, 0, "{frame}{err}");
     assert!(!frame.contains("Drift"), "{frame}");
     // Its session there is listed through the host's link.
@@ -172,7 +163,7 @@ fn watch_plans_the_agents_on_other_hosts_too() {
     // A file edited on h1 is drift that watch reports.
     let f = t.h1_root().join("agents/worker/.claude/CLAUDE.md");
     std::fs::write(&f, "edited on the host\n").unwrap();
-    let (code, frame, err) = run(&mut t.iw(&["watch", "--once"]));
+    let (code, frame, err) = outcome(&mut t.iw(&["watch", "--once"]));
     assert_eq!(code, 0, "{frame}{err}");
     assert!(frame.contains("Drift: 1 change(s) pending"), "{frame}");
 }

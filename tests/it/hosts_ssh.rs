@@ -7,7 +7,6 @@
 //! (while it waits for "yes", after planning over it), and an agent moving between hosts.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use assert_cmd::Command;
 
@@ -66,12 +65,7 @@ impl Team {
 
     /// Runs iw; exit code, stdout, stderr.
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out: Output = self.iw(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        crate::common::outcome(&mut self.iw(args))
     }
 
     /// A change on both hosts: every agent's instructions change.

@@ -36,17 +36,11 @@ fn run_with(
     agent: &str,
     args: &[&str],
 ) -> (i32, String, String) {
-    let out = p
-        .iw()
-        .envs(env.iter().copied())
-        .args(["run", agent, "--task", "task.md"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::common::outcome(
+        p.iw()
+            .envs(env.iter().copied())
+            .args(["run", agent, "--task", "task.md"])
+            .args(args),
     )
 }
 

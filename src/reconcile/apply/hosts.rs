@@ -102,17 +102,22 @@ pub(super) fn apply_files(
         // An unreachable host: nothing was planned there.
         .filter_map(|name| links.links.get(&name).map(|l| (name, l.as_ref())))
         .collect();
+    let changes: Vec<Vec<&FileChange>> = hosts
+        .iter()
+        .map(|(name, _)| changes_on(plan, name).collect())
+        .collect();
     let jobs: Vec<(&dyn HostLink, Vec<WriteOp>)> = hosts
         .iter()
-        .map(|(name, link)| (*link, changes_on(plan, name).map(op).collect()))
+        .zip(&changes)
+        .map(|((_, link), fs)| (*link, fs.iter().map(|f| op(f)).collect()))
         .collect();
     let results = in_parallel(&jobs);
-    for ((name, link), (done, failure)) in hosts.iter().zip(results) {
+    for (((name, link), fs), (done, failure)) in hosts.iter().zip(&changes).zip(results) {
         let entry = lock
             .hosts
             .entry(name.clone())
             .or_insert_with(|| HostLock::new(link.target()));
-        for (f, d) in changes_on(plan, name).zip(&done) {
+        for (f, d) in fs.iter().zip(&done) {
             match &d.sha256 {
                 None => {
                     entry.files.remove(&f.path);

@@ -131,6 +131,16 @@ impl TempProject {
 }
 
 /// Runs `c`, asserts that it succeeded (showing its stderr if not) and parses its stdout as JSON.
+/// Runs `c` to the end: (exit code, -1 if killed by a signal; stdout; stderr).
+pub fn outcome(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn json_stdout(c: &mut Command) -> serde_json::Value {
     let out = c.output().unwrap();
     assert!(
