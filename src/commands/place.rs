@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::model::sessions::SessionsConfig;
 use crate::project::Project;
+use crate::reconcile::hosts::Links;
 use crate::remote::HostLink;
 use crate::support::{Error, Result};
 use crate::tmux::{Servers, System, Tmux};
@@ -13,8 +14,8 @@ use crate::tmux::{Servers, System, Tmux};
 pub struct Place {
     /// The host's name (`None`: this machine).
     pub host: Option<String>,
-    /// The link to it (`None`: this machine).
-    link: Option<Box<dyn HostLink>>,
+    /// The link to it, as a plan takes it (empty: this machine).
+    links: Links,
 }
 
 impl Place {
@@ -22,7 +23,7 @@ impl Place {
     pub fn local() -> Place {
         Place {
             host: None,
-            link: None,
+            links: Links::default(),
         }
     }
 
@@ -41,16 +42,29 @@ impl Place {
             .pop()
             .unwrap_or_else(|| Err(Error::msg("no connection")))
             .map_err(|e| Error::msg(format!("host {name} cannot be reached: {e}")))?;
+        let mut links = Links::default();
+        links.links.insert(name.to_string(), link);
         Ok(Place {
             host: Some(name.to_string()),
-            link: Some(link),
+            links,
         })
+    }
+
+    /// The link to the host (`None`: this machine).
+    pub fn link(&self) -> Option<&dyn HostLink> {
+        let host = self.host.as_ref()?;
+        self.links.links.get(host).map(|l| l.as_ref())
+    }
+
+    /// The links a plan of this place takes: its host's alone (none for this machine).
+    pub fn links(&self) -> &Links {
+        &self.links
     }
 
     /// Its tmux servers; on this machine, checks first that tmux runs.
     pub fn servers(&self, socket: &str) -> Result<&dyn Servers> {
-        match &self.link {
-            Some(l) => Ok(l.as_ref() as &dyn Servers),
+        match self.link() {
+            Some(l) => Ok(l as &dyn Servers),
             None => {
                 Tmux::new(socket).version()?;
                 Ok(&System)
@@ -60,7 +74,7 @@ impl Place {
 
     /// The project's root there (`None`: this machine's).
     pub fn root(&self) -> Option<&Path> {
-        self.link.as_ref().map(|l| l.target().root.as_path())
+        self.link().map(|l| l.target().root.as_path())
     }
 
     /// The project's root there, as tmux marks record it.
@@ -73,9 +87,27 @@ impl Place {
 
     /// The command that attaches this terminal to `session` on `socket` there.
     pub fn attach_command(&self, socket: &str, session: &str) -> std::process::Command {
-        match &self.link {
+        match self.link() {
             Some(l) => l.attach_command(socket, session),
             None => Tmux::new(socket).attach_command(session),
+        }
+    }
+
+    /// The tmux client command line for `socket` there, as a person types it:
+    /// `tmux -L SOCKET`, through `ssh [SSH_ARGS] DEST` on another host.
+    pub fn tmux_line(&self, socket: &str) -> String {
+        let tmux = format!("tmux -L {}", crate::remote::quote::quote(socket));
+        match self.link() {
+            Some(l) => {
+                let t = l.target();
+                let ssh = crate::remote::quote::join(
+                    std::iter::once("ssh")
+                        .chain(t.ssh_args.iter().map(String::as_str))
+                        .chain(std::iter::once(t.destination.as_str())),
+                );
+                format!("{ssh} {tmux}")
+            }
+            None => tmux,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::reconcile::plan::{Change, Plan, Selection};
 use crate::status::sessions::{Status, desired_spec, rows_on, socket_and_prefix, unknown_agent};
 use crate::support::Exit;
 use crate::support::error::{Error, Result};
-use crate::tmux::{LiveSession, Tmux, TmuxCmd};
+use crate::tmux::{LiveSession, Servers, TmuxCmd};
 use crate::views::sessions as view;
 
 /// The socket and session name prefix for `tenant`'s sessions (`None`: the project's own).
@@ -428,51 +428,54 @@ impl ExecReplace for std::process::Command {
 }
 
 /// `iw import AGENT`: adopts the session of `agent` that was started by hand (under its declared
-/// name, on the project's socket) into iw's management, without restarting it, like
+/// name, on the project's socket, on its host) into iw's management, without restarting it, like
 /// `terraform import`. Its command as tmux recorded it becomes its recorded definition, so the
 /// next `iw plan` shows any difference from sessions.yaml as a replacement.
 pub fn import(project: &Project, agent: &str) -> Result<Exit> {
     if !project.registry.agents.contains_key(agent) {
         return Err(unknown_agent(project, agent));
     }
-    let (spec, socket) = import_target(project, agent)?;
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
-    let root = project.root.to_string_lossy().into_owned();
-    let live = tmux.list_sessions()?;
+    let host = host_of(project.sessions.as_ref(), agent, None);
+    let place = Place::connect(project, host.as_deref())?;
+    let (spec, socket) = import_target(project, agent, &place)?;
+    let servers = place.servers(&socket)?;
+    let root = place.root_text(project);
+    let live = servers.list(&socket)?;
+    let on_host = place
+        .host
+        .as_deref()
+        .map_or(String::new(), |h| format!(" on host {h}"));
     let Some(l) = live.iter().find(|l| l.name == spec.name) else {
         return Err(Error::with_help(
             format!(
-                "there is no session `{}` on socket `{socket}` to import",
+                "there is no session `{}` on socket `{socket}`{on_host} to import",
                 spec.name
             ),
             format!(
-                "start it by hand as `tmux -L {socket} new-session -d -s {} …`, or let iw start it: `iw session create {agent}`",
+                "start it by hand as `{} new-session -d -s {} …`, or let iw start it: `iw session create {agent}`",
+                place.tmux_line(&socket),
                 spec.name
             ),
         ));
     };
+    let shown = place.name(&spec.name);
     if l.managed && l.root.as_deref() == Some(root.as_str()) {
-        println!(
-            "session {} is already managed by iw; nothing to import",
-            spec.name
-        );
+        println!("session {shown} is already managed by iw; nothing to import");
         return Ok(Exit::Success);
     }
     if l.managed {
         return Err(Error::with_help(
             format!(
-                "session `{}` belongs to the iw project at {}",
+                "session `{}`{on_host} belongs to the iw project at {}",
                 spec.name,
                 l.root.as_deref().unwrap_or("?")
             ),
             "give this project its own `socket` or `prefix` in sessions.yaml",
         ));
     }
-    let actual = adopt(&tmux, &spec, &root)?;
+    let actual = adopt(servers, &socket, &spec, &root)?;
     println!(
-        "imported session {} as `{agent}`{} without restarting it",
-        spec.name,
+        "imported session {shown} as `{agent}`{} without restarting it",
         l.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
     );
     if actual.hash() != spec.hash() {
@@ -485,15 +488,24 @@ pub fn import(project: &Project, agent: &str) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The declared session `agent`'s would be imported as, and its socket.
-fn import_target(project: &Project, agent: &str) -> Result<(SessionSpec, String)> {
+/// The declared session `agent`'s would be imported as at `place` (its host's root and config
+/// hash), and its socket.
+fn import_target(project: &Project, agent: &str, place: &Place) -> Result<(SessionSpec, String)> {
     let selection = Selection {
         targets: vec![agent.to_string()],
         ..Default::default()
     };
-    let plan = crate::reconcile::compute(project, LockFile::read(&project.root)?, &selection)?;
-    let Some(spec) = plan
-        .specs
+    let lock = LockFile::read(&project.root)?;
+    let desired =
+        crate::reconcile::diff::desired_with(project, lock.as_ref(), &selection, place.links())?;
+    let specs = match &place.host {
+        None => desired.specs.as_slice(),
+        Some(h) => desired
+            .remote
+            .get(h)
+            .map_or(&[][..], |d| d.specs.as_slice()),
+    };
+    let Some(spec) = specs
         .iter()
         .find(|s| s.agent == agent && s.tenant.is_none())
     else {
@@ -504,22 +516,30 @@ fn import_target(project: &Project, agent: &str) -> Result<(SessionSpec, String)
             format!("declare it first: add `{agent}: {{}}` under `sessions:` in sessions.yaml"),
         ));
     };
-    Ok((spec.clone(), plan.socket.clone().unwrap_or_default()))
+    Ok((spec.clone(), spec.socket.clone()))
 }
 
-/// Marks the live session `spec.name` as iw's, recording the command it actually runs (as tmux
-/// saw it start) as its definition; returns that definition.
-fn adopt(tmux: &Tmux, spec: &SessionSpec, root: &str) -> Result<SessionSpec> {
-    let observed = tmux.run(&[TmuxCmd::new("display-message")
-        .args(["-p", "-t"])
-        .arg(format!("={}:", spec.name))
-        .arg("#{pane_start_command}")])?;
+/// Marks the live session `spec.name` on `socket` of `servers` as iw's, recording the command it
+/// actually runs (as tmux saw it start) as its definition; returns that definition.
+fn adopt(
+    servers: &dyn Servers,
+    socket: &str,
+    spec: &SessionSpec,
+    root: &str,
+) -> Result<SessionSpec> {
+    let observed = servers.run(
+        socket,
+        &[TmuxCmd::new("display-message")
+            .args(["-p", "-t"])
+            .arg(format!("={}:", spec.name))
+            .arg("#{pane_start_command}")],
+    )?;
     let mut actual = spec.clone();
     let command = unquote_start_command(observed.trim());
     if !command.is_empty() {
         actual.command = command;
     }
-    tmux.run(&crate::tmux::protocol::mark_commands(&actual, root))?;
+    servers.run(socket, &crate::tmux::protocol::mark_commands(&actual, root))?;
     Ok(actual)
 }
 

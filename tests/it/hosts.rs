@@ -167,3 +167,81 @@ fn watch_plans_the_agents_on_other_hosts_too() {
     assert_eq!(code, 0, "{frame}{err}");
     assert!(frame.contains("Drift: 1 change(s) pending"), "{frame}");
 }
+
+#[test]
+fn import_adopts_a_hand_started_session_on_its_host() {
+    let t = team();
+    let (code, out, err) = outcome(&mut t.iw(&["apply", "--yes", "--no-diff"]));
+    assert_eq!(code, 0, "{out}{err}");
+    // The worker's session on h1 replaced by one started by hand under its name.
+    t.h1.tmux(&["kill-session", "-t", "=iw-worker"]);
+    t.h1.tmux(&["new-session", "-d", "-s", "iw-worker", "sleep 1000"]);
+    let pid = t.h1.format("iw-worker", "#{pane_pid}");
+    let (_, out, err) = outcome(&mut t.iw(&["plan", "--no-diff"]));
+    assert!(
+        out.contains("exists but iw did not create it"),
+        "{out}{err}"
+    );
+
+    let (code, out, err) = outcome(&mut t.iw(&["import", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("imported session iw-worker on h1 as `worker`"),
+        "{out}"
+    );
+    assert!(out.contains("without restarting it"), "{out}");
+    let marks =
+        t.h1.format("iw-worker", "#{@iw-managed} #{@iw-agent} #{@iw-root}");
+    assert_eq!(marks, format!("1 worker {}", t.h1_root().display()));
+    assert_eq!(
+        t.h1.format("iw-worker", "#{pane_pid}"),
+        pid,
+        "not restarted"
+    );
+    // iw's now, as declared on h1: nothing to do, no notice.
+    let (code, out, err) = outcome(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("did not create it"), "{out}");
+    assert!(!out.contains("iw-worker"), "{out}");
+    let (code, out, _) = outcome(&mut t.iw(&["import", "worker"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("iw-worker on h1 is already managed"), "{out}");
+
+    // Another command is recorded as it is: the plan replaces it there.
+    t.h1.tmux(&["kill-session", "-t", "=iw-worker"]);
+    t.h1.tmux(&["new-session", "-d", "-s", "iw-worker", "sleep 999"]);
+    let (code, out, err) = outcome(&mut t.iw(&["import", "worker"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("differs from sessions.yaml"), "{out}");
+    let (code, out, err) = outcome(&mut t.iw(&["plan", "--no-diff", "--exit-code"]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!out.contains("did not create it"), "{out}");
+    assert!(out.contains("session iw-worker on h1"), "{out}");
+    assert!(out.contains("sleep 999"), "{out}");
+    assert!(!out.contains("iw-lead"), "{out}");
+}
+
+#[test]
+fn import_of_a_session_missing_on_its_host_or_an_unreachable_host_fails() {
+    let t = team();
+    let (code, out, err) = outcome(&mut t.iw(&["import", "worker"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "there is no session `iw-worker` on socket `{}` on host h1 to import",
+            t.base.socket
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("ssh dev@h1 tmux -L {} new-session", t.base.socket)),
+        "{err}"
+    );
+    assert!(t.h1.sessions().is_empty());
+    // Without the test links, h1 goes through SSH, and cannot be reached.
+    let mut c = t.p.iw();
+    c.env_remove("IW_TEST_DIR_HOSTS").args(["import", "worker"]);
+    let (code, out, err) = outcome(&mut c);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("host h1 cannot be reached"), "{err}");
+}

@@ -524,3 +524,31 @@ fn a_host_stopped_while_apply_waits_for_yes_is_named_and_nothing_is_lost() {
     assert_eq!(t.sessions_on(&t.b), ["iw-worker"]);
     t.assert_noop();
 }
+
+#[test]
+fn import_adopts_a_session_started_by_hand_on_a_host() {
+    let t = team();
+    t.b.run_ok(&format!(
+        "tmux -L {} new-session -d -s iw-worker 'sleep 600'",
+        t.tmux.socket
+    ));
+    let (_, out, err) = t.run(&["plan", "--no-diff"]);
+    assert!(
+        out.contains("exists but iw did not create it"),
+        "{out}{err}"
+    );
+
+    let (code, out, err) = t.run(&["import", "worker"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("imported session iw-worker on b"), "{out}");
+    assert_eq!(
+        t.format_on(&t.b, "iw-worker", "#{@iw-managed} #{@iw-root}"),
+        format!("1 {}", t.b.remote_root().display())
+    );
+    // The next plan over ssh takes it as iw's there: no notice, nothing to do for it.
+    let (code, out, err) = t.run(&["plan", "--no-diff", "--exit-code"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!out.contains("did not create it"), "{out}");
+    assert!(!out.contains("session iw-worker"), "{out}");
+    assert!(out.contains("+ session iw-lead on a"), "{out}");
+}
