@@ -230,6 +230,12 @@ pub enum RemoteCommand {
         #[arg(long, value_name = "ROOT")]
         root: PathBuf,
     },
+    /// Record and start a task run decided by iw on another machine, under ROOT
+    RunStart {
+        /// The project's root on this host (absolute)
+        #[arg(long, value_name = "ROOT")]
+        root: PathBuf,
+    },
 }
 
 const RUN_HELP: &str = "\
@@ -246,6 +252,9 @@ Limits (sessions.yaml `runs:`): max_concurrent active runs (default 4), max_life
 must be in that agent's delegates_to, and a JSON task must match the edge's handoff schema.
 Every start, refusal, transition and kill is appended to state/audit.log.
 
+An agent whose session runs on another host (sessions.yaml `host:`) runs its task there: the
+run is decided here and recorded and started by the iw installed on that host.
+
 Examples:
   iw run backend-agent --task tasks/api.md                 start; prints the run id
   iw run backend-agent --task tasks/api.md --wait -t 20m   wait; exit 0/3/4 (see iw runs --help)
@@ -254,6 +263,9 @@ Examples:
 const RUNS_HELP: &str = "\
 Exit codes of `iw runs wait` (and `iw run --wait`): 0 every run COMPLETED, 3 one FAILED
 (timeouts included), 4 one was KILLED, 124 the wait timed out, 1 error.
+
+Runs of agents on other hosts (sessions.yaml `hosts:`) are recorded there: `iw runs` lists every
+host's too (HOST column), and the commands below find a run on its host.
 
 Examples:
   iw runs                          every run, oldest first

@@ -196,6 +196,7 @@ fn without_project(cli: &Cli) -> Result<Option<Exit>> {
         }) => commands::hook::notify(dir, agent, event, message),
         Command::Remote(RemoteCommand::Probe { root }) => commands::remote::probe(root)?,
         Command::Remote(RemoteCommand::Write { root }) => commands::remote::write(root)?,
+        Command::Remote(RemoteCommand::RunStart { root }) => commands::remote::run_start(root)?,
         Command::Completions { shell } => commands::completions::run(*shell)?,
         Command::Man => commands::completions::man(command())?,
         Command::Schema { file } => commands::graph::schema(*file)?,

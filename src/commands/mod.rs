@@ -14,6 +14,7 @@ pub mod plan;
 pub mod remote;
 pub mod run;
 pub mod runs;
+pub mod runs_remote;
 pub mod session;
 pub mod trust;
 pub mod validate;

@@ -1,4 +1,4 @@
-//! `iw remote probe|write --root ROOT` (hidden): iw's side on a host reached over ssh. The
+//! `iw remote probe|write|run-start --root ROOT` (hidden): iw's side on a host reached over ssh. The
 //! request is JSON on stdin, the reply JSON on stdout ([`crate::remote::wire`]); a failure of the
 //! operation is in the reply, so the exit status is 0 whenever a reply was written.
 
@@ -16,6 +16,11 @@ pub fn probe(root: &Path) -> Result<Exit> {
 /// `iw remote write`.
 pub fn write(root: &Path) -> Result<Exit> {
     answer(|input| server::serve_write(root, input))
+}
+
+/// `iw remote run-start`.
+pub fn run_start(root: &Path) -> Result<Exit> {
+    answer(|input| crate::runs::remote::serve_start(root, input))
 }
 
 fn answer(serve: impl FnOnce(&[u8]) -> Vec<u8>) -> Result<Exit> {

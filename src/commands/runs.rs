@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::runs_remote::{Found, Hosts, passthrough};
 use crate::runs::stop::{self, Stopped};
 use crate::runs::{self, RunState, Status};
 use crate::support::{Error, Exit, Result};
-use crate::views::runs::{detail, human, pretty, status_doc, summary_line, table};
+use crate::views::runs::{detail, human, pretty, status_doc, summary_line, table, table_on_hosts};
 
 /// The exit of runs that all ended.
 fn exit_of(states: &[RunState]) -> Exit {
@@ -44,10 +45,54 @@ pub fn wait_quiet(root: &Path, ids: &[String], timeout: Option<Duration>) -> Res
     }
 }
 
-/// `iw runs wait ID... [--timeout DUR]`.
+/// `iw runs wait ID... [--timeout DUR]`. Runs on other hosts are waited for there, one after
+/// the other, after the runs here.
 pub fn wait(root: &Path, ids: &[String], timeout: Option<Duration>) -> Result<Exit> {
-    for id in ids {
-        runs::read(root, id)?;
+    let (here, there): (Vec<String>, Vec<String>) =
+        ids.iter().cloned().partition(|id| runs::exists(root, id));
+    let hosts = if there.is_empty() {
+        None
+    } else {
+        Some(Hosts::connect(root)?)
+    };
+    let mut found = Vec::new();
+    for id in &there {
+        match locate(root, id, &hosts)? {
+            Some(f) => found.push((id, f)),
+            None => {
+                runs::read(root, id)?;
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let mut exits = vec![wait_here(root, &here, timeout)?];
+    for (id, f) in &found {
+        let left = timeout.map(|t| t.saturating_sub(t0.elapsed()));
+        let left_text = left.map(|d| format!("{}ms", d.as_millis()));
+        let mut args = vec!["runs", "wait", id.as_str()];
+        if let Some(t) = &left_text {
+            args.extend(["--timeout", t.as_str()]);
+        }
+        exits.push(passthrough(f, &args)?);
+    }
+    // As for runs here: a timeout first, then a failure, then a kill.
+    let code = |e: &Exit| e.code();
+    Ok(exits
+        .into_iter()
+        .max_by_key(|e| match code(e) {
+            0 => 0,
+            4 => 1,
+            3 => 2,
+            124 => 3,
+            _ => 4,
+        })
+        .unwrap_or(Exit::Success))
+}
+
+/// `iw runs wait` for runs on this machine.
+fn wait_here(root: &Path, ids: &[String], timeout: Option<Duration>) -> Result<Exit> {
+    if ids.is_empty() {
+        return Ok(Exit::Success);
     }
     let exit = wait_quiet(root, ids, timeout)?;
     for id in ids {
@@ -67,15 +112,46 @@ pub fn wait(root: &Path, ids: &[String], timeout: Option<Duration>) -> Result<Ex
     Ok(exit)
 }
 
-/// `iw runs [--status S] [--json]`.
+/// `iw runs [--status S] [--json]`: this machine's runs and every host's (sessions.yaml
+/// `hosts:`); exit 1 when a host could not be asked (the others' runs are listed).
 pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
-    let mut all = runs::list(root)?;
+    let (hosts, mut unreachable) = match Hosts::connect(root) {
+        Ok(h) => (h, Vec::new()),
+        Err(e) => (Hosts::none(), vec![("?".to_string(), e.to_string())]),
+    };
+    let (remote, down) = hosts.runs();
+    unreachable.extend(down);
+    // (host, run, its document), oldest first.
+    let mut all: Vec<(Option<String>, RunState, Option<serde_json::Value>)> = runs::list(root)?
+        .into_iter()
+        .map(|s| (None, s, None))
+        .collect();
+    for doc in remote {
+        if let Ok(s) = serde_json::from_value::<RunState>(doc.clone()) {
+            let host = doc["host"].as_str().map(str::to_string);
+            all.push((host, s, Some(doc)));
+        }
+    }
+    all.sort_by(|a, b| (&a.1.created_at, &a.1.id).cmp(&(&b.1.created_at, &b.1.id)));
     if !status.is_empty() {
-        all.retain(|s| status.contains(&s.status));
+        all.retain(|(_, s, _)| status.contains(&s.status));
+    }
+    for (host, why) in &unreachable {
+        eprintln!("warning: the runs on host {host} are not listed: {why}");
     }
     if json_out {
-        let docs: Vec<serde_json::Value> = all.iter().map(|s| status_doc(root, s)).collect();
-        println!("{}", pretty(&json!({ "runs": docs })));
+        let docs: Vec<serde_json::Value> = all
+            .iter()
+            .map(|(_, s, doc)| doc.clone().unwrap_or_else(|| status_doc(root, s)))
+            .collect();
+        let mut out = json!({ "runs": docs });
+        if !unreachable.is_empty() {
+            out["unreachable"] = unreachable
+                .iter()
+                .map(|(host, error)| json!({"host": host, "error": error}))
+                .collect();
+        }
+        println!("{}", pretty(&out));
     } else if all.is_empty() {
         let which = if status.is_empty() {
             ""
@@ -83,14 +159,55 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
             " with that status"
         };
         println!("No runs{which}.");
-    } else {
+    } else if hosts.is_empty() {
+        let all: Vec<RunState> = all.into_iter().map(|(_, s, _)| s).collect();
         print!("{}", table(&all));
+    } else {
+        let all: Vec<(Option<String>, RunState)> =
+            all.into_iter().map(|(h, s, _)| (h, s)).collect();
+        print!("{}", table_on_hosts(&all));
     }
-    Ok(Exit::Success)
+    Ok(if unreachable.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Unhealthy
+    })
+}
+
+/// Where run `id` is: on this machine (`None`), or found on a host.
+fn locate<'a>(root: &Path, id: &str, hosts: &'a Option<Hosts>) -> Result<Option<Found<'a>>> {
+    if runs::exists(root, id) {
+        return Ok(None);
+    }
+    match hosts {
+        Some(h) => match h.find(id)? {
+            Some(found) => Ok(Some(found)),
+            // Not here nor there: this machine's error, with its suggestions.
+            None => runs::read(root, id).map(|_| None),
+        },
+        None => Ok(None),
+    }
+}
+
+/// The hosts to look for a run on when it is not on this machine; `None` if it is here.
+fn hosts_unless_here(root: &Path, id: &str) -> Result<Option<Hosts>> {
+    if runs::exists(root, id) {
+        return Ok(None);
+    }
+    Ok(Some(Hosts::connect(root)?))
 }
 
 /// `iw runs status ID [--json]`.
 pub fn status(root: &Path, id: &str, json_out: bool) -> Result<Exit> {
+    let hosts = hosts_unless_here(root, id)?;
+    if let Some(found) = locate(root, id, &hosts)? {
+        if json_out {
+            println!("{}", pretty(&found.doc));
+            return Ok(Exit::Success);
+        }
+        println!("host:     {}", found.host);
+        return passthrough(&found, &["runs", "status", id]);
+    }
     let s = runs::settle_lost(root, runs::read(root, id)?)?;
     if json_out {
         println!("{}", pretty(&status_doc(root, &s)));
@@ -102,6 +219,14 @@ pub fn status(root: &Path, id: &str, json_out: bool) -> Result<Exit> {
 
 /// `iw runs logs ID [--follow]`: the run's output; with `--follow`, until the run ends.
 pub fn logs(root: &Path, id: &str, follow: bool) -> Result<Exit> {
+    let hosts = hosts_unless_here(root, id)?;
+    if let Some(found) = locate(root, id, &hosts)? {
+        let mut args = vec!["runs", "logs", id];
+        if follow {
+            args.push("--follow");
+        }
+        return passthrough(&found, &args);
+    }
     runs::read(root, id)?;
     let path = runs::run_dir(root, id).join(runs::OUTPUT_FILE);
     let mut out = std::io::stdout().lock();
@@ -138,6 +263,29 @@ pub fn logs(root: &Path, id: &str, follow: bool) -> Result<Exit> {
 
 /// `iw runs kill ID`.
 pub fn kill(root: &Path, id: &str) -> Result<Exit> {
+    let hosts = hosts_unless_here(root, id)?;
+    if let Some(found) = locate(root, id, &hosts)? {
+        // From inside an agent's session: only the runs that agent started, as here.
+        let parent = found.doc["parent"]["agent"].as_str();
+        let ended = serde_json::from_value::<Status>(found.doc["status"].clone())
+            .is_ok_and(Status::is_terminal);
+        if let Some(caller) = crate::support::Caller::get().agent()
+            && parent != Some(caller)
+            && !ended
+        {
+            let err = Error::refused(
+                format!("`{caller}` may not kill run {id}: it did not start it"),
+                "an agent may stop only the runs it started; a person can kill any run",
+            );
+            runs::audit(
+                root,
+                json!({"event": "run.refused", "kind": "kill", "run": id, "host": found.host,
+                       "by": runs::actor(), "message": err.to_string()}),
+            );
+            return Err(err);
+        }
+        return passthrough(&found, &["runs", "kill", id]);
+    }
     match stop::kill(root, id)? {
         Stopped::AlreadyEnded(status) => println!("run {id} already ended: {}", status.as_str()),
         Stopped::Killed(s) => println!("killed run {id} ({})", s.agent),

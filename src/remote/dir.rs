@@ -77,6 +77,16 @@ impl HostLink for DirLink {
     fn iw_path(&self) -> PathBuf {
         std::env::current_exe().unwrap_or_else(|_| PathBuf::from("iw"))
     }
+
+    fn iw_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.iw_path());
+        c.arg("-C").arg(&self.target.root).args(args);
+        c
+    }
+
+    fn socket_name(&self, socket: &str) -> String {
+        self.socket(socket)
+    }
 }
 
 #[cfg(test)]

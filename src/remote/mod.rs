@@ -106,6 +106,15 @@ pub trait HostLink: Servers + Send + Sync {
     /// The command Claude Code on that host runs as its hook: the absolute path of the iw binary
     /// installed there.
     fn iw_path(&self) -> PathBuf;
+    /// The command that runs the iw installed there in the project's root there:
+    /// `iw -C ROOT ARGS…` (through ssh for an SSH host, with the host's tmux). Its stdin, stdout
+    /// and stderr are the caller's to set; it ends with the remote iw's exit status (255: ssh
+    /// itself failed).
+    fn iw_command(&self, args: &[&str]) -> Command;
+    /// The name that tmux servers there know `socket` by (the same, except for a test link).
+    fn socket_name(&self, socket: &str) -> String {
+        socket.to_string()
+    }
 }
 
 mod dir;

@@ -306,6 +306,16 @@ impl HostLink for SshLink {
     fn iw_path(&self) -> PathBuf {
         self.iw.clone()
     }
+
+    fn iw_command(&self, args: &[&str]) -> Command {
+        // The host's tmux may be off the PATH of a non-interactive login: name the one found.
+        let tmux = format!("IW_TMUX={}", self.ssh.tmux);
+        let iw = self.iw.to_string_lossy();
+        let root = self.target.root.to_string_lossy();
+        let mut words = vec!["env", tmux.as_str(), iw.as_ref(), "-C", root.as_ref()];
+        words.extend_from_slice(args);
+        self.ssh.command(&quote::join(words))
+    }
 }
 
 impl Servers for SshLink {
@@ -497,7 +507,7 @@ impl Launch for Ssh {
 }
 
 /// Blocks SIGPIPE in the calling thread.
-fn block_sigpipe() {
+pub fn block_sigpipe() {
     // SAFETY: a zeroed sigset_t is filled by sigemptyset; pthread_sigmask only changes this
     // thread's mask.
     unsafe {

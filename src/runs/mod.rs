@@ -8,6 +8,7 @@
 //! directory, only from a non-terminal state, written atomically, and appended to
 //! `state/audit.log`. A terminal state never changes.
 
+pub mod remote;
 pub mod start;
 pub mod stop;
 pub mod supervise;
@@ -189,6 +190,11 @@ pub fn create_dir(root: &Path, agent: &str) -> Result<(String, PathBuf)> {
         "cannot find a free run id for `{agent}` in {}",
         base_dir.display()
     )))
+}
+
+/// True when this machine has a record of run `id`.
+pub fn exists(root: &Path, id: &str) -> bool {
+    valid_id(id) && run_dir(root, id).join(STATE_FILE).is_file()
 }
 
 /// Reads run `id`'s state.

@@ -2,13 +2,15 @@
 //! limits (lifetime, concurrent runs, counted and created under one lock), the run's record, and
 //! its tmux session, whose pane runs the supervisor (`iw runs exec ID`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::claude::{launch, shell_quote};
-use crate::model::sessions::{SessionSpec, SessionsConfig, Tenant};
+use crate::model::sessions::{SessionsConfig, Tenant};
 use crate::project::Project;
 use crate::runs::{self, Parent, RunState, Status};
 use crate::support::diag::agent_help;
@@ -29,7 +31,8 @@ pub struct Request {
 }
 
 /// A run that started.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Started {
     /// Its id.
     pub id: String,
@@ -49,10 +52,50 @@ fn refuse(root: &Path, kind: &str, agent: &str, by: &str, err: Error) -> Error {
     err
 }
 
-/// Starts the run `req` asks for. It is recorded CREATED, then its pane's supervisor records
-/// RUNNING; a pane that dies first fails the start.
+/// A run decided on: everything the machine it runs on needs to record and start it. A run on
+/// another host is decided here (the registry is here) and sent there (`iw remote run-start`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Launch {
+    /// The agent to run.
+    pub agent: String,
+    /// The task file, as given to `iw run` (on the machine that started it).
+    pub task: String,
+    /// Set when an agent started it from its session.
+    pub parent: Option<Parent>,
+    /// Its lifetime limit.
+    pub timeout_seconds: u64,
+    /// `runs.max_concurrent`: how many runs may be active at once on that machine.
+    pub max_concurrent: usize,
+    /// The command its pane runs (by `sh -c`).
+    pub command: String,
+    /// Where it runs.
+    pub workdir: PathBuf,
+    /// Its environment.
+    pub env: BTreeMap<String, String>,
+    /// The tmux socket, as named where it runs.
+    pub socket: String,
+    /// The prefix of session names (`iw-`), the tenant's when it has one.
+    pub prefix: String,
+    /// The tenant it runs for, if any.
+    pub tenant: Option<String>,
+    /// Its prompt, up to where to put the result (which depends on its directory).
+    pub prompt: String,
+    /// Who started it (the audit's `by`).
+    pub by: String,
+}
+
+/// Starts the run `req` asks for, on this machine. It is recorded CREATED, then its pane's
+/// supervisor records RUNNING; a pane that dies first fails the start.
 pub fn start(project: &Project, req: &Request) -> Result<Started> {
-    let root = &project.root;
+    let l = prepare(project, req, &project.root)?;
+    launch(&project.root, &project.ctx.iw_bin, &l)
+}
+
+/// Decides the run `req` asks for, to run under `root` (this project's root, or a host's): who
+/// may start it, its task and typed handoff, its lifetime, tenant, command and prompt. Nothing is
+/// created.
+pub fn prepare(project: &Project, req: &Request, root: &Path) -> Result<Launch> {
     let target = req.agent.as_str();
     let agents = &project.registry.agents;
     if !agents.contains_key(target) {
@@ -68,22 +111,14 @@ pub fn start(project: &Project, req: &Request) -> Result<Started> {
     let timeout = lifetime(&config, req.timeout)?;
     let tenant = tenant(project, req.tenant.as_deref(), target)?;
     let (socket, prefix) = config.socket_and_prefix(tenant);
-    let tmux = Tmux::new(&socket);
-    tmux.version()?;
     // The agent's session definition, the tenant's or the project's when there is one, gives the
     // run its directory and environment (a tenant's overrides included).
-    let spec = crate::model::sessions::specs(&config, root, &Default::default())
+    let spec = crate::model::sessions::specs(&config, &project.root, &Default::default())
         .into_iter()
         .find(|s| s.agent == target && s.tenant == req.tenant);
-    let workdir = workdir(root, target, spec.as_ref())?;
-
-    // Count and create under one lock, so that two runs cannot both take the last slot.
-    let runs_lock = runs::lock_runs(root)?;
-    check_quota(root, &config, target, &by)?;
-    let (id, dir) = runs::create_dir(root, target)?;
-    let text = prompt(project, target, &task_text, &dir);
-    crate::support::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), text.as_bytes())?;
-    let session = format!("{prefix}run-{id}");
+    let workdir = spec
+        .as_ref()
+        .map_or_else(|| root.to_path_buf(), |s| s.workdir.clone());
     let mut env = spec.map_or_else(|| config.env.clone(), |s| s.env);
     // A Claude Code command runs as the agent, like its session (crate::claude::launch).
     let command = if launch::is_claude(&config.runs.command) {
@@ -93,34 +128,66 @@ pub fn start(project: &Project, req: &Request) -> Result<Started> {
         env.remove(launch::CLAUDE_MD_ENV);
         config.runs.command.clone()
     };
+    Ok(Launch {
+        agent: target.to_string(),
+        task: req.task.to_string_lossy().into_owned(),
+        parent,
+        timeout_seconds: timeout.as_secs().max(1),
+        max_concurrent: config.runs.max_concurrent,
+        command,
+        workdir,
+        env,
+        socket,
+        prefix,
+        tenant: req.tenant.clone(),
+        prompt: prompt(project, target, &task_text),
+        by,
+    })
+}
+
+/// Records and starts the run `l` under `root`, on this machine, its pane running
+/// `iw_bin runs exec ID`: checks the agent's generated files, counts the active runs and creates
+/// the record under one lock, then starts its session and waits until it records RUNNING.
+pub fn launch(root: &Path, iw_bin: &Path, l: &Launch) -> Result<Started> {
+    let target = l.agent.as_str();
+    let tmux = Tmux::new(&l.socket);
+    tmux.version()?;
+    check_files(root, target, &l.workdir)?;
+    // Count and create under one lock, so that two runs cannot both take the last slot.
+    let runs_lock = runs::lock_runs(root)?;
+    check_quota(root, l.max_concurrent, target, &l.by)?;
+    let (id, dir) = runs::create_dir(root, target)?;
+    let text = format!("{}{}", l.prompt, result_paragraph(&dir));
+    crate::support::fsutil::write_atomic(&dir.join(runs::PROMPT_FILE), text.as_bytes())?;
+    let session = format!("{}run-{id}", l.prefix);
     let state = RunState {
         id: id.clone(),
         agent: target.to_string(),
         status: Status::Created,
         reason: None,
-        task: req.task.to_string_lossy().into_owned(),
-        parent,
+        task: l.task.clone(),
+        parent: l.parent.clone(),
         created_at: runs::now(),
         started_at: None,
         ended_at: None,
         exit_code: None,
-        timeout_seconds: timeout.as_secs().max(1),
-        command,
-        workdir: workdir.to_string_lossy().into_owned(),
-        env,
+        timeout_seconds: l.timeout_seconds,
+        command: l.command.clone(),
+        workdir: l.workdir.to_string_lossy().into_owned(),
+        env: l.env.clone(),
         session: session.clone(),
-        socket: socket.clone(),
-        tenant: req.tenant.clone(),
+        socket: l.socket.clone(),
+        tenant: l.tenant.clone(),
         wrapper_pid: None,
         pid: None,
     };
-    runs::write_new(root, &state, &by)?;
+    runs::write_new(root, &state, &l.by)?;
     drop(runs_lock);
-    spawn(project, &tmux, &state, &by)?;
+    spawn(root, iw_bin, &tmux, &state, &l.by)?;
     Ok(Started {
         id,
         session,
-        socket,
+        socket: l.socket.clone(),
     })
 }
 
@@ -227,9 +294,8 @@ fn tenant<'a>(
     Ok(tenant)
 }
 
-/// Where the run's command runs; the agent's generated settings must exist.
-fn workdir(root: &Path, target: &str, spec: Option<&SessionSpec>) -> Result<PathBuf> {
-    let workdir = spec.map_or_else(|| root.to_path_buf(), |s| s.workdir.clone());
+/// The agent's generated settings and the run's working directory must exist.
+fn check_files(root: &Path, target: &str, workdir: &Path) -> Result<()> {
     let settings = root
         .join(launch::agent_dir(target))
         .join(".claude/settings.json");
@@ -251,17 +317,17 @@ fn workdir(root: &Path, target: &str, spec: Option<&SessionSpec>) -> Result<Path
             "create it, or change the session's `workdir` in sessions.yaml",
         ));
     }
-    Ok(workdir)
+    Ok(())
 }
 
 /// Refuses (audited) when `runs.max_concurrent` runs are active. Called under the runs lock.
-fn check_quota(root: &Path, config: &SessionsConfig, target: &str, by: &str) -> Result<()> {
+fn check_quota(root: &Path, max_concurrent: usize, target: &str, by: &str) -> Result<()> {
     let active: Vec<String> = runs::list(root)?
         .into_iter()
         .filter(|r| !r.status.is_terminal())
         .map(|r| r.id)
         .collect();
-    if active.len() < config.runs.max_concurrent {
+    if active.len() < max_concurrent {
         return Ok(());
     }
     Err(refuse(
@@ -274,7 +340,7 @@ fn check_quota(root: &Path, config: &SessionsConfig, target: &str, by: &str) -> 
                 "refusing to start a run of `{target}`: {} runs are active, the most allowed \
                  (`runs.max_concurrent: {}` in sessions.yaml)",
                 active.len(),
-                config.runs.max_concurrent
+                max_concurrent
             ),
             format!(
                 "active: {}. Wait for one (`iw runs wait ID`), stop one (`iw runs kill ID`), \
@@ -287,15 +353,14 @@ fn check_quota(root: &Path, config: &SessionsConfig, target: &str, by: &str) -> 
 
 /// Starts the run's tmux session, whose pane runs the supervisor, and waits until it records
 /// RUNNING (milliseconds); a pane that dies first fails the run and the start.
-fn spawn(project: &Project, tmux: &Tmux, state: &RunState, by: &str) -> Result<()> {
-    let root = &project.root;
+fn spawn(root: &Path, iw_bin: &Path, tmux: &Tmux, state: &RunState, by: &str) -> Result<()> {
     let id = &state.id;
     let cmds = crate::tmux::protocol::run_session(
         &state.session,
         Path::new(&state.workdir),
         &format!(
             "exec {} -C {} runs exec {id}",
-            shell_quote(&project.ctx.iw_bin.to_string_lossy()),
+            shell_quote(&iw_bin.to_string_lossy()),
             shell_quote(&root.to_string_lossy())
         ),
         id,
@@ -331,7 +396,7 @@ fn spawn(project: &Project, tmux: &Tmux, state: &RunState, by: &str) -> Result<(
             if failed {
                 return Err(Error::with_help(
                     format!("run {id} could not start: its pane exited before the run started"),
-                    format!("check that `{}` runs", project.ctx.iw_bin.display()),
+                    format!("check that `{}` runs", iw_bin.display()),
                 ));
             }
             return Ok(());
@@ -340,20 +405,26 @@ fn spawn(project: &Project, tmux: &Tmux, state: &RunState, by: &str) -> Result<(
     }
 }
 
-/// The prompt a run's command gets: who the agent is, the task, and where to put the result.
-fn prompt(project: &Project, agent: &str, task: &str, dir: &Path) -> String {
+/// The prompt a run's command gets, up to where to put the result: who the agent is and the task.
+fn prompt(project: &Project, agent: &str, task: &str) -> String {
     let a = &project.registry.agents[agent];
     format!(
         "You are {} (`{agent}`): {}\n\
          Your instructions are in your CLAUDE.md ({}/.claude/CLAUDE.md).\n\n\
-         # Task\n\n{}\n\n\
-         # When you are done\n\n\
-         Write your result as one JSON object to {} (the path is also in $IW_RUN_RESULT), then \
-         stop.\n",
+         # Task\n\n{}\n\n",
         a.display_name,
         a.description.trim(),
         launch::agent_dir(agent),
         task.trim_end(),
+    )
+}
+
+/// The end of the prompt: where to put the result, in run directory `dir`.
+fn result_paragraph(dir: &Path) -> String {
+    format!(
+        "# When you are done\n\n\
+         Write your result as one JSON object to {} (the path is also in $IW_RUN_RESULT), then \
+         stop.\n",
         dir.join(runs::RESULT_FILE).display()
     )
 }

@@ -112,28 +112,45 @@ pub fn summary_line(root: &Path, s: &RunState) -> String {
 
 /// The table of `iw runs`.
 pub fn table(all: &[RunState]) -> String {
-    let header = ["ID", "AGENT", "STATUS", "DURATION", "PARENT", "DETAIL"];
-    let rows: Vec<[String; 6]> = all
+    let rows: Vec<[String; 6]> = all.iter().map(row).collect();
+    crate::views::table(HEADER, &rows)
+}
+
+/// The table of `iw runs` when sessions.yaml declares hosts: a HOST column (`-`: this machine).
+pub fn table_on_hosts(all: &[(Option<String>, RunState)]) -> String {
+    let [id, agent, rest @ ..] = HEADER;
+    let [status, duration, parent, detail] = rest;
+    let header = [id, agent, "HOST", status, duration, parent, detail];
+    let rows: Vec<[String; 7]> = all
         .iter()
-        .map(|s| {
-            [
-                s.id.clone(),
-                s.agent.clone(),
-                s.status.as_str().to_string(),
-                s.duration().map_or("-".into(), human),
-                s.parent.as_ref().map_or("-".into(), |p| match &p.run {
-                    Some(r) => format!("{} ({r})", p.agent),
-                    None => p.agent.clone(),
-                }),
-                match (&s.reason, s.exit_code) {
-                    (Some(r), _) => r.clone(),
-                    (None, Some(c)) => format!("exit {c}"),
-                    _ => String::new(),
-                },
-            ]
+        .map(|(host, s)| {
+            let [id, agent, rest @ ..] = row(s);
+            let [status, duration, parent, detail] = rest;
+            let host = host.clone().unwrap_or_else(|| "-".into());
+            [id, agent, host, status, duration, parent, detail]
         })
         .collect();
     crate::views::table(header, &rows)
+}
+
+const HEADER: [&str; 6] = ["ID", "AGENT", "STATUS", "DURATION", "PARENT", "DETAIL"];
+
+fn row(s: &RunState) -> [String; 6] {
+    [
+        s.id.clone(),
+        s.agent.clone(),
+        s.status.as_str().to_string(),
+        s.duration().map_or("-".into(), human),
+        s.parent.as_ref().map_or("-".into(), |p| match &p.run {
+            Some(r) => format!("{} ({r})", p.agent),
+            None => p.agent.clone(),
+        }),
+        match (&s.reason, s.exit_code) {
+            (Some(r), _) => r.clone(),
+            (None, Some(c)) => format!("exit {c}"),
+            _ => String::new(),
+        },
+    ]
 }
 
 /// `iw runs status ID`: the run in detail.

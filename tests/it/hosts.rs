@@ -127,16 +127,6 @@ fn an_unreachable_host_fails_the_plan_but_shows_the_rest() {
 }
 
 #[test]
-fn a_task_run_of_an_agent_on_another_host_is_refused() {
-    let t = team();
-    t.p.write("task.md", "do it\n");
-    let task = t.p.path().join("task.md");
-    let (code, out, err) = outcome(&mut t.iw(&["run", "worker", "--task", task.to_str().unwrap()]));
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("runs on host h1"), "{err}");
-}
-
-#[test]
 fn doctor_checks_each_host() {
     let t = team();
     let (_, out, err) = outcome(&mut t.iw(&["doctor"]));

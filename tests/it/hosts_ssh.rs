@@ -552,3 +552,49 @@ fn import_adopts_a_session_started_by_hand_on_a_host() {
     assert!(!out.contains("session iw-worker"), "{out}");
     assert!(out.contains("+ session iw-lead on a"), "{out}");
 }
+
+#[test]
+fn a_task_run_of_an_agent_on_a_host_runs_there_and_is_followed_and_killed_from_here() {
+    let t = team();
+    let yaml = t.p.read("sessions.yaml");
+    t.p.write(
+        "sessions.yaml",
+        &format!(
+            "{yaml}runs:\n  command: 'grep -c \"the task\" \"$IW_RUN_PROMPT\"; if grep -q forever \"$IW_RUN_PROMPT\"; then sleep 600; fi'\n"
+        ),
+    );
+    t.p.write("task.md", "the task\n");
+    t.apply_ok();
+
+    // A run that completes: recorded under b's root, its output read from here.
+    let (code, out, err) = t.run(&["run", "worker", "--task", "task.md", "--wait"]);
+    assert_eq!(code, 0, "{out}{err}\n--- b ---\n{}", t.b.log());
+    let id = out.trim().to_string();
+    let state =
+        t.b.remote_root()
+            .join("state/runs")
+            .join(&id)
+            .join("state.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(doc["status"], "COMPLETED", "{doc}");
+    assert!(!t.p.path().join("state/runs").join(&id).exists());
+    let (code, out, _) = t.run(&["runs", "logs", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "1");
+    let (code, out, err) = t.run(&["runs"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let row = out.lines().find(|l| l.starts_with(&id)).unwrap_or_default();
+    assert!(row.contains(" b ") && row.contains("COMPLETED"), "{out}");
+
+    // A run that would not end: stopped from here, its session on b closed.
+    t.p.write("forever.md", "the task, forever\n");
+    let (code, out, err) = t.run(&["run", "worker", "--task", "forever.md"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.trim().to_string();
+    let (code, out, err) = t.run(&["runs", "kill", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = t.run(&["runs", "wait", &id]);
+    assert_eq!(code, 4, "{out}");
+    assert!(!t.sessions_on(&t.b).iter().any(|s| s.contains(&id)));
+}

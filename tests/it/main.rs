@@ -14,6 +14,7 @@ mod fast_path;
 mod handoff;
 mod hook;
 mod hosts;
+mod hosts_runs;
 mod hosts_ssh;
 mod init_doctor;
 mod reconcile;

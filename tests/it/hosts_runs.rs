@@ -1,0 +1,190 @@
+//! Task runs of agents on other hosts (`iw run`, `iw runs`) through the real binary, each host a
+//! directory here reached as `remote::DirLink` (`IW_TEST_DIR_HOSTS`), with this machine's tmux on
+//! private sockets killed when the test ends. The same over real sshd: tests/it/hosts_ssh.rs.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+use crate::common::{SMALL, TempProject, TmuxServer, outcome};
+
+struct Team {
+    p: TempProject,
+    h1_dir: tempfile::TempDir,
+    base: TmuxServer,
+    _h1: TmuxServer,
+}
+
+/// `lead` here, `worker` on host h1, runs running `command`.
+fn team(command: &str) -> Team {
+    let base = TmuxServer::new();
+    let h1 = TmuxServer {
+        socket: format!("{}-h1", base.socket),
+    };
+    let t = Team {
+        p: TempProject::with_registry(SMALL),
+        h1_dir: tempfile::tempdir().unwrap(),
+        base,
+        _h1: h1,
+    };
+    let yaml = format!(
+        "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\n\
+         sessions:\n  lead: {{}}\n  worker: {{host: h1}}\nruns:\n  command: '{command}'\n",
+        t.base.socket,
+        t.h1_root().display()
+    );
+    t.p.write("sessions.yaml", &yaml);
+    t.p.write("task.md", "add the endpoint\n");
+    let (code, out, err) = outcome(&mut t.iw(&["apply", "--yes"]));
+    assert_eq!(code, 0, "{out}{err}");
+    t
+}
+
+impl Team {
+    fn h1_root(&self) -> PathBuf {
+        self.h1_dir.path().canonicalize().unwrap()
+    }
+
+    fn iw(&self, args: &[&str]) -> Command {
+        let mut c = self.p.iw();
+        c.env("IW_TEST_DIR_HOSTS", "1")
+            .env_remove("IW_AGENT")
+            .args(args);
+        c
+    }
+
+    /// `iw run worker --task task.md ARGS`: its id.
+    fn run(&self, args: &[&str]) -> String {
+        let mut all = vec!["run", "worker", "--task", "task.md"];
+        all.extend_from_slice(args);
+        let (code, out, err) = outcome(&mut self.iw(&all));
+        assert_eq!(code, 0, "{out}{err}");
+        out.trim().to_string()
+    }
+
+    fn status(&self, id: &str) -> serde_json::Value {
+        let (code, out, err) = outcome(&mut self.iw(&["runs", "status", id, "--json"]));
+        assert_eq!(code, 0, "{out}{err}");
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+#[test]
+fn a_run_of_an_agent_on_another_host_runs_there_and_iw_runs_reads_it_from_here() {
+    let t = team(
+        r#"echo "task seen: $(grep -c "add the endpoint" "$IW_RUN_PROMPT")"; echo "{\"done\": true}" > "$IW_RUN_RESULT""#,
+    );
+    let id = t.run(&["--wait"]);
+    // Recorded and run under the host's root, where the agent's files are, not here.
+    let dir = t.h1_root().join("state/runs").join(&id);
+    assert!(dir.join("state.json").is_file(), "{}", dir.display());
+    assert!(!t.p.path().join("state/runs").join(&id).exists());
+    let prompt = std::fs::read_to_string(dir.join("prompt.md")).unwrap();
+    assert!(prompt.contains("add the endpoint"), "{prompt}");
+    assert!(
+        prompt.contains(&dir.join("result.json").display().to_string()),
+        "{prompt}"
+    );
+
+    let doc = t.status(&id);
+    assert_eq!(doc["host"], "h1", "{doc}");
+    assert_eq!(doc["status"], "COMPLETED", "{doc}");
+    assert_eq!(doc["result"]["done"], true, "{doc}");
+    assert_eq!(doc["workdir"], t.h1_root().display().to_string(), "{doc}");
+    assert_eq!(doc["env"]["IW_ROOT"], t.h1_root().display().to_string());
+
+    let (code, out, err) = outcome(&mut t.iw(&["runs"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let row = out.lines().find(|l| l.starts_with(&id)).unwrap_or_default();
+    assert!(row.contains(" h1 ") && row.contains("COMPLETED"), "{out}");
+    assert!(out.starts_with("ID") && out.contains("HOST"), "{out}");
+
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "logs", &id]));
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "task seen: 1");
+
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "status", &id]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("host:     h1\n"), "{out}");
+    assert!(out.contains("COMPLETED"), "{out}");
+
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "--json", "--status", "COMPLETED"]));
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["runs"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["runs"][0]["host"], "h1", "{list}");
+}
+
+#[test]
+fn a_run_on_another_host_is_waited_for_and_killed_from_here_and_only_by_its_starter() {
+    let t = team("sleep 1000");
+    // Started from lead's session: worker is among its delegates.
+    let mut c = t.iw(&["run", "worker", "--task", "task.md"]);
+    c.env("IW_AGENT", "lead");
+    let (code, out, err) = outcome(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.trim().to_string();
+    assert!(err.contains("on host h1"), "{err}");
+    let doc = t.status(&id);
+    assert_eq!(doc["status"], "RUNNING", "{doc}");
+    assert_eq!(doc["parent"]["agent"], "lead", "{doc}");
+
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "wait", &id, "--timeout", "200ms"]));
+    assert_eq!(code, 124, "{out}");
+    assert!(out.contains("still RUNNING"), "{out}");
+
+    // worker did not start it, so it may not stop it; the refusal is audited here.
+    let mut c = t.iw(&["runs", "kill", &id]);
+    c.env("IW_AGENT", "worker");
+    let (code, _, err) = outcome(&mut c);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("may not kill run"), "{err}");
+    assert!(t.p.read("state/audit.log").contains("\"kind\":\"kill\""));
+    assert_eq!(t.status(&id)["status"], "RUNNING");
+
+    let (code, out, err) = outcome(&mut t.iw(&["runs", "kill", &id]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("killed run"), "{out}");
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "wait", &id]));
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("KILLED"), "{out}");
+    // Its session on the host is gone.
+    let live = std::process::Command::new("tmux")
+        .args([
+            "-L",
+            &t._h1.socket,
+            "list-sessions",
+            "-F",
+            "#{session_name}",
+        ])
+        .output()
+        .unwrap();
+    let live = String::from_utf8_lossy(&live.stdout);
+    assert!(!live.contains("run-"), "{live}");
+}
+
+#[test]
+fn a_run_refused_on_the_host_says_why_and_an_unknown_id_is_not_found_anywhere() {
+    let t = team("true");
+    // The host lost the agent's generated files: the host refuses, naming itself.
+    std::fs::remove_dir_all(t.h1_root().join("agents/worker")).unwrap();
+    let (code, out, err) = outcome(&mut t.iw(&["run", "worker", "--task", "task.md"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("host h1:"), "{err}");
+    assert!(err.contains("iw apply --target worker"), "{err}");
+    assert!(
+        !t.h1_root().join("state/runs").exists() || {
+            std::fs::read_dir(t.h1_root().join("state/runs"))
+                .unwrap()
+                .next()
+                .is_none()
+        }
+    );
+
+    let (code, _, err) = outcome(&mut t.iw(&["runs", "status", "20260101-000000-worker"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("there is no run `20260101-000000-worker`"),
+        "{err}"
+    );
+}
