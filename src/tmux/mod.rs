@@ -324,14 +324,7 @@ impl Tmux {
 
     /// The visible screen of a session's pane, line for line, without trailing blank lines.
     pub fn screen(&self, session: &str) -> Result<Vec<String>> {
-        let out = self.run(&[TmuxCmd::new("capture-pane")
-            .args(["-p", "-t"])
-            .arg(format!("={session}:"))])?;
-        let mut lines: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
-        while lines.last().is_some_and(|l| l.is_empty()) {
-            lines.pop();
-        }
-        Ok(lines)
+        Ok(screen_lines(&self.run(&[screen_command(session)])?))
     }
 
     /// The command that attaches the terminal to `session` (run it, or exec it).
@@ -398,6 +391,27 @@ pub trait Servers {
     fn capture(&self, socket: &str, session: &str, lines: usize) -> Result<Vec<String>>;
     /// Kills sessions by exact name; sessions already gone are not an error.
     fn kill(&self, socket: &str, names: &[String]) -> Result<()>;
+}
+
+/// [`Tmux::screen`] of `session` on `socket` of `servers` (this machine's, or a host's).
+pub fn screen_on(servers: &dyn Servers, socket: &str, session: &str) -> Result<Vec<String>> {
+    Ok(screen_lines(&servers.run(socket, &[screen_command(session)])?))
+}
+
+/// The command that prints a session's visible screen.
+fn screen_command(session: &str) -> TmuxCmd {
+    TmuxCmd::new("capture-pane")
+        .args(["-p", "-t"])
+        .arg(format!("={session}:"))
+}
+
+/// A screen as lines, without trailing blanks.
+fn screen_lines(out: &str) -> Vec<String> {
+    let mut lines: Vec<String> = out.lines().map(|l| l.trim_end().to_string()).collect();
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
 }
 
 /// The tmux servers of this machine, through the `tmux` client.

@@ -25,16 +25,20 @@ pub(crate) enum Progress {
     Done(crate::support::Result<String>),
 }
 
-/// Kills `agent`'s session, if it is this project's.
+/// Kills `agent`'s session, if it is this project's (on this machine or its host).
 pub(crate) fn kill(app: &mut App, agent: &str) {
     let Some(spec) = app.specs.iter().find(|s| s.agent == agent) else {
         return;
     };
-    let root = app.root.to_string_lossy();
+    let remote = app.host_of(&spec.name);
+    let root = match remote {
+        Some((link, _)) => link.target().root.to_string_lossy().into_owned(),
+        None => app.root.to_string_lossy().into_owned(),
+    };
     let ours = app
         .live
         .iter()
-        .any(|l| l.name == spec.name && l.managed && l.root.as_deref() == Some(&*root));
+        .any(|l| l.name == spec.name && l.managed && l.root.as_deref() == Some(root.as_str()));
     if !ours {
         app.status(format!(
             "{} was not started by iw for this project: left alone",
@@ -42,7 +46,12 @@ pub(crate) fn kill(app: &mut App, agent: &str) {
         ));
         return;
     }
-    match Tmux::new(&app.socket).kill_sessions(std::slice::from_ref(&spec.name)) {
+    let names = std::slice::from_ref(&spec.name);
+    let killed = match remote {
+        Some((link, socket)) => link.kill(socket, names),
+        None => Tmux::new(&app.socket).kill_sessions(names),
+    };
+    match killed {
         Ok(()) => app.status(format!("killed {}", spec.name)),
         Err(e) => app.status(format!("✗ {e}")),
     }
@@ -90,7 +99,13 @@ pub(crate) fn start_apply(app: &mut App, selection: Selection) -> Receiver<Progr
 /// steps aside while `tmux attach` runs.
 pub(crate) fn attach(app: &mut App, session: &str, terminal: &mut ratatui::DefaultTerminal) {
     let target = format!("={session}");
-    if let Some(inside) = crate::support::Caller::get().inside_tmux() {
+    // A session on another host: `ssh -t … tmux attach` in this terminal.
+    let remote = app
+        .host_of(session)
+        .map(|(link, socket)| link.attach_command(socket, session));
+    if remote.is_none()
+        && let Some(inside) = crate::support::Caller::get().inside_tmux()
+    {
         let here = inside.split(',').next().unwrap_or("");
         if Path::new(here) == socket_path(&app.socket) {
             let r =
@@ -115,7 +130,9 @@ pub(crate) fn attach(app: &mut App, session: &str, terminal: &mut ratatui::Defau
     }
     ratatui::restore();
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    let status = Tmux::new(&app.socket).attach_command(session).status();
+    let status = remote
+        .unwrap_or_else(|| Tmux::new(&app.socket).attach_command(session))
+        .status();
     *terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let _ = terminal.clear();

@@ -70,8 +70,10 @@ pub struct App {
     pub live: Vec<LiveSession>,
     /// Why tmux could not be asked, if it could not.
     pub tmux_error: Option<String>,
-    /// Every run.
+    /// Every run: this machine's and the hosts' (`remote_runs`).
     pub runs: Vec<RunState>,
+    /// The runs on other hosts, as listed there at the last plan.
+    pub remote_runs: Vec<RemoteRun>,
     /// The last activity record of each agent.
     pub activity: BTreeMap<String, Record>,
     /// The last plan.
@@ -108,6 +110,17 @@ pub struct App {
     pub links: Option<crate::reconcile::hosts::Links>,
 }
 
+/// A run on another host, as `iw runs --json` there shows it.
+#[derive(Debug, Clone)]
+pub struct RemoteRun {
+    /// The host's name.
+    pub host: String,
+    /// Its record.
+    pub state: RunState,
+    /// The last lines of its output.
+    pub last_output: Vec<String>,
+}
+
 /// How often tmux is asked at most.
 pub const TMUX_EVERY: Duration = Duration::from_secs(1);
 /// How often the plan is computed when nothing prompts it.
@@ -126,6 +139,7 @@ impl App {
             live: Vec::new(),
             tmux_error: None,
             runs: Vec::new(),
+            remote_runs: Vec::new(),
             activity: BTreeMap::new(),
             plan: None,
             rows: Vec::new(),
@@ -235,6 +249,14 @@ impl App {
         self.dirty = true;
     }
 
+    /// The link to the host `session` (a watched spec's) runs on, and its socket there; `None`
+    /// for a session of this machine.
+    pub fn host_of(&self, session: &str) -> Option<(&dyn crate::remote::HostLink, &str)> {
+        let spec = self.specs.iter().find(|s| s.name == session)?;
+        let link = self.links.as_ref()?.links.get(spec.host.as_deref()?)?;
+        Some((link.as_ref(), spec.socket.as_str()))
+    }
+
     /// The sessions of the watched specs that run on other hosts, listed there through the links
     /// the last plan made (none before it, or for a host it could not reach).
     fn remote_sessions(&self) -> Vec<LiveSession> {
@@ -279,9 +301,11 @@ impl App {
         self.dirty = true;
     }
 
-    /// Reads the runs.
+    /// Reads the runs (this machine's; the hosts' as listed at the last plan).
     pub fn refresh_runs(&mut self) {
-        self.runs = crate::runs::list(&self.root).unwrap_or_default();
+        let mut runs = crate::runs::list(&self.root).unwrap_or_default();
+        runs.extend(self.remote_runs.iter().map(|r| r.state.clone()));
+        self.runs = runs;
         if self.preview_kind == Preview::Log {
             self.refresh_preview();
         }
@@ -305,9 +329,12 @@ impl App {
             .links
             .get_or_insert_with(|| crate::reconcile::connect(p, lock.as_ref()));
         let planned = crate::reconcile::compute_with(p, lock, &selection, links);
+        // The hosts' runs are asked for with each plan (no file watch reaches them).
+        self.remote_runs = remote_runs(links);
         if !links.failed.is_empty() {
             self.links = None;
         }
+        self.refresh_runs();
         match planned {
             Ok(plan) => {
                 let s = plan.summary();
@@ -402,17 +429,33 @@ impl App {
         };
         self.preview = match self.preview_kind {
             Preview::Screen => match (&row.session, &row.state) {
-                (Some(name), Session::Running(_) | Session::Dead(_)) => Tmux::new(&self.socket)
-                    .screen(name)
-                    .unwrap_or_else(|e| vec![e.to_string()]),
+                (Some(name), Session::Running(_) | Session::Dead(_)) => {
+                    let screen = match self.host_of(name) {
+                        Some((link, socket)) => crate::tmux::screen_on(link, socket, name),
+                        None => Tmux::new(&self.socket).screen(name),
+                    };
+                    screen.unwrap_or_else(|e| vec![e.to_string()])
+                }
                 (Some(name), _) => vec![format!("{name} is not running (a: plan & apply)")],
                 (None, _) => vec![format!("{} has no session in sessions.yaml", row.agent)],
             },
             Preview::Log => {
                 let latest = self.runs.iter().rfind(|r| r.agent == row.agent);
-                match latest {
-                    None => vec![format!("{} has no task runs", row.agent)],
-                    Some(r) => {
+                let remote =
+                    latest.and_then(|l| self.remote_runs.iter().find(|r| r.state.id == l.id));
+                match (latest, remote) {
+                    (None, _) => vec![format!("{} has no task runs", row.agent)],
+                    (Some(r), Some(there)) => {
+                        let mut lines = vec![format!(
+                            "run {} on {} — {} (its last output there)",
+                            r.id,
+                            there.host,
+                            r.status.as_str()
+                        )];
+                        lines.extend(there.last_output.iter().cloned());
+                        lines
+                    }
+                    (Some(r), None) => {
                         let log = crate::runs::run_dir(&self.root, &r.id).join("output.log");
                         let text = std::fs::read_to_string(&log).unwrap_or_default();
                         let mut lines: Vec<String> =
@@ -447,6 +490,33 @@ pub fn strip_ansi(s: &str) -> String {
             }
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+/// The runs on every connected host (`iw runs --json` there); a host that does not answer has
+/// none until the next plan.
+fn remote_runs(links: &crate::reconcile::hosts::Links) -> Vec<RemoteRun> {
+    let mut out = Vec::new();
+    for (host, link) in &links.links {
+        for doc in crate::runs::remote::list(link.as_ref()).unwrap_or_default() {
+            let Ok(state) = serde_json::from_value::<RunState>(doc.clone()) else {
+                continue;
+            };
+            let last_output = doc["last_output"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(RemoteRun {
+                host: host.clone(),
+                state,
+                last_output,
+            });
         }
     }
     out

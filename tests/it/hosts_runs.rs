@@ -17,6 +17,11 @@ struct Team {
 
 /// `lead` here, `worker` on host h1, runs running `command`.
 fn team(command: &str) -> Team {
+    team_with(command, "{host: h1}")
+}
+
+/// [`team`], with `worker`'s session declared as `worker`.
+fn team_with(command: &str, worker: &str) -> Team {
     let base = TmuxServer::new();
     let h1 = TmuxServer {
         socket: format!("{}-h1", base.socket),
@@ -29,7 +34,7 @@ fn team(command: &str) -> Team {
     };
     let yaml = format!(
         "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\n\
-         sessions:\n  lead: {{}}\n  worker: {{host: h1}}\nruns:\n  command: '{command}'\n",
+         sessions:\n  lead: {{}}\n  worker: {worker}\nruns:\n  command: '{command}'\n",
         t.base.socket,
         t.h1_root().display()
     );
@@ -187,4 +192,76 @@ fn a_run_refused_on_the_host_says_why_and_an_unknown_id_is_not_found_anywhere() 
         err.contains("there is no run `20260101-000000-worker`"),
         "{err}"
     );
+}
+
+#[test]
+fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
+    let t = team_with(
+        "sleep 1000",
+        "{host: h1, command: \"sh -c \\\"echo SCREEN-ON-H1; exec sleep 1000\\\"\"}",
+    );
+    let id = t.run(&[]);
+    // One frame: the run on h1 counts for worker.
+    let (code, frame, err) = outcome(&mut t.iw(&["watch", "--once"]));
+    assert_eq!(code, 0, "{frame}{err}");
+    let worker = frame.lines().find(|l| l.contains("worker")).unwrap();
+    assert!(
+        worker.contains("running") && worker.contains(" 1 "),
+        "{frame}"
+    );
+
+    // Live, in a terminal: the worker's preview is its screen on h1, then its run's output.
+    let ui = TmuxServer::new();
+    ui.shell("ui", 120, 40);
+    let iw = assert_cmd::cargo::cargo_bin!("iw");
+    let line = format!(
+        "IW_TEST_DIR_HOSTS=1 NO_COLOR=1 '{}' -C '{}' watch",
+        iw.display(),
+        t.p.path().display()
+    );
+    ui.tmux(&["send-keys", "-t", "=ui:", "-l", &line]);
+    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let s = ui.tmux(&["capture-pane", "-p", "-t", "=ui:"]);
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waiting for {text}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("└ worker");
+    ui.tmux(&["send-keys", "-t", "=ui:", "Down"]);
+    wait_for("SCREEN-ON-H1");
+    ui.tmux(&["send-keys", "-t", "=ui:", "l"]);
+    wait_for(&format!("run {id} on h1"));
+    // Enter attaches to it there (through the host's link), detaching comes back.
+    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+    wait_for("[iw-worker");
+    ui.tmux(&["send-keys", "-t", "=ui:", "C-b"]);
+    ui.tmux(&["send-keys", "-t", "=ui:", "d"]);
+    wait_for("back from iw-worker");
+    // k, y kills it there.
+    ui.tmux(&["send-keys", "-t", "=ui:", "k"]);
+    wait_for("Kill worker's session?");
+    ui.tmux(&["send-keys", "-t", "=ui:", "y"]);
+    wait_for("killed iw-worker");
+    let live = std::process::Command::new("tmux")
+        .args([
+            "-L",
+            &t._h1.socket,
+            "list-sessions",
+            "-F",
+            "#{session_name}",
+        ])
+        .output()
+        .unwrap();
+    let live = String::from_utf8_lossy(&live.stdout);
+    assert!(!live.lines().any(|l| l == "iw-worker"), "{live}");
+    ui.tmux(&["send-keys", "-t", "=ui:", "q"]);
 }
