@@ -6,6 +6,12 @@
 //! temporary file in that directory, is checked there (SHA-256, and that it runs:
 //! `--version`), made executable and renamed into place: a file at the final name is always a
 //! whole, verified binary. The scripts run under `sh` whatever the login shell is.
+//!
+//! `~/.local/share/iw/bin/iw` is a symbolic link to the build last verified there, replaced
+//! atomically (a new link renamed over it) by each connect whose build it does not name. The
+//! hooks in the host's settings.json run it, so a new iw build changes no generated file there
+//! and replaces no session: the next connect points the link at it. iw's own calls run the
+//! hashed file itself, never another build through the link.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -18,6 +24,9 @@ use crate::support::error::{Error, Result};
 
 /// Where the binaries go, relative to the remote home.
 pub const BIN_DIR: &str = ".local/share/iw/bin";
+
+/// The stable link to the verified build, in [`BIN_DIR`].
+pub const LINK_NAME: &str = "iw";
 
 /// Hex digits of the SHA-256 in the installed file's name.
 const NAME_HEX: usize = 16;
@@ -50,18 +59,26 @@ if [ -n \"$t\" ]; then
   printf 'tmux=%s\\n' \"$t\"
   printf 'tmux_version=%s\\n' \"$(\"$t\" -V 2>&1 | head -n 1)\"
 fi
-f=\"$HOME/.local/share/iw/bin/$1\"
+d=\"$HOME/.local/share/iw/bin\"
+f=\"$d/$1\"
 if [ -f \"$f\" ] && [ -x \"$f\" ]; then
   id=$(ident \"$f\")
   if [ -n \"$id\" ] && [ \"$(cat \"$f.verified\" 2>/dev/null)\" = \"$id $2\" ]; then
-    printf 'installed=%s\\n' \"$2\"
+    s=$2
   else
     s=$(sha \"$f\")
-    printf 'installed=%s\\n' \"$s\"
     if [ -n \"$id\" ] && [ \"$s\" = \"$2\" ]; then printf '%s\\n' \"$id $2\" > \"$f.verified\"; fi
   fi
+  printf 'installed=%s\\n' \"$s\"
+  if [ \"$s\" = \"$2\" ]; then link \"$1\"; fi
 fi
+printf 'link=%s\\n' \"$(readlink \"$d/iw\" 2>/dev/null)\"
 ";
+
+/// A shell function pointing the stable link at build `$1` (in `$d`) unless it does already:
+/// a new link renamed over the old one, so the hook never finds no link.
+const LINK_FN: &str = "link() { [ \"$(readlink \"$d/iw\" 2>/dev/null)\" = \"$1\" ] || { \
+                       ln -s \"$1\" \"$d/.iw-link.$$\" && mv -f \"$d/.iw-link.$$\" \"$d/iw\"; }; }\n";
 
 /// The script that installs the binary arriving on stdin; `$1` file name, `$2` its SHA-256.
 const INSTALL_SCRIPT: &str = "\
@@ -86,6 +103,7 @@ mv -f \"$t\" \"$d/$1\"
 trap - EXIT
 id=$(ident \"$d/$1\")
 if [ -n \"$id\" ]; then printf '%s\\n' \"$id $2\" > \"$d/$1.verified\"; fi
+link \"$1\"
 ";
 
 /// A script as one remote command line: `sh -c SCRIPT sh ARGS…`, quoted for the login shell.
@@ -97,12 +115,18 @@ pub fn sh_line(script: &str, args: &[&str]) -> String {
 
 /// The remote command that gathers [`Facts`] about a host for binary `name`.
 pub fn facts_command(name: &str, sha: &str) -> String {
-    sh_line(&format!("{SHA_FN}{IDENT_FN}{FACTS_SCRIPT}"), &[name, sha])
+    sh_line(
+        &format!("{SHA_FN}{IDENT_FN}{LINK_FN}{FACTS_SCRIPT}"),
+        &[name, sha],
+    )
 }
 
 /// The remote command that installs binary `name` (SHA-256 `sha`) from its stdin.
 pub fn install_command(name: &str, sha: &str) -> String {
-    sh_line(&format!("{SHA_FN}{IDENT_FN}{INSTALL_SCRIPT}"), &[name, sha])
+    sh_line(
+        &format!("{SHA_FN}{IDENT_FN}{LINK_FN}{INSTALL_SCRIPT}"),
+        &[name, sha],
+    )
 }
 
 /// What connecting learns about a host.
@@ -120,6 +144,8 @@ pub struct Facts {
     pub tmux_version: Option<String>,
     /// The SHA-256 of the binary installed under the expected name, if there is one.
     pub installed: Option<String>,
+    /// The file name the stable link ([`LINK_NAME`]) points at, if it exists.
+    pub link: Option<String>,
 }
 
 impl Facts {
@@ -139,6 +165,7 @@ impl Facts {
                 "tmux" => f.tmux = some(),
                 "tmux_version" => f.tmux_version = some(),
                 "installed" => f.installed = some(),
+                "link" => f.link = some(),
                 _ => {}
             }
         }
@@ -188,6 +215,11 @@ pub fn file_name(sha: &str) -> String {
 /// Where a binary with this SHA-256 is installed, under `home`.
 pub fn installed_path(home: &str, sha: &str) -> PathBuf {
     Path::new(home).join(BIN_DIR).join(file_name(sha))
+}
+
+/// The stable link to the build last verified on a host, under `home`: what its hooks run.
+pub fn link_path(home: &str) -> PathBuf {
+    Path::new(home).join(BIN_DIR).join(LINK_NAME)
 }
 
 /// The SHA-256 (hex) of the binary at `path`, computed once per process and file version.
@@ -300,13 +332,39 @@ mod tests {
         // the file stays the same file; any change (here, a rewrite) is hashed again.
         let stamp = std::fs::read_to_string(bin.join("iw-x.verified")).unwrap();
         assert!(stamp.trim_end().ends_with(&want), "{stamp}");
+        // The stable link names the verified build, and is left alone while it does.
+        let link = bin.join(LINK_NAME);
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from("iw-x"));
+        let before = std::fs::symlink_metadata(&link)
+            .unwrap()
+            .modified()
+            .unwrap();
         assert_eq!(run(&script).installed.as_deref(), Some(want.as_str()));
+        let after = std::fs::symlink_metadata(&link)
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after);
+        // Another build verified later takes the link over.
+        std::fs::write(bin.join("iw-y"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            bin.join("iw-y"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        assert_eq!(
+            run(&facts_command("iw-y", &want)).installed.as_deref(),
+            Some(want.as_str())
+        );
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from("iw-y"));
         std::fs::write(bin.join("iw-x"), b"#!/bin/sh\n#x\n").unwrap();
         let other = crate::support::fsutil::sha256_hex(b"#!/bin/sh\n#x\n");
         assert_eq!(run(&script).installed, Some(other));
         // A stamp naming another file's identity is not believed either.
         std::fs::write(bin.join("iw-x.verified"), format!("1 2 3 4 {want}\n")).unwrap();
         assert_ne!(run(&script).installed.as_deref(), Some(want.as_str()));
+        // A build that does not verify never takes the link.
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from("iw-y"));
     }
 
     #[test]

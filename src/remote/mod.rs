@@ -103,8 +103,9 @@ pub trait HostLink: Servers + Send + Sync {
     ) -> std::result::Result<Vec<WriteDone>, (Vec<WriteDone>, crate::support::Error)>;
     /// The command that attaches this terminal to a session there (`ssh -t … tmux attach`).
     fn attach_command(&self, socket: &str, session: &str) -> Command;
-    /// The command Claude Code on that host runs as its hook: the absolute path of the iw binary
-    /// installed there.
+    /// The command Claude Code on that host runs as its hook: the absolute path of the iw
+    /// installed there (over ssh, the stable link to the build verified there, so that a new
+    /// build changes no file on the host).
     fn iw_path(&self) -> PathBuf;
     /// The command that runs the iw installed there in the project's root there:
     /// `iw -C ROOT ARGS…` (through ssh for an SSH host, with the host's tmux). Its stdin, stdout

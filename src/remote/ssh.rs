@@ -164,6 +164,20 @@ impl SshLink {
         let iw = install::installed_path(&facts.home, &sha);
         if facts.installed.as_deref() != Some(sha.as_str()) {
             ssh.install(&binary, &name, &sha, opts.install_timeout)?;
+        } else if facts.link.as_deref() != Some(name.as_str()) {
+            // The hooks there run the link: it must name this build.
+            return Err(Error::with_help(
+                format!(
+                    "host {host}: ~/{}/{} does not point at this iw build ({name}), and iw could \
+                     not make it",
+                    install::BIN_DIR,
+                    install::LINK_NAME
+                ),
+                format!(
+                    "check that {} is writable there",
+                    Path::new(&facts.home).join(install::BIN_DIR).display()
+                ),
+            ));
         }
         Ok(SshLink {
             target: target.clone(),
@@ -304,7 +318,7 @@ impl HostLink for SshLink {
     }
 
     fn iw_path(&self) -> PathBuf {
-        self.iw.clone()
+        install::link_path(&self.facts.home)
     }
 
     fn iw_command(&self, args: &[&str]) -> Command {

@@ -598,3 +598,48 @@ fn a_task_run_of_an_agent_on_a_host_runs_there_and_is_followed_and_killed_from_h
     assert_eq!(code, 4, "{out}");
     assert!(!t.sessions_on(&t.b).iter().any(|s| s.contains(&id)));
 }
+
+#[test]
+fn a_new_iw_build_changes_nothing_on_the_hosts_and_their_hooks_run_it() {
+    let t = team();
+    t.apply_ok();
+    let settings =
+        t.b.remote_root()
+            .join("agents/worker/.claude/settings.json");
+    let before = std::fs::read_to_string(&settings).unwrap();
+    let link = t.b.remote_home().join(".local/share/iw/bin/iw");
+    assert!(
+        before.contains(&link.display().to_string()),
+        "the hook runs the stable link: {before}"
+    );
+    let pid = t.format_on(&t.b, "iw-worker", "#{pane_pid}");
+
+    // Another build of iw (the same program with other bytes: another SHA-256), placed on the
+    // hosts as its first connect would.
+    let (_dir, newer) = crate::common::copied_iw();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&newer)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"\n# another build\n").unwrap();
+    drop(f);
+    t.a.preinstall(&newer);
+    t.b.preinstall(&newer);
+    let sha = iw::remote::install::binary_sha256(&newer).unwrap();
+    let out = crate::common::run_ok(&newer, &t.p.path(), &["plan", "--exit-code", "--no-diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No changes"), "{text}");
+    // The hooks there now run the new build; nothing was rewritten, nothing restarted.
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        PathBuf::from(iw::remote::install::file_name(&sha))
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), before);
+    assert_eq!(t.format_on(&t.b, "iw-worker", "#{pane_pid}"), pid);
+    // And back: the first build takes the link again.
+    t.assert_noop();
+    assert_ne!(
+        std::fs::read_link(&link).unwrap(),
+        PathBuf::from(iw::remote::install::file_name(&sha))
+    );
+}

@@ -65,18 +65,19 @@ fn connect_installs_iw_on_each_host_once() {
     let mut inodes = Vec::new();
     for (link, h) in links.iter().zip([&a, &b]) {
         let link = link.as_ref().unwrap_or_else(|e| panic!("{e}\n{}", h.log()));
-        let iw = link.iw_path();
-        assert!(
-            iw.starts_with(h.remote_home().join(".local/share/iw/bin")),
-            "{}",
-            iw.display()
-        );
+        // The hooks run the stable link; it names the build, installed under its hash.
+        let stable = link.iw_path();
+        assert_eq!(stable, h.remote_home().join(".local/share/iw/bin/iw"));
+        let iw = stable
+            .parent()
+            .unwrap()
+            .join(std::fs::read_link(&stable).unwrap());
         let shipped = std::fs::read(&iw).unwrap();
         assert_eq!(shipped, std::fs::read(env!("CARGO_BIN_EXE_iw")).unwrap());
         assert!(iw.to_string_lossy().ends_with(&sha(&shipped)[..16]));
         assert_eq!(std::fs::metadata(&iw).unwrap().mode() & 0o777, 0o755);
-        // It runs there, and nothing was left half-uploaded.
-        let v = h.run_ok(&format!("{} --version", iw.display()));
+        // It runs there, through the link too, and nothing was left half-uploaded.
+        let v = h.run_ok(&format!("{} --version", stable.display()));
         assert!(v.starts_with("iw "), "{v}");
         let mut dir: Vec<String> = std::fs::read_dir(iw.parent().unwrap())
             .unwrap()
@@ -84,8 +85,12 @@ fn connect_installs_iw_on_each_host_once() {
             .collect();
         dir.sort();
         let name = iw.file_name().unwrap().to_string_lossy().into_owned();
-        // The binary, and the identity it was verified with (so later connects skip the hash).
-        assert_eq!(dir, [name.clone(), format!("{name}.verified")]);
+        // The link, the binary, and the identity it was verified with (so later connects skip
+        // the hash).
+        assert_eq!(
+            dir,
+            ["iw".to_string(), name.clone(), format!("{name}.verified")]
+        );
         inodes.push(std::fs::metadata(&iw).unwrap().ino());
     }
     assert_eq!(links[0].as_ref().unwrap().target().name, "a");

@@ -279,7 +279,11 @@ impl Sshd {
     /// installing skip shipping ~190 MB of debug binary each time. The `iw` run by the tests
     /// (target/debug/iw) then finds its own build in place there.
     pub fn preinstall_iw(&self) {
-        let bin = private_iw_copy();
+        self.preinstall(private_iw_copy());
+    }
+
+    /// [`Sshd::preinstall_iw`] for the binary at `bin` (another build).
+    pub fn preinstall(&self, bin: &Path) {
         let sha = iw::remote::install::binary_sha256(bin).unwrap();
         let home = self.remote_home();
         let dest = iw::remote::install::installed_path(home.to_str().unwrap(), &sha);
