@@ -102,33 +102,108 @@ pub fn checks(root: &Path) -> Vec<Check> {
     out
 }
 
-/// Each host sessions.yaml declares: reachable (with iw installed there), or why not.
+/// Each host sessions.yaml declares: reachable (with iw installed there), or why not; and the
+/// persona files of its agents there, which iw does not ship.
 fn hosts(p: &Project) -> Vec<Check> {
     let Some(c) = &p.sessions else {
         return Vec::new();
     };
     let targets = crate::remote::targets(c);
     let links = crate::remote::connect_targets(&targets);
-    targets
-        .iter()
-        .zip(links)
-        .map(|(t, l)| match l {
-            Ok(l) => check(
-                "host",
-                Status::Ok,
-                format!(
-                    "{}: {} {}, iw at {}",
-                    t.name,
-                    t.destination,
-                    t.root.display(),
-                    l.iw_path().display()
+    let mut out = Vec::new();
+    for (t, l) in targets.iter().zip(links) {
+        match l {
+            Ok(l) => {
+                out.push(check(
+                    "host",
+                    Status::Ok,
+                    format!(
+                        "{}: {} {}, iw at {}",
+                        t.name,
+                        t.destination,
+                        t.root.display(),
+                        l.iw_path().display()
+                    ),
+                ));
+                out.extend(personas_on(p, c, l.as_ref()));
+            }
+            Err(e) => out.push(
+                check("host", Status::Fail, format!("{}: {e}", t.name)).help(
+                    "check that `ssh` reaches it in batch mode (keys, `ssh_args`), then `iw plan`",
                 ),
             ),
-            Err(e) => check("host", Status::Fail, format!("{}: {e}", t.name)).help(
-                "check that `ssh` reaches it in batch mode (keys, `ssh_args`), then `iw plan`",
-            ),
-        })
-        .collect()
+        }
+    }
+    out
+}
+
+/// A warning when the persona files of the agents on `link`'s host (those this machine has) are
+/// missing there or differ from this machine's: CLAUDE.md imports them from the host's root,
+/// which iw expects to be a checkout of the project.
+fn personas_on(
+    p: &Project,
+    c: &crate::model::sessions::SessionsConfig,
+    link: &dyn crate::remote::HostLink,
+) -> Option<Check> {
+    let host = &link.target().name;
+    let mut probes: Vec<crate::remote::Probe> = Vec::new();
+    for a in p.registry.agents.values() {
+        if !c.hosts_of(&a.name).contains(&Some(host.clone()))
+            || probes.iter().any(|q| q.path == a.persona)
+        {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(p.root.join(&a.persona)) {
+            probes.push(crate::remote::Probe {
+                path: a.persona.clone(),
+                want_sha256: Some(crate::support::fsutil::sha256_hex(&bytes)),
+            });
+        }
+    }
+    if probes.is_empty() {
+        return None;
+    }
+    let seen = match link.probe(&probes) {
+        Ok(s) => s,
+        Err(e) => return Some(check("host personas", Status::Warn, format!("{host}: {e}"))),
+    };
+    let (mut missing, mut differ) = (Vec::new(), Vec::new());
+    for (probe, s) in probes.iter().zip(&seen) {
+        match &s.sha256 {
+            None => missing.push(probe.path.as_str()),
+            Some(sha) if Some(sha) != probe.want_sha256.as_ref() => {
+                differ.push(probe.path.as_str())
+            }
+            Some(_) => {}
+        }
+    }
+    if missing.is_empty() && differ.is_empty() {
+        return Some(check(
+            "host personas",
+            Status::Ok,
+            format!("{host}: {} persona file(s) as here", probes.len()),
+        ));
+    }
+    let mut what = Vec::new();
+    if !missing.is_empty() {
+        what.push(format!("missing there: {}", missing.join(", ")));
+    }
+    if !differ.is_empty() {
+        what.push(format!("different there: {}", differ.join(", ")));
+    }
+    Some(
+        check(
+            "host personas",
+            Status::Warn,
+            format!("{host}: {}", what.join("; ")),
+        )
+        .help(format!(
+            "the agents' CLAUDE.md import their persona from {} on {host}, and iw ships only \
+             the files it generates: keep that root a checkout of the project (e.g. `git pull` \
+             there)",
+            link.target().root.display()
+        )),
+    )
 }
 
 /// The registry and sessions.yaml: valid, and how many warnings.

@@ -131,6 +131,29 @@ fn doctor_checks_each_host() {
     let t = team();
     let (_, out, err) = outcome(&mut t.iw(&["doctor"]));
     assert!(out.contains("h1: dev@h1"), "{out}{err}");
+    // The worker's persona is here, not under h1's root: doctor says so, then that it matches.
+    t.p.write("docs/agents/worker.md", "You do the work.\n");
+    let (_, out, err) = outcome(&mut t.iw(&["doctor"]));
+    let line = out
+        .lines()
+        .find(|l| l.contains("host personas"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("h1: missing there: docs/agents/worker.md"),
+        "{out}{err}"
+    );
+    assert!(out.contains("keep that root a checkout"), "{out}");
+    let theirs = t.h1_root().join("docs/agents/worker.md");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, "You did the work.\n").unwrap();
+    let (_, out, _) = outcome(&mut t.iw(&["doctor"]));
+    assert!(
+        out.contains("h1: different there: docs/agents/worker.md"),
+        "{out}"
+    );
+    std::fs::write(&theirs, "You do the work.\n").unwrap();
+    let (_, out, _) = outcome(&mut t.iw(&["doctor"]));
+    assert!(out.contains("h1: 1 persona file(s) as here"), "{out}");
     let mut c = t.p.iw();
     c.args(["doctor"]);
     let (code, out, err) = outcome(&mut c);
