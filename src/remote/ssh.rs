@@ -411,27 +411,8 @@ impl Ssh {
         input: Option<Box<dyn Read + Send>>,
         timeout: Duration,
     ) -> Result<Output> {
-        let mut c = self.command(remote);
-        c.stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = c.spawn().map_err(|e| self.spawn_error(e))?;
-        let feeder = match (input, child.stdin.take()) {
-            (Some(mut input), Some(mut stdin)) => Some(std::thread::spawn(move || {
-                // iw's command line restores SIGPIPE's default action (it ends iw): a remote
-                // end that stops reading must not kill iw, only fail this write (EPIPE). The
-                // signal is sent to the writing thread, which blocks it and then ends, which
-                // discards it.
-                block_sigpipe();
-                // A remote end that stops reading shows in its exit status, not here.
-                let _ = std::io::copy(&mut input, &mut stdin);
-            })),
-            _ => None,
-        };
+        let (child, feeder) =
+            spawn_fed(&mut self.command(remote), input).map_err(|e| self.spawn_error(e))?;
         let pid = child.id();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -520,8 +501,36 @@ impl Launch for Ssh {
     }
 }
 
+/// Spawns `c` with its output piped and `input` (none: nothing) on its stdin, copied in a thread
+/// of its own: join it after the child ended. A remote end that stops reading shows in the
+/// child's exit status, not here.
+pub fn spawn_fed(
+    c: &mut Command,
+    input: Option<Box<dyn Read + Send>>,
+) -> std::io::Result<(std::process::Child, Option<std::thread::JoinHandle<()>>)> {
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c.spawn()?;
+    let feeder = match (input, child.stdin.take()) {
+        (Some(mut input), Some(mut stdin)) => Some(std::thread::spawn(move || {
+            // iw's command line restores SIGPIPE's default action (it ends iw): a remote end
+            // that stops reading must not kill iw, only fail this write (EPIPE). The signal is
+            // sent to the writing thread, which blocks it and then ends, which discards it.
+            block_sigpipe();
+            let _ = std::io::copy(&mut input, &mut stdin);
+        })),
+        _ => None,
+    };
+    Ok((child, feeder))
+}
+
 /// Blocks SIGPIPE in the calling thread.
-pub fn block_sigpipe() {
+fn block_sigpipe() {
     // SAFETY: a zeroed sigset_t is filled by sigemptyset; pthread_sigmask only changes this
     // thread's mask.
     unsafe {

@@ -4,7 +4,7 @@
 //! Its record lives under the host's root (`state/runs/<id>/`); the `iw runs` commands read it
 //! by running iw there ([`HostLink::iw_command`]).
 
-use std::io::Write as _;
+use std::io::Read;
 use std::process::{Output, Stdio};
 
 use serde::{Deserialize, Serialize};
@@ -164,28 +164,9 @@ pub fn capture(link: &dyn HostLink, args: &[&str]) -> Result<Output> {
 /// an error.
 fn output(link: &dyn HostLink, args: &[&str], input: Option<&[u8]>) -> Result<Output> {
     let host = &link.target().name;
-    let mut c = link.iw_command(args);
-    c.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = c
-        .spawn()
+    let input = input.map(|b| Box::new(std::io::Cursor::new(b.to_vec())) as Box<dyn Read + Send>);
+    let (child, feeder) = crate::remote::ssh::spawn_fed(&mut link.iw_command(args), input)
         .map_err(|e| Error::msg(format!("host {host}: cannot run ssh: {e}")))?;
-    let feeder = match (input, child.stdin.take()) {
-        (Some(bytes), Some(mut stdin)) => {
-            let bytes = bytes.to_vec();
-            Some(std::thread::spawn(move || {
-                // A remote end that stops reading shows in its reply; it must not end iw.
-                crate::remote::ssh::block_sigpipe();
-                let _ = stdin.write_all(&bytes);
-            }))
-        }
-        _ => None,
-    };
     let out = child
         .wait_with_output()
         .map_err(|e| Error::msg(format!("host {host}: ssh failed: {e}")))?;

@@ -20,28 +20,37 @@ pub enum Stopped {
     Killed(Box<RunState>),
 }
 
+/// From inside an agent's session only the runs that agent started may be stopped: an audited
+/// refusal when the caller may not stop run `s` (on `host`, `None`: here).
+pub fn may_kill(root: &Path, s: &RunState, host: Option<&str>) -> Result<()> {
+    let Some(caller) = Caller::get().agent() else {
+        return Ok(());
+    };
+    if s.parent.as_ref().is_some_and(|p| p.agent == caller) {
+        return Ok(());
+    }
+    let id = &s.id;
+    let err = Error::refused(
+        format!("`{caller}` may not kill run {id}: it did not start it"),
+        "an agent may stop only the runs it started; a person can kill any run",
+    );
+    let mut event = json!({"event": "run.refused", "kind": "kill", "run": id, "agent": s.agent,
+                           "by": runs::actor(), "message": err.to_string()});
+    if let Some(h) = host {
+        event["host"] = h.into();
+    }
+    runs::audit(root, event);
+    Err(err)
+}
+
 /// Stops run `id`.
 pub fn kill(root: &Path, id: &str) -> Result<Stopped> {
     let s = runs::settle_lost(root, runs::read(root, id)?)?;
     if s.status.is_terminal() {
         return Ok(Stopped::AlreadyEnded(s.status));
     }
+    may_kill(root, &s, None)?;
     let by = runs::actor();
-    // From inside an agent's session: only the runs that agent started.
-    if let Some(caller) = Caller::get().agent()
-        && s.parent.as_ref().is_none_or(|p| p.agent != caller)
-    {
-        let err = Error::refused(
-            format!("`{caller}` may not kill run {id}: it did not start it"),
-            "an agent may stop only the runs it started; a person can kill any run",
-        );
-        runs::audit(
-            root,
-            json!({"event": "run.refused", "kind": "kill", "run": id, "agent": s.agent,
-                   "by": by, "message": err.to_string()}),
-        );
-        return Err(err);
-    }
     let (s, _) = runs::transition(root, id, &by, |s| {
         s.status = Status::Killed;
         s.reason = Some(format!("killed by {by}"));

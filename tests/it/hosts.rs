@@ -6,14 +6,21 @@ use assert_cmd::Command;
 
 use crate::common::{SMALL, TempProject, TmuxServer, outcome};
 
-struct Team {
-    p: TempProject,
+/// `lead` here, `worker` on host h1 (a directory here), each on a private tmux server.
+pub(crate) struct Team {
+    pub(crate) p: TempProject,
     h1_dir: tempfile::TempDir,
-    base: TmuxServer,
-    h1: TmuxServer,
+    pub(crate) base: TmuxServer,
+    pub(crate) h1: TmuxServer,
 }
 
 fn team() -> Team {
+    team_with("{host: h1}", "")
+}
+
+/// [`team`] with `worker`'s session declared as `worker`, and `extra` at the end of
+/// sessions.yaml.
+pub(crate) fn team_with(worker: &str, extra: &str) -> Team {
     let base = TmuxServer::new();
     let h1 = TmuxServer {
         socket: format!("{}-h1", base.socket),
@@ -25,7 +32,7 @@ fn team() -> Team {
         h1,
     };
     let yaml = format!(
-        "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\nsessions:\n  lead: {{}}\n  worker: {{host: h1}}\n",
+        "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\nsessions:\n  lead: {{}}\n  worker: {worker}\n{extra}",
         t.base.socket,
         t.h1_root().display()
     );
@@ -34,13 +41,15 @@ fn team() -> Team {
 }
 
 impl Team {
-    fn h1_root(&self) -> std::path::PathBuf {
+    pub(crate) fn h1_root(&self) -> std::path::PathBuf {
         self.h1_dir.path().canonicalize().unwrap()
     }
 
-    fn iw(&self, args: &[&str]) -> Command {
+    pub(crate) fn iw(&self, args: &[&str]) -> Command {
         let mut c = self.p.iw();
-        c.env("IW_TEST_DIR_HOSTS", "1").args(args);
+        c.env("IW_TEST_DIR_HOSTS", "1")
+            .env_remove("IW_AGENT")
+            .args(args);
         c
     }
 }

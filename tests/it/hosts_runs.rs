@@ -2,76 +2,37 @@
 //! directory here reached as `remote::DirLink` (`IW_TEST_DIR_HOSTS`), with this machine's tmux on
 //! private sockets killed when the test ends. The same over real sshd: tests/it/hosts_ssh.rs.
 
-use std::path::PathBuf;
+use crate::common::{TmuxServer, outcome};
+use crate::hosts::Team;
 
-use assert_cmd::Command;
-
-use crate::common::{SMALL, TempProject, TmuxServer, outcome};
-
-struct Team {
-    p: TempProject,
-    h1_dir: tempfile::TempDir,
-    base: TmuxServer,
-    _h1: TmuxServer,
-}
-
-/// `lead` here, `worker` on host h1, runs running `command`.
-fn team(command: &str) -> Team {
-    team_with(command, "{host: h1}")
-}
-
-/// [`team`], with `worker`'s session declared as `worker`.
+/// `lead` here, `worker` on host h1 (declared as `worker`), runs running `command`; applied,
+/// with a task in task.md.
 fn team_with(command: &str, worker: &str) -> Team {
-    let base = TmuxServer::new();
-    let h1 = TmuxServer {
-        socket: format!("{}-h1", base.socket),
-    };
-    let t = Team {
-        p: TempProject::with_registry(SMALL),
-        h1_dir: tempfile::tempdir().unwrap(),
-        base,
-        _h1: h1,
-    };
-    let yaml = format!(
-        "socket: {}\ncommand: sleep 1000\ncheck_for: 0s\nhosts:\n  h1: {{ssh: dev@h1, root: {}}}\n\
-         sessions:\n  lead: {{}}\n  worker: {worker}\nruns:\n  command: '{command}'\n",
-        t.base.socket,
-        t.h1_root().display()
-    );
-    t.p.write("sessions.yaml", &yaml);
+    let t = crate::hosts::team_with(worker, &format!("runs:\n  command: '{command}'\n"));
     t.p.write("task.md", "add the endpoint\n");
     let (code, out, err) = outcome(&mut t.iw(&["apply", "--yes"]));
     assert_eq!(code, 0, "{out}{err}");
     t
 }
 
-impl Team {
-    fn h1_root(&self) -> PathBuf {
-        self.h1_dir.path().canonicalize().unwrap()
-    }
+fn team(command: &str) -> Team {
+    team_with(command, "{host: h1}")
+}
 
-    fn iw(&self, args: &[&str]) -> Command {
-        let mut c = self.p.iw();
-        c.env("IW_TEST_DIR_HOSTS", "1")
-            .env_remove("IW_AGENT")
-            .args(args);
-        c
-    }
+/// `iw run worker --task task.md ARGS`: its id.
+fn run(t: &Team, args: &[&str]) -> String {
+    let mut all = vec!["run", "worker", "--task", "task.md"];
+    all.extend_from_slice(args);
+    let (code, out, err) = outcome(&mut t.iw(&all));
+    assert_eq!(code, 0, "{out}{err}");
+    out.trim().to_string()
+}
 
-    /// `iw run worker --task task.md ARGS`: its id.
-    fn run(&self, args: &[&str]) -> String {
-        let mut all = vec!["run", "worker", "--task", "task.md"];
-        all.extend_from_slice(args);
-        let (code, out, err) = outcome(&mut self.iw(&all));
-        assert_eq!(code, 0, "{out}{err}");
-        out.trim().to_string()
-    }
-
-    fn status(&self, id: &str) -> serde_json::Value {
-        let (code, out, err) = outcome(&mut self.iw(&["runs", "status", id, "--json"]));
-        assert_eq!(code, 0, "{out}{err}");
-        serde_json::from_str(&out).unwrap()
-    }
+/// `iw runs status ID --json`.
+fn status(t: &Team, id: &str) -> serde_json::Value {
+    let (code, out, err) = outcome(&mut t.iw(&["runs", "status", id, "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -79,7 +40,7 @@ fn a_run_of_an_agent_on_another_host_runs_there_and_iw_runs_reads_it_from_here()
     let t = team(
         r#"echo "task seen: $(grep -c "add the endpoint" "$IW_RUN_PROMPT")"; echo "{\"done\": true}" > "$IW_RUN_RESULT""#,
     );
-    let id = t.run(&["--wait"]);
+    let id = run(&t, &["--wait"]);
     // Recorded and run under the host's root, where the agent's files are, not here.
     let dir = t.h1_root().join("state/runs").join(&id);
     assert!(dir.join("state.json").is_file(), "{}", dir.display());
@@ -91,7 +52,7 @@ fn a_run_of_an_agent_on_another_host_runs_there_and_iw_runs_reads_it_from_here()
         "{prompt}"
     );
 
-    let doc = t.status(&id);
+    let doc = status(&t, &id);
     assert_eq!(doc["host"], "h1", "{doc}");
     assert_eq!(doc["status"], "COMPLETED", "{doc}");
     assert_eq!(doc["result"]["done"], true, "{doc}");
@@ -130,7 +91,7 @@ fn a_run_on_another_host_is_waited_for_and_killed_from_here_and_only_by_its_star
     assert_eq!(code, 0, "{out}{err}");
     let id = out.trim().to_string();
     assert!(err.contains("on host h1"), "{err}");
-    let doc = t.status(&id);
+    let doc = status(&t, &id);
     assert_eq!(doc["status"], "RUNNING", "{doc}");
     assert_eq!(doc["parent"]["agent"], "lead", "{doc}");
 
@@ -145,7 +106,7 @@ fn a_run_on_another_host_is_waited_for_and_killed_from_here_and_only_by_its_star
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("may not kill run"), "{err}");
     assert!(t.p.read("state/audit.log").contains("\"kind\":\"kill\""));
-    assert_eq!(t.status(&id)["status"], "RUNNING");
+    assert_eq!(status(&t, &id)["status"], "RUNNING");
 
     let (code, out, err) = outcome(&mut t.iw(&["runs", "kill", &id]));
     assert_eq!(code, 0, "{out}{err}");
@@ -154,18 +115,8 @@ fn a_run_on_another_host_is_waited_for_and_killed_from_here_and_only_by_its_star
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("KILLED"), "{out}");
     // Its session on the host is gone.
-    let live = std::process::Command::new("tmux")
-        .args([
-            "-L",
-            &t._h1.socket,
-            "list-sessions",
-            "-F",
-            "#{session_name}",
-        ])
-        .output()
-        .unwrap();
-    let live = String::from_utf8_lossy(&live.stdout);
-    assert!(!live.contains("run-"), "{live}");
+    let live = t.h1.sessions();
+    assert!(!live.iter().any(|s| s.contains("run-")), "{live:?}");
 }
 
 #[test]
@@ -200,7 +151,7 @@ fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
         "sleep 1000",
         "{host: h1, command: \"sh -c \\\"echo SCREEN-ON-H1; exec sleep 1000\\\"\"}",
     );
-    let id = t.run(&[]);
+    let id = run(&t, &[]);
     // One frame: the run on h1 counts for worker.
     let (code, frame, err) = outcome(&mut t.iw(&["watch", "--once"]));
     assert_eq!(code, 0, "{frame}{err}");
@@ -219,22 +170,8 @@ fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
         iw.display(),
         t.p.path().display()
     );
-    ui.tmux(&["send-keys", "-t", "=ui:", "-l", &line]);
-    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
-    let wait_for = |text: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let s = ui.tmux(&["capture-pane", "-p", "-t", "=ui:"]);
-            if s.contains(text) {
-                return s;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "waiting for {text}:\n{s}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    ui.type_line("ui", &line);
+    let wait_for = |text: &str| ui.wait_for("ui", text, 10);
     wait_for("└ worker");
     ui.tmux(&["send-keys", "-t", "=ui:", "Down"]);
     wait_for("SCREEN-ON-H1");
@@ -251,17 +188,7 @@ fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
     wait_for("Kill worker's session?");
     ui.tmux(&["send-keys", "-t", "=ui:", "y"]);
     wait_for("killed iw-worker");
-    let live = std::process::Command::new("tmux")
-        .args([
-            "-L",
-            &t._h1.socket,
-            "list-sessions",
-            "-F",
-            "#{session_name}",
-        ])
-        .output()
-        .unwrap();
-    let live = String::from_utf8_lossy(&live.stdout);
-    assert!(!live.lines().any(|l| l == "iw-worker"), "{live}");
+    let live = t.h1.sessions();
+    assert!(!live.contains(&"iw-worker".to_string()), "{live:?}");
     ui.tmux(&["send-keys", "-t", "=ui:", "q"]);
 }

@@ -465,31 +465,15 @@ fn a_host_stopped_while_apply_waits_for_yes_is_named_and_nothing_is_lost() {
         iw.display(),
         t.p.path().display()
     );
-    ui.tmux(&["send-keys", "-t", "=ui:", "-l", &line]);
-    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
-    let screen = || ui.tmux(&["capture-pane", "-p", "-J", "-S", "-200", "-t", "=ui:"]);
-    let wait_for = |text: &str| -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let s = screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "waiting for {text}:\n{s}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    ui.type_line("ui", &line);
+    let wait_for = |text: &str| ui.wait_for("ui", text, 30);
     let shown = wait_for("Enter a value:");
     assert!(
         shown.contains("~ b:agents/worker/.claude/CLAUDE.md"),
         "{shown}"
     );
     t.b.stop();
-    ui.tmux(&["send-keys", "-t", "=ui:", "-l", "yes"]);
-    ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+    ui.type_line("ui", "yes");
     let done = wait_for("EXIT=");
     // A clear error naming the host, exit 1; host a converged and recorded.
     assert!(done.contains("EXIT=1"), "{done}");

@@ -301,6 +301,43 @@ impl TmuxServer {
         ]);
     }
 
+    /// Types `keys` into session `name`'s pane, literally, then Enter.
+    pub fn type_line(&self, name: &str, keys: &str) {
+        let target = format!("={name}:");
+        self.tmux(&["send-keys", "-t", &target, "-l", keys]);
+        self.tmux(&["send-keys", "-t", &target, "Enter"]);
+    }
+
+    /// What session `name`'s pane shows, with up to 200 lines above it, wrapped lines joined.
+    pub fn screen(&self, name: &str) -> String {
+        self.tmux(&[
+            "capture-pane",
+            "-p",
+            "-J",
+            "-S",
+            "-200",
+            "-t",
+            &format!("={name}:"),
+        ])
+    }
+
+    /// Waits (up to `secs`, for slow machines) until [`TmuxServer::screen`] of `name` contains
+    /// `text`; returns that screen.
+    pub fn wait_for(&self, name: &str, text: &str, secs: u64) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let s = self.screen(name);
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waiting for {text}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Session names on the server, sorted (none if no server runs).
     pub fn sessions(&self) -> Vec<String> {
         let out = std::process::Command::new("tmux")
