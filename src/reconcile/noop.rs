@@ -108,17 +108,40 @@ pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
     if !no_stale_sockets(lock) {
         return false;
     }
-    // Asking tmux takes a few milliseconds of another process: meanwhile, check the inputs and
-    // the files.
+    // Ask tmux first: a local server is asked through its socket and may answer while the inputs
+    // and files are checked here; a tmux client process (`IW_TMUX`, or a server that did not
+    // take the question) runs meanwhile in a thread of its own.
     std::thread::scope(|scope| {
-        let sessions = lock
-            .noop_sessions
-            .as_ref()
-            .map(|s| scope.spawn(move || sessions_unchanged(root, s)));
+        let sessions = lock.noop_sessions.as_ref().map(|s| {
+            let asked: Vec<_> = s
+                .declared
+                .iter()
+                .map(|(socket, _)| crate::tmux::Tmux::new(socket).ask_sessions_brief())
+                .collect();
+            if asked.iter().all(|a| a.sent()) {
+                Answer::Later(s, asked)
+            } else {
+                Answer::Thread(scope.spawn(move || sessions_unchanged(root, s, asked)))
+            }
+        });
         let here = key_from_disk(root).as_ref() == Some(recorded) && files_unchanged(root, lock);
-        let sessions = sessions.is_none_or(|h| h.join().unwrap_or(false));
-        here && sessions
+        // Unanswered questions are dropped with their connections: the server only sees its
+        // client leave.
+        here && match sessions {
+            None => true,
+            Some(Answer::Later(s, asked)) => sessions_unchanged(root, s, asked),
+            Some(Answer::Thread(h)) => h.join().unwrap_or(false),
+        }
     })
+}
+
+/// The live sessions, to be read here or by a thread.
+enum Answer<'a, 's> {
+    Later(
+        &'a super::lock::NoopSessions,
+        Vec<crate::tmux::PendingSessions>,
+    ),
+    Thread(std::thread::ScopedJoinHandle<'s, bool>),
 }
 
 /// Sessions left on a socket iw used before would be planned for destruction: only the sockets
@@ -158,31 +181,39 @@ fn files_unchanged(root: &Path, lock: &LockFile) -> bool {
     ok.into_iter().all(|ok| ok)
 }
 
-/// The live sessions on every declared socket give no session change and no notice, by the full
-/// plan's own comparison.
-fn sessions_unchanged(root: &Path, recorded: &super::lock::NoopSessions) -> bool {
+/// The live sessions on every declared socket (`asked`, in the order of `recorded.declared`)
+/// give no session change and no notice, by the full plan's own comparison.
+fn sessions_unchanged(
+    root: &Path,
+    recorded: &super::lock::NoopSessions,
+    asked: Vec<crate::tmux::PendingSessions>,
+) -> bool {
     let root = root.to_string_lossy();
     let selection = super::plan::Selection::default();
     let specs: Vec<crate::model::sessions::SessionSpec> =
         recorded.specs.iter().map(|s| s.to_spec()).collect();
-    recorded.declared.iter().all(|(socket, tenant)| {
-        let Ok(live) = crate::tmux::Tmux::new(socket).list_sessions_brief() else {
-            return false;
-        };
-        let group: Vec<_> = specs
-            .iter()
-            .filter(|s| s.tenant == *tenant)
-            .cloned()
-            .collect();
-        let live = [(socket.clone(), live)];
-        let (changes, notices) = super::sessions::session_changes(
-            &group,
-            Some(socket),
-            &live,
-            &root,
-            &selection,
-            &recorded.order,
-        );
-        changes.is_empty() && notices.is_empty()
-    })
+    recorded
+        .declared
+        .iter()
+        .zip(asked)
+        .all(|((socket, tenant), asked)| {
+            let Ok(live) = asked.answer() else {
+                return false;
+            };
+            let group: Vec<_> = specs
+                .iter()
+                .filter(|s| s.tenant == *tenant)
+                .cloned()
+                .collect();
+            let live = [(socket.clone(), live)];
+            let (changes, notices) = super::sessions::session_changes(
+                &group,
+                Some(socket),
+                &live,
+                &root,
+                &selection,
+                &recorded.order,
+            );
+            changes.is_empty() && notices.is_empty()
+        })
 }

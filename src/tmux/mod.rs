@@ -11,9 +11,12 @@
 //!
 //! The client runs on this machine by default; [`Tmux::via`] runs the same command lines
 //! through a [`Launch`] (ssh to another host, `crate::remote`), with the same escaping, packing
-//! and recovery.
+//! and recovery. [`Tmux::ask_sessions_brief`], what the no-op fast path asks, first speaks
+//! tmux's client protocol to a local server itself (`wire`, on Linux), without a client process.
 
 pub mod protocol;
+#[cfg(target_os = "linux")]
+pub mod wire;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -118,6 +121,10 @@ pub struct Tmux {
     pub socket: String,
     bin: PathBuf,
     via: Option<Arc<dyn Launch>>,
+    /// The client is `tmux` on the PATH (no `IW_TMUX`) on this machine: `wire` (Linux) may
+    /// stand in for it.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    plain: bool,
 }
 
 /// The advice given when tmux cannot be run.
@@ -127,11 +134,12 @@ pub const INSTALL_HELP: &str = "install tmux: `sudo apt-get install tmux` (Debia
 impl Tmux {
     /// A client for `socket`. The binary is `$IW_TMUX` if set, else `tmux` on the PATH.
     pub fn new(socket: &str) -> Tmux {
-        let bin = crate::support::Caller::get().tmux_bin();
+        let caller = crate::support::Caller::get();
         Tmux {
             socket: socket.to_string(),
-            bin,
+            bin: caller.tmux_bin(),
             via: None,
+            plain: caller.var("IW_TMUX").is_none(),
         }
     }
 
@@ -141,6 +149,7 @@ impl Tmux {
             socket: socket.to_string(),
             bin: PathBuf::from("tmux"),
             via: Some(launch),
+            plain: false,
         }
     }
 
@@ -271,14 +280,23 @@ impl Tmux {
         self.list_sessions_in(&protocol::FIELDS.join("\t"))
     }
 
-    /// [`Tmux::list_sessions`] without each session's definition (`spec` is `None`): what
-    /// comparing hashes needs, at less cost to the server.
-    pub fn list_sessions_brief(&self) -> Result<Vec<LiveSession>> {
-        let fields: Vec<&str> = protocol::FIELDS
-            .iter()
-            .map(|f| if *f == protocol::SPEC_FIELD { "" } else { f })
-            .collect();
-        self.list_sessions_in(&fields.join("\t"))
+    /// What the no-op fast path compares of every session on the socket
+    /// (`reconcile::sessions::session_changes`): [`Tmux::list_sessions`] without the fields no
+    /// change or notice depends on (the definition, id, pid and creation time are left empty;
+    /// the exit status, too, which only words the change a dead pane makes), at less cost to the
+    /// server. In two steps: the question is asked now, and [`PendingSessions::answer`] reads
+    /// the answer. A local server is asked through its socket (`wire`, on Linux) and works on it
+    /// meanwhile; otherwise, or if it does not answer cleanly, the client runs then.
+    pub fn ask_sessions_brief(&self) -> PendingSessions {
+        #[cfg(target_os = "linux")]
+        let sent = (self.plain && self.via.is_none())
+            .then(|| wire::send(&self.socket, &["list-sessions", "-F", &brief_format()]))
+            .flatten();
+        PendingSessions {
+            tmux: self.clone(),
+            #[cfg(target_os = "linux")]
+            sent,
+        }
     }
 
     fn list_sessions_in(&self, format: &str) -> Result<Vec<LiveSession>> {
@@ -296,13 +314,7 @@ impl Tmux {
                 msg.trim()
             )));
         }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut sessions: Vec<LiveSession> = text
-            .lines()
-            .filter_map(protocol::parse_session_line)
-            .collect();
-        sessions.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(sessions)
+        Ok(parse_sessions(&out.stdout))
     }
 
     /// The last `lines` non-empty lines of a session's pane.
@@ -374,6 +386,63 @@ impl Tmux {
     }
 }
 
+/// A [`Tmux::ask_sessions_brief`] not answered yet.
+#[derive(Debug)]
+pub struct PendingSessions {
+    tmux: Tmux,
+    /// The request sent to the server's socket, if it could be.
+    #[cfg(target_os = "linux")]
+    sent: Option<wire::Pending>,
+}
+
+impl PendingSessions {
+    /// True if the server was asked through its socket: the answer comes without a process.
+    pub fn sent(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        let sent = self.sent.is_some();
+        #[cfg(not(target_os = "linux"))]
+        let sent = false;
+        sent
+    }
+
+    /// The sessions: the server's answer, else the client's.
+    pub fn answer(self) -> Result<Vec<LiveSession>> {
+        #[cfg(target_os = "linux")]
+        if let Some(out) = self.sent.and_then(wire::Pending::finish) {
+            return Ok(parse_sessions(&out));
+        }
+        self.tmux.list_sessions_in(&brief_format())
+    }
+}
+
+/// The [`protocol::FIELDS`] format without the fields [`Tmux::ask_sessions_brief`] leaves
+/// empty.
+fn brief_format() -> String {
+    const SKIPPED: [&str; 5] = [
+        protocol::SPEC_FIELD,
+        "#{session_id}",
+        "#{pane_pid}",
+        "#{session_created}",
+        "#{pane_dead_status}",
+    ];
+    let fields: Vec<&str> = protocol::FIELDS
+        .iter()
+        .map(|f| if SKIPPED.contains(f) { "" } else { f })
+        .collect();
+    fields.join("\t")
+}
+
+/// The sessions in `list-sessions` output in the [`protocol::FIELDS`] format, by name.
+fn parse_sessions(stdout: &[u8]) -> Vec<LiveSession> {
+    let text = String::from_utf8_lossy(stdout);
+    let mut sessions: Vec<LiveSession> = text
+        .lines()
+        .filter_map(protocol::parse_session_line)
+        .collect();
+    sessions.sort_by(|a, b| a.name.cmp(&b.name));
+    sessions
+}
+
 /// What iw asks of tmux servers, one socket at a time: the seam between the engine and tmux.
 /// [`System`] runs the real tmux; tests give a fake.
 pub trait Servers {
@@ -395,7 +464,9 @@ pub trait Servers {
 
 /// [`Tmux::screen`] of `session` on `socket` of `servers` (this machine's, or a host's).
 pub fn screen_on(servers: &dyn Servers, socket: &str, session: &str) -> Result<Vec<String>> {
-    Ok(screen_lines(&servers.run(socket, &[screen_command(session)])?))
+    Ok(screen_lines(
+        &servers.run(socket, &[screen_command(session)])?,
+    ))
 }
 
 /// The command that prints a session's visible screen.

@@ -279,3 +279,51 @@ proptest! {
         })?;
     }
 }
+
+/// The fast path asks a local server through its socket (`iw::tmux::wire`), without a tmux
+/// client: it must read exactly what the client prints, over several reads (a 40 KB answer),
+/// and step aside (`None`, so the client runs instead) on anything but a clean success.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_server_asked_through_its_socket_answers_what_its_client_prints() {
+    use iw::tmux::wire;
+    let srv = TmuxServer::new();
+    let ask =
+        |socket: &str, argv: &[&str]| wire::send(socket, argv).and_then(wire::Pending::finish);
+    assert_eq!(ask(&srv.socket, &["list-sessions"]), None, "no server yet");
+    let long = format!("{{\"note\":\"é ✓ {}\"}}", "x".repeat(10_000));
+    for name in ["iw-a", "iw-b", "iw-ç", "iw-d"] {
+        srv.tmux(&["new-session", "-d", "-s", name, "sleep 1000"]);
+        srv.tmux(&["set-option", "-t", &format!("={name}:"), "@iw-spec", &long]);
+    }
+    srv.tmux(&["set-option", "-t", "=iw-b:", "@iw-hash", "tab\there"]);
+    let format = "#{session_name}\t#{@iw-hash}\t#{pane_dead}\t#{@iw-spec}";
+    let client = std::process::Command::new("tmux")
+        .args(["-u", "-L", &srv.socket, "list-sessions", "-F", format])
+        .env_remove("TMUX")
+        .output()
+        .unwrap();
+    assert!(client.status.success());
+    assert!(client.stdout.len() > 40_000);
+    let direct = ask(&srv.socket, &["list-sessions", "-F", format]);
+    assert_eq!(direct.as_deref(), Some(client.stdout.as_slice()));
+    // One line of output (tmux sends it only once the client said it may write).
+    let one = ask(
+        &srv.socket,
+        &["display-message", "-p", "-t", "=iw-a:", "#{session_name}"],
+    );
+    assert_eq!(one.as_deref(), Some(&b"iw-a\n"[..]));
+    // An error (stderr, non-zero status) and a command that prints nothing.
+    assert_eq!(ask(&srv.socket, &["has-session", "-t", "=nope"]), None);
+    assert_eq!(ask(&srv.socket, &["no-such-command"]), None);
+    assert_eq!(
+        ask(&srv.socket, &["has-session", "-t", "=iw-a"]),
+        Some(Vec::new())
+    );
+    // Unanswered questions, the connection dropped: the server carries on.
+    for _ in 0..3 {
+        drop(wire::send(&srv.socket, &["list-sessions"]));
+    }
+    assert_eq!(srv.sessions().len(), 4);
+    assert_eq!(ask(&srv.socket, &["list-sessions", "-F", format]), direct);
+}
