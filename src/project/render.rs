@@ -67,8 +67,23 @@ pub struct RenderedFile {
     pub path: String,
     /// The agent it belongs to.
     pub agent: String,
-    /// Its content.
-    pub content: String,
+    /// Its content, shared from here on (the plan and apply hold this one copy).
+    pub content: std::sync::Arc<str>,
+    /// The SHA-256 (hex) of the content.
+    pub sha256: String,
+}
+
+impl RenderedFile {
+    /// A file of `agent` at `path`, hashed here: on the rendering thread, which for a large
+    /// team is one of several, and where its one shared copy is made.
+    fn new(path: String, agent: &str, content: String) -> RenderedFile {
+        RenderedFile {
+            sha256: crate::support::fsutil::sha256_hex(content.as_bytes()),
+            path,
+            agent: agent.to_string(),
+            content: content.into(),
+        }
+    }
 }
 
 /// The values of all variables for `agent`.
@@ -195,23 +210,23 @@ pub fn agent_files(
         if t.json {
             content = canonical_json(t, content, &values, agent, &mut errors);
         }
-        files.push(RenderedFile {
-            path: format!("agents/{}/.claude/{}", agent.name, t.output),
-            agent: agent.name.clone(),
+        files.push(RenderedFile::new(
+            format!("agents/{}/.claude/{}", agent.name, t.output),
+            &agent.name,
             content,
-        });
+        ));
     }
     // The compiled policy the hook enforces, tracked by the lockfile like every other file.
-    files.push(RenderedFile {
-        path: crate::policy::policy_path(&agent.name),
-        agent: agent.name.clone(),
-        content: crate::policy::render_json(
+    files.push(RenderedFile::new(
+        crate::policy::policy_path(&agent.name),
+        &agent.name,
+        crate::policy::render_json(
             ctx.policy
                 .get_or_init(|| crate::policy::Shared::new(registry)),
             registry,
             agent,
         ),
-    });
+    ));
     if errors.is_empty() {
         Ok(files)
     } else {

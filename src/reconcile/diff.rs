@@ -45,10 +45,10 @@ pub struct DesiredContent {
 impl From<crate::project::render::RenderedFile> for DesiredContent {
     fn from(f: crate::project::render::RenderedFile) -> DesiredContent {
         DesiredContent {
-            sha256: fsutil::sha256_hex(f.content.as_bytes()),
+            sha256: f.sha256,
             path: f.path,
             agent: f.agent,
-            content: f.content.into(),
+            content: f.content,
         }
     }
 }

@@ -56,14 +56,7 @@ pub fn desired_spec(
         return Ok(None);
     };
     let files = project.render([a])?;
-    let shas: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            let sha = crate::support::fsutil::sha256_hex(f.content.as_bytes());
-            (f.path.clone(), sha)
-        })
-        .collect();
-    let hash = sessions::config_hash(shas.iter().map(|(p, h)| (p.as_str(), h.as_str())));
+    let hash = sessions::config_hash(files.iter().map(|f| (f.path.as_str(), f.sha256.as_str())));
     let hashes = BTreeMap::from([(agent.to_string(), hash)]);
     Ok(sessions::specs(config, &project.root, &hashes)
         .into_iter()

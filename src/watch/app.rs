@@ -194,10 +194,10 @@ impl App {
         };
         let mut by_agent: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for f in files {
-            by_agent.entry(f.agent.clone()).or_default().push((
-                f.path.clone(),
-                crate::support::fsutil::sha256_hex(f.content.as_bytes()),
-            ));
+            by_agent
+                .entry(f.agent.clone())
+                .or_default()
+                .push((f.path.clone(), f.sha256.clone()));
         }
         by_agent
             .into_iter()
