@@ -42,8 +42,7 @@ impl Watched {
     }
 
     fn type_line(&self, line: &str) {
-        self.ui.tmux(&["send-keys", "-t", "=ui:", "-l", line]);
-        self.ui.tmux(&["send-keys", "-t", "=ui:", "Enter"]);
+        self.ui.type_line("ui", line);
     }
 
     fn keys(&self, keys: &[&str]) {
