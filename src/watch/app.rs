@@ -108,6 +108,9 @@ pub struct App {
     /// one plan to the next (ssh's master connection makes the next plan cheap); dropped when
     /// the project is reloaded or a host could not be reached, so the next plan connects again.
     pub links: Option<crate::reconcile::hosts::Links>,
+    /// The links of a reconnection running in the background (after a host could not be
+    /// reached), when it is done.
+    pub reconnected: Option<std::sync::mpsc::Receiver<crate::reconcile::hosts::Links>>,
 }
 
 /// A run on another host, as `iw runs --json` there shows it.
@@ -152,6 +155,7 @@ impl App {
             last_tmux: None,
             last_plan: None,
             links: None,
+            reconnected: None,
             dirty: true,
             alerting: BTreeSet::new(),
             table_offset: std::cell::Cell::new(0),
@@ -179,6 +183,7 @@ impl App {
                 self.project = Some(p);
                 self.load_error = None;
                 self.links = None;
+                self.reconnected = None;
             }
             Err(e) => {
                 self.load_error = Some(e.to_string());
@@ -312,10 +317,22 @@ impl App {
         self.dirty = true;
     }
 
+    /// Takes the links of a background reconnection that is done; true if there were some (a
+    /// plan is then due).
+    pub fn take_reconnected(&mut self) -> bool {
+        let Some(links) = self.reconnected.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+            return false;
+        };
+        self.links = Some(links);
+        self.reconnected = None;
+        true
+    }
+
     /// Computes the plan (files and sessions) for the tenant watched.
     pub fn refresh_plan(&mut self) {
         self.last_plan = Some(Instant::now());
         self.sessions_changed = false;
+        self.take_reconnected();
         let Some(p) = &self.project else { return };
         let selection = Selection {
             tenant: self.tenant.clone(),
@@ -328,11 +345,23 @@ impl App {
         let links = self
             .links
             .get_or_insert_with(|| crate::reconcile::connect(p, lock.as_ref()));
+        let targets = (!links.failed.is_empty() && self.reconnected.is_none())
+            .then(|| crate::reconcile::hosts::Links::targets(p, lock.as_ref()));
         let planned = crate::reconcile::compute_with(p, lock, &selection, links);
         // The hosts' runs are asked for with each plan (no file watch reaches them).
         self.remote_runs = remote_runs(links);
-        if !links.failed.is_empty() {
-            self.links = None;
+        // A host that could not be reached is shown so, and tried again in the background: one
+        // that does not answer (ssh waits `ConnectTimeout` for it) must not freeze the screen.
+        if let Some(targets) = targets {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let links = crate::reconcile::hosts::Links::connect(
+                    &targets,
+                    crate::remote::connect_targets,
+                );
+                let _ = tx.send(links);
+            });
+            self.reconnected = Some(rx);
         }
         self.refresh_runs();
         match planned {

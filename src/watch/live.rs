@@ -101,7 +101,7 @@ impl Live {
         if app.last_tmux.is_none_or(|t| t.elapsed() >= app::TMUX_EVERY) {
             app.refresh_tmux();
         }
-        if app.sessions_changed {
+        if app.sessions_changed || app.take_reconnected() {
             self.plan_due.get_or_insert(Instant::now());
         }
         self.refresh_plan(app);

@@ -217,3 +217,53 @@ fn once_prints_one_frame_as_text_and_off_a_terminal_it_says_what_to_use() {
         .stderr(predicate::str::contains("not a terminal"))
         .stderr(predicate::str::contains("iw session list --json"));
 }
+
+#[test]
+fn a_host_that_does_not_answer_does_not_freeze_the_screen() {
+    // `worker` on a host whose port first refuses connections, then accepts them and never
+    // says a word (ssh then waits its ConnectTimeout, 10 s, for each try).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agents = TmuxServer::new();
+    let p = TempProject::with_registry(crate::common::SMALL);
+    let root = tempfile::tempdir().unwrap();
+    p.write(
+        "sessions.yaml",
+        &format!(
+            "socket: {}\ncommand: sleep 1000\nhosts:\n  mute: {{ssh: nobody@127.0.0.1, root: {}, \
+             ssh_args: [-p, '{port}', -o, UserKnownHostsFile=/dev/null]}}\nsessions:\n  lead: {{}}\n  \
+             worker: {{host: mute}}\n",
+            agents.socket,
+            root.path().display()
+        ),
+    );
+    let ui = TmuxServer::new();
+    ui.shell("ui", 120, 40);
+    let iw = assert_cmd::cargo::cargo_bin!("iw");
+    ui.type_line(
+        "ui",
+        &format!(
+            "NO_COLOR=1 '{}' -C '{}' watch",
+            iw.display(),
+            p.path().display()
+        ),
+    );
+    ui.wait_for("ui", "└ worker", 10);
+    let started = Instant::now();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    // The next plan (every 10 s) tries the host again, and that try hangs: the screen must
+    // still answer a key at once, not when ssh gives up.
+    std::thread::sleep(Duration::from_secs(11).saturating_sub(started.elapsed()));
+    ui.tmux(&["send-keys", "-t", "=ui:", "?"]);
+    ui.wait_for("ui", "any key: close", 5);
+    ui.tmux(&["send-keys", "-t", "=ui:", "q"]);
+}
