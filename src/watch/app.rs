@@ -48,6 +48,10 @@ pub struct PlanView {
     pub changes: usize,
     /// Changes that weaken an agent's guard.
     pub security: usize,
+    /// The hosts that could not be reached, each with why.
+    pub unreachable: Vec<(String, String)>,
+    /// Agents whose sessions run on those hosts: whether they are in sync is unknown.
+    pub unknown: BTreeSet<String>,
     /// The plan as `iw plan` prints it (no colour).
     pub text: String,
 }
@@ -376,10 +380,27 @@ impl App {
                     })
                     .collect();
                 let text = strip_ansi(&crate::views::plan_text(&plan, true));
+                let unreachable: Vec<(String, String)> = plan
+                    .unreachable
+                    .iter()
+                    .map(|u| (u.host.clone(), u.reason.clone()))
+                    .collect();
+                let unknown = self
+                    .specs
+                    .iter()
+                    .filter(|s| {
+                        s.host
+                            .as_ref()
+                            .is_some_and(|h| unreachable.iter().any(|(u, _)| u == h))
+                    })
+                    .map(|s| s.agent.clone())
+                    .collect();
                 self.plan = Some(PlanView {
                     changed,
                     changes: plan.changes.len(),
                     security: s.security,
+                    unreachable,
+                    unknown,
                     text,
                 });
             }
@@ -403,6 +424,7 @@ impl App {
             activity: self.activity.clone(),
             runs: &self.runs,
             changed: self.plan.as_ref().map(|p| &p.changed),
+            unknown: self.plan.as_ref().map(|p| &p.unknown),
         };
         self.rows = model::rows(&observed);
         let now: BTreeSet<String> = self

@@ -46,6 +46,8 @@ pub struct Row {
     pub runs: Vec<String>,
     /// Whether its files and session match the registry (`None`: not known yet).
     pub up_to_date: Option<bool>,
+    /// Its host could not be reached, so whether it is in sync is unknown.
+    pub unreachable: bool,
 }
 
 /// Agents in delegation order: a depth-first walk from the agents nobody delegates to, each
@@ -92,6 +94,8 @@ pub struct Observed<'a> {
     pub runs: &'a [RunState],
     /// Agents with pending changes in the plan (`None`: no plan computed).
     pub changed: Option<&'a std::collections::BTreeSet<String>>,
+    /// Agents the plan could not judge: their host could not be reached.
+    pub unknown: Option<&'a std::collections::BTreeSet<String>>,
 }
 
 /// The rows for what was observed. Pure.
@@ -123,13 +127,18 @@ pub fn rows(o: &Observed<'_>) -> Vec<Row> {
                 .filter(|r| r.agent == *agent && !r.status.is_terminal())
                 .map(|r| r.id.clone())
                 .collect();
-            let up_to_date = o.changed.map(|c| !c.contains(agent)).map(|files_ok| {
-                files_ok
-                    && match (spec, live) {
-                        (Some(s), Some(l)) => l.hash.as_deref() == Some(s.hash().as_str()),
-                        _ => true,
-                    }
-            });
+            let judged = !o.unknown.is_some_and(|u| u.contains(agent));
+            let up_to_date = o
+                .changed
+                .filter(|_| judged)
+                .map(|c| !c.contains(agent))
+                .map(|files_ok| {
+                    files_ok
+                        && match (spec, live) {
+                            (Some(s), Some(l)) => l.hash.as_deref() == Some(s.hash().as_str()),
+                            _ => true,
+                        }
+                });
             Row {
                 agent: agent.clone(),
                 depth: *depth,
@@ -141,6 +150,7 @@ pub fn rows(o: &Observed<'_>) -> Vec<Row> {
                 message: act.and_then(|a| a.message),
                 runs,
                 up_to_date,
+                unreachable: !judged,
             }
         })
         .collect()
@@ -228,6 +238,7 @@ mod tests {
             at_ms: 5_000,
         };
         let changed: std::collections::BTreeSet<String> = ["b".to_string()].into();
+        let unknown: std::collections::BTreeSet<String> = ["c".to_string()].into();
         let o = Observed {
             order: vec![("a".into(), 0), ("b".into(), 1), ("c".into(), 1)],
             specs: [("a".to_string(), &a), ("b".to_string(), &b)].into(),
@@ -235,12 +246,16 @@ mod tests {
             activity: [("a".to_string(), record)].into(),
             runs: &[],
             changed: Some(&changed),
+            unknown: Some(&unknown),
         };
         let r = rows(&o);
         assert_eq!(r[0].state, Session::Running(Some(7)));
         assert_eq!(r[0].activity, Some(State::Waiting));
         assert_eq!(r[0].ready, Some(true));
         assert_eq!(r[0].up_to_date, Some(true));
+        // c's host could not be reached: neither ✓ nor ~.
+        assert_eq!((r[2].up_to_date, r[2].unreachable), (None, true));
+        assert!(!r[0].unreachable);
         assert!(r[0].message.as_deref().unwrap().contains("permission"));
         assert_eq!(r[1].state, Session::Dead(Some(3)));
         assert_eq!(r[1].activity, None);

@@ -117,6 +117,16 @@ fn banner(app: &App) -> Option<Line<'static>> {
         )));
     }
     let p = app.plan.as_ref()?;
+    if let Some((host, why)) = p.unreachable.first() {
+        let more = match p.unreachable.len() {
+            1 => String::new(),
+            n => format!(" (and {} more host(s))", n - 1),
+        };
+        return Some(Line::from(Span::styled(
+            format!("Host {host} cannot be reached{more}: {why} — its agents' SYNC is unknown (?)"),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
     if p.security > 0 {
         Some(Line::from(Span::styled(
             format!(
@@ -179,6 +189,7 @@ fn table_row(r: &model::Row) -> Row<'static> {
     let sync = match r.up_to_date {
         Some(true) => Cell::from("✓").style(Style::new().fg(Color::Green)),
         Some(false) => Cell::from("~").style(Style::new().fg(Color::Yellow)),
+        None if r.unreachable => Cell::from("?").style(Style::new().fg(Color::Red)),
         None => Cell::from(""),
     };
     let runs = if r.runs.is_empty() {

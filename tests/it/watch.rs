@@ -251,8 +251,12 @@ fn a_host_that_does_not_answer_does_not_freeze_the_screen() {
             p.path().display()
         ),
     );
-    ui.wait_for("ui", "└ worker", 10);
+    let screen = ui.wait_for("ui", "└ worker", 10);
     let started = Instant::now();
+    // Said, and its agent's SYNC is unknown rather than a ✓.
+    assert!(screen.contains("Host mute cannot be reached"), "{screen}");
+    let worker = screen.lines().find(|l| l.starts_with("└ worker")).unwrap();
+    assert!(worker.contains('?') && !worker.contains('✓'), "{screen}");
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     std::thread::spawn(move || {
         let mut held = Vec::new();
