@@ -233,12 +233,11 @@ impl App {
     /// Asks tmux for the sessions and the selected agent's screen.
     pub fn refresh_tmux(&mut self) {
         self.last_tmux = Some(Instant::now());
-        match Tmux::new(&self.socket).list_sessions().map(|local| {
-            local
-                .into_iter()
-                .chain(self.remote_sessions())
-                .collect::<Vec<_>>()
-        }) {
+        let remote = self.remote_sessions();
+        match Tmux::new(&self.socket)
+            .list_sessions()
+            .map(|local| local.into_iter().chain(remote).collect::<Vec<_>>())
+        {
             Ok(live) => {
                 let shape = |l: &[LiveSession]| -> Vec<(String, bool, Option<String>)> {
                     l.iter()
@@ -267,8 +266,9 @@ impl App {
     }
 
     /// The sessions of the watched specs that run on other hosts, listed there through the links
-    /// the last plan made (none before it, or for a host it could not reach).
-    fn remote_sessions(&self) -> Vec<LiveSession> {
+    /// the last plan made (none before it, or for a host it could not reach). A host that fails
+    /// to answer is set aside as unreachable ([`App::set_aside`]).
+    fn remote_sessions(&mut self) -> Vec<LiveSession> {
         let Some(links) = &self.links else {
             return Vec::new();
         };
@@ -282,15 +282,34 @@ impl App {
             }
         }
         let mut out = Vec::new();
+        let mut failed = Vec::new();
         for ((host, socket), names) in wanted {
             let Some(link) = links.links.get(host) else {
                 continue;
             };
-            if let Ok(live) = link.list(socket) {
-                out.extend(live.into_iter().filter(|l| names.contains(l.name.as_str())));
+            match link.list(socket) {
+                Ok(live) => {
+                    out.extend(live.into_iter().filter(|l| names.contains(l.name.as_str())))
+                }
+                Err(e) => failed.push((host.to_string(), e.to_string())),
             }
         }
+        self.set_aside(failed);
         out
+    }
+
+    /// Moves hosts that failed to answer from the links to their failures: later refreshes skip
+    /// them (a host that stopped answering costs each ssh call its timeouts), the next plan says
+    /// so and connects them again in the background.
+    fn set_aside(&mut self, failed: Vec<(String, String)>) {
+        let Some(links) = self.links.as_mut() else {
+            return;
+        };
+        for (host, why) in failed {
+            links.links.remove(&host);
+            links.failed.insert(host, why);
+            self.sessions_changed = true;
+        }
     }
 
     /// Reads every agent's activity record.
@@ -349,14 +368,24 @@ impl App {
         let links = self
             .links
             .get_or_insert_with(|| crate::reconcile::connect(p, lock.as_ref()));
-        let targets = (!links.failed.is_empty() && self.reconnected.is_none())
-            .then(|| crate::reconcile::hosts::Links::targets(p, lock.as_ref()));
+        let targets = crate::reconcile::hosts::Links::targets(p, lock.as_ref());
         let planned = crate::reconcile::compute_with(p, lock, &selection, links);
         // The hosts' runs are asked for with each plan (no file watch reaches them).
-        self.remote_runs = remote_runs(links);
+        let (runs, mut failed) = remote_runs(links);
+        if let Ok(plan) = &planned {
+            failed.extend(
+                plan.unreachable
+                    .iter()
+                    .filter(|u| links.links.contains_key(&u.host))
+                    .map(|u| (u.host.clone(), u.reason.clone())),
+            );
+        }
+        self.remote_runs = runs;
+        self.set_aside(failed);
         // A host that could not be reached is shown so, and tried again in the background: one
         // that does not answer (ssh waits `ConnectTimeout` for it) must not freeze the screen.
-        if let Some(targets) = targets {
+        let unreachable = self.links.as_ref().is_some_and(|l| !l.failed.is_empty());
+        if unreachable && self.reconnected.is_none() {
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
                 let links = crate::reconcile::hosts::Links::connect(
@@ -546,12 +575,20 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// The runs on every connected host (`iw runs --json` there); a host that does not answer has
-/// none until the next plan.
-fn remote_runs(links: &crate::reconcile::hosts::Links) -> Vec<RemoteRun> {
+/// The runs on every connected host (`iw runs --json` there), and the hosts that did not
+/// answer, with why.
+fn remote_runs(links: &crate::reconcile::hosts::Links) -> (Vec<RemoteRun>, Vec<(String, String)>) {
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     for (host, link) in &links.links {
-        for doc in crate::runs::remote::list(link.as_ref()).unwrap_or_default() {
+        let docs = match crate::runs::remote::list(link.as_ref()) {
+            Ok(d) => d,
+            Err(e) => {
+                failed.push((host.clone(), e.to_string()));
+                continue;
+            }
+        };
+        for doc in docs {
             let Ok(state) = serde_json::from_value::<RunState>(doc.clone()) else {
                 continue;
             };
@@ -570,5 +607,5 @@ fn remote_runs(links: &crate::reconcile::hosts::Links) -> Vec<RemoteRun> {
             });
         }
     }
-    out
+    (out, failed)
 }

@@ -627,3 +627,37 @@ fn a_new_iw_build_changes_nothing_on_the_hosts_and_their_hooks_run_it() {
         PathBuf::from(iw::remote::install::file_name(&sha))
     );
 }
+
+#[test]
+fn watch_sets_aside_a_host_that_stops_answering_and_stays_live() {
+    let t = team();
+    t.apply_ok();
+    let ui = TmuxServer::new();
+    ui.shell("ui", 160, 40);
+    let iw = assert_cmd::cargo::cargo_bin!("iw");
+    ui.type_line(
+        "ui",
+        &format!(
+            "NO_COLOR=1 '{}' -C '{}' watch",
+            iw.display(),
+            t.p.path().display()
+        ),
+    );
+    let screen = ui.wait_for("ui", "└ worker", 30);
+    assert!(!screen.contains("cannot be reached"), "{screen}");
+    // Host b hangs: its connection stays open and nothing answers. The first call that meets it
+    // waits for ssh to give up (ServerAliveInterval, ~15 s); then b is set aside, said to be
+    // unreachable, and tried again in the background, while the screen answers keys at once.
+    t.b.freeze();
+    let screen = ui.wait_for("ui", "Host b cannot be reached", 60);
+    let worker = screen.lines().find(|l| l.starts_with("└ worker")).unwrap();
+    assert!(worker.contains('?'), "{screen}");
+    for _ in 0..3 {
+        ui.tmux(&["send-keys", "-t", "=ui:", "?"]);
+        ui.wait_for("ui", "any key: close", 5);
+        ui.tmux(&["send-keys", "-t", "=ui:", "Escape"]);
+        std::thread::sleep(std::time::Duration::from_secs(4));
+    }
+    ui.tmux(&["send-keys", "-t", "=ui:", "q"]);
+    t.b.thaw();
+}

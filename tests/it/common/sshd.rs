@@ -222,6 +222,51 @@ impl Sshd {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Freezes this host's sshd and every process under it (SIGSTOP): connections stay open and
+    /// nothing answers, as when a host hangs. [`Sshd::thaw`] undoes it.
+    pub fn freeze(&self) {
+        self.signal_all(libc::SIGSTOP);
+    }
+
+    /// Lets a frozen sshd run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal_all(libc::SIGCONT);
+    }
+
+    /// Sends `sig` to the sshd listener and all its descendants (found in /proc).
+    fn signal_all(&self, sig: i32) {
+        let Some(root) = self.pid() else { return };
+        let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+                // "pid (comm) state ppid …": comm may hold spaces, so read after its last ')'.
+                let ppid = stat
+                    .rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
+                Some((pid, ppid))
+            })
+            .collect();
+        let mut all = vec![root];
+        let mut i = 0;
+        while i < all.len() {
+            let p = all[i];
+            all.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+            i += 1;
+        }
+        for pid in all {
+            // SAFETY: kill(2) on processes this fixture started (its sshd and their children).
+            unsafe { libc::kill(pid as libc::pid_t, sig) };
+        }
+    }
+
     /// `ssh -F <config>` with nothing else: add options, the alias and a command.
     pub fn command(&self) -> Command {
         let mut c = Command::new("ssh");
@@ -555,6 +600,8 @@ impl Sshd {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
+        // A test that froze it and failed before thawing it: stopped processes would not end.
+        self.thaw();
         if self.control_path().exists() {
             let _ = self
                 .command()
