@@ -162,15 +162,7 @@ fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
     );
 
     // Live, in a terminal: the worker's preview is its screen on h1, then its run's output.
-    let ui = TmuxServer::new();
-    ui.shell("ui", 120, 40);
-    let iw = assert_cmd::cargo::cargo_bin!("iw");
-    let line = format!(
-        "IW_TEST_DIR_HOSTS=1 NO_COLOR=1 '{}' -C '{}' watch",
-        iw.display(),
-        t.p.path().display()
-    );
-    ui.type_line("ui", &line);
+    let ui = TmuxServer::terminal_running_iw(&t.p.path(), "IW_TEST_DIR_HOSTS=1", "watch", 120);
     let wait_for = |text: &str| ui.wait_for("ui", text, 10);
     wait_for("└ worker");
     ui.tmux(&["send-keys", "-t", "=ui:", "Down"]);

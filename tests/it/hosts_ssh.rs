@@ -632,17 +632,7 @@ fn a_new_iw_build_changes_nothing_on_the_hosts_and_their_hooks_run_it() {
 fn watch_sets_aside_a_host_that_stops_answering_and_stays_live() {
     let t = team();
     t.apply_ok();
-    let ui = TmuxServer::new();
-    ui.shell("ui", 160, 40);
-    let iw = assert_cmd::cargo::cargo_bin!("iw");
-    ui.type_line(
-        "ui",
-        &format!(
-            "NO_COLOR=1 '{}' -C '{}' watch",
-            iw.display(),
-            t.p.path().display()
-        ),
-    );
+    let ui = TmuxServer::terminal_running_iw(&t.p.path(), "", "watch", 160);
     let screen = ui.wait_for("ui", "└ worker", 30);
     assert!(!screen.contains("cannot be reached"), "{screen}");
     // Host b hangs: its connection stays open and nothing answers. The first call that meets it

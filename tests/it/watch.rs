@@ -240,17 +240,7 @@ fn a_host_that_does_not_answer_does_not_freeze_the_screen() {
             root.path().display()
         ),
     );
-    let ui = TmuxServer::new();
-    ui.shell("ui", 120, 40);
-    let iw = assert_cmd::cargo::cargo_bin!("iw");
-    ui.type_line(
-        "ui",
-        &format!(
-            "NO_COLOR=1 '{}' -C '{}' watch",
-            iw.display(),
-            p.path().display()
-        ),
-    );
+    let ui = TmuxServer::terminal_running_iw(&p.path(), "", "watch", 120);
     let screen = ui.wait_for("ui", "└ worker", 10);
     let started = Instant::now();
     // Said, and its agent's SYNC is unknown rather than a ✓.

@@ -301,6 +301,23 @@ impl TmuxServer {
         ]);
     }
 
+    /// A terminal (session `ui`, `width` × 40, on a server of its own) in which the person types
+    /// `ENV NO_COLOR=1 iw -C ROOT ARGS`; the server, for reading and typing.
+    pub fn terminal_running_iw(root: &Path, env: &str, args: &str, width: u16) -> TmuxServer {
+        let ui = TmuxServer::new();
+        ui.shell("ui", width, 40);
+        let iw = assert_cmd::cargo::cargo_bin!("iw");
+        ui.type_line(
+            "ui",
+            &format!(
+                "{env} NO_COLOR=1 '{}' -C '{}' {args}",
+                iw.display(),
+                root.display()
+            ),
+        );
+        ui
+    }
+
     /// Types `keys` into session `name`'s pane, literally, then Enter.
     pub fn type_line(&self, name: &str, keys: &str) {
         let target = format!("={name}:");
