@@ -115,12 +115,12 @@ fn wait_here(root: &Path, ids: &[String], timeout: Option<Duration>) -> Result<E
 /// `iw runs [--status S] [--json]`: this machine's runs and every host's (sessions.yaml
 /// `hosts:`); exit 1 when a host could not be asked (the others' runs are listed).
 pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
-    let (hosts, mut unreachable) = match Hosts::connect(root) {
-        Ok(h) => (h, Vec::new()),
-        Err(e) => (Hosts::none(), vec![("?".to_string(), e.to_string())]),
+    // The project's hosts, if it loads: this machine's runs are listed either way.
+    let (hosts, unloaded) = match Hosts::connect(root) {
+        Ok(h) => (h, None),
+        Err(e) => (Hosts::none(), Some(e.to_string())),
     };
-    let (remote, down) = hosts.runs();
-    unreachable.extend(down);
+    let (remote, unreachable) = hosts.runs();
     // (host, run, its document), oldest first.
     let mut all: Vec<(Option<String>, RunState, Option<serde_json::Value>)> = runs::list(root)?
         .into_iter()
@@ -136,6 +136,11 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
     if !status.is_empty() {
         all.retain(|(_, s, _)| status.contains(&s.status));
     }
+    if let Some(why) = &unloaded {
+        eprintln!(
+            "warning: the runs on other hosts are not listed: the project does not load ({why})"
+        );
+    }
     for (host, why) in &unreachable {
         eprintln!("warning: the runs on host {host} are not listed: {why}");
     }
@@ -145,6 +150,9 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
             .map(|(_, s, doc)| doc.clone().unwrap_or_else(|| status_doc(root, s)))
             .collect();
         let mut out = json!({ "runs": docs });
+        if let Some(why) = &unloaded {
+            out["hosts_error"] = why.as_str().into();
+        }
         if !unreachable.is_empty() {
             out["unreachable"] = unreachable
                 .iter()
@@ -167,7 +175,7 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
             all.into_iter().map(|(h, s, _)| (h, s)).collect();
         print!("{}", table_on_hosts(&all));
     }
-    Ok(if unreachable.is_empty() {
+    Ok(if unreachable.is_empty() && unloaded.is_none() {
         Exit::Success
     } else {
         Exit::Unhealthy

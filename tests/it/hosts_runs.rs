@@ -184,3 +184,30 @@ fn watch_shows_attaches_to_and_kills_a_session_on_a_host_and_counts_its_runs() {
     assert!(!live.contains(&"iw-worker".to_string()), "{live:?}");
     ui.tmux(&["send-keys", "-t", "=ui:", "q"]);
 }
+
+#[test]
+fn with_a_registry_that_does_not_load_iw_runs_still_lists_this_machines_runs() {
+    let t = team("true");
+    let (code, out, err) = outcome(&mut t.iw(&["run", "lead", "--task", "task.md", "--wait"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.trim().to_string();
+    t.p.write("agents/registry.yaml", "agents: [\n");
+    let (code, out, err) = outcome(&mut t.iw(&["runs"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains(&id) && out.contains("COMPLETED"), "{out}");
+    assert!(
+        err.contains("the runs on other hosts are not listed: the project does not load"),
+        "{err}"
+    );
+    let (code, out, _) = outcome(&mut t.iw(&["runs", "--json"]));
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["runs"][0]["id"], id.as_str(), "{doc}");
+    assert!(
+        doc["hosts_error"]
+            .as_str()
+            .unwrap()
+            .contains("registry.yaml"),
+        "{doc}"
+    );
+}
