@@ -7,6 +7,9 @@
 //! `--version`), made executable and renamed into place: a file at the final name is always a
 //! whole, verified binary. The scripts run under `sh` whatever the login shell is.
 //!
+//! An install removes the builds (and their stamps) installed there more than a day before: the
+//! hooks run the link, and a build still in use elsewhere is shipped again by its next connect.
+//!
 //! `~/.local/share/iw/bin/iw` is a symbolic link to the build last verified there, replaced
 //! atomically (a new link renamed over it) by each connect whose build it does not name. The
 //! hooks in the host's settings.json run it, so a new iw build changes no generated file there
@@ -104,6 +107,8 @@ trap - EXIT
 id=$(ident \"$d/$1\")
 if [ -n \"$id\" ]; then printf '%s\\n' \"$id $2\" > \"$d/$1.verified\"; fi
 link \"$1\"
+find \"$d\" -maxdepth 1 -name 'iw-*' ! -name \"$1\" ! -name \"$1.verified\" -mtime +0 \\
+  -exec rm -f {} + 2>/dev/null || true
 ";
 
 /// A script as one remote command line: `sh -c SCRIPT sh ARGS…`, quoted for the login shell.
@@ -365,6 +370,45 @@ mod tests {
         assert_ne!(run(&script).installed.as_deref(), Some(want.as_str()));
         // A build that does not verify never takes the link.
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from("iw-y"));
+    }
+
+    #[test]
+    fn an_install_points_the_link_at_it_and_removes_builds_older_than_a_day() {
+        let home = tempfile::tempdir().unwrap();
+        let bin = home.path().join(BIN_DIR);
+        std::fs::create_dir_all(&bin).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+        for (name, modified) in [
+            ("iw-old", Some(old)),
+            ("iw-old.verified", Some(old)),
+            ("iw-recent", None),
+        ] {
+            let f = std::fs::File::create(bin.join(name)).unwrap();
+            if let Some(t) = modified {
+                f.set_modified(t).unwrap();
+            }
+        }
+        let body = b"#!/bin/sh\n";
+        let sha = crate::support::fsutil::sha256_hex(body);
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(install_command("iw-new", &sha))
+            .env("HOME", home.path())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), body).unwrap();
+        assert!(child.wait().unwrap().success());
+        let mut left: Vec<String> = std::fs::read_dir(&bin)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["iw", "iw-new", "iw-new.verified", "iw-recent"]);
+        assert_eq!(
+            std::fs::read_link(bin.join("iw")).unwrap(),
+            PathBuf::from("iw-new")
+        );
     }
 
     #[test]
