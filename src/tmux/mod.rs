@@ -445,7 +445,7 @@ fn parse_sessions(stdout: &[u8]) -> Vec<LiveSession> {
 
 /// What iw asks of tmux servers, one socket at a time: the seam between the engine and tmux.
 /// [`System`] runs the real tmux; tests give a fake.
-pub trait Servers {
+pub trait Servers: Sync {
     /// Every session on `socket` (none if no server runs there).
     fn list(&self, socket: &str) -> Result<Vec<LiveSession>>;
     /// Runs commands in one invocation ([`Tmux::run`]).

@@ -81,9 +81,37 @@ pub fn apply(
     let batches = batches(&ready, &delegates);
     let baseline = remote_baseline(plan, route, &ready);
     let since_ms = crate::status::activity::now_ms();
-    for ((host, socket), group) in &batches {
-        let root = route.root(*host, project);
-        start(socket, group, &root, route.on(*host)?, &mut failures)?;
+    // Batches of one wave go to their places at once (one thread each: over ssh, a round trip
+    // each); a wave starts when the one before it is done, so delegates start before their
+    // delegators on every host.
+    let waves = waves(&batches, &delegates);
+    for wave in 0..=waves.iter().copied().max().unwrap_or(0) {
+        let results: Vec<Result<Vec<(String, String)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batches
+                .iter()
+                .zip(&waves)
+                .filter(|(_, w)| **w == wave)
+                .map(|(((host, socket), group), _)| {
+                    s.spawn(move || -> Result<Vec<(String, String)>> {
+                        let mut failed = Vec::new();
+                        let root = route.root(*host, project);
+                        start(socket, group, &root, route.on(*host)?, &mut failed)?;
+                        Ok(failed)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::msg("starting sessions failed unexpectedly"))
+                    })
+                })
+                .collect()
+        });
+        for r in results {
+            failures.extend(r?);
+        }
     }
     if !plan.check_for.is_zero() {
         std::thread::sleep(plan.check_for);
@@ -160,6 +188,31 @@ fn batches<'a>(
         *e = (*e).max(i);
     }
     out
+}
+
+/// The wave of each of `batches`: one more than the highest wave of an earlier batch that starts
+/// a delegate of one of its sessions (0: none). The batches of one wave can start at once.
+fn waves(
+    batches: &[(Place<'_>, Vec<Start<'_>>)],
+    delegates: &dyn Fn(&str) -> Vec<String>,
+) -> Vec<usize> {
+    let mut waves: Vec<usize> = Vec::with_capacity(batches.len());
+    for (_, group) in batches {
+        let wave = group
+            .iter()
+            .flat_map(|(c, _)| delegates(&c.agent))
+            .flat_map(|d| {
+                batches[..waves.len()]
+                    .iter()
+                    .zip(&waves)
+                    .filter(move |((_, g), _)| g.iter().any(|(c, _)| c.agent == d))
+                    .map(|(_, w)| w + 1)
+            })
+            .max()
+            .unwrap_or(0);
+        waves.push(wave);
+    }
+    waves
 }
 
 /// Stops deletions (already ordered), then the old half of replacements, delegators first.
@@ -606,5 +659,20 @@ mod tests {
                 ((Some("a"), "s"), vec!["top"]),
             ]
         );
+        // Waves: each batch after the batches of its delegates, the others at once.
+        assert_eq!(waves(&batches(&ready, &deps), &deps), [0, 1, 2]);
+        assert_eq!(waves(&batches(&ready, &none), &none), [0, 0]);
+        // Specialists on two hosts start together, their planner here after both.
+        let team = [
+            change(Some("h1"), "s", "w1"),
+            change(Some("h2"), "s", "w2"),
+            change(None, "s", "lead"),
+        ];
+        let lead = |a: &str| match a {
+            "lead" => vec!["w1".to_string(), "w2".to_string()],
+            _ => Vec::new(),
+        };
+        let ready: Vec<Start<'_>> = team.iter().map(|c| (c, &s)).collect();
+        assert_eq!(waves(&batches(&ready, &lead), &lead), [0, 0, 1]);
     }
 }
