@@ -8,13 +8,14 @@ use serde_json::Value;
 
 use crate::model::sessions::SESSIONS_PATH;
 use crate::project::Project;
+use crate::reconcile::hosts::Links;
 use crate::remote::HostLink;
 use crate::runs::remote as remote_runs;
 use crate::support::{Error, Exit, Result};
 
 /// The hosts sessions.yaml declares, each connected (in parallel) or why it is not.
 pub struct Hosts {
-    links: Vec<(String, Result<Box<dyn HostLink>>)>,
+    links: Links,
 }
 
 /// A run found on a host.
@@ -40,20 +41,21 @@ impl Hosts {
             return Ok(none);
         };
         let targets = crate::remote::targets(config);
-        let links = crate::remote::connect_targets(&targets);
         Ok(Hosts {
-            links: targets.into_iter().map(|t| t.name).zip(links).collect(),
+            links: Links::connect(&targets, crate::remote::connect_targets),
         })
     }
 
     /// No hosts.
     pub fn none() -> Hosts {
-        Hosts { links: Vec::new() }
+        Hosts {
+            links: Links::default(),
+        }
     }
 
     /// True when sessions.yaml declares no host.
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
+        self.links.links.is_empty() && self.links.failed.is_empty()
     }
 
     /// Every reachable host's runs (status documents, `host` added), and each host that could
@@ -103,41 +105,20 @@ impl Hosts {
     }
 
     fn link(&self, host: &str) -> Option<&dyn HostLink> {
-        self.links
-            .iter()
-            .find(|(h, _)| h == host)
-            .and_then(|(_, l)| l.as_ref().ok())
-            .map(|l| l.as_ref())
+        self.links.links.get(host).map(|l| l.as_ref())
     }
 
-    /// `f` on every host, in parallel; an unreachable host answers why.
+    /// `f` on every host at once ([`Links::ask`]); a host that could not be reached answers why.
     fn ask<T: Send>(
         &self,
         f: impl Fn(&dyn HostLink) -> Result<T> + Sync,
     ) -> Vec<(&str, Result<T>)> {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .links
-                .iter()
-                .map(|(host, link)| {
-                    let f = &f;
-                    s.spawn(move || match link {
-                        Ok(l) => f(l.as_ref()),
-                        Err(e) => Err(Error::msg(format!("host {host} cannot be reached: {e}"))),
-                    })
-                })
-                .collect();
-            self.links
-                .iter()
-                .zip(handles)
-                .map(|((host, _), h)| {
-                    let answer = h
-                        .join()
-                        .unwrap_or_else(|_| Err(Error::msg(format!("host {host}: failed"))));
-                    (host.as_str(), answer)
-                })
-                .collect()
-        })
+        let mut answers = self.links.ask(f);
+        answers.extend(self.links.failed.iter().map(|(host, e)| {
+            let e = Error::msg(format!("host {host} cannot be reached: {e}"));
+            (host.as_str(), Err(e))
+        }));
+        answers
     }
 }
 

@@ -60,23 +60,17 @@ pub fn connect_with(targets: &[Target], opts: &Options) -> Vec<Result<Box<dyn Ho
     } else if let Ok(b) = std::env::current_exe() {
         let _ = install::binary_sha256(&b);
     }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|t| s.spawn(move || SshLink::connect(t, opts)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(targets)
-            .map(|(h, t)| match h.join() {
-                Ok(r) => r.map(|l| Box::new(l) as Box<dyn HostLink>),
-                Err(_) => Err(Error::msg(format!(
-                    "host {}: connecting failed unexpectedly",
-                    t.name
-                ))),
-            })
-            .collect()
-    })
+    crate::support::parallel::each(targets, |t| SshLink::connect(t, opts))
+        .into_iter()
+        .zip(targets)
+        .map(|(r, t)| match r {
+            Some(r) => r.map(|l| Box::new(l) as Box<dyn HostLink>),
+            None => Err(Error::msg(format!(
+                "host {}: connecting failed unexpectedly",
+                t.name
+            ))),
+        })
+        .collect()
 }
 
 /// A connected host: its ssh transport, and the iw installed there.

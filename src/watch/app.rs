@@ -110,7 +110,9 @@ pub struct App {
     pub table_offset: std::cell::Cell<usize>,
     /// The connections to the hosts the project declares or the lockfile remembers, kept from
     /// one plan to the next (ssh's master connection makes the next plan cheap); dropped when
-    /// the project is reloaded or a host could not be reached, so the next plan connects again.
+    /// the project is reloaded (the next plan connects again). A host that could not be
+    /// reached, or stopped answering, is among their failures until a background reconnection
+    /// ([`App::reconnected`]) replaces them.
     pub links: Option<crate::reconcile::hosts::Links>,
     /// The links of a reconnection running in the background (after a host could not be
     /// reached), when it is done.
@@ -580,11 +582,11 @@ pub fn strip_ansi(s: &str) -> String {
 fn remote_runs(links: &crate::reconcile::hosts::Links) -> (Vec<RemoteRun>, Vec<(String, String)>) {
     let mut out = Vec::new();
     let mut failed = Vec::new();
-    for (host, link) in &links.links {
-        let docs = match crate::runs::remote::list(link.as_ref()) {
+    for (host, answer) in links.ask(crate::runs::remote::list) {
+        let docs = match answer {
             Ok(d) => d,
             Err(e) => {
-                failed.push((host.clone(), e.to_string()));
+                failed.push((host.to_string(), e.to_string()));
                 continue;
             }
         };
@@ -601,7 +603,7 @@ fn remote_runs(links: &crate::reconcile::hosts::Links) -> (Vec<RemoteRun>, Vec<(
                 })
                 .unwrap_or_default();
             out.push(RemoteRun {
-                host: host.clone(),
+                host: host.to_string(),
                 state,
                 last_output,
             });

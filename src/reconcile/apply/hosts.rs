@@ -181,28 +181,20 @@ pub(super) fn apply_files(
 /// Runs each host's writes in a thread of its own; one result per job, same order: what was done,
 /// and the failure that stopped it, if one did.
 fn in_parallel(jobs: &[(&dyn HostLink, Vec<WriteOp>)]) -> Vec<(Vec<WriteDone>, Option<Error>)> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|(link, ops)| {
-                s.spawn(move || match link.write(ops) {
-                    Ok(done) => (done, None),
-                    Err((done, e)) => (done, Some(e)),
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    (
-                        Vec::new(),
-                        Some(Error::msg("writing to the host failed unexpectedly")),
-                    )
-                })
-            })
-            .collect()
+    crate::support::parallel::each(jobs, |(link, ops)| match link.write(ops) {
+        Ok(done) => (done, None),
+        Err((done, e)) => (done, Some(e)),
     })
+    .into_iter()
+    .map(|r| {
+        r.unwrap_or_else(|| {
+            (
+                Vec::new(),
+                Some(Error::msg("writing to the host failed unexpectedly")),
+            )
+        })
+    })
+    .collect()
 }
 
 /// The write of one planned change: a file that drifted is backed up whatever it holds; any

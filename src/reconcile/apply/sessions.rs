@@ -86,30 +86,21 @@ pub fn apply(
     // delegators on every host.
     let waves = waves(&batches, &delegates);
     for wave in 0..=waves.iter().copied().max().unwrap_or(0) {
-        let results: Vec<Result<Vec<(String, String)>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = batches
-                .iter()
-                .zip(&waves)
-                .filter(|(_, w)| **w == wave)
-                .map(|(((host, socket), group), _)| {
-                    s.spawn(move || -> Result<Vec<(String, String)>> {
-                        let mut failed = Vec::new();
-                        let root = route.root(*host, project);
-                        start(socket, group, &root, route.on(*host)?, &mut failed)?;
-                        Ok(failed)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::msg("starting sessions failed unexpectedly"))
-                    })
-                })
-                .collect()
+        let now: Vec<&(Place<'_>, Vec<Start<'_>>)> = batches
+            .iter()
+            .zip(&waves)
+            .filter(|(_, w)| **w == wave)
+            .map(|(b, _)| b)
+            .collect();
+        let results = crate::support::parallel::each(&now, |((host, socket), group)| {
+            let mut failed = Vec::new();
+            let root = route.root(*host, project);
+            start(socket, group, &root, route.on(*host)?, &mut failed)?;
+            Ok(failed)
         });
         for r in results {
+            let r: Result<Vec<(String, String)>> =
+                r.unwrap_or_else(|| Err(Error::msg("starting sessions failed unexpectedly")));
             failures.extend(r?);
         }
     }

@@ -15,7 +15,7 @@ use super::lock::LockFile;
 use crate::model::sessions::SessionSpec;
 use crate::project::Project;
 use crate::remote::{HostLink, Seen, Target};
-use crate::support::Result;
+use crate::support::{Error, Result};
 use crate::tmux::LiveSession;
 
 pub use desired::desired;
@@ -56,6 +56,26 @@ impl Links {
             }
         }
         targets
+    }
+
+    /// `f` on every connected host at once, each in a thread of its own; the answers by host
+    /// name, in name order.
+    pub fn ask<T: Send>(
+        &self,
+        f: impl Fn(&dyn HostLink) -> Result<T> + Sync,
+    ) -> Vec<(&str, Result<T>)> {
+        let links: Vec<(&String, &Box<dyn HostLink>)> = self.links.iter().collect();
+        let answers = crate::support::parallel::each(&links, |(_, l)| f(l.as_ref()));
+        links
+            .iter()
+            .zip(answers)
+            .map(|((host, _), a)| {
+                let a = a.unwrap_or_else(|| {
+                    Err(Error::msg(format!("host {host}: failed unexpectedly")))
+                });
+                (host.as_str(), a)
+            })
+            .collect()
     }
 
     /// Connects to `targets` with `connect` ([`crate::remote::connect`], or a test's).

@@ -18,28 +18,24 @@ pub fn observe(
     links: &Links,
     selection: &Selection,
 ) -> BTreeMap<String, std::result::Result<HostObserved, String>> {
-    std::thread::scope(|scope| {
-        let jobs: Vec<_> = desired
-            .iter()
-            .filter_map(|(name, d)| {
-                let link = links.links.get(name)?;
-                let locked = lock.and_then(|l| l.hosts.get(name));
-                Some((
-                    name.clone(),
-                    scope.spawn(move || observe_one(d, locked, link.as_ref(), selection)),
-                ))
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|(name, job)| {
-                let r = match job.join() {
-                    Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(_) => Err("observing it failed unexpectedly".to_string()),
-                };
-                (name, r)
-            })
-            .collect()
-    })
+    let jobs: Vec<_> = desired
+        .iter()
+        .filter_map(|(name, d)| Some((name, d, links.links.get(name)?)))
+        .collect();
+    let results = crate::support::parallel::each(&jobs, |(name, d, link)| {
+        let locked = lock.and_then(|l| l.hosts.get(*name));
+        observe_one(d, locked, link.as_ref(), selection)
+    });
+    jobs.iter()
+        .zip(results)
+        .map(|((name, _, _), r)| {
+            let r = match r {
+                Some(r) => r.map_err(|e| e.to_string()),
+                None => Err("observing it failed unexpectedly".to_string()),
+            };
+            ((*name).clone(), r)
+        })
+        .collect()
 }
 
 /// Observes one host.
