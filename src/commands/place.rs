@@ -40,8 +40,29 @@ impl Place {
         let target = crate::remote::target(h);
         let link = crate::remote::connect_targets(std::slice::from_ref(&target))
             .pop()
-            .unwrap_or_else(|| Err(Error::msg("no connection")))
-            .map_err(|e| Error::msg(format!("host {name} cannot be reached: {e}")))?;
+            .unwrap_or_else(|| Err(Error::msg("no connection")));
+        Place::reached(name, link)
+    }
+
+    /// Every host sessions.yaml declares, connected at once, in name order: each place, or why
+    /// it cannot be reached.
+    pub fn hosts(project: &Project) -> Vec<Result<Place>> {
+        let targets = project
+            .sessions
+            .as_ref()
+            .map(crate::remote::targets)
+            .unwrap_or_default();
+        let links = crate::remote::connect_targets(&targets);
+        targets
+            .iter()
+            .zip(links)
+            .map(|(t, link)| Place::reached(&t.name, link))
+            .collect()
+    }
+
+    /// Host `name`, given what connecting to it gave.
+    fn reached(name: &str, link: Result<Box<dyn HostLink>>) -> Result<Place> {
+        let link = link.map_err(|e| Error::msg(format!("host {name} cannot be reached: {e}")))?;
         let mut links = Links::default();
         links.links.insert(name.to_string(), link);
         Ok(Place {

@@ -32,13 +32,9 @@ pub fn list(
     json_out: bool,
 ) -> Result<Exit> {
     let (socket, prefix) = socket_of(project, tenant)?;
-    let hosts: Vec<String> = project
-        .sessions
-        .as_ref()
-        .map(|c| c.hosts.keys().cloned().collect())
-        .unwrap_or_default();
     let mut places: Vec<Result<Place>> = vec![Ok(Place::local())];
-    places.extend(hosts.iter().map(|h| Place::connect(project, Some(h))));
+    places.extend(Place::hosts(project));
+    let hosts = places.len() > 1;
     let mut docs = Vec::new();
     let mut failed = false;
     for (i, place) in places.into_iter().enumerate() {
@@ -77,7 +73,7 @@ pub fn list(
             if i > 0 {
                 println!();
             }
-            if !hosts.is_empty() {
+            if hosts {
                 match &place.host {
                     Some(h) => println!("On host {h}:"),
                     None => println!("On this machine:"),
@@ -88,7 +84,7 @@ pub fn list(
     }
     if json_out {
         // One document as before when there are no other hosts; an array, one per host, otherwise.
-        let doc = if hosts.is_empty() && docs.len() == 1 {
+        let doc = if !hosts && docs.len() == 1 {
             docs.remove(0)
         } else {
             serde_json::Value::Array(docs)
@@ -199,23 +195,15 @@ pub fn kill(
 ) -> Result<Exit> {
     let (socket, prefix) = socket_of(project, tenant)?;
     if all {
-        let hosts: Vec<Option<String>> = std::iter::once(None)
-            .chain(
-                project
-                    .sessions
-                    .iter()
-                    .flat_map(|c| c.hosts.keys().cloned().map(Some)),
-            )
-            .collect();
-        for host in hosts {
-            let place = Place::connect(project, host.as_deref())?;
+        for place in std::iter::once(Ok(Place::local())).chain(Place::hosts(project)) {
+            let place = place?;
             let live = place.servers(&socket)?.list(&socket)?;
             let root = place.root_text(project);
             let mine: Vec<&LiveSession> = live
                 .iter()
                 .filter(|l| l.managed && l.root.as_deref() == Some(root.as_str()))
                 .collect();
-            if host.is_some() && mine.is_empty() {
+            if place.host.is_some() && mine.is_empty() {
                 continue;
             }
             kill_all(project, &place, &socket, mine)?;
