@@ -76,10 +76,9 @@ pub fn wait(root: &Path, ids: &[String], timeout: Option<Duration>) -> Result<Ex
         exits.push(passthrough(f, &args)?);
     }
     // As for runs here: a timeout first, then a failure, then a kill.
-    let code = |e: &Exit| e.code();
     Ok(exits
         .into_iter()
-        .max_by_key(|e| match code(e) {
+        .max_by_key(|e| match e.code() {
             0 => 0,
             4 => 1,
             3 => 2,
@@ -182,11 +181,9 @@ pub fn list(root: &Path, status: &[Status], json_out: bool) -> Result<Exit> {
     })
 }
 
-/// Where run `id` is: on this machine (`None`), or found on a host.
+/// Where run `id` is: on this machine (`None`: no `hosts` to look on, as for a run here), or
+/// found on a host.
 fn locate<'a>(root: &Path, id: &str, hosts: &'a Option<Hosts>) -> Result<Option<Found<'a>>> {
-    if runs::exists(root, id) {
-        return Ok(None);
-    }
     match hosts {
         Some(h) => match h.find(id)? {
             Some(found) => Ok(Some(found)),
