@@ -345,19 +345,22 @@ mod tests {
 
     #[test]
     fn write_stops_at_the_first_refusal_and_says_what_was_done() {
+        // The root inside a directory of the test's own, so that "../x" would land there (and
+        // nowhere shared, such as /tmp/x).
         let t = tempfile::tempdir().unwrap();
-        let root = t.path();
+        let root = t.path().join("root");
+        std::fs::create_dir(&root).unwrap();
         let ops = [
             op("ok", Some(b"1"), None),
             op("../x", Some(b"2"), None),
             op("later", Some(b"3"), None),
         ];
-        let (done, e) = write(root, &ops).unwrap_err();
+        let (done, e) = write(&root, &ops).unwrap_err();
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].path, "ok");
         assert!(e.to_string().contains("../x"), "{e}");
         assert!(!root.join("later").exists());
-        assert!(!t.path().parent().unwrap().join("x").exists());
+        assert!(!t.path().join("x").exists());
     }
 
     #[test]
