@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
@@ -101,6 +102,56 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
     }
 }
 
+/// How many agent directories a wave of a large apply writes on every core before it checks for
+/// a failure: large enough to keep the cores busy, small enough that a failure stops the apply
+/// soon after.
+pub(super) const WAVE: usize = 256;
+
+/// `changes` (this machine's, in plan order, which is by path) cut into units that may be made
+/// at the same time: one per agent directory `agents/<name>`, whose changes are made in order,
+/// so that deleting a file (and the directories it leaves empty) never races writing another in
+/// the same place. `one_by_one`: a unit per change.
+pub(super) fn units<'a>(changes: &[&'a FileChange], one_by_one: bool) -> Vec<Vec<&'a FileChange>> {
+    let key = |f: &FileChange| -> String {
+        Path::new(&f.path)
+            .components()
+            .take(2)
+            .collect::<PathBuf>()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut out: Vec<Vec<&FileChange>> = Vec::new();
+    let mut last = None;
+    for &f in changes {
+        let k = key(f);
+        match out.last_mut() {
+            Some(unit) if !one_by_one && last.as_ref() == Some(&k) => unit.push(f),
+            _ => out.push(vec![f]),
+        }
+        last = Some(k);
+    }
+    out
+}
+
+/// Makes the changes of one unit in order, up to and including the first that fails.
+pub(super) fn apply_unit(
+    root: &Path,
+    unit: &[&FileChange],
+    backups: &Mutex<Backups>,
+) -> Vec<Result<FileDone>> {
+    let mut ensured = BTreeSet::new();
+    let mut out = Vec::with_capacity(unit.len());
+    for f in unit {
+        let done = apply_file(root, f, backups, &mut ensured);
+        let failed = done.is_err();
+        out.push(done);
+        if failed {
+            break;
+        }
+    }
+    out
+}
+
 /// What applying one file change did.
 pub(super) struct FileDone {
     /// Where the previous content was saved, if it was.
@@ -109,15 +160,18 @@ pub(super) struct FileDone {
     pub changed_since_plan: bool,
     /// The written file's identity on disk ([`fsutil::fingerprint`]); `None` for a delete.
     pub stat: Option<String>,
+    /// The SHA-256 of the written content; `None` for a delete.
+    pub sha256: Option<String>,
 }
 
 /// Carries out one file change. The file is read again just before it is written or deleted: if
 /// it is no longer what the plan was made over (edited while apply waited for confirmation, say),
-/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so.
-pub(super) fn apply_file(
+/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so. `ensured`: the
+/// directories already made sure of.
+fn apply_file(
     root: &Path,
     f: &FileChange,
-    backups: &mut Backups,
+    backups: &Mutex<Backups>,
     ensured: &mut BTreeSet<PathBuf>,
 ) -> Result<FileDone> {
     use std::os::unix::fs::PermissionsExt as _;
@@ -130,19 +184,25 @@ pub(super) fn apply_file(
     let now = read.map(|(bytes, _)| bytes);
     let changed = now.as_deref().map(fsutil::sha256_hex) != f.before_sha256;
     let backup = match now {
-        Some(old) if f.backup || changed => Some(backups.save(Path::new(&f.path), &old, mode)?),
+        Some(old) if f.backup || changed => Some(
+            backups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .save(Path::new(&f.path), &old, mode)?,
+        ),
         _ => None,
     };
-    let mut stat = None;
+    let (mut stat, mut sha256) = (None, None);
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
             let dir = Path::new(&f.path).parent().unwrap_or(Path::new(""));
             if !ensured.contains(dir) {
-                ensure_real_dir(root, &f.path)?;
+                ensure_real_dir(root, dir)?;
                 ensured.insert(dir.to_path_buf());
             }
             let data = f.after.as_deref().unwrap_or("").as_bytes();
             stat = Some(fsutil::write_atomic_in_dir(&path, data, mode)?);
+            sha256 = Some(fsutil::sha256_hex(data));
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
@@ -160,28 +220,17 @@ pub(super) fn apply_file(
         backup,
         changed_since_plan: changed,
         stat,
+        sha256,
     })
 }
 
-/// Creates the parent directory of `rel` and checks that it really is inside the project, so that
-/// a symlinked `agents/<name>/.claude` cannot redirect iw's writes elsewhere.
-fn ensure_real_dir(root: &Path, rel: &str) -> Result<()> {
-    let parent_rel = Path::new(rel).parent().unwrap_or(Path::new(""));
-    let parent = root.join(parent_rel);
-    fsutil::check_real_dirs(root, parent_rel)?;
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
-    let real = parent
-        .canonicalize()
-        .map_err(|e| Error::io("resolve", &parent, e))?;
-    if real != parent {
-        return Err(Error::with_help(
-            format!(
-                "{} resolves to {}, outside the project: iw only writes inside it",
-                parent_rel.display(),
-                real.display()
-            ),
-            "replace the symlink with a real directory, then apply again",
-        ));
-    }
-    Ok(())
+/// Creates the directory `rel` and checks that it really is inside the project: no part of it
+/// is a symbolic link, before (so that nothing is created elsewhere) or after (so that a link
+/// put in its place meanwhile is caught), and the root is canonical, so that a symlinked
+/// `agents/<name>/.claude` cannot redirect iw's writes elsewhere.
+fn ensure_real_dir(root: &Path, rel: &Path) -> Result<()> {
+    let dir = root.join(rel);
+    fsutil::check_real_dirs(root, rel)?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    fsutil::check_real_dirs(root, rel)
 }

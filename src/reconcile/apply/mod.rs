@@ -19,9 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::project::Project;
 use crate::reconcile::hosts::Links;
 use crate::reconcile::lock::{FileEntry, LockFile};
-use crate::reconcile::plan::{Action, Change, Plan, SessionChange};
+use crate::reconcile::plan::{Action, Change, FileChange, Plan, SessionChange};
 use crate::support::error::{Error, Result};
-use crate::support::fsutil;
 use crate::tmux::{Servers, System};
 
 /// One change that was carried out.
@@ -212,8 +211,11 @@ fn base_lock(project: &Project, plan: &Plan) -> LockFile {
     lock
 }
 
-/// Carries out the file changes in plan order, recording each in `lock`; stops at the first
-/// failure and returns it.
+/// Carries out this machine's file changes, recording each in `lock`, and returns the first
+/// failure. The changes of one agent directory are made one after the other, in plan order; a
+/// large plan's directories are written on every core, a wave at a time ([`files::units`]), and
+/// the wave with a failure is the last. Every change that was made is recorded and reported, in
+/// plan order, also those of the failed wave.
 fn apply_files(
     root: &std::path::Path,
     plan: &Plan,
@@ -224,59 +226,85 @@ fn apply_files(
 ) -> Option<Error> {
     // The crash-safety tests' hook: abort the process (as a kill would) after this many changes.
     let abort_after = crate::support::Caller::get().test_abort_after();
-    let mut backups = crate::support::backups::Backups::new(root);
-    // Directories made sure of (real, inside the project) once per apply.
-    let mut ensured = BTreeSet::new();
+    let backups = std::sync::Mutex::new(crate::support::backups::Backups::new(root));
+    let local: Vec<&FileChange> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(f) if f.host.is_none() => Some(f),
+            _ => None, // another host's: written by `hosts`
+        })
+        .collect();
+    let one_by_one = abort_after.is_some() || local.len() < crate::project::PARALLEL_FROM;
+    let units = files::units(&local, one_by_one);
+    let wave = if one_by_one { 1 } else { files::WAVE };
     let mut failure = None;
-    for change in &plan.changes {
+    for units in units.chunks(wave) {
         if abort_after == Some(report.applied.len()) {
             std::process::abort();
         }
-        let Change::File(f) = change else { continue };
-        if f.host.is_some() {
-            continue; // another host's: written by `hosts`
+        let done =
+            crate::project::map_in_order(units, 2, |unit| files::apply_unit(root, unit, &backups));
+        // A unit's results stop at its first failure.
+        for (unit, results) in units.iter().zip(done) {
+            for (f, result) in unit.iter().zip(results) {
+                match result {
+                    Ok(done) => record_file(f, done, lock, identities, report, on_step),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
         }
-        match files::apply_file(root, f, &mut backups, &mut ensured) {
-            Ok(files::FileDone {
-                backup,
-                changed_since_plan,
-                stat,
-            }) => {
-                if let Some(id) = stat {
-                    identities.insert(f.path.clone(), id);
-                }
-                if f.action == Action::Delete {
-                    lock.files.remove(&f.path);
-                } else {
-                    let content = f.after.as_deref().unwrap_or("");
-                    lock.files.insert(
-                        f.path.clone(),
-                        FileEntry {
-                            agent: f.agent.clone(),
-                            sha256: fsutil::sha256_hex(content.as_bytes()),
-                        },
-                    );
-                }
-                let done = Applied {
-                    action: f.action,
-                    resource: f.path.clone(),
-                    agent: f.agent.clone(),
-                    backup,
-                    detail: changed_since_plan
-                        .then(|| "it had changed since the plan was made".to_string()),
-                    output: Vec::new(),
-                };
-                on_step(&done);
-                report.applied.push(done);
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+        if failure.is_some() {
+            break;
         }
     }
-    report.backup_dir = backups.dir_rel();
+    report.backup_dir = backups
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .dir_rel();
     failure
+}
+
+/// Records one file change that was made: in `lock`, its identity, and the report.
+fn record_file(
+    f: &FileChange,
+    done: files::FileDone,
+    lock: &mut LockFile,
+    identities: &mut BTreeMap<String, String>,
+    report: &mut Report,
+    on_step: &mut impl FnMut(&Applied),
+) {
+    if let Some(id) = done.stat {
+        identities.insert(f.path.clone(), id);
+    }
+    match done.sha256 {
+        Some(sha256) => {
+            lock.files.insert(
+                f.path.clone(),
+                FileEntry {
+                    agent: f.agent.clone(),
+                    sha256,
+                },
+            );
+        }
+        None => {
+            lock.files.remove(&f.path);
+        }
+    }
+    let applied = Applied {
+        action: f.action,
+        resource: f.path.clone(),
+        agent: f.agent.clone(),
+        backup: done.backup,
+        detail: done
+            .changed_since_plan
+            .then(|| "it had changed since the plan was made".to_string()),
+        output: Vec::new(),
+    };
+    on_step(&applied);
+    report.applied.push(applied);
 }
 
 /// Completes the lockfile's bookkeeping: the sockets iw used, and — only after a complete, clean
@@ -418,6 +446,8 @@ fn setup_error(problems: &[crate::claude::config::Problem]) -> Error {
 mod tests {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
+
+    use crate::support::fsutil;
 
     use super::*;
     use crate::reconcile::{diff, observe::Observed};
@@ -660,5 +690,51 @@ mod tests {
                 .contains(&"kill iw-lead iw-worker".to_string())
         );
         assert!(tmux.list("fake").unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+    use crate::support::fsutil;
+
+    /// A large apply writes agent directories on every core; one that cannot be created fails
+    /// the apply, and the lockfile records exactly the files that were written, the steps in
+    /// plan order.
+    #[test]
+    fn a_large_apply_that_fails_in_one_directory_records_exactly_what_it_wrote() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("agents/a-17")).unwrap();
+        let mut registry = String::from("agents:\n");
+        for i in 0..40 {
+            registry.push_str(&format!(
+                "  a-{i}: {{name: a-{i}, display_name: A {i}, description: Works, model: sonnet, tools: [Read]}}\n"
+            ));
+        }
+        std::fs::write(root.join("agents/registry.yaml"), registry).unwrap();
+        // `.claude` of one agent is a file: its directory cannot be created.
+        std::fs::write(root.join("agents/a-17/.claude"), "in the way").unwrap();
+        let p = Project::load(&root).unwrap();
+        let plan = crate::reconcile::compute(&p, None, &Default::default()).unwrap();
+        assert!(plan.changes.len() >= crate::project::PARALLEL_FROM);
+        let mut steps = Vec::new();
+        let err = apply(&p, &plan, |a| steps.push(a.resource.clone())).unwrap_err();
+        assert!(err.to_string().contains("a-17/.claude"), "{err}");
+
+        let mut sorted = steps.clone();
+        sorted.sort();
+        assert_eq!(steps, sorted, "steps in plan order");
+        let lock = LockFile::read(&root)
+            .unwrap()
+            .expect("the lockfile records what was done");
+        let recorded: Vec<&String> = lock.files.keys().collect();
+        assert_eq!(recorded, steps.iter().collect::<Vec<_>>());
+        assert_eq!(recorded.len(), 39 * 3, "every other agent's three files");
+        for (path, entry) in &lock.files {
+            let bytes = std::fs::read(root.join(path)).unwrap();
+            assert_eq!(fsutil::sha256_hex(&bytes), entry.sha256, "{path}");
+        }
+        assert!(!recorded.iter().any(|p| p.starts_with("agents/a-17/")));
     }
 }
