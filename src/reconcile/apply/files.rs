@@ -25,28 +25,40 @@ pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String
     Ok(out)
 }
 
+/// The directory of a path relative to the root (`""` for a file at the root).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// `dirs` sorted, each once.
+fn distinct<'a>(dirs: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut dirs: Vec<&str> = dirs.collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    dirs
+}
+
 /// Refuses a plan whose file changes (or backups, or the lockfile) would go through a symbolic
 /// link: `agents/<name>`, its `.claude`, `state/` or `state/backups` pointing elsewhere would
-/// make apply write or delete files outside the project.
+/// make apply write or delete files outside the project. A large plan's directories are checked
+/// on every core.
 pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
-    let mut dirs: BTreeSet<&Path> = BTreeSet::new();
     let mut backups = false;
-    for c in &plan.changes {
-        if let Change::File(f) = c
-            && f.host.is_none()
-        {
-            dirs.insert(Path::new(&f.path).parent().unwrap_or(Path::new("")));
+    let changed = plan.changes.iter().filter_map(|c| match c {
+        Change::File(f) if f.host.is_none() => {
             backups |= f.backup;
+            Some(parent(&f.path))
         }
-    }
-    dirs.insert(Path::new(crate::reconcile::lock::STATE_DIR));
+        _ => None,
+    });
+    let mut dirs = distinct(changed.chain([crate::reconcile::lock::STATE_DIR]));
     if backups {
-        dirs.insert(Path::new(BACKUPS_DIR));
+        dirs.push(BACKUPS_DIR);
     }
-    for d in dirs {
-        fsutil::check_real_dirs(root, d)?;
-    }
-    Ok(())
+    let checked = crate::project::map_in_order(&dirs, crate::project::PARALLEL_FROM, |d| {
+        fsutil::check_real_dirs(root, Path::new(d))
+    });
+    checked.into_iter().collect()
 }
 
 /// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
@@ -55,9 +67,10 @@ const TEMP_PREFIX: &str = ".iw-tmp-";
 /// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories
 /// iw writes to: every generated file's directory (the lockfile's and the plan's, so a new
 /// agent's too), `state/`, and everywhere under `state/backups/`. Only called while holding the
-/// apply lock, so none belongs to a running apply; never through a symbolic link.
+/// apply lock, so none belongs to a running apply; never through a symbolic link. A large
+/// project's directories are looked through on every core.
 pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
-    let mut dirs: BTreeSet<PathBuf> = lock
+    let files = lock
         .files
         .keys()
         .map(String::as_str)
@@ -65,10 +78,12 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
         .chain(plan.changes.iter().filter_map(|c| match c {
             Change::File(f) => Some(f.path.as_str()),
             Change::Session(_) => None,
-        }))
-        .filter_map(|p| Path::new(p).parent().map(Path::to_path_buf))
-        .collect();
-    dirs.insert(PathBuf::from(crate::reconcile::lock::STATE_DIR));
+        }));
+    let mut dirs: Vec<PathBuf> =
+        distinct(files.map(parent).chain([crate::reconcile::lock::STATE_DIR]))
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
     // Backups: a tree of any depth, walked without following links.
     let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
     while let Some(d) = pending.pop() {
@@ -83,21 +98,26 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
                 pending.push(d.join(e.file_name()));
             }
         }
-        dirs.insert(d);
+        dirs.push(d);
     }
-    for dir in dirs {
-        if fsutil::check_real_dirs(root, &dir).is_err() {
-            continue;
-        }
-        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-                && e.file_type().is_ok_and(|t| t.is_file())
-            {
-                let _ = std::fs::remove_file(e.path());
-            }
+    crate::project::map_in_order(&dirs, crate::project::PARALLEL_FROM, |dir| {
+        remove_temp_files_in(root, dir)
+    });
+}
+
+/// Removes the `.iw-tmp-*` files in `dir` (relative to `root`), unless it goes through a link.
+fn remove_temp_files_in(root: &Path, dir: &Path) {
+    if fsutil::check_real_dirs(root, dir).is_err() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
