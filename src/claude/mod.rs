@@ -206,9 +206,13 @@ fn escape_glob(s: &str) -> String {
 /// root), absolute (`//…`) so that it means the project's path wherever the agent's session was
 /// started.
 pub fn path_rule(root: &Path, glob: &str) -> String {
+    format!("{}{glob}", rule_prefix(root))
+}
+
+/// What [`path_rule`] puts before a glob: `/`, the escaped root, `/`.
+fn rule_prefix(root: &Path) -> String {
     let root = root.to_string_lossy();
-    let root = root.trim_end_matches('/');
-    format!("/{}/{glob}", escape_glob(root))
+    format!("/{}/", escape_glob(root.trim_end_matches('/')))
 }
 
 /// The `permissions` block iw writes for an agent.
@@ -241,15 +245,15 @@ pub fn permissions<'a>(
         .filter(|t| !given(t))
         .map(str::to_string)
         .collect();
-    for p in no_write {
-        let rule = format!("Edit({})", path_rule(root, p));
-        if !deny.contains(&rule) {
-            deny.push(rule);
-        }
-    }
-    for p in no_read {
-        let rule = format!("Read({})", path_rule(root, p));
-        if !deny.contains(&rule) {
+    // Each rule once, in first-seen order.
+    let prefix = rule_prefix(root);
+    let mut seen: std::collections::HashSet<String> = deny.iter().cloned().collect();
+    let rules = no_write
+        .into_iter()
+        .map(|p| format!("Edit({prefix}{p})"))
+        .chain(no_read.into_iter().map(|p| format!("Read({prefix}{p})")));
+    for rule in rules {
+        if seen.insert(rule.clone()) {
             deny.push(rule);
         }
     }

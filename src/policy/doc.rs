@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::model::pattern::AccessPattern;
 use crate::model::registry::{Agent, HookFailure, Registry};
@@ -101,11 +102,14 @@ pub(super) fn rule(
 }
 
 /// What every agent's policy shares: the exclusive areas and who can delegate to each holder.
-/// Computed once per registry (in time linear in its size), not once per agent.
-#[derive(Debug, Clone, Default)]
+/// Computed once per registry (in time linear in its size), not once per agent, and serialized
+/// once: it is the same in every agent's policy file (about half of each, at 10 000 agents).
+#[derive(Debug, Clone)]
 pub struct Shared {
     owners: Vec<PathRule>,
     delegators: std::collections::BTreeMap<String, Vec<String>>,
+    owners_json: Box<RawValue>,
+    delegators_json: Box<RawValue>,
 }
 
 impl Shared {
@@ -131,8 +135,19 @@ impl Shared {
                 }
             }
         }
-        Shared { owners, delegators }
+        Shared {
+            owners_json: raw_json(&owners),
+            delegators_json: raw_json(&delegators),
+            owners,
+            delegators,
+        }
     }
+}
+
+/// `value` as compact JSON, to be written as it is. (Strings, sequences and maps with string keys
+/// always serialize; were one not to, `null` makes the hook refuse the policy.)
+fn raw_json<T: Serialize>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// Compiles `agent`'s policy from the registry.
@@ -152,8 +167,8 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegates_to: &'a [String],
         no_write: Vec<PathRule>,
         no_read: Vec<PathRule>,
-        owners: &'a [PathRule],
-        delegators: &'a std::collections::BTreeMap<String, Vec<String>>,
+        owners: &'a RawValue,
+        delegators: &'a RawValue,
         deny_commands: &'a [String],
         write_outside_root: &'a [String],
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -168,8 +183,8 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegates_to: &agent.delegates_to,
         no_write,
         no_read,
-        owners: &shared.owners,
-        delegators: &shared.delegators,
+        owners: &shared.owners_json,
+        delegators: &shared.delegators_json,
         deny_commands: &agent.deny_commands,
         write_outside_root: &agent.write_outside_root,
         delegate_no_write: delegate_no_write(registry, agent),
