@@ -7,6 +7,7 @@
 //! tools, delegation targets and cycles, access patterns and exclusive-access conflicts.
 
 mod raw;
+mod split;
 #[cfg(test)]
 mod tests;
 mod validate;

@@ -31,11 +31,23 @@ pub fn parse(file: &str, src: &str) -> Checked<Registry> {
             "a registry is a mapping `agents: {<name>: {name, display_name, description, model, tools}}`; see examples/pilot",
         )]);
     }
-    let doc: raw::RegistryDoc =
-        match serde_saphyr::from_str_with_options(src, crate::model::yaml::options()) {
+    // A large registry is read on every core when it can be; else (and for its errors) whole.
+    let parts = rayon::current_num_threads();
+    let split = (src.len() >= super::split::PARALLEL_FROM_BYTES && parts > 1)
+        .then(|| super::split::parse(src, parts))
+        .flatten();
+    let doc: raw::RegistryDoc = match split {
+        Some(doc) => doc,
+        None => match serde_saphyr::from_str_with_options(src, crate::model::yaml::options()) {
             Ok(doc) => doc,
             Err(e) => return Err(yaml::structural_errors(file, src, &e, SHAPE)),
-        };
+        },
+    };
+    check(doc, file, src)
+}
+
+/// Validates the parsed registry `doc` of `file` (whose text is `src`).
+pub(super) fn check(doc: raw::RegistryDoc, file: &str, src: &str) -> Checked<Registry> {
     let mut v = Validator {
         out: Collector::new(file, src),
         edges: BTreeMap::new(),
