@@ -164,12 +164,17 @@ pub fn write_plan(
     out.write_all(security_text(plan).as_bytes())?;
     out.write_all(notices.as_bytes())?;
     out.write_all(b"iw will make these changes:\n\n")?;
-    for c in &plan.changes {
-        let block = match c {
-            Change::File(f) => file_block(f, show_diff),
-            Change::Session(sc) => session_block(sc, show_diff),
-        };
-        out.write_all(block.as_bytes())?;
+    // A large plan's blocks (diffs, mostly) are made on every core, a wave at a time, so that
+    // only one wave's text is held.
+    for wave in plan.changes.chunks(256) {
+        let blocks =
+            crate::project::map_in_order(wave, crate::project::PARALLEL_FROM, |c| match c {
+                Change::File(f) => file_block(f, show_diff),
+                Change::Session(sc) => session_block(sc, show_diff),
+            });
+        for block in blocks {
+            out.write_all(block.as_bytes())?;
+        }
     }
     if !show_diff {
         out.write_all(b"\n")?;
