@@ -12,6 +12,7 @@ pub mod launch;
 mod settings;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::support::diag::did_you_mean;
@@ -245,16 +246,17 @@ pub fn permissions<'a>(
         .filter(|t| !given(t))
         .map(str::to_string)
         .collect();
-    // Each rule once, in first-seen order.
+    // Each rule once, in first-seen order: the same glob gives the same rule.
     let prefix = rule_prefix(root);
-    let mut seen: std::collections::HashSet<String> = deny.iter().cloned().collect();
-    let rules = no_write
-        .into_iter()
-        .map(|p| format!("Edit({prefix}{p})"))
-        .chain(no_read.into_iter().map(|p| format!("Read({prefix}{p})")));
-    for rule in rules {
-        if seen.insert(rule.clone()) {
-            deny.push(rule);
+    let (mut write_seen, mut read_seen) = (HashSet::new(), HashSet::new());
+    for p in no_write {
+        if write_seen.insert(p) {
+            deny.push(format!("Edit({prefix}{p})"));
+        }
+    }
+    for p in no_read {
+        if read_seen.insert(p) {
+            deny.push(format!("Read({prefix}{p})"));
         }
     }
     Permissions { allow, deny }
