@@ -70,6 +70,10 @@ pub struct Project {
     pub registry: Registry,
     /// SHA-256 of the registry file.
     pub registry_sha256: String,
+    /// The registry file's identity on disk as it was read ([`fsutil::fingerprint`]), when its
+    /// last change was long enough before (a second) that no later edit can share its time
+    /// stamps: the stat cache may then vouch for its hash ([`crate::reconcile::stat_cache`]).
+    pub registry_identity: Option<String>,
     /// The templates in use.
     pub templates: Templates,
     /// Rendering context (paths of the root and the iw binary).
@@ -80,6 +84,18 @@ pub struct Project {
     pub sessions_sha256: Option<String>,
     /// Warnings found while loading.
     pub warnings: Vec<Diagnostic>,
+}
+
+/// The [`fsutil::fingerprint`] of a file just read (`meta`, taken before the read), if it last
+/// changed more than a second before now: an edit after the read then changes its time stamps,
+/// however coarse the file system's clock.
+fn settled_identity(meta: &std::fs::Metadata) -> Option<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let changed = u128::try_from(fsutil::ctime_ns(meta)).ok()?;
+    (changed + 1_000_000_000 < now).then(|| fsutil::fingerprint(meta))
 }
 
 /// Resolves `-C DIR` to an absolute, canonical path. Without `-C`: `$IW_ROOT` (set in every
@@ -223,7 +239,7 @@ impl Project {
     /// Every problem found in either is reported.
     pub fn load(root: &Path) -> Result<Project> {
         let reg_path = root.join(REGISTRY_PATH);
-        let Some(src) = fsutil::read_optional(&reg_path)? else {
+        let Some((src, meta)) = fsutil::read_optional_meta(&reg_path)? else {
             return Err(Error::with_help(
                 format!("no registry at {}", reg_path.display()),
                 "create agents/registry.yaml (see examples/pilot), or point iw at the project \
@@ -231,6 +247,7 @@ impl Project {
             ));
         };
         let registry_sha256 = fsutil::sha256_hex(&src);
+        let registry_identity = settled_identity(&meta);
         let mut diags = Vec::new();
         let registry = read_registry(root, src, &mut diags);
         let templates = checked(Templates::load(root), &mut diags);
@@ -245,6 +262,7 @@ impl Project {
                     root: root.to_path_buf(),
                     registry,
                     registry_sha256,
+                    registry_identity,
                     templates,
                     ctx: Context::new(root.to_path_buf()),
                     sessions,

@@ -19,11 +19,22 @@ use std::path::Path;
 
 use crate::model::templates::BUILTIN_TEMPLATES;
 use crate::reconcile::lock::{FileEntry, Inputs, LockFile, TemplateInput};
+use crate::reconcile::stat_cache::Entries;
 use crate::support::fsutil;
 
-/// The key for the inputs on disk under `root`, or `None` when something cannot be read.
-pub fn key_from_disk(root: &Path) -> Option<String> {
-    let registry = fsutil::read_regular(&root.join(crate::project::REGISTRY_PATH)).ok()?;
+/// The key for the inputs on disk under `root`, or `None` when something cannot be read. The
+/// registry's hash is the one `cache` records for it where the cache vouches for it, else it is
+/// read and hashed.
+pub fn key_from_disk(root: &Path, cache: &Entries) -> Option<String> {
+    let path = crate::project::REGISTRY_PATH;
+    let recorded = fsutil::fingerprints_in(root, &[path])
+        .pop()
+        .flatten()
+        .and_then(|(identity, ctime)| cache.known(path, &identity, ctime).map(str::to_string));
+    let registry = match recorded {
+        Some(sha256) => sha256,
+        None => fsutil::sha256_hex(&fsutil::read_regular(&root.join(path)).ok()?),
+    };
     let sessions = match fsutil::read_regular(&root.join(crate::model::sessions::SESSIONS_PATH)) {
         Ok(bytes) => Some(fsutil::sha256_hex(&bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -31,7 +42,7 @@ pub fn key_from_disk(root: &Path) -> Option<String> {
     };
     // What `Project::inputs` records for a loaded project, read straight from disk.
     let mut inputs = Inputs {
-        registry: fsutil::sha256_hex(&registry),
+        registry,
         templates: Default::default(),
         sessions,
     };
@@ -124,7 +135,10 @@ pub fn unchanged(root: &Path, lock: &LockFile) -> bool {
                 Answer::Thread(scope.spawn(move || sessions_unchanged(root, s, asked)))
             }
         });
-        let here = key_from_disk(root).as_ref() == Some(recorded) && files_unchanged(root, lock);
+        let cache = super::stat_cache::read(root);
+        let cache = cache.entries();
+        let here = key_from_disk(root, &cache).as_ref() == Some(recorded)
+            && files_unchanged(root, lock, &cache);
         // Unanswered questions are dropped with their connections: the server only sees its
         // client leave.
         here && match sessions {
@@ -164,9 +178,7 @@ fn no_stale_sockets(lock: &LockFile) -> bool {
 /// Every locked file has the content iw wrote: by its identity on disk where the stat cache
 /// vouches for it ([`super::stat_cache`]), else read and hashed. In chunks on every core for
 /// large teams, each file looked up from the open root.
-fn files_unchanged(root: &Path, lock: &LockFile) -> bool {
-    let cache = super::stat_cache::read(root);
-    let cache = cache.entries();
+fn files_unchanged(root: &Path, lock: &LockFile, cache: &Entries) -> bool {
     let entries: Vec<(&String, &FileEntry)> = lock.files.iter().collect();
     let chunks: Vec<&[(&String, &FileEntry)]> = entries.chunks(256).collect();
     let ok = crate::project::map_in_order(&chunks, 4, |chunk| {

@@ -7,7 +7,8 @@
 //! content", so one that is stale, missing or garbled just sends the file to be read and hashed.
 //! A file whose change time is not older than the cache itself is "racily clean" (it may have
 //! changed again within the same clock tick) and is always read. Unlike the lockfile, the cache
-//! is not deterministic, which is why it is a file of its own.
+//! is not deterministic, which is why it is a file of its own. It also records the registry's
+//! hash, so that a no-op plan need not read a large registry to compute its key.
 
 use std::path::Path;
 
@@ -71,6 +72,16 @@ impl Entries<'_> {
                 .rows
                 .binary_search_by(|r| r.0.cmp(path))
                 .is_ok_and(|i| self.rows[i].1 == identity && self.rows[i].2 == sha256)
+    }
+
+    /// The content hash recorded for `path` if it is seen now with `identity` and change time
+    /// `ctime_ns`, as [`Entries::vouches`] judges.
+    pub fn known(&self, path: &str, identity: &str, ctime_ns: i128) -> Option<&str> {
+        if ctime_ns >= self.written_ns {
+            return None;
+        }
+        let i = self.rows.binary_search_by(|r| r.0.cmp(path)).ok()?;
+        (self.rows[i].1 == identity).then_some(self.rows[i].2)
     }
 
     /// True when the cache has no entry.

@@ -327,3 +327,48 @@ fn a_server_asked_through_its_socket_answers_what_its_client_prints() {
     assert_eq!(srv.sessions().len(), 4);
     assert_eq!(ask(&srv.socket, &["list-sessions", "-F", format]), direct);
 }
+
+/// A registry that last changed more than a second before an apply is vouched for by the stat
+/// cache (a no-op plan need not read it); an edit afterwards, of the same size and with its old
+/// modification time put back, is still noticed: its change time moved, also when the cache
+/// is newer than the edit.
+#[test]
+fn the_stat_cache_vouches_for_a_settled_registry_and_an_edit_is_still_seen() {
+    let p = TempProject::with_registry(SMALL);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    p.apply();
+    let cache = p.read("state/iw.stat");
+    assert!(
+        cache.lines().any(|l| l.ends_with("\tagents/registry.yaml")),
+        "{cache}"
+    );
+    assert_eq!(p.plan_json(&[])["noop_from_lock"], true);
+
+    let path = p.path().join("agents/registry.yaml");
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let text = p.read("agents/registry.yaml");
+    let edited = text.replacen("Leads the work", "Leads the team", 1);
+    assert_ne!(edited, text);
+    assert_eq!(edited.len(), text.len());
+    p.write("agents/registry.yaml", &edited);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(before)
+        .unwrap();
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["noop_from_lock"], false, "{plan:#}");
+    // As if the edit had been made while that apply ran, before it wrote the cache: the cache
+    // is newer than the edit, and only the registry's identity tells.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+    std::fs::File::options()
+        .write(true)
+        .open(p.path().join("state/iw.stat"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["noop_from_lock"], false, "{plan:#}");
+    assert!(!plan["changes"].as_array().unwrap().is_empty(), "{plan:#}");
+}

@@ -145,7 +145,7 @@ pub fn apply_on(
     hosts::finish(plan, links, &mut lock, sessions_ok, &failed_hosts);
     failure = hosts_failure(failed_hosts, failure.take());
     finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
-    write_stat_cache(root, &lock, &identities);
+    write_stat_cache(project, &lock, &identities);
     // A failure before anything was done leaves the lockfile as it was, byte for byte.
     let nothing_done = failure.is_some() && report.applied.is_empty();
     if plan.lock.as_ref() != Some(&lock) && !nothing_done {
@@ -360,24 +360,29 @@ fn finish_lock(project: &Project, plan: &Plan, lock: &mut LockFile, sessions_ok:
         .collect();
 }
 
-/// After a complete apply, the stat cache vouches for every file whose identity iw knows, for
-/// the no-op fast path; otherwise there is none. Losing it only costs speed.
-fn write_stat_cache(
-    root: &std::path::Path,
-    lock: &LockFile,
-    identities: &BTreeMap<String, String>,
-) {
+/// After a complete apply, the stat cache vouches for every file whose identity iw knows, and
+/// for the registry's hash, for the no-op fast path; otherwise there is none. Losing it only
+/// costs speed.
+fn write_stat_cache(project: &Project, lock: &LockFile, identities: &BTreeMap<String, String>) {
     use crate::reconcile::stat_cache::{self, Known};
+    let root = &project.root;
     if lock.noop.is_none() {
         stat_cache::remove(root);
         return;
     }
-    let entries = lock.files.iter().filter_map(|(path, e)| {
+    let files = lock.files.iter().filter_map(|(path, e)| {
         let identity = identities.get(path)?.clone();
         let sha256 = e.sha256.clone();
         Some((path.as_str(), Known { identity, sha256 }))
     });
-    if stat_cache::write(root, entries).is_err() {
+    let registry = project.registry_identity.as_ref().map(|identity| {
+        let known = Known {
+            identity: identity.clone(),
+            sha256: project.registry_sha256.clone(),
+        };
+        (crate::project::REGISTRY_PATH, known)
+    });
+    if stat_cache::write(root, files.chain(registry)).is_err() {
         stat_cache::remove(root);
     }
 }
