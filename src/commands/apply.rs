@@ -40,9 +40,21 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     if opts.no_wait {
         plan.ready_timeout = Duration::ZERO;
     }
+    // Each step's line as it is done. Written files come in bursts of thousands with nothing to
+    // wait for between them: their lines are buffered (a write per burst instead of per line),
+    // except on a terminal, and the buffer is emptied at each session step, which may be followed
+    // by a wait.
+    let terminal = std::io::stdout().is_terminal();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let report = apply::apply_on(&project, &plan, &crate::tmux::System, &links, |a| {
-        println!("{}", views::applied_line(a))
-    })?;
+        let _ = writeln!(out, "{}", views::applied_line(a));
+        if terminal || a.is_session() {
+            let _ = out.flush();
+        }
+    });
+    let _ = out.flush();
+    drop(out);
+    let report = report?;
     if !plan.unreachable.is_empty() {
         let hosts: Vec<&str> = plan.unreachable.iter().map(|u| u.host.as_str()).collect();
         return Err(Error::with_help(

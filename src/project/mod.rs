@@ -15,29 +15,11 @@ use crate::model::templates::{Origin, Templates};
 use crate::support::diag::Diagnostic;
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
+use crate::support::parallel::{PARALLEL_FROM, map_in_order};
 use render::{Context, RenderedFile};
 
 /// The registry's path relative to the project root.
 pub const REGISTRY_PATH: &str = "agents/registry.yaml";
-/// From this many agents (or files) on, rendering and reading run on every core (rayon); below
-/// it, starting threads costs more than it saves.
-pub const PARALLEL_FROM: usize = 64;
-
-/// `f` over `items`, in order: on every core (rayon) from `parallel_from` items on, else on this
-/// thread (no thread pool is started for small teams or in the hook).
-pub fn map_in_order<T: Sync, R: Send>(
-    items: &[T],
-    parallel_from: usize,
-    f: impl Fn(&T) -> R + Sync + Send,
-) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < parallel_from {
-        items.iter().map(f).collect()
-    } else {
-        items.par_iter().map(f).collect()
-    }
-}
-
 /// Hashes of what the generated files are made from, as the lockfile records them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -181,7 +181,7 @@ fn no_stale_sockets(lock: &LockFile) -> bool {
 fn files_unchanged(root: &Path, lock: &LockFile, cache: &Entries) -> bool {
     let entries: Vec<(&String, &FileEntry)> = lock.files.iter().collect();
     let chunks: Vec<&[(&String, &FileEntry)]> = entries.chunks(256).collect();
-    let ok = crate::project::map_in_order(&chunks, 4, |chunk| {
+    let ok = crate::support::parallel::map_in_order(&chunks, 4, |chunk| {
         let paths: Vec<&str> = chunk.iter().map(|(p, _)| p.as_str()).collect();
         let seen = fsutil::fingerprints_in(root, &paths);
         chunk.iter().zip(seen).all(|((path, entry), seen)| {

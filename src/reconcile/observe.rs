@@ -106,8 +106,11 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
                 read => (false, read.map(|(bytes, _)| bytes), stat),
             })
         };
-    let files =
-        crate::project::map_in_order(&desired.files, crate::project::PARALLEL_FROM * 4, read);
+    let files = crate::support::parallel::map_in_order(
+        &desired.files,
+        crate::support::parallel::PARALLEL_FROM * 4,
+        read,
+    );
     for (f, read) in desired.files.iter().zip(files) {
         let (same, bytes, stat) = read?;
         if let Some(stat) = stat {

@@ -1,5 +1,26 @@
-//! One thread per item, for work that waits (ssh round trips to several hosts): results in the
-//! items' order, `None` for an item whose thread panicked (each caller says what failed).
+//! Work on several items at once, results in the items' order: [`each`], one thread per item,
+//! for work that waits (ssh round trips to several hosts), `None` for an item whose thread
+//! panicked (each caller says what failed); [`map_in_order`], on every core (rayon) for work
+//! that computes or does local I/O, from enough items to be worth it.
+
+/// From this many agents (or files) on, rendering and reading run on every core (rayon); below
+/// it, starting threads costs more than it saves.
+pub const PARALLEL_FROM: usize = 64;
+
+/// `f` over `items`, in order: on every core (rayon) from `parallel_from` items on, else on this
+/// thread (no thread pool is started for small teams or in the hook).
+pub fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    parallel_from: usize,
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < parallel_from {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
 
 /// Runs `f` on every item of `items` at once, each in a thread of its own, and returns the
 /// results in the items' order (`None` where `f` panicked).

@@ -26,7 +26,16 @@ fn action_style(a: Action) -> Style {
 
 /// Indents a unified diff and colours its lines.
 fn render_diff(diff: &str, indent: &str) -> String {
-    let mut out = String::new();
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(diff.len() + diff.len() / 16);
+    if !console::colors_enabled() {
+        for line in diff.lines() {
+            out.push_str(indent);
+            out.push_str(line);
+            out.push('\n');
+        }
+        return out;
+    }
     for line in diff.lines() {
         let style = if line.starts_with("+++") || line.starts_with("---") {
             Style::new().bold()
@@ -39,9 +48,7 @@ fn render_diff(diff: &str, indent: &str) -> String {
         } else {
             Style::new()
         };
-        out.push_str(indent);
-        out.push_str(&style.apply_to(line).to_string());
-        out.push('\n');
+        let _ = writeln!(out, "{indent}{}", style.apply_to(line));
     }
     out
 }
@@ -167,11 +174,14 @@ pub fn write_plan(
     // A large plan's blocks (diffs, mostly) are made on every core, a wave at a time, so that
     // only one wave's text is held.
     for wave in plan.changes.chunks(256) {
-        let blocks =
-            crate::project::map_in_order(wave, crate::project::PARALLEL_FROM, |c| match c {
+        let blocks = crate::support::parallel::map_in_order(
+            wave,
+            crate::support::parallel::PARALLEL_FROM,
+            |c| match c {
                 Change::File(f) => file_block(f, show_diff),
                 Change::Session(sc) => session_block(sc, show_diff),
-            });
+            },
+        );
         for block in blocks {
             out.write_all(block.as_bytes())?;
         }

@@ -29,7 +29,7 @@ pub fn parse(src: &str, parts: usize) -> Option<RegistryDoc> {
 /// `src` parsed in parts cut at `cuts` (byte offset, line number), each an entry's start.
 fn parse_cut(src: &str, cuts: &[(usize, usize)]) -> Option<RegistryDoc> {
     let texts = part_texts(src, cuts);
-    let docs: Vec<Option<RegistryDoc>> = crate::project::map_in_order(&texts, 2, |t| {
+    let docs: Vec<Option<RegistryDoc>> = crate::support::parallel::map_in_order(&texts, 2, |t| {
         serde_saphyr::from_str_with_options(t.as_ref(), crate::model::yaml::options()).ok()
     });
     let mut docs = docs

@@ -55,9 +55,11 @@ pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
     if backups {
         dirs.push(BACKUPS_DIR);
     }
-    let checked = crate::project::map_in_order(&dirs, crate::project::PARALLEL_FROM, |d| {
-        fsutil::check_real_dirs(root, Path::new(d))
-    });
+    let checked = crate::support::parallel::map_in_order(
+        &dirs,
+        crate::support::parallel::PARALLEL_FROM,
+        |d| fsutil::check_real_dirs(root, Path::new(d)),
+    );
     checked.into_iter().collect()
 }
 
@@ -100,7 +102,7 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
         }
         dirs.push(d);
     }
-    crate::project::map_in_order(&dirs, crate::project::PARALLEL_FROM, |dir| {
+    crate::support::parallel::map_in_order(&dirs, crate::support::parallel::PARALLEL_FROM, |dir| {
         remove_temp_files_in(root, dir)
     });
 }

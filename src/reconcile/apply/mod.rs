@@ -40,6 +40,14 @@ pub struct Applied {
     pub output: Vec<String>,
 }
 
+impl Applied {
+    /// True for a change to a session (whose step may be followed by a wait: for the session to
+    /// be ready, say); false for a file's.
+    pub fn is_session(&self) -> bool {
+        self.resource.starts_with("session ")
+    }
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -235,7 +243,7 @@ fn apply_files(
             _ => None, // another host's: written by `hosts`
         })
         .collect();
-    let one_by_one = abort_after.is_some() || local.len() < crate::project::PARALLEL_FROM;
+    let one_by_one = abort_after.is_some() || local.len() < crate::support::parallel::PARALLEL_FROM;
     let units = files::units(&local, one_by_one);
     let wave = if one_by_one { 1 } else { files::WAVE };
     let mut failure = None;
@@ -243,8 +251,9 @@ fn apply_files(
         if abort_after == Some(report.applied.len()) {
             std::process::abort();
         }
-        let done =
-            crate::project::map_in_order(units, 2, |unit| files::apply_unit(root, unit, &backups));
+        let done = crate::support::parallel::map_in_order(units, 2, |unit| {
+            files::apply_unit(root, unit, &backups)
+        });
         // A unit's results stop at its first failure.
         for (unit, results) in units.iter().zip(done) {
             for (f, result) in unit.iter().zip(results) {
@@ -722,7 +731,7 @@ mod parallel_tests {
         std::fs::write(root.join("agents/a-17/.claude"), "in the way").unwrap();
         let p = Project::load(&root).unwrap();
         let plan = crate::reconcile::compute(&p, None, &Default::default()).unwrap();
-        assert!(plan.changes.len() >= crate::project::PARALLEL_FROM);
+        assert!(plan.changes.len() >= crate::support::parallel::PARALLEL_FROM);
         let mut steps = Vec::new();
         let err = apply(&p, &plan, |a| steps.push(a.resource.clone())).unwrap_err();
         assert!(err.to_string().contains("a-17/.claude"), "{err}");
