@@ -70,6 +70,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
     } else if report.lock_written {
         println!("Lockfile {} updated.", crate::reconcile::lock::LOCK_PATH);
     }
+    crate::support::exit::keep_until_exit((project, plan, report));
     Ok(Exit::Success)
 }
 

@@ -46,6 +46,13 @@ impl Exit {
     }
 }
 
+/// Keeps `value` until the process exits, instead of freeing it: for what a command holds to its
+/// end (a large project and its plan are about a million allocations at 10 000 agents, ~0.1 s to
+/// free one by one), when iw exits right after and the system takes the memory back whole.
+pub fn keep_until_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
