@@ -243,15 +243,21 @@ fn apply_files(
             _ => None, // another host's: written by `hosts`
         })
         .collect();
-    let one_by_one = abort_after.is_some() || local.len() < crate::support::parallel::PARALLEL_FROM;
+    // The crash-safety tests count changes one by one; a small plan is written on this thread.
+    let one_by_one = abort_after.is_some();
+    let parallel = !one_by_one && local.len() >= crate::support::parallel::PARALLEL_FROM;
     let units = files::units(&local, one_by_one);
-    let wave = if one_by_one { 1 } else { files::WAVE };
+    let (wave, parallel_from) = match (one_by_one, parallel) {
+        (true, _) => (1, usize::MAX),
+        (false, true) => (files::WAVE, 2),
+        (false, false) => (units.len().max(1), usize::MAX),
+    };
     let mut failure = None;
     for units in units.chunks(wave) {
         if abort_after == Some(report.applied.len()) {
             std::process::abort();
         }
-        let done = crate::support::parallel::map_in_order(units, 2, |unit| {
+        let done = crate::support::parallel::map_in_order(units, parallel_from, |unit| {
             files::apply_unit(root, unit, &backups)
         });
         // A unit's results stop at its first failure.
