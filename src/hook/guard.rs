@@ -91,7 +91,8 @@ unsafe impl GlobalAlloc for CountingAlloc {
 pub fn arm(memory: usize, time: Duration, exit_code: i32) {
     EXIT_CODE.store(exit_code, Ordering::Relaxed);
     // SAFETY: the handler only calls async-signal-safe functions (write, _exit). SA_ONSTACK runs
-    // it on the alternate stack std sets up for the main thread, so a stack overflow reaches it.
+    // it on the alternate stack std sets up for the main thread (iw-hook, which starts without
+    // std's start-up, sets one up itself), so a stack overflow reaches it.
     unsafe {
         for signal in [
             libc::SIGABRT,

@@ -1132,3 +1132,52 @@ fn iw_hook_takes_only_the_command_iw_writes_and_blocks_anything_else() {
         );
     }
 }
+
+/// iw-hook starts without the standard library's start-up (src/hook_main.rs) and does what of it
+/// the hook relies on itself: started with its standard descriptors closed, it still decides
+/// (exit 2 for a denied Write, with the decision logged once), and an allowed call exits 0.
+#[test]
+fn iw_hook_decides_with_its_standard_descriptors_closed() {
+    let p = team();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hook.log");
+    let input = dir.path().join("call.json");
+    let bin = assert_cmd::cargo::cargo_bin!("iw-hook");
+    let decide = |path: &str, closed: &str| -> i32 {
+        let c = call(
+            &p,
+            "worker",
+            "Write",
+            json!({"file_path": path, "content": "x"}),
+        );
+        std::fs::write(&input, c.to_string()).unwrap();
+        let script = format!("exec \"$0\" \"$@\" < \"$IN\" {closed}");
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .arg(bin)
+            .arg("-C")
+            .arg(p.path())
+            .args(["hook", "pre-tool-use", "--agent", "worker"])
+            .env("IN", &input)
+            .env("IW_HOOK_LOG", &log)
+            .status()
+            .unwrap()
+            .code()
+            .unwrap_or(-1)
+    };
+    let denied = p.path().join("tests/a.py");
+    let allowed = p.path().join("src/a.py");
+    assert_eq!(decide(denied.to_str().unwrap(), ">&- 2>&-"), 2);
+    assert_eq!(decide(allowed.to_str().unwrap(), ">&- 2>&-"), 0);
+    assert_eq!(decide(denied.to_str().unwrap(), "2>&-"), 2);
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["deny", "allow", "deny"], "{lines:?}");
+}
