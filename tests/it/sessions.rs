@@ -323,8 +323,9 @@ fn unmanaged_sessions_and_other_projects_are_left_alone() {
 #[test]
 fn a_command_that_exits_at_once_fails_apply_with_its_output() {
     // Under load, Linux can end a pty (EIO to tmux) before its last output reached it, and tmux
-    // then shows a dead pane that printed nothing (seen once in ~5 whole runs of the suite on 2
-    // cores): iw says exactly that. The output must be there in one of three fresh tries.
+    // then shows a dead pane that printed nothing, or only part of it (seen about once in five
+    // whole runs of the suite on 2 cores): iw shows what tmux has. The whole output must be there
+    // in one of three fresh tries.
     // The server lives to the end of the test (its session is looked at below).
     let (_srv, p, out) = (0..3)
         .map(|_| {
@@ -340,7 +341,10 @@ fn a_command_that_exits_at_once_fails_apply_with_its_output() {
                 .unwrap();
             (srv, p, out)
         })
-        .find(|(_, _, out)| !String::from_utf8_lossy(&out.stderr).contains("printed nothing"))
+        .find(|(_, _, out)| {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            stderr.contains("| starting") && stderr.contains("| no API key")
+        })
         .expect("the command's output in one of three tries");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
