@@ -67,15 +67,11 @@ impl Entries<'_> {
     /// True when `path`, seen now with `identity` and change time `ctime_ns`, still has the
     /// content whose hash is `sha256`.
     pub fn vouches(&self, path: &str, identity: &str, ctime_ns: i128, sha256: &str) -> bool {
-        ctime_ns < self.written_ns
-            && self
-                .rows
-                .binary_search_by(|r| r.0.cmp(path))
-                .is_ok_and(|i| self.rows[i].1 == identity && self.rows[i].2 == sha256)
+        self.known(path, identity, ctime_ns) == Some(sha256)
     }
 
-    /// The content hash recorded for `path` if it is seen now with `identity` and change time
-    /// `ctime_ns`, as [`Entries::vouches`] judges.
+    /// The content hash recorded for `path`, if the entry vouches for it: `path` is seen now
+    /// with the recorded `identity`, and its change time `ctime_ns` is older than the cache.
     pub fn known(&self, path: &str, identity: &str, ctime_ns: i128) -> Option<&str> {
         if ctime_ns >= self.written_ns {
             return None;
