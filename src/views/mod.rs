@@ -27,28 +27,27 @@ fn action_style(a: Action) -> Style {
 /// Indents a unified diff and colours its lines.
 fn render_diff(diff: &str, indent: &str) -> String {
     use std::fmt::Write as _;
+    let colours = console::colors_enabled();
     let mut out = String::with_capacity(diff.len() + diff.len() / 16);
-    if !console::colors_enabled() {
-        for line in diff.lines() {
-            out.push_str(indent);
-            out.push_str(line);
-            out.push('\n');
-        }
-        return out;
-    }
     for line in diff.lines() {
-        let style = if line.starts_with("+++") || line.starts_with("---") {
-            Style::new().bold()
-        } else if line.starts_with('+') {
-            Style::new().green()
-        } else if line.starts_with('-') {
-            Style::new().red()
-        } else if line.starts_with("@@") {
-            Style::new().cyan()
+        out.push_str(indent);
+        if colours {
+            let style = if line.starts_with("+++") || line.starts_with("---") {
+                Style::new().bold()
+            } else if line.starts_with('+') {
+                Style::new().green()
+            } else if line.starts_with('-') {
+                Style::new().red()
+            } else if line.starts_with("@@") {
+                Style::new().cyan()
+            } else {
+                Style::new()
+            };
+            let _ = write!(out, "{}", style.apply_to(line));
         } else {
-            Style::new()
-        };
-        let _ = writeln!(out, "{indent}{}", style.apply_to(line));
+            out.push_str(line);
+        }
+        out.push('\n');
     }
     out
 }
