@@ -133,26 +133,21 @@ pub(super) const WAVE: usize = 256;
 /// at the same time: one per agent directory `agents/<name>`, whose changes are made in order,
 /// so that deleting a file (and the directories it leaves empty) never races writing another in
 /// the same place. `one_by_one`: a unit per change.
-pub(super) fn units<'a>(changes: &[&'a FileChange], one_by_one: bool) -> Vec<Vec<&'a FileChange>> {
-    let key = |f: &FileChange| -> String {
-        Path::new(&f.path)
-            .components()
-            .take(2)
-            .collect::<PathBuf>()
-            .to_string_lossy()
-            .into_owned()
-    };
-    let mut out: Vec<Vec<&FileChange>> = Vec::new();
-    let mut last = None;
-    for &f in changes {
-        let k = key(f);
-        match out.last_mut() {
-            Some(unit) if !one_by_one && last.as_ref() == Some(&k) => unit.push(f),
-            _ => out.push(vec![f]),
-        }
-        last = Some(k);
+pub(super) fn units<'a, 'b>(
+    changes: &'b [&'a FileChange],
+    one_by_one: bool,
+) -> Vec<&'b [&'a FileChange]> {
+    changes
+        .chunk_by(|a, b| !one_by_one && agent_dir(&a.path) == agent_dir(&b.path))
+        .collect()
+}
+
+/// The first two parts of a path relative to the root: `agents/<name>` for an agent's file.
+fn agent_dir(path: &str) -> &str {
+    match path.match_indices('/').nth(1) {
+        Some((i, _)) => &path[..i],
+        None => path,
     }
-    out
 }
 
 /// Makes the changes of one unit in order, up to and including the first that fails.
