@@ -81,47 +81,36 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
             Change::File(f) => Some(f.path.as_str()),
             Change::Session(_) => None,
         }));
-    let mut dirs: Vec<PathBuf> =
-        distinct(files.map(parent).chain([crate::reconcile::lock::STATE_DIR]))
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
+    let dirs = distinct(files.map(parent).chain([crate::reconcile::lock::STATE_DIR]));
+    crate::support::parallel::map_in_order(&dirs, crate::support::parallel::PARALLEL_FROM, |dir| {
+        remove_temp_files_in(root, Path::new(dir));
+    });
     // Backups: a tree of any depth, walked without following links.
     let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
     while let Some(d) = pending.pop() {
-        if fsutil::check_real_dirs(root, &d).is_err() {
-            continue;
-        }
-        let Ok(entries) = std::fs::read_dir(root.join(&d)) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(d.join(e.file_name()));
-            }
-        }
-        dirs.push(d);
+        pending.extend(remove_temp_files_in(root, &d));
     }
-    crate::support::parallel::map_in_order(&dirs, crate::support::parallel::PARALLEL_FROM, |dir| {
-        remove_temp_files_in(root, dir)
-    });
 }
 
-/// Removes the `.iw-tmp-*` files in `dir` (relative to `root`), unless it goes through a link.
-fn remove_temp_files_in(root: &Path, dir: &Path) {
+/// Removes the `.iw-tmp-*` files in `dir` (relative to `root`), unless it goes through a link;
+/// returns its subdirectories.
+fn remove_temp_files_in(root: &Path, dir: &Path) -> Vec<PathBuf> {
     if fsutil::check_real_dirs(root, dir).is_err() {
-        return;
+        return Vec::new();
     }
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-        return;
+        return Vec::new();
     };
+    let mut subdirs = Vec::new();
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            && e.file_type().is_ok_and(|t| t.is_file())
-        {
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            subdirs.push(dir.join(e.file_name()));
+        } else if t.is_file() && e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             let _ = std::fs::remove_file(e.path());
         }
     }
+    subdirs
 }
 
 /// How many agent directories a wave of a large apply writes on every core before it checks for
