@@ -301,6 +301,7 @@ impl Project {
             iw_bin,
             build_timestamp: self.ctx.build_timestamp.clone(),
             policy: Default::default(),
+            references: Default::default(),
         }
     }
 

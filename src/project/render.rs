@@ -9,6 +9,7 @@ use crate::model::pattern::AccessPattern;
 use crate::model::registry::{Agent, HookFailure, Registry};
 use crate::model::templates::{Template, Templates, Values, Var};
 use crate::support::diag::Diagnostic;
+use crate::support::packed::Packed;
 
 /// What rendering needs besides the registry: where things are.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct Context {
     pub build_timestamp: String,
     /// What every agent's policy shares, computed on first use (a context serves one registry).
     pub policy: std::sync::OnceLock<crate::policy::Shared>,
+    /// What each kind of generated file is compressed against (the first of its kind rendered).
+    pub references: crate::support::packed::References,
 }
 
 /// `iw-hook` beside `iw_bin` if it is an executable file there, else `iw_bin`.
@@ -56,6 +59,7 @@ impl Context {
             iw_bin,
             build_timestamp: humantime::format_rfc3339_seconds(t).to_string(),
             policy: Default::default(),
+            references: Default::default(),
         }
     }
 }
@@ -67,21 +71,27 @@ pub struct RenderedFile {
     pub path: String,
     /// The agent it belongs to.
     pub agent: String,
-    /// Its content, shared from here on (the plan and apply hold this one copy).
-    pub content: std::sync::Arc<str>,
+    /// Its content, compressed and shared from here on (the plan and apply hold this one copy).
+    pub content: Packed,
     /// The SHA-256 (hex) of the content.
     pub sha256: String,
 }
 
 impl RenderedFile {
-    /// A file of `agent` at `path`, hashed here: on the rendering thread, which for a large
-    /// team is one of several, and where its one shared copy is made.
-    fn new(path: String, agent: &str, content: String) -> RenderedFile {
+    /// A file of `agent` at `path`, the `kind`-th of the `kinds` files each agent has, hashed
+    /// and packed here: on the rendering thread, which for a large team is one of several.
+    fn new(
+        path: String,
+        agent: &str,
+        content: &str,
+        (kind, kinds): (usize, usize),
+        ctx: &Context,
+    ) -> RenderedFile {
         RenderedFile {
             sha256: crate::support::fsutil::sha256_hex(content.as_bytes()),
             path,
             agent: agent.to_string(),
-            content: content.into(),
+            content: ctx.references.pack(kinds, kind, content),
         }
     }
 }
@@ -205,7 +215,8 @@ pub fn agent_files(
     let values = values(registry, agent, ctx);
     let mut files = Vec::with_capacity(templates.list.len());
     let mut errors = Vec::new();
-    for t in &templates.list {
+    let kinds = templates.list.len() + 1;
+    for (kind, t) in templates.list.iter().enumerate() {
         let mut content = t.expand(&values);
         if t.json {
             content = canonical_json(t, content, &values, agent, &mut errors);
@@ -213,19 +224,24 @@ pub fn agent_files(
         files.push(RenderedFile::new(
             format!("agents/{}/.claude/{}", agent.name, t.output),
             &agent.name,
-            content,
+            &content,
+            (kind, kinds),
+            ctx,
         ));
     }
     // The compiled policy the hook enforces, tracked by the lockfile like every other file.
+    let policy = crate::policy::render_json(
+        ctx.policy
+            .get_or_init(|| crate::policy::Shared::new(registry)),
+        registry,
+        agent,
+    );
     files.push(RenderedFile::new(
         crate::policy::policy_path(&agent.name),
         &agent.name,
-        crate::policy::render_json(
-            ctx.policy
-                .get_or_init(|| crate::policy::Shared::new(registry)),
-            registry,
-            agent,
-        ),
+        &policy,
+        (kinds - 1, kinds),
+        ctx,
     ));
     if errors.is_empty() {
         Ok(files)
@@ -300,6 +316,7 @@ mod tests {
             hook_bin: "/bin/iw".into(),
             build_timestamp: "1970-01-01T00:00:00Z".into(),
             policy: Default::default(),
+            references: Default::default(),
         };
         (r, ctx)
     }
@@ -342,7 +359,7 @@ mod tests {
         };
         let files = agent_files(&templates, &r, &r.agents["a"], &ctx).unwrap();
         assert_eq!(files[0].path, "agents/a/.claude/settings.json");
-        let v: serde_json::Value = serde_json::from_str(&files[0].content).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&files[0].content.unpack()).unwrap();
         assert_eq!(v["model"], "opus");
         assert_eq!(v["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert_eq!(
@@ -355,7 +372,7 @@ mod tests {
                 .unwrap()
                 .contains(&"Edit(//p/tests/**)".into())
         );
-        assert!(files[1].content.contains("- `tests/**`"));
+        assert!(files[1].content.unpack().contains("- `tests/**`"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub struct DesiredContent {
     /// The agent it belongs to.
     pub agent: String,
     /// The content.
-    pub content: std::sync::Arc<str>,
+    pub content: crate::support::packed::Packed,
     /// SHA-256 of the content.
     pub sha256: String,
 }
@@ -315,9 +315,12 @@ pub fn file_changes(
         .iter()
         .filter_map(|f| {
             let disk = if observed.same.contains(&f.path) {
-                Some(f.content.as_bytes())
+                OnDisk::AsDesired
             } else {
-                observed.disk.get(&f.path).and_then(Option::as_deref)
+                match observed.disk.get(&f.path) {
+                    Some(Some(bytes)) => OnDisk::Bytes(bytes),
+                    _ => OnDisk::Missing,
+                }
             };
             let locked = lock
                 .and_then(|l| l.files.get(&f.path))
@@ -358,11 +361,22 @@ pub fn file_changes(
     out
 }
 
-/// The change for one desired file, given its content on disk and the hash the lockfile records
+/// A desired file on disk, as observed.
+#[derive(Debug, Clone, Copy)]
+pub enum OnDisk<'a> {
+    /// There is no such file.
+    Missing,
+    /// It holds the desired content (compared when it was read).
+    AsDesired,
+    /// It holds these bytes.
+    Bytes(&'a [u8]),
+}
+
+/// The change for one desired file, given what is on disk and the hash the lockfile records
 /// for it (the three-way comparison of the module's table); `replace`: `--replace` its agent.
 pub fn file_change(
     f: &DesiredContent,
-    disk: Option<&[u8]>,
+    disk: OnDisk<'_>,
     locked: Option<&str>,
     replace: bool,
 ) -> Option<FileChange> {
@@ -378,15 +392,22 @@ pub fn file_change(
         security: Vec::new(),
         host: None,
     };
-    let Some(bytes) = disk else {
-        return Some(change(
-            Action::Create,
-            locked.map(|_| Drift::DeletedOutsideIw),
-            false,
-            None,
-        ));
+    let desired;
+    let (bytes, same) = match disk {
+        OnDisk::Missing => {
+            return Some(change(
+                Action::Create,
+                locked.map(|_| Drift::DeletedOutsideIw),
+                false,
+                None,
+            ));
+        }
+        OnDisk::AsDesired => {
+            desired = f.content.unpack();
+            (desired.as_bytes(), true)
+        }
+        OnDisk::Bytes(bytes) => (bytes, f.content.is(bytes)),
     };
-    let same = bytes == f.content.as_bytes();
     if same && replace {
         return Some(change(Action::Replace, None, false, Some(bytes)));
     }
@@ -558,7 +579,8 @@ mod tests {
             ),
         ];
         for (disk, locked, replace, want_change) in table {
-            let got = file_change(&want, disk.map(str::as_bytes), locked.as_deref(), replace)
+            let seen = disk.map_or(OnDisk::Missing, |d| OnDisk::Bytes(d.as_bytes()));
+            let got = file_change(&want, seen, locked.as_deref(), replace)
                 .map(|c| (c.action, c.drift, c.backup));
             assert_eq!(
                 got, want_change,
@@ -567,12 +589,24 @@ mod tests {
         }
         // A policy that matches but is not recorded: the hook would refuse it.
         let policy = file("agents/a/.claude/iw-policy.json", "{}");
-        let c = file_change(&policy, Some(b"{}"), None, false).unwrap();
+        let c = file_change(&policy, OnDisk::Bytes(b"{}"), None, false).unwrap();
         assert_eq!(
             (c.action, c.drift),
             (Action::Update, Some(Drift::NotRecorded))
         );
-        assert!(file_change(&policy, Some(b"{}"), Some(&policy.sha256), false).is_none());
+        assert!(file_change(&policy, OnDisk::Bytes(b"{}"), Some(&policy.sha256), false).is_none());
+        // Observed as desired: the same decisions, and the desired text is what was on disk.
+        let c = file_change(&policy, OnDisk::AsDesired, None, false).unwrap();
+        assert_eq!(
+            (c.action, c.before.as_deref()),
+            (Action::Update, Some("{}"))
+        );
+        assert!(file_change(&policy, OnDisk::AsDesired, Some(&policy.sha256), false).is_none());
+        let c = file_change(&want, OnDisk::AsDesired, None, true).unwrap();
+        assert_eq!(
+            (c.action, c.before.as_deref()),
+            (Action::Replace, Some("new\n"))
+        );
     }
 
     #[test]

@@ -102,7 +102,7 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
             let read = fsutil::read_optional_meta(&root.join(&f.path))?;
             let stat = read.as_ref().map(|(_, meta)| fsutil::fingerprint(meta));
             Ok(match read {
-                Some((bytes, _)) if bytes == f.content.as_bytes() => (true, None, stat),
+                Some((bytes, _)) if f.content.is(&bytes) => (true, None, stat),
                 read => (false, read.map(|(bytes, _)| bytes), stat),
             })
         };
@@ -149,18 +149,16 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
 /// one can run: security drift is judged for changed files only ([`super::security`]), so
 /// unchanged files (nearly all of them) are not parsed.
 fn observe_hook_binaries(desired: &Desired, o: &mut Observed) {
-    let wanted: BTreeMap<&str, &str> = desired
+    let wanted: BTreeMap<&str, &crate::support::packed::Packed> = desired
         .files
         .iter()
-        .map(|f| (f.path.as_str(), &*f.content))
+        .map(|f| (f.path.as_str(), &f.content))
         .collect();
     let mut bins = Vec::new();
     for (path, bytes) in &o.disk {
         let Some(bytes) = bytes else { continue };
         if !path.ends_with("/settings.json")
-            || wanted
-                .get(path.as_str())
-                .is_some_and(|c| c.as_bytes() == bytes.as_slice())
+            || wanted.get(path.as_str()).is_some_and(|c| c.is(bytes))
         {
             continue;
         }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::model::sessions::{self, SessionSpec};
 use crate::reconcile::lock::LockFile;
 use crate::support::error::{Error, Result};
+use crate::support::packed::Packed;
 
 /// Which agents a plan covers (`--target` / `--exclude`).
 #[derive(Debug, Clone, Default)]
@@ -130,7 +131,7 @@ pub struct FileChange {
     /// writes or deletes, that the file is still what was planned over.
     pub before_sha256: Option<String>,
     /// The desired content (`None` for a delete).
-    pub after: Option<std::sync::Arc<str>>,
+    pub after: Option<crate::support::packed::Packed>,
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
     /// binary missing, permission rules dropped), one line each; empty if it does not.
     pub security: Vec<String>,
@@ -146,8 +147,9 @@ impl FileChange {
 
     /// The unified diff from `before` to `after`.
     pub fn diff(&self) -> String {
+        let after = self.after.as_ref().map(Packed::unpack);
         let old = self.before.as_deref().unwrap_or("");
-        let new = self.after.as_deref().unwrap_or("");
+        let new = after.as_deref().unwrap_or("");
         let a = if self.before.is_some() {
             format!("a/{}", self.path)
         } else {
@@ -158,7 +160,7 @@ impl FileChange {
         } else {
             "/dev/null".to_string()
         };
-        let whole = match (&self.before, &self.after) {
+        let whole = match (&self.before, &after) {
             (None, Some(text)) => whole_file_diff(&a, &b, text, '+'),
             (Some(text), None) => whole_file_diff(&a, &b, text, '-'),
             _ => None,
@@ -479,9 +481,10 @@ mod tests {
         } else {
             "/dev/null"
         };
+        let after = f.after.as_ref().map(Packed::unpack);
         similar::TextDiff::from_lines(
             f.before.as_deref().unwrap_or(""),
-            f.after.as_deref().unwrap_or(""),
+            after.as_deref().unwrap_or(""),
         )
         .unified_diff()
         .context_radius(3)

@@ -16,6 +16,7 @@ use crate::project::Project;
 use crate::reconcile::plan::{Change, Plan, Selection};
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
+use crate::support::packed::Packed;
 
 /// The saved-plan format this iw writes and reads.
 pub const SAVED_PLAN_VERSION: u32 = 1;
@@ -71,7 +72,7 @@ pub fn digest(plan: &Plan) -> Vec<String> {
                 f.action.symbol(),
                 f.display_path(),
                 sha_opt(f.before.as_deref()),
-                sha_opt(f.after.as_deref())
+                sha_opt(f.after.as_ref().map(Packed::unpack).as_deref())
             ),
             Change::Session(s) => format!(
                 "{} session {} on {} {}",

@@ -40,7 +40,11 @@ fn policy_drift(f: &FileChange) -> Vec<String> {
 
 /// A settings.json on disk that would let tool calls through: deleted, not JSON, without iw's
 /// hook entry, running a hook binary that cannot run, or with deny rules removed.
-fn settings_drift(f: &FileChange, after: &str, executable: &dyn Fn(&str) -> bool) -> Vec<String> {
+fn settings_drift(
+    f: &FileChange,
+    after: &crate::support::packed::Packed,
+    executable: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     let Some(before) = &f.before else {
         if f.drift.is_some() {
@@ -51,7 +55,7 @@ fn settings_drift(f: &FileChange, after: &str, executable: &dyn Fn(&str) -> bool
         }
         return out;
     };
-    let Ok(desired) = serde_json::from_str::<serde_json::Value>(after) else {
+    let Ok(desired) = serde_json::from_str::<serde_json::Value>(&after.unpack()) else {
         return out;
     };
     let hook = desired["hooks"]["PreToolUse"][0]["hooks"][0]["command"]

@@ -11,6 +11,7 @@ use crate::reconcile::plan::{Action, Change, FileChange, Plan};
 use crate::support::backups::{BACKUPS_DIR, Backups};
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
+use crate::support::packed::Packed;
 
 /// The generated files of `agent` whose content on disk differs from the desired content.
 pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String>> {
@@ -206,9 +207,13 @@ fn apply_file(
                 ensure_real_dir(root, dir)?;
                 ensured.insert(dir.to_path_buf());
             }
-            let data = f.after.as_deref().unwrap_or("").as_bytes();
-            stat = Some(fsutil::write_atomic_in_dir(&path, data, mode)?);
-            sha256 = Some(fsutil::sha256_hex(data));
+            let after = f.after.clone().unwrap_or_else(|| Packed::from(""));
+            let written = after.with_text(|data| {
+                let stat = fsutil::write_atomic_in_dir(&path, data.as_bytes(), mode)?;
+                Ok::<_, Error>((stat, fsutil::sha256_hex(data.as_bytes())))
+            })?;
+            stat = Some(written.0);
+            sha256 = Some(written.1);
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;

@@ -11,6 +11,7 @@ use crate::reconcile::hosts::Links;
 use crate::reconcile::lock::{FileEntry, HostLock, LOCK_PATH, LockFile};
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
 use crate::remote::{HostLink, WriteDone, WriteOp};
+use crate::support::packed::Packed;
 use crate::support::{Error, fsutil};
 
 /// The hosts' records before any change: each reachable host's entry brought up to date with
@@ -204,7 +205,13 @@ fn op(f: &FileChange) -> WriteOp {
         path: f.path.clone(),
         content: match f.action {
             Action::Delete => None,
-            _ => Some(f.after.as_deref().unwrap_or_default().as_bytes().to_vec()),
+            _ => Some(
+                f.after
+                    .as_ref()
+                    .map(Packed::unpack)
+                    .unwrap_or_default()
+                    .into_bytes(),
+            ),
         },
         mode: 0o644,
         backup_unless_sha256: if f.backup {

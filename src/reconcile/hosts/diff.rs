@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{HostDesired, HostObserved, Links};
 use crate::model::sessions::SessionSpec;
-use crate::reconcile::diff::file_change;
+use crate::reconcile::diff::{OnDisk, file_change};
 use crate::reconcile::lock::{HostLock, LOCK_PATH, LockFile};
 use crate::reconcile::plan::{
     Action, Drift, FileChange, Notice, NoticeKind, Selection, SessionChange, Unreachable,
@@ -36,12 +36,12 @@ pub fn changes(
         .iter()
         .filter_map(|f| {
             let seen = o.seen.get(&f.path);
-            let disk: Option<&[u8]> = match seen {
-                Some(s) if s.sha256.as_deref() == Some(f.sha256.as_str()) => {
-                    Some(f.content.as_bytes())
+            let disk = match seen {
+                Some(s) if s.sha256.as_deref() == Some(f.sha256.as_str()) => OnDisk::AsDesired,
+                Some(s) if s.sha256.is_some() => {
+                    OnDisk::Bytes(s.content.as_deref().unwrap_or_default())
                 }
-                Some(s) if s.sha256.is_some() => Some(s.content.as_deref().unwrap_or_default()),
-                _ => None,
+                _ => OnDisk::Missing,
             };
             // A policy counts as recorded only if the lockfile on the host, which its hook
             // reads, records it.
