@@ -225,7 +225,7 @@ pub struct SessionChange {
     /// Why, in a few words.
     pub reason: String,
     /// The desired session (for create and replace).
-    pub spec: Option<SessionSpec>,
+    pub spec: Option<Box<SessionSpec>>,
     /// The host it is on (`None`: this machine).
     pub host: Option<String>,
 }

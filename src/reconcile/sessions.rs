@@ -105,7 +105,7 @@ fn for_spec(
             session: spec.name.clone(),
             socket: socket.to_string(),
             reason,
-            spec: Some(spec.clone()),
+            spec: Some(Box::new(spec.clone())),
             host: spec.host.clone(),
         }))
     };

@@ -250,7 +250,9 @@ fn startable<'a>(
 ) -> Result<Vec<Start<'a>>> {
     let mut ready = Vec::new();
     for c in starts {
-        let Some(spec) = &c.spec else { continue };
+        let Some(spec) = c.spec.as_deref() else {
+            continue;
+        };
         // Another host's files were written by this apply (a host whose write failed has no
         // session changes left).
         let drifted = match c.host {
