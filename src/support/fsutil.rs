@@ -76,6 +76,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
     s
 }
 
+/// The start of the names of the temporary files atomic writes make (and a killed apply may
+/// leave behind, for the next to remove).
+pub const TEMP_PREFIX: &str = ".iw-tmp-";
+
 /// Writes `data` to `path` atomically (temporary file in the same directory + rename), creating
 /// parent directories. The file gets mode 0644, or keeps the mode of the file it replaces.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
@@ -123,7 +127,7 @@ fn replace_with(path: &Path, data: &[u8], mode: u32) -> Result<std::fs::File> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".iw-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     tmp.write_all(data)
@@ -141,6 +145,12 @@ fn replace_with(path: &Path, data: &[u8], mode: u32) -> Result<std::fs::File> {
 /// deletes) wherever it points. Parts that do not exist yet are fine: iw creates them as real
 /// directories.
 pub fn check_real_dirs(root: &Path, rel: &Path) -> Result<()> {
+    real_dir_exists(root, rel).map(|_| ())
+}
+
+/// [`check_real_dirs`], saying whether the whole of `rel` exists as real directories (`false`:
+/// some part is missing, or is not a directory).
+pub fn real_dir_exists(root: &Path, rel: &Path) -> Result<bool> {
     let mut here = root.to_path_buf();
     for part in rel.components() {
         here.push(part);
@@ -163,10 +173,10 @@ pub fn check_real_dirs(root: &Path, rel: &Path) -> Result<()> {
             Ok(m) if m.is_dir() => {}
             // Missing (created later as a real directory), or not a directory (the write that
             // needs it fails and says so).
-            _ => return Ok(()),
+            _ => return Ok(false),
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
@@ -188,13 +198,20 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// [`read_regular`], with the file's metadata as it was just before it was read.
 pub fn read_regular_meta(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
-    use std::io::Read as _;
-    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
     // O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on regular files).
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
+    read_open(file)
+}
+
+/// The content of `file`, opened for reading (and without blocking), and its metadata as it
+/// was just before it was read, if it is a regular file ([`read_regular`]).
+pub fn read_open(mut file: std::fs::File) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
     let meta = file.metadata()?;
     let t = meta.file_type();
     if t.is_dir() {
@@ -228,7 +245,13 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// [`read_optional`], with the file's metadata as it was just before it was read.
 pub fn read_optional_meta(path: &Path) -> Result<Option<(Vec<u8>, std::fs::Metadata)>> {
-    match read_regular_meta(path) {
+    optional(path, read_regular_meta(path))
+}
+
+/// The result of reading `path` as [`read_optional_meta`] gives it: a missing file is `None`,
+/// and every other failure says what to do.
+pub fn optional<T>(path: &Path, read: std::io::Result<T>) -> Result<Option<T>> {
+    match read {
         Ok(d) => Ok(Some(d)),
         // A parent that is not a directory means the file does not exist either.
         Err(e)
@@ -286,7 +309,7 @@ mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap())
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".iw-tmp-"))
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
             .collect();
         assert!(leftovers.is_empty());
         #[cfg(unix)]

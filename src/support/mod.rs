@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod layout;
 pub mod packed;
 pub mod parallel;
+pub mod realdir;
 
 pub use caller::Caller;
 pub use error::{Error, Result};

@@ -10,8 +10,9 @@ use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
 use crate::support::backups::{BACKUPS_DIR, Backups};
 use crate::support::error::{Error, Result};
-use crate::support::fsutil;
+use crate::support::fsutil::{self, TEMP_PREFIX};
 use crate::support::packed::Packed;
+use crate::support::realdir::RealDir;
 
 /// The generated files of `agent` whose content on disk differs from the desired content.
 pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String>> {
@@ -39,40 +40,28 @@ fn distinct<'a>(dirs: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     dirs
 }
 
-/// Refuses a plan whose file changes (or backups, or the lockfile) would go through a symbolic
-/// link: `agents/<name>`, its `.claude`, `state/` or `state/backups` pointing elsewhere would
-/// make apply write or delete files outside the project. A large plan's directories are checked
-/// on every core.
-pub(super) fn check_containment(root: &Path, plan: &Plan) -> Result<()> {
+/// Before anything is written: refuses a plan whose file changes (or backups, or the lockfile)
+/// would go through a symbolic link (`agents/<name>`, its `.claude`, `state/` or
+/// `state/backups` pointing elsewhere would make apply write or delete files outside the
+/// project; a refused apply changes nothing), then removes the temporary files (`.iw-tmp-*`)
+/// that an apply killed mid-write left in the directories iw writes to: every generated file's
+/// directory (the lockfile's and the plan's, so a new agent's too), `state/`, and everywhere
+/// under `state/backups/`. Only called while holding the apply lock, so no temporary file
+/// belongs to a running apply; never through a symbolic link. Each directory is looked at once
+/// (and only those that exist are listed), on every core for a large project.
+pub(super) fn check_and_clean(root: &Path, lock: &LockFile, plan: &Plan) -> Result<()> {
     let mut backups = false;
-    let changed = plan.changes.iter().filter_map(|c| match c {
-        Change::File(f) if f.host.is_none() => {
-            backups |= f.backup;
-            Some(parent(&f.path))
-        }
-        _ => None,
-    });
-    let mut dirs = distinct(changed.chain([crate::reconcile::lock::STATE_DIR]));
-    if backups {
-        dirs.push(BACKUPS_DIR);
-    }
-    let checked = crate::support::parallel::map_in_order(
-        &dirs,
-        crate::support::parallel::PARALLEL_FROM,
-        |d| fsutil::check_real_dirs(root, Path::new(d)),
-    );
-    checked.into_iter().collect()
-}
-
-/// The prefix of the temporary files iw's atomic writes use ([`fsutil::write_atomic`]).
-const TEMP_PREFIX: &str = ".iw-tmp-";
-
-/// Removes temporary files (`.iw-tmp-*`) that an apply killed mid-write left in the directories
-/// iw writes to: every generated file's directory (the lockfile's and the plan's, so a new
-/// agent's too), `state/`, and everywhere under `state/backups/`. Only called while holding the
-/// apply lock, so none belongs to a running apply; never through a symbolic link. A large
-/// project's directories are looked through on every core.
-pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan) {
+    let changed: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(f) if f.host.is_none() => {
+                backups |= f.backup;
+                Some(parent(&f.path))
+            }
+            _ => None,
+        })
+        .collect();
     let files = lock
         .files
         .keys()
@@ -83,14 +72,36 @@ pub(super) fn remove_stale_temp_files(root: &Path, lock: &LockFile, plan: &Plan)
             Change::Session(_) => None,
         }));
     let dirs = distinct(files.map(parent).chain([crate::reconcile::lock::STATE_DIR]));
-    crate::support::parallel::map_in_order(&dirs, crate::support::parallel::PARALLEL_FROM, |dir| {
-        remove_temp_files_in(root, Path::new(dir));
-    });
+    let seen = crate::support::parallel::map_in_order(
+        &dirs,
+        crate::support::parallel::PARALLEL_FROM,
+        |d| fsutil::real_dir_exists(root, Path::new(d)),
+    );
+    let mut existing = Vec::with_capacity(dirs.len());
+    for (dir, seen) in dirs.iter().zip(seen) {
+        match seen {
+            Ok(true) => existing.push(*dir),
+            Ok(false) => {}
+            Err(e) if changed.contains(dir) || *dir == crate::reconcile::lock::STATE_DIR => {
+                return Err(e);
+            }
+            Err(_) => {} // not written to: a link there is left alone
+        }
+    }
+    if backups {
+        fsutil::check_real_dirs(root, Path::new(BACKUPS_DIR))?;
+    }
+    crate::support::parallel::map_in_order(
+        &existing,
+        crate::support::parallel::PARALLEL_FROM,
+        |dir| clean(root, Path::new(dir)),
+    );
     // Backups: a tree of any depth, walked without following links.
     let mut pending = vec![PathBuf::from(BACKUPS_DIR)];
     while let Some(d) = pending.pop() {
         pending.extend(remove_temp_files_in(root, &d));
     }
+    Ok(())
 }
 
 /// Removes the `.iw-tmp-*` files in `dir` (relative to `root`), unless it goes through a link;
@@ -99,6 +110,11 @@ fn remove_temp_files_in(root: &Path, dir: &Path) -> Vec<PathBuf> {
     if fsutil::check_real_dirs(root, dir).is_err() {
         return Vec::new();
     }
+    clean(root, dir)
+}
+
+/// [`remove_temp_files_in`] a directory known to be real.
+fn clean(root: &Path, dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return Vec::new();
     };
@@ -146,10 +162,10 @@ pub(super) fn apply_unit(
     unit: &[&FileChange],
     backups: &Mutex<Backups>,
 ) -> Vec<Result<FileDone>> {
-    let mut ensured = BTreeSet::new();
+    let mut dirs = Vec::new();
     let mut out = Vec::with_capacity(unit.len());
     for f in unit {
-        let done = apply_file(root, f, backups, &mut ensured);
+        let done = apply_file(root, f, backups, &mut dirs);
         let failed = done.is_err();
         out.push(done);
         if failed {
@@ -173,17 +189,27 @@ pub(super) struct FileDone {
 
 /// Carries out one file change. The file is read again just before it is written or deleted: if
 /// it is no longer what the plan was made over (edited while apply waited for confirmation, say),
-/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so. `ensured`: the
-/// directories already made sure of.
-fn apply_file(
+/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so. A file is
+/// written through its directory opened as a [`RealDir`] (created if missing), which `dirs`
+/// keeps for the unit's next files.
+fn apply_file<'a>(
     root: &Path,
-    f: &FileChange,
+    f: &'a FileChange,
     backups: &Mutex<Backups>,
-    ensured: &mut BTreeSet<PathBuf>,
+    dirs: &mut Vec<(&'a str, RealDir)>,
 ) -> Result<FileDone> {
     use std::os::unix::fs::PermissionsExt as _;
     let path = root.join(&f.path);
-    let read = fsutil::read_optional_meta(&path)?;
+    let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
+    let write = f.action != Action::Delete;
+    if write && !dirs.iter().any(|(d, _)| *d == dir) {
+        dirs.push((dir, RealDir::create(root, Path::new(dir))?));
+    }
+    let real = dirs.iter().find(|(d, _)| *d == dir).map(|(_, r)| r);
+    let read = match real {
+        Some(real) => real.read_optional(name)?,
+        None => fsutil::read_optional_meta(&path)?,
+    };
     // A file being replaced keeps its permissions.
     let mode = read
         .as_ref()
@@ -202,14 +228,10 @@ fn apply_file(
     let (mut stat, mut sha256) = (None, None);
     match f.action {
         Action::Create | Action::Update | Action::Replace => {
-            let dir = Path::new(&f.path).parent().unwrap_or(Path::new(""));
-            if !ensured.contains(dir) {
-                ensure_real_dir(root, dir)?;
-                ensured.insert(dir.to_path_buf());
-            }
+            let real = real.ok_or_else(|| Error::msg("internal: no directory to write in"))?;
             let after = f.after.clone().unwrap_or_else(|| Packed::from(""));
             let written = after.with_text(|data| {
-                let stat = fsutil::write_atomic_in_dir(&path, data.as_bytes(), mode)?;
+                let stat = real.write_atomic(name, data.as_bytes(), mode)?;
                 Ok::<_, Error>((stat, fsutil::sha256_hex(data.as_bytes())))
             })?;
             stat = Some(written.0);
@@ -233,15 +255,4 @@ fn apply_file(
         stat,
         sha256,
     })
-}
-
-/// Creates the directory `rel` and checks that it really is inside the project: no part of it
-/// is a symbolic link, before (so that nothing is created elsewhere) or after (so that a link
-/// put in its place meanwhile is caught), and the root is canonical, so that a symlinked
-/// `agents/<name>/.claude` cannot redirect iw's writes elsewhere.
-fn ensure_real_dir(root: &Path, rel: &Path) -> Result<()> {
-    let dir = root.join(rel);
-    fsutil::check_real_dirs(root, rel)?;
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-    fsutil::check_real_dirs(root, rel)
 }

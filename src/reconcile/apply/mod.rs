@@ -93,8 +93,7 @@ pub fn apply_on(
     hosts::base(plan, links, &mut lock);
     // Containment, before anything is written or deleted: no change goes through a symbolic
     // link out of the project (a refused apply changes nothing, the lockfile included).
-    files::check_containment(root, plan)?;
-    files::remove_stale_temp_files(root, &lock, plan);
+    files::check_and_clean(root, &lock, plan)?;
     let mut report = Report::default();
     // Each file's identity on disk with the content the lockfile records (the stat cache).
     let mut identities: BTreeMap<String, String> = plan
