@@ -131,7 +131,7 @@ pub struct FileChange {
     /// writes or deletes, that the file is still what was planned over.
     pub before_sha256: Option<String>,
     /// The desired content (`None` for a delete).
-    pub after: Option<crate::support::packed::Packed>,
+    pub after: Option<Packed>,
     /// How the file on disk weakens the agent's guard (hook entry removed, policy edited, hook
     /// binary missing, permission rules dropped), one line each; empty if it does not.
     pub security: Vec<String>,
@@ -147,9 +147,16 @@ impl FileChange {
 
     /// The unified diff from `before` to `after`.
     pub fn diff(&self) -> String {
-        let after = self.after.as_ref().map(Packed::unpack);
+        match &self.after {
+            Some(after) => after.with_text(|text| self.diff_to(Some(text))),
+            None => self.diff_to(None),
+        }
+    }
+
+    /// [`FileChange::diff`], `after` unpacked.
+    fn diff_to(&self, after: Option<&str>) -> String {
         let old = self.before.as_deref().unwrap_or("");
-        let new = after.as_deref().unwrap_or("");
+        let new = after.unwrap_or("");
         let a = if self.before.is_some() {
             format!("a/{}", self.path)
         } else {
@@ -160,7 +167,7 @@ impl FileChange {
         } else {
             "/dev/null".to_string()
         };
-        let whole = match (&self.before, &after) {
+        let whole = match (&self.before, after) {
             (None, Some(text)) => whole_file_diff(&a, &b, text, '+'),
             (Some(text), None) => whole_file_diff(&a, &b, text, '-'),
             _ => None,
@@ -186,7 +193,7 @@ fn whole_file_diff(a: &str, b: &str, text: &str, sign: char) -> Option<String> {
     if text.is_empty() {
         return Some(String::new());
     }
-    let lines = text.split_inclusive('\n').count();
+    let lines = crate::support::lines::count(text);
     let range = |n: usize| {
         if n == 1 {
             "1".to_string()
@@ -201,7 +208,7 @@ fn whole_file_diff(a: &str, b: &str, text: &str, sign: char) -> Option<String> {
     };
     let mut out = String::with_capacity(text.len() + lines + a.len() + b.len() + 40);
     out.push_str(&format!("--- {a}\n+++ {b}\n@@ -{old} +{new} @@\n"));
-    for line in text.split_inclusive('\n') {
+    for line in crate::support::lines::inclusive(text) {
         out.push(sign);
         out.push_str(line);
     }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod exit;
 pub mod fsutil;
 pub mod layout;
+pub mod lines;
 pub mod packed;
 pub mod parallel;
 pub mod realdir;

@@ -24,12 +24,12 @@ fn action_style(a: Action) -> Style {
     }
 }
 
-/// Indents a unified diff and colours its lines.
-fn render_diff(diff: &str, indent: &str) -> String {
+/// Indents a unified diff and colours its lines, onto `out`.
+fn render_diff(out: &mut String, diff: &str, indent: &str) {
     use std::fmt::Write as _;
     let colours = console::colors_enabled();
-    let mut out = String::with_capacity(diff.len() + diff.len() / 16);
-    for line in diff.lines() {
+    out.reserve(diff.len() + diff.len() / 16);
+    for line in crate::support::lines::plain(diff) {
         out.push_str(indent);
         if colours {
             let style = if line.starts_with("+++") || line.starts_with("---") {
@@ -49,7 +49,6 @@ fn render_diff(diff: &str, indent: &str) -> String {
         }
         out.push('\n');
     }
-    out
 }
 
 /// The plan's last line: `Plan: N to add, N to change, N to destroy.` (terraform counts a
@@ -235,7 +234,7 @@ fn file_block(f: &FileChange, show_diff: bool) -> String {
     }
     out.push('\n');
     if show_diff {
-        out.push_str(&render_diff(&f.diff(), " "));
+        render_diff(&mut out, &f.diff(), " ");
         out.push('\n');
     }
     out
