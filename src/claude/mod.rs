@@ -248,15 +248,22 @@ pub fn permissions<'a>(
         .collect();
     // Each rule once, in first-seen order: the same glob gives the same rule.
     let prefix = rule_prefix(root);
+    let rule = |tool: &str, glob: &str| {
+        let mut r = String::with_capacity(tool.len() + prefix.len() + glob.len() + 2);
+        for part in [tool, "(", &prefix, glob, ")"] {
+            r.push_str(part);
+        }
+        r
+    };
     let (mut write_seen, mut read_seen) = (HashSet::new(), HashSet::new());
     for p in no_write {
         if write_seen.insert(p) {
-            deny.push(format!("Edit({prefix}{p})"));
+            deny.push(rule("Edit", p));
         }
     }
     for p in no_read {
         if read_seen.insert(p) {
-            deny.push(format!("Read({prefix}{p})"));
+            deny.push(rule("Read", p));
         }
     }
     Permissions { allow, deny }

@@ -106,6 +106,8 @@ pub(super) fn rule(
 /// once: it is the same in every agent's policy file (about half of each, at 10 000 agents).
 #[derive(Debug, Clone)]
 pub struct Shared {
+    /// The rules of iw's protected paths, first in every agent's `no_write`.
+    protected: Vec<PathRule>,
     owners: Vec<PathRule>,
     delegators: std::collections::BTreeMap<String, Vec<String>>,
     owners_json: Box<RawValue>,
@@ -136,6 +138,9 @@ impl Shared {
             }
         }
         Shared {
+            protected: protected_patterns()
+                .map(|(p, what)| rule(&p, RuleKind::Protected, None, Some(what)))
+                .collect(),
             owners_json: raw_json(&owners),
             delegators_json: raw_json(&delegators),
             owners,
@@ -165,16 +170,43 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         hook_failure: HookFailure,
         tools: &'a [String],
         delegates_to: &'a [String],
-        no_write: Vec<PathRule>,
-        no_read: Vec<PathRule>,
+        no_write: Vec<RuleRef<'a>>,
+        no_read: Vec<RuleRef<'a>>,
         owners: &'a RawValue,
         delegators: &'a RawValue,
         deny_commands: &'a [String],
         write_outside_root: &'a [String],
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-        delegate_no_write: BTreeMap<String, Vec<PathRule>>,
+        delegate_no_write: BTreeMap<&'a str, Vec<RuleRef<'a>>>,
     }
-    let (no_write, no_read) = own_rules(registry, agent);
+    let mut no_write: Vec<RuleRef> = shared.protected.iter().map(RuleRef::from).collect();
+    for (p, owner) in registry.no_write_patterns(agent) {
+        let kind = if owner.is_some() {
+            RuleKind::ExclusiveAccess
+        } else {
+            RuleKind::CannotAccess
+        };
+        no_write.push(RuleRef::new(p, kind, owner));
+    }
+    let no_read = agent
+        .cannot_read
+        .iter()
+        .map(|p| RuleRef::new(p, RuleKind::CannotRead, None))
+        .collect();
+    let delegate_no_write = agent
+        .delegates_to
+        .iter()
+        .filter_map(|d| registry.agents.get(d))
+        .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
+        .map(|d| {
+            let rules = d
+                .cannot_access
+                .iter()
+                .map(|p| RuleRef::new(p, RuleKind::CannotAccess, None))
+                .collect();
+            (d.name.as_str(), rules)
+        })
+        .collect();
     let view = View {
         format_version: POLICY_VERSION,
         agent: &agent.name,
@@ -187,11 +219,48 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         delegators: &shared.delegators_json,
         deny_commands: &agent.deny_commands,
         write_outside_root: &agent.write_outside_root,
-        delegate_no_write: delegate_no_write(registry, agent),
+        delegate_no_write,
     };
     let mut s = serde_json::to_string(&view).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A [`PathRule`] borrowed from the registry (or [`Shared`]), serialized the same: what
+/// [`render_json`] writes, without a copy of every pattern for every agent.
+#[derive(Serialize)]
+struct RuleRef<'a> {
+    pattern: &'a str,
+    glob: &'a str,
+    rule: RuleKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<&'a str>,
+}
+
+impl<'a> RuleRef<'a> {
+    fn new(p: &'a AccessPattern, rule: RuleKind, owner: Option<&'a str>) -> RuleRef<'a> {
+        RuleRef {
+            pattern: &p.source,
+            glob: &p.glob,
+            rule,
+            owner,
+            what: None,
+        }
+    }
+}
+
+impl<'a> From<&'a PathRule> for RuleRef<'a> {
+    fn from(r: &'a PathRule) -> RuleRef<'a> {
+        RuleRef {
+            pattern: &r.pattern,
+            glob: &r.glob,
+            rule: r.rule,
+            owner: r.owner.as_deref(),
+            what: r.what.as_deref(),
+        }
+    }
 }
 
 /// The agent's own path rules: what it may not write (protected paths first) and read.

@@ -191,14 +191,32 @@ fn removing_a_parent_of_a_forbidden_area_is_forbidden() {
 
 #[test]
 fn the_written_policy_is_the_compiled_one() {
-    let (registry, _) = crate::model::registry::parse("r.yaml", REGISTRY).unwrap();
-    let shared = Shared::new(&registry);
-    for a in registry.agents.values() {
-        let written = render_json(&shared, &registry, a);
-        assert_eq!(written, compile(&registry, a).to_json());
-        let back: PolicyDoc = serde_json::from_str(&written).unwrap();
-        assert_eq!(back, compile(&registry, a));
+    // Every kind of rule: protected, cannot_access, exclusive_access, cannot_read, and a
+    // delegate's rules; the real 26-agent registry too.
+    let lead = "  lead:
+    name: lead
+    display_name: Lead
+    description: Leads
+    model: opus
+    tools: [Read, Task]
+    delegates_to: [worker, tester]
+    cannot_read: ['secrets/**']
+    deny_commands: ['git push*']
+";
+    let real = include_str!("../../examples/instructor-workflow/agents/registry.yaml");
+    let mut seen = 0;
+    for text in [format!("{REGISTRY}{lead}"), real.to_string()] {
+        let (registry, _) = crate::model::registry::parse("r.yaml", &text).unwrap();
+        let shared = Shared::new(&registry);
+        for a in registry.agents.values() {
+            let written = render_json(&shared, &registry, a);
+            assert_eq!(written, compile(&registry, a).to_json());
+            let back: PolicyDoc = serde_json::from_str(&written).unwrap();
+            seen += usize::from(!back.delegate_no_write.is_empty() && !back.no_read.is_empty());
+            assert_eq!(back, compile(&registry, a));
+        }
     }
+    assert!(seen > 0, "no policy had a delegate's rules and cannot_read");
 }
 
 #[test]

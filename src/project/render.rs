@@ -158,17 +158,17 @@ fn bullets(items: &[String], code: bool) -> String {
     if items.is_empty() {
         return "- (none)".into();
     }
-    items
-        .iter()
-        .map(|i| {
-            if code {
-                format!("- `{i}`")
-            } else {
-                format!("- {i}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let tick = if code { "`" } else { "" };
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 6).sum());
+    for (n, i) in items.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        for part in ["- ", tick, i, tick] {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Who `agent` may delegate to, and how, as Markdown.

@@ -23,9 +23,13 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// `f` with the calling thread's scratch buffer (a new one if `f` itself asks for it).
-fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+/// `f` with the calling thread's scratch buffer, at least `len` bytes long (a new one if `f`
+/// itself asks for it). The buffer never shrinks: it is zeroed only where it grows.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     let mut buf = SCRATCH.take();
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
     let r = f(&mut buf);
     SCRATCH.set(buf);
     r
@@ -34,8 +38,8 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 impl Packed {
     /// `text`, compressed against `reference` (a text like it, shared by many).
     pub fn new(text: &str, reference: &Arc<str>) -> Packed {
-        let bytes = with_scratch(|buf| {
-            buf.resize(lz4_flex::block::get_maximum_output_size(text.len()), 0);
+        let room = lz4_flex::block::get_maximum_output_size(text.len());
+        let bytes = with_scratch(room, |buf| {
             let n = lz4_flex::block::compress_into_with_dict(
                 text.as_bytes(),
                 buf,
@@ -53,8 +57,7 @@ impl Packed {
 
     /// `f` of the text, unpacked into a buffer the thread keeps.
     pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
-        with_scratch(|buf| {
-            buf.resize(self.len, 0);
+        with_scratch(self.len, |buf| {
             let n = lz4_flex::block::decompress_into_with_dict(
                 &self.bytes,
                 buf,
