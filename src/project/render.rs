@@ -254,12 +254,14 @@ pub fn agent_files(
 /// run iw's hook the way Claude Code reads it. Problems go to `errors` (and `content` is kept).
 fn canonical_json(
     t: &Template,
-    mut content: String,
+    content: String,
     values: &Values,
     agent: &Agent,
     errors: &mut Vec<Diagnostic>,
 ) -> String {
-    match serde_json::from_str::<serde_json::Value>(&content) {
+    // Read without copying its strings (the same meaning and printed bytes as a
+    // `serde_json::Value`, a third of the work: support::json).
+    match crate::support::json::Json::parse(&content) {
         Ok(value) => {
             if t.output == "settings.json" {
                 let hook = values.get(Var::IwHookCommand);
@@ -273,8 +275,9 @@ fn canonical_json(
                     );
                 }
             }
-            content = serde_json::to_string_pretty(&value).unwrap_or(content);
-            content.push('\n');
+            let mut pretty = value.to_string_pretty();
+            pretty.push('\n');
+            pretty
         }
         Err(e) => {
             let line_text = content
@@ -292,9 +295,9 @@ fn canonical_json(
                 .agent(&agent.name)
                 .help("check the template's JSON around that line; put string variables inside quotes, `*_JSON` variables outside"),
             );
+            content
         }
     }
-    content
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod diag;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
+pub mod json;
 pub mod layout;
 pub mod lines;
 pub mod packed;
