@@ -193,11 +193,7 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         .iter()
         .map(|p| RuleRef::new(p, RuleKind::CannotRead, None))
         .collect();
-    let delegate_no_write = agent
-        .delegates_to
-        .iter()
-        .filter_map(|d| registry.agents.get(d))
-        .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
+    let delegate_no_write = writing_delegates(registry, agent)
         .map(|d| {
             let rules = d
                 .cannot_access
@@ -306,13 +302,21 @@ pub fn compile_with(shared: &Shared, registry: &Registry, agent: &Agent) -> Poli
 /// Tools that write files (`Bash` included: it can).
 const WRITING_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"];
 
-/// The `cannot_access` of each agent `agent` delegates to that has a tool that writes files.
-fn delegate_no_write(registry: &Registry, agent: &Agent) -> BTreeMap<String, Vec<PathRule>> {
+/// The agents `agent` delegates to that have a tool that writes files.
+fn writing_delegates<'r>(
+    registry: &'r Registry,
+    agent: &'r Agent,
+) -> impl Iterator<Item = &'r Agent> + 'r {
     agent
         .delegates_to
         .iter()
         .filter_map(|d| registry.agents.get(d))
         .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
+}
+
+/// The `cannot_access` of each agent `agent` delegates to that has a tool that writes files.
+fn delegate_no_write(registry: &Registry, agent: &Agent) -> BTreeMap<String, Vec<PathRule>> {
+    writing_delegates(registry, agent)
         .map(|d| {
             let rules = d
                 .cannot_access
