@@ -87,11 +87,12 @@ impl RenderedFile {
         (kind, kinds): (usize, usize),
         ctx: &Context,
     ) -> RenderedFile {
+        let content = ctx.references.pack(kinds, kind, content);
         RenderedFile {
-            sha256: crate::support::fsutil::sha256_hex(content.as_bytes()),
+            sha256: content.sha256_hex(),
             path,
             agent: agent.to_string(),
-            content: ctx.references.pack(kinds, kind, content),
+            content,
         }
     }
 }

@@ -72,7 +72,9 @@ pub fn digest(plan: &Plan) -> Vec<String> {
                 f.action.symbol(),
                 f.display_path(),
                 sha_opt(f.before.as_deref()),
-                sha_opt(f.after.as_ref().map(Packed::unpack).as_deref())
+                f.after
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), Packed::sha256_hex)
             ),
             Change::Session(s) => format!(
                 "{} session {} on {} {}",

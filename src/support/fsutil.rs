@@ -67,9 +67,18 @@ pub fn ctime_ns(meta: &std::fs::Metadata) -> i128 {
 
 /// The lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in digest.iter() {
+    hex(&sha256(data))
+}
+
+/// The SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// `bytes` in lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 * bytes.len());
+    for b in bytes {
         s.push(char::from_digit((b >> 4) as u32, 16).unwrap_or('0'));
         s.push(char::from_digit((b & 0xf) as u32, 16).unwrap_or('0'));
     }

@@ -230,12 +230,9 @@ fn apply_file<'a>(
         Action::Create | Action::Update | Action::Replace => {
             let real = real.ok_or_else(|| Error::msg("internal: no directory to write in"))?;
             let after = f.after.clone().unwrap_or_else(|| Packed::from(""));
-            let written = after.with_text(|data| {
-                let stat = real.write_atomic(name, data.as_bytes(), mode)?;
-                Ok::<_, Error>((stat, fsutil::sha256_hex(data.as_bytes())))
-            })?;
-            stat = Some(written.0);
-            sha256 = Some(written.1);
+            // The hash taken when the text was rendered: what is written is that text.
+            stat = Some(after.with_text(|data| real.write_atomic(name, data.as_bytes(), mode))?);
+            sha256 = Some(after.sha256_hex());
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
