@@ -98,23 +98,6 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// [`write_atomic`], giving a file that does not exist yet permissions `new_mode` (an existing
 /// file keeps its own).
 pub fn write_atomic_mode(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
-    write_atomic_file(path, data, new_mode).map(|_| ())
-}
-
-/// Writes `data` atomically into the existing directory of `path`, with permissions `mode`,
-/// and returns the identity of the file in place ([`fingerprint`]), taken from the written file
-/// itself. For callers that made sure of the directory and know the mode: no more system calls
-/// than the write needs.
-pub fn write_atomic_in_dir(path: &Path, data: &[u8], mode: u32) -> Result<String> {
-    let file = replace_with(path, data, mode)?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("read metadata of", path, e))?;
-    Ok(fingerprint(&meta))
-}
-
-/// The atomic write itself; returns the file in place, still open.
-fn write_atomic_file(path: &Path, data: &[u8], new_mode: u32) -> Result<std::fs::File> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = path
         .parent()
@@ -124,17 +107,6 @@ fn write_atomic_file(path: &Path, data: &[u8], new_mode: u32) -> Result<std::fs:
     let mode = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(new_mode);
-    replace_with(path, data, mode)
-}
-
-/// Writes `data` to a temporary file in `path`'s directory (which must exist), gives it `mode`
-/// and renames it over `path`; returns the file in place, still open.
-fn replace_with(path: &Path, data: &[u8], mode: u32) -> Result<std::fs::File> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
@@ -145,6 +117,7 @@ fn replace_with(path: &Path, data: &[u8], mode: u32) -> Result<std::fs::File> {
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
     tmp.persist(path)
+        .map(|_| ())
         .map_err(|e| Error::io("replace", path, e.error))
 }
 
