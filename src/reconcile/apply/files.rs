@@ -201,11 +201,18 @@ fn apply_file<'a>(
     use std::os::unix::fs::PermissionsExt as _;
     let path = root.join(&f.path);
     let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
-    let write = f.action != Action::Delete;
-    if write && !dirs.iter().any(|(d, _)| *d == dir) {
-        dirs.push((dir, RealDir::create(root, Path::new(dir))?));
+    // A write's directory, opened (or created) once per unit; a delete goes by path.
+    let real = match f.action {
+        Action::Delete => None,
+        _ => Some(match dirs.iter().position(|(d, _)| *d == dir) {
+            Some(i) => i,
+            None => {
+                dirs.push((dir, RealDir::create(root, Path::new(dir))?));
+                dirs.len() - 1
+            }
+        }),
     }
-    let real = dirs.iter().find(|(d, _)| *d == dir).map(|(_, r)| r);
+    .map(|i| &dirs[i].1);
     let read = match real {
         Some(real) => real.read_optional(name)?,
         None => fsutil::read_optional_meta(&path)?,
