@@ -179,43 +179,20 @@ pub fn render_json(shared: &Shared, registry: &Registry, agent: &Agent) -> Strin
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         delegate_no_write: BTreeMap<&'a str, Vec<RuleRef<'a>>>,
     }
-    let mut no_write: Vec<RuleRef> = shared.protected.iter().map(RuleRef::from).collect();
-    for (p, owner) in registry.no_write_patterns(agent) {
-        let kind = if owner.is_some() {
-            RuleKind::ExclusiveAccess
-        } else {
-            RuleKind::CannotAccess
-        };
-        no_write.push(RuleRef::new(p, kind, owner));
-    }
-    let no_read = agent
-        .cannot_read
-        .iter()
-        .map(|p| RuleRef::new(p, RuleKind::CannotRead, None))
-        .collect();
-    let delegate_no_write = writing_delegates(registry, agent)
-        .map(|d| {
-            let rules = d
-                .cannot_access
-                .iter()
-                .map(|p| RuleRef::new(p, RuleKind::CannotAccess, None))
-                .collect();
-            (d.name.as_str(), rules)
-        })
-        .collect();
+    let rules = agent_rules(shared, registry, agent);
     let view = View {
         format_version: POLICY_VERSION,
         agent: &agent.name,
         hook_failure: registry.hook_failure,
         tools: &agent.tools,
         delegates_to: &agent.delegates_to,
-        no_write,
-        no_read,
+        no_write: rules.no_write,
+        no_read: rules.no_read,
         owners: &shared.owners_json,
         delegators: &shared.delegators_json,
         deny_commands: &agent.deny_commands,
         write_outside_root: &agent.write_outside_root,
-        delegate_no_write,
+        delegate_no_write: rules.delegate_no_write,
     };
     let mut s = serde_json::to_string(&view).unwrap_or_default();
     s.push('\n');
@@ -259,43 +236,78 @@ impl<'a> From<&'a PathRule> for RuleRef<'a> {
     }
 }
 
-/// The agent's own path rules: what it may not write (protected paths first) and read.
-fn own_rules(registry: &Registry, agent: &Agent) -> (Vec<PathRule>, Vec<PathRule>) {
-    let mut no_write: Vec<PathRule> = protected_patterns()
-        .map(|(p, what)| rule(&p, RuleKind::Protected, None, Some(what)))
-        .collect();
+impl From<RuleRef<'_>> for PathRule {
+    fn from(r: RuleRef) -> PathRule {
+        PathRule {
+            pattern: r.pattern.to_string(),
+            glob: r.glob.to_string(),
+            rule: r.rule,
+            owner: r.owner.map(str::to_string),
+            what: r.what.map(str::to_string),
+        }
+    }
+}
+
+/// An agent's own path rules, borrowed: what it may not write (protected paths first) and
+/// read, and what its delegates with a tool that writes may not write.
+struct AgentRules<'a> {
+    no_write: Vec<RuleRef<'a>>,
+    no_read: Vec<RuleRef<'a>>,
+    delegate_no_write: BTreeMap<&'a str, Vec<RuleRef<'a>>>,
+}
+
+/// [`AgentRules`] of `agent`: what both [`render_json`] and [`compile_with`] write.
+fn agent_rules<'a>(shared: &'a Shared, registry: &'a Registry, agent: &'a Agent) -> AgentRules<'a> {
+    let mut no_write: Vec<RuleRef> = shared.protected.iter().map(RuleRef::from).collect();
     for (p, owner) in registry.no_write_patterns(agent) {
         let kind = if owner.is_some() {
             RuleKind::ExclusiveAccess
         } else {
             RuleKind::CannotAccess
         };
-        no_write.push(rule(p, kind, owner, None));
+        no_write.push(RuleRef::new(p, kind, owner));
     }
     let no_read = agent
         .cannot_read
         .iter()
-        .map(|p| rule(p, RuleKind::CannotRead, None, None))
+        .map(|p| RuleRef::new(p, RuleKind::CannotRead, None))
         .collect();
-    (no_write, no_read)
+    let delegate_no_write = writing_delegates(registry, agent)
+        .map(|d| {
+            let rules = d
+                .cannot_access
+                .iter()
+                .map(|p| RuleRef::new(p, RuleKind::CannotAccess, None))
+                .collect();
+            (d.name.as_str(), rules)
+        })
+        .collect();
+    AgentRules {
+        no_write,
+        no_read,
+        delegate_no_write,
+    }
 }
 
 /// Compiles `agent`'s policy with the registry's [`Shared`] part already computed.
 pub fn compile_with(shared: &Shared, registry: &Registry, agent: &Agent) -> PolicyDoc {
-    let (no_write, no_read) = own_rules(registry, agent);
+    let rules = agent_rules(shared, registry, agent);
+    let owned = |rules: Vec<RuleRef>| rules.into_iter().map(PathRule::from).collect();
     PolicyDoc {
         format_version: POLICY_VERSION,
         agent: agent.name.clone(),
         hook_failure: registry.hook_failure,
         tools: agent.tools.clone(),
         delegates_to: agent.delegates_to.clone(),
-        no_write,
-        no_read,
+        no_write: owned(rules.no_write),
+        no_read: owned(rules.no_read),
         owners: shared.owners.clone(),
         delegators: shared.delegators.clone(),
         deny_commands: agent.deny_commands.clone(),
         write_outside_root: agent.write_outside_root.clone(),
-        delegate_no_write: delegate_no_write(registry, agent),
+        delegate_no_write: (rules.delegate_no_write.into_iter())
+            .map(|(d, rules)| (d.to_string(), owned(rules)))
+            .collect(),
     }
 }
 
@@ -312,20 +324,6 @@ fn writing_delegates<'r>(
         .iter()
         .filter_map(|d| registry.agents.get(d))
         .filter(|d| d.tools.iter().any(|t| WRITING_TOOLS.contains(&t.as_str())))
-}
-
-/// The `cannot_access` of each agent `agent` delegates to that has a tool that writes files.
-fn delegate_no_write(registry: &Registry, agent: &Agent) -> BTreeMap<String, Vec<PathRule>> {
-    writing_delegates(registry, agent)
-        .map(|d| {
-            let rules = d
-                .cannot_access
-                .iter()
-                .map(|p| rule(p, RuleKind::CannotAccess, None, None))
-                .collect();
-            (d.name.clone(), rules)
-        })
-        .collect()
 }
 
 impl PolicyDoc {

@@ -214,6 +214,28 @@ fn the_written_policy_is_the_compiled_one() {
             let back: PolicyDoc = serde_json::from_str(&written).unwrap();
             seen += usize::from(!back.delegate_no_write.is_empty() && !back.no_read.is_empty());
             assert_eq!(back, compile(&registry, a));
+            // Each rule as the registry says, every field of it.
+            let mut no_write: Vec<PathRule> = super::paths::protected_patterns()
+                .map(|(p, what)| rule(&p, RuleKind::Protected, None, Some(what)))
+                .collect();
+            for (p, owner) in registry.no_write_patterns(a) {
+                let kind = match owner {
+                    Some(_) => RuleKind::ExclusiveAccess,
+                    None => RuleKind::CannotAccess,
+                };
+                no_write.push(rule(p, kind, owner, None));
+            }
+            assert_eq!(back.no_write, no_write);
+            let no_read: Vec<PathRule> = (a.cannot_read.iter())
+                .map(|p| rule(p, RuleKind::CannotRead, None, None))
+                .collect();
+            assert_eq!(back.no_read, no_read);
+            for (d, rules) in &back.delegate_no_write {
+                let want: Vec<PathRule> = (registry.agents[d].cannot_access.iter())
+                    .map(|p| rule(p, RuleKind::CannotAccess, None, None))
+                    .collect();
+                assert_eq!(rules, &want);
+            }
         }
     }
     assert!(seen > 0, "no policy had a delegate's rules and cannot_read");
