@@ -96,22 +96,35 @@ pub fn observe_with(
 fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -> Result<Observed> {
     let root = &project.root;
     let mut o = Observed::default();
-    // Each desired file on disk, on every core for large teams; the bytes kept only if they differ.
-    let read =
-        |f: &super::diff::DesiredContent| -> Result<(bool, Option<Vec<u8>>, Option<String>)> {
-            let read = fsutil::read_optional_meta(&root.join(&f.path))?;
-            let stat = read.as_ref().map(|(_, meta)| fsutil::fingerprint(meta));
-            Ok(match read {
-                Some((bytes, _)) if f.content.is(&bytes) => (true, None, stat),
-                read => (false, read.map(|(bytes, _)| bytes), stat),
+    // Each desired file on disk, on every core for large teams, a directory at a time; the
+    // bytes kept only if they differ.
+    let groups: Vec<&[super::diff::DesiredContent]> = desired
+        .files
+        .chunk_by(|a, b| parent(&a.path) == parent(&b.path))
+        .collect();
+    let read = |group: &&[super::diff::DesiredContent]| {
+        let names: Vec<&str> = group.iter().map(|f| file_name(&f.path)).collect();
+        let dir = root.join(parent(&group[0].path));
+        let reads = fsutil::read_optional_in(&dir, &names);
+        group
+            .iter()
+            .zip(reads)
+            .map(|(f, read)| {
+                let read = read?;
+                let stat = read.as_ref().map(|(_, meta)| fsutil::fingerprint(meta));
+                Ok(match read {
+                    Some((bytes, _)) if f.content.is(&bytes) => (true, None, stat),
+                    read => (false, read.map(|(bytes, _)| bytes), stat),
+                })
             })
-        };
+            .collect::<Vec<Result<(bool, Option<Vec<u8>>, Option<String>)>>>()
+    };
     let files = crate::support::parallel::map_in_order(
-        &desired.files,
-        crate::support::parallel::PARALLEL_FROM * 4,
+        &groups,
+        crate::support::parallel::PARALLEL_FROM,
         read,
     );
-    for (f, read) in desired.files.iter().zip(files) {
+    for (f, read) in desired.files.iter().zip(files.into_iter().flatten()) {
         let (same, bytes, stat) = read?;
         if let Some(stat) = stat {
             o.stat.insert(f.path.clone(), stat);
@@ -143,6 +156,16 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
     }
     observe_claude(root, desired, &mut o)?;
     Ok(o)
+}
+
+/// The directory part of a path relative to the root (`""` for a file at the root).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The last part of a path.
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
 
 /// Whether the hook binaries named by each settings.json on disk that differs from the desired

@@ -230,6 +230,44 @@ pub fn read_optional_meta(path: &Path) -> Result<Option<(Vec<u8>, std::fs::Metad
     optional(path, read_regular_meta(path))
 }
 
+/// A file's bytes and its metadata just before they were read; `None`: it is missing.
+pub type Read = Option<(Vec<u8>, std::fs::Metadata)>;
+
+/// [`read_optional_meta`] of the files `names` in the directory `dir`, which is opened once
+/// (through links, as the files' paths would be): a missing directory makes every file missing
+/// in one lookup instead of one per file, and each file is looked up by its name alone.
+pub fn read_optional_in(dir: &Path, names: &[&str]) -> Vec<Result<Read>> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(dir, flags, Mode::empty()) {
+        Ok(fd) => names
+            .iter()
+            .map(|name| read_optional_at(&fd, dir, name))
+            .collect(),
+        Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => {
+            names.iter().map(|_| Ok(None)).collect()
+        }
+        // Each file's read says what is wrong.
+        Err(_) => names
+            .iter()
+            .map(|name| read_optional_meta(&dir.join(name)))
+            .collect(),
+    }
+}
+
+/// [`read_optional_meta`] of the file `name` in the open directory `fd`, whose path is `dir`.
+pub fn read_optional_at(fd: &std::os::fd::OwnedFd, dir: &Path, name: &str) -> Result<Read> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let read = rustix::fs::openat(fd, name, flags, Mode::empty())
+        .map_err(std::io::Error::from)
+        .and_then(|fd| read_open(std::fs::File::from(fd)));
+    match read {
+        Ok(read) => Ok(Some(read)),
+        Err(e) => optional(&dir.join(name), Err(e)),
+    }
+}
+
 /// The result of reading `path` as [`read_optional_meta`] gives it: a missing file is `None`,
 /// and every other failure says what to do.
 pub fn optional<T>(path: &Path, read: std::io::Result<T>) -> Result<Option<T>> {
@@ -272,6 +310,23 @@ pub fn remove_empty_dirs(dir: &Path, stop: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_in_a_directory_are_read_as_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let reads = read_optional_in(dir.path(), &["a", "b", "sub"]);
+        assert_eq!(reads[0].as_ref().unwrap().as_ref().unwrap().0, b"one");
+        assert!(reads[1].as_ref().unwrap().is_none());
+        let err = reads[2].as_ref().unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        // A missing directory, or a file where it should be: every file is missing.
+        for missing in ["none", "a"] {
+            let reads = read_optional_in(&dir.path().join(missing), &["a", "b"]);
+            assert!(reads.iter().all(|r| matches!(r, Ok(None))));
+        }
+    }
 
     #[test]
     fn sha256_known_value() {

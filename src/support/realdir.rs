@@ -7,18 +7,20 @@
 use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::support::error::{Error, Result};
 use crate::support::fsutil;
 
-/// An open directory, and its path for messages.
+/// An open directory, its path for messages, and the project root it is below.
 #[derive(Debug)]
 pub struct RealDir {
     fd: std::os::fd::OwnedFd,
     path: PathBuf,
+    root: Arc<Path>,
 }
 
 /// How each part of a directory path is opened: a symbolic link is an error (ELOOP), not
@@ -37,10 +39,29 @@ impl RealDir {
     /// are missing. A part that is a symbolic link is refused with
     /// [`fsutil::check_real_dirs`]'s explanation.
     pub fn create(root: &Path, rel: &Path) -> Result<RealDir> {
-        let mut fd = rustix::fs::open(root, DIR_FLAGS.difference(OFlags::NOFOLLOW), Mode::empty())
+        RealDir::root(root)?.create_below(rel, false)
+    }
+
+    /// Opens the canonical project `root` itself (the one directory opened through whatever
+    /// links lead to it: it is the project).
+    pub fn root(root: &Path) -> Result<RealDir> {
+        let fd = rustix::fs::open(root, DIR_FLAGS.difference(OFlags::NOFOLLOW), Mode::empty())
             .map_err(|e| io("open directory", root, e))?;
-        let mut path = root.to_path_buf();
-        for part in rel.components() {
+        Ok(RealDir {
+            fd,
+            path: root.to_path_buf(),
+            root: Arc::from(root),
+        })
+    }
+
+    /// Opens the directory `rel` below this one as [`RealDir::create`] does. `fresh`: its last
+    /// part is expected not to exist yet, so it is created before it is opened, instead of
+    /// looked up, found missing, created and opened (a wrong guess costs a lookup).
+    pub fn create_below(&self, rel: &Path, fresh: bool) -> Result<RealDir> {
+        let mut path = self.path.clone();
+        let mut fd: Option<std::os::fd::OwnedFd> = None;
+        let mut parts = rel.components().peekable();
+        while let Some(part) = parts.next() {
             let Component::Normal(name) = part else {
                 return Err(Error::msg(format!(
                     "{} is not a plain path below the project",
@@ -48,48 +69,70 @@ impl RealDir {
                 )));
             };
             path.push(name);
-            let opened = match rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty()) {
+            let at = fd.as_ref().unwrap_or(&self.fd);
+            let mkdir = || match rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o777)) {
+                Ok(()) | Err(Errno::EXIST) => Ok(()),
+                Err(e) => Err(io("create directory", &path, e)),
+            };
+            if fresh && parts.peek().is_none() {
+                mkdir()?;
+            }
+            let opened = match rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty()) {
                 Err(Errno::NOENT) => {
-                    match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o777)) {
-                        Ok(()) | Err(Errno::EXIST) => {}
-                        Err(e) => return Err(io("create directory", &path, e)),
-                    }
-                    rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty())
+                    mkdir()?;
+                    rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty())
                 }
                 other => other,
             };
-            fd = match opened {
+            fd = Some(match opened {
                 Ok(next) => next,
                 Err(e) => {
                     // A link: say so, and where it leads.
-                    fsutil::check_real_dirs(root, rel)?;
+                    let below = path.strip_prefix(&self.root).unwrap_or(rel);
+                    fsutil::check_real_dirs(&self.root, below)?;
                     return Err(io("open directory", &path, e));
                 }
-            };
+            });
         }
-        Ok(RealDir { fd, path })
+        let fd = match fd {
+            Some(fd) => fd,
+            None => rustix::io::dup(&self.fd).map_err(|e| io("open directory", &path, e))?,
+        };
+        let root = Arc::clone(&self.root);
+        Ok(RealDir { fd, path, root })
     }
 
     /// [`fsutil::read_optional_meta`] of the file `name` in this directory.
     pub fn read_optional(&self, name: &str) -> Result<Option<(Vec<u8>, std::fs::Metadata)>> {
-        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let read = rustix::fs::openat(&self.fd, name, flags, Mode::empty())
-            .map_err(std::io::Error::from)
-            .and_then(|fd| fsutil::read_open(std::fs::File::from(fd)));
-        fsutil::optional(&self.path.join(name), read)
+        fsutil::read_optional_at(&self.fd, &self.path, name)
     }
 
     /// Writes `data` to the file `name` atomically, with permissions `mode`: a temporary file
     /// in this directory, renamed over `name`. Returns the identity of the file in place
     /// ([`fsutil::fingerprint`]), taken from the written file itself.
     pub fn write_atomic(&self, name: &str, data: &[u8], mode: u32) -> Result<String> {
+        self.put(name, data, mode, RenameFlags::empty())?
+            .ok_or_else(|| Error::msg("internal: a replacing rename refused to replace"))
+    }
+
+    /// [`RealDir::write_atomic`] of a file that should not exist: the temporary file is renamed
+    /// to `name` only if nothing has that name (`RENAME_NOREPLACE`, atomically), so the check
+    /// that the file is still missing costs no lookup of its own. `None`: something has that
+    /// name (or the file system cannot tell atomically); nothing was written.
+    pub fn write_new(&self, name: &str, data: &[u8], mode: u32) -> Result<Option<String>> {
+        self.put(name, data, mode, RenameFlags::NOREPLACE)
+    }
+
+    fn put(&self, name: &str, data: &[u8], mode: u32, how: RenameFlags) -> Result<Option<String>> {
         // Unique in this process; another apply cannot run at the same time (the apply lock),
         // and one killed earlier may have left a file of the same name: the next is taken.
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        static PID: OnceLock<u32> = OnceLock::new();
+        let pid = *PID.get_or_init(std::process::id);
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
         let (tmp, fd) = loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let tmp = format!("{}{}-{n}", fsutil::TEMP_PREFIX, std::process::id());
+            let tmp = format!("{}{pid}-{n}", fsutil::TEMP_PREFIX);
             match rustix::fs::openat(&self.fd, &tmp, flags, Mode::from_raw_mode(0o600)) {
                 Ok(fd) => break (tmp, fd),
                 Err(Errno::EXIST) => continue,
@@ -102,12 +145,23 @@ impl RealDir {
             file.write_all(data).map_err(|e| ("write", e))?;
             file.set_permissions(std::fs::Permissions::from_mode(mode))
                 .map_err(|e| ("set permissions of", e))?;
-            rustix::fs::renameat(&self.fd, &tmp, &self.fd, name)
-                .map_err(|e| ("replace", e.into()))?;
-            file.metadata().map_err(|e| ("read metadata of", e))
+            match rustix::fs::renameat_with(&self.fd, &tmp, &self.fd, name, how) {
+                Ok(()) => {}
+                Err(Errno::EXIST | Errno::INVAL) if how.contains(RenameFlags::NOREPLACE) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(("replace", e.into())),
+            }
+            file.metadata()
+                .map(Some)
+                .map_err(|e| ("read metadata of", e))
         })();
         match written {
-            Ok(meta) => Ok(fsutil::fingerprint(&meta)),
+            Ok(Some(meta)) => Ok(Some(fsutil::fingerprint(&meta))),
+            Ok(None) => {
+                let _ = rustix::fs::unlinkat(&self.fd, &tmp, AtFlags::empty());
+                Ok(None)
+            }
             Err((what, e)) => {
                 let _ = rustix::fs::unlinkat(&self.fd, &tmp, AtFlags::empty());
                 Err(Error::io(what, &self.path.join(name), e))
@@ -163,6 +217,40 @@ mod tests {
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
         // Not a plain path.
         assert!(RealDir::create(&root, Path::new("agents/../x")).is_err());
+    }
+
+    #[test]
+    fn a_new_file_is_written_only_where_nothing_is() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        let base = RealDir::create(&root, Path::new("agents")).unwrap();
+        // Expected missing, and missing: created; expected missing, but there: opened.
+        let dir = base.create_below(Path::new("a/.claude"), true).unwrap();
+        let again = base.create_below(Path::new("a/.claude"), true).unwrap();
+        let id = dir.write_new("x.json", b"one", 0o644).unwrap().unwrap();
+        let path = root.join("agents/a/.claude/x.json");
+        assert_eq!(id, fsutil::fingerprint(&std::fs::metadata(&path).unwrap()));
+        // Something there now: left as it is, and no temporary file left behind.
+        assert_eq!(again.write_new("x.json", b"two", 0o644).unwrap(), None);
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        let names: Vec<_> = std::fs::read_dir(root.join("agents/a/.claude"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.json"]);
+        // A link below a base is named from the project root.
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("agents/b")).unwrap();
+        for fresh in [false, true] {
+            let err = base
+                .create_below(Path::new("b/.claude"), fresh)
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("agents/b is a symbolic link"),
+                "{err}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 
     #[test]

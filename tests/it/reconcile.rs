@@ -1126,6 +1126,38 @@ fn a_file_edited_after_the_plan_was_made_is_backed_up_before_apply_replaces_it()
 }
 
 #[test]
+fn a_file_that_appears_after_the_plan_saw_it_missing_is_backed_up_not_overwritten() {
+    // Apply writes a file the plan saw missing without reading the place first (the rename
+    // refuses to replace); one written there meanwhile must still be saved before it is
+    // replaced, and its directory made by hand must not stop the apply.
+    let p = TempProject::with_registry(SMALL);
+    let root = p.path();
+    let project = iw::project::Project::load(&root).unwrap();
+    let plan = iw::reconcile::compute(&project, None, &Default::default()).unwrap();
+    let claude_md = "agents/worker/.claude/CLAUDE.md";
+    let settings = "agents/worker/.claude/settings.json";
+    p.write(claude_md, "# written while apply waited\n");
+    let report = iw::reconcile::apply::apply(&project, &plan, |_| {}).unwrap();
+    let done = |path: &str| report.applied.iter().find(|a| a.resource == path).unwrap();
+    let backup = done(claude_md).backup.as_deref().expect("backed up");
+    assert_eq!(p.read(backup), "# written while apply waited\n");
+    let line = iw::views::applied_line(done(claude_md));
+    assert!(
+        line.contains("it had changed since the plan was made"),
+        "{line}"
+    );
+    assert!(done(settings).backup.is_none());
+    assert!(p.read(claude_md).contains("Does the work"));
+    let left: Vec<String> = std::fs::read_dir(root.join("agents/worker/.claude"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".iw-tmp"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+    assert!(p.read(settings).contains("PreToolUse"));
+}
+
+#[test]
 fn leftover_temporary_files_are_removed_by_the_next_apply() {
     // A killed apply can leave `.iw-tmp-*` files: in a new agent's directory (not yet in the
     // lockfile) and deep under state/backups/. The next apply removes them, and nothing else.

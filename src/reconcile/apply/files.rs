@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::reconcile::lock::LockFile;
 use crate::reconcile::plan::{Action, Change, FileChange, Plan};
@@ -156,16 +156,47 @@ fn agent_dir(path: &str) -> &str {
     }
 }
 
+/// The directories units are opened below, each opened once per apply: the project root, and
+/// `agents/` (where nearly every unit is) when it can be opened as a real directory.
+pub(super) struct Bases<'a> {
+    root: &'a Path,
+    agents: OnceLock<Option<RealDir>>,
+}
+
+impl<'a> Bases<'a> {
+    pub(super) fn new(root: &'a Path) -> Bases<'a> {
+        Bases {
+            root,
+            agents: OnceLock::new(),
+        }
+    }
+
+    /// The directory `dir` (relative to the root) opened as a [`RealDir`], created if missing;
+    /// `fresh`: see [`RealDir::create_below`].
+    fn open(&self, dir: &str, fresh: bool) -> Result<RealDir> {
+        let agents = || RealDir::create(self.root, Path::new("agents")).ok();
+        if let Some(rest) = dir.strip_prefix("agents/")
+            && let Some(agents) = self.agents.get_or_init(agents)
+        {
+            return agents.create_below(Path::new(rest), fresh);
+        }
+        // Anything else, or `agents/` could not be opened: from the root, which says why.
+        RealDir::root(self.root)?.create_below(Path::new(dir), fresh)
+    }
+}
+
 /// Makes the changes of one unit in order, up to and including the first that fails.
 pub(super) fn apply_unit(
-    root: &Path,
+    bases: &Bases,
     unit: &[&FileChange],
     backups: &Mutex<Backups>,
 ) -> Vec<Result<FileDone>> {
     let mut dirs = Vec::new();
     let mut out = Vec::with_capacity(unit.len());
+    // None of the unit's files exists: its directory probably does not either.
+    let fresh = unit.iter().all(|f| f.before_sha256.is_none());
     for f in unit {
-        let done = apply_file(root, f, backups, &mut dirs);
+        let done = apply_file(bases, f, backups, &mut dirs, fresh);
         let failed = done.is_err();
         out.push(done);
         if failed {
@@ -193,12 +224,14 @@ pub(super) struct FileDone {
 /// written through its directory opened as a [`RealDir`] (created if missing), which `dirs`
 /// keeps for the unit's next files.
 fn apply_file<'a>(
-    root: &Path,
+    bases: &Bases,
     f: &'a FileChange,
     backups: &Mutex<Backups>,
     dirs: &mut Vec<(&'a str, RealDir)>,
+    fresh: bool,
 ) -> Result<FileDone> {
     use std::os::unix::fs::PermissionsExt as _;
+    let root = bases.root;
     let path = root.join(&f.path);
     let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
     // A write's directory, opened (or created) once per unit; a delete goes by path.
@@ -207,12 +240,25 @@ fn apply_file<'a>(
         _ => Some(match dirs.iter().position(|(d, _)| *d == dir) {
             Some(i) => i,
             None => {
-                dirs.push((dir, RealDir::create(root, Path::new(dir))?));
+                dirs.push((dir, bases.open(dir, fresh)?));
                 dirs.len() - 1
             }
         }),
     }
     .map(|i| &dirs[i].1);
+    // A file that was missing when the plan was made is written only if it still is: no read
+    // first (the rename refuses to replace). Found there after all, it is handled below.
+    if let (Some(real), Some(after), None) = (real, &f.after, &f.before_sha256) {
+        let written = after.with_text(|data| real.write_new(name, data.as_bytes(), 0o644))?;
+        if let Some(stat) = written {
+            return Ok(FileDone {
+                backup: None,
+                changed_since_plan: false,
+                stat: Some(stat),
+                sha256: Some(after.sha256_hex()),
+            });
+        }
+    }
     let read = match real {
         Some(real) => real.read_optional(name)?,
         None => fsutil::read_optional_meta(&path)?,

@@ -251,13 +251,14 @@ fn apply_files(
         (false, true) => (files::WAVE, 2),
         (false, false) => (units.len().max(1), usize::MAX),
     };
+    let bases = files::Bases::new(root);
     let mut failure = None;
     for units in units.chunks(wave) {
         if abort_after == Some(report.applied.len()) {
             std::process::abort();
         }
         let done = crate::support::parallel::map_in_order(units, parallel_from, |unit| {
-            files::apply_unit(root, unit, &backups)
+            files::apply_unit(&bases, unit, &backups)
         });
         // A unit's results stop at its first failure.
         for (unit, results) in units.iter().zip(done) {
