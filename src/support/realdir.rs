@@ -130,10 +130,12 @@ impl RealDir {
         static PID: OnceLock<u32> = OnceLock::new();
         let pid = *PID.get_or_init(std::process::id);
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        // Created with its final mode, less the umask: never more open than `mode`, and
+        // usually exactly it, so that no chmod is needed (checked on the written file below).
         let (tmp, fd) = loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let tmp = format!("{}{pid}-{n}", fsutil::TEMP_PREFIX);
-            match rustix::fs::openat(&self.fd, &tmp, flags, Mode::from_raw_mode(0o600)) {
+            match rustix::fs::openat(&self.fd, &tmp, flags, Mode::from_raw_mode(mode)) {
                 Ok(fd) => break (tmp, fd),
                 Err(Errno::EXIST) => continue,
                 Err(e) => return Err(io("create a temporary file in", &self.path, e)),
@@ -143,8 +145,6 @@ impl RealDir {
         let written = (|| {
             use std::os::unix::fs::PermissionsExt as _;
             file.write_all(data).map_err(|e| ("write", e))?;
-            file.set_permissions(std::fs::Permissions::from_mode(mode))
-                .map_err(|e| ("set permissions of", e))?;
             match rustix::fs::renameat_with(&self.fd, &tmp, &self.fd, name, how) {
                 Ok(()) => {}
                 Err(Errno::EXIST | Errno::INVAL) if how.contains(RenameFlags::NOREPLACE) => {
@@ -152,6 +152,13 @@ impl RealDir {
                 }
                 Err(e) => return Err(("replace", e.into())),
             }
+            let meta = file.metadata().map_err(|e| ("read metadata of", e))?;
+            if meta.permissions().mode() & 0o7777 == mode {
+                return Ok(Some(meta));
+            }
+            // The umask took permissions away: give them.
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(|e| ("set permissions of", e))?;
             file.metadata()
                 .map(Some)
                 .map_err(|e| ("read metadata of", e))
@@ -186,6 +193,13 @@ mod tests {
         assert_eq!(id, fsutil::fingerprint(&meta));
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        // A mode the umask (022 or 002, usually) takes bits from is given all the same, and
+        // the identity returned is the file's after that.
+        let id = dir.write_atomic("w.json", b"w", 0o666).unwrap();
+        let meta = std::fs::metadata(root.join("agents/a/.claude/w.json")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o666);
+        assert_eq!(id, fsutil::fingerprint(&meta));
+        std::fs::remove_file(root.join("agents/a/.claude/w.json")).unwrap();
         // Opened again (it exists now), replaced, and read back by name.
         let dir = RealDir::create(&root, Path::new("agents/a/.claude")).unwrap();
         dir.write_atomic("x.json", b"two", 0o644).unwrap();
