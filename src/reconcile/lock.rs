@@ -275,32 +275,65 @@ impl LockFile {
     /// The lockfile's bytes and, for the hook, its policy index ([`super::lock_index`]), whose
     /// stamp the lockfile records in `policy_index` (set here).
     pub fn encode(&mut self) -> Result<(Vec<u8>, Vec<u8>)> {
-        // The stamp has a fixed length: serialise with a placeholder, index the text (offsets
-        // do not move), then put the real stamp in its place.
-        let placeholder = "0".repeat(64);
-        self.policy_index = Some(placeholder.clone());
+        self.policy_index = Some(STAMP_PLACEHOLDER.to_string());
+        let (data, index, stamp) = self.encode_placed()?;
+        self.policy_index = Some(stamp);
+        Ok((data, index))
+    }
+
+    /// [`LockFile::encode`] of a lockfile whose `policy_index` is the placeholder: the stamp has
+    /// a fixed length, so the text is serialised with the placeholder, indexed (offsets do not
+    /// move), and the real stamp put in its place. Returns the stamp too.
+    fn encode_placed(&self) -> Result<(Vec<u8>, Vec<u8>, String)> {
         let mut data = self.text()?;
         let index = super::lock_index::build(&data, &self.files);
         let field = "\"policy_index\": \"";
         let at = data
-            .find(&format!("{field}{placeholder}\""))
+            .find(&format!("{field}{STAMP_PLACEHOLDER}\""))
             .ok_or_else(|| Error::msg("cannot serialise the lockfile: no policy_index"))?
             + field.len();
-        data.replace_range(at..at + 64, &index.stamp);
-        self.policy_index = Some(index.stamp);
-        Ok((data.into_bytes(), index.bytes))
+        data.replace_range(at..at + STAMP_PLACEHOLDER.len(), &index.stamp);
+        Ok((data.into_bytes(), index.bytes, index.stamp))
     }
 
     /// Writes the lockfile atomically (refusing a `state/` that is a symbolic link), and just
     /// before it the policy index, whose stamp it records. An apply killed between the two
     /// leaves stamps that differ, and the hook then reads the lockfile itself.
     pub fn write(&mut self, root: &Path) -> Result<()> {
-        let (data, index) = self.encode()?;
+        self.write_after(root, |_| {})
+    }
+
+    /// [`LockFile::write`], once `first` has run with the lockfile as it will be written (the
+    /// stat cache, which must be on disk before the lockfile). A large lockfile's text is made
+    /// on another thread meanwhile.
+    pub fn write_after(&mut self, root: &Path, first: impl FnOnce(&LockFile)) -> Result<()> {
+        self.policy_index = Some(STAMP_PLACEHOLDER.to_string());
+        let this = &*self;
+        let encoded = if this.files.len() >= ENCODE_BESIDE_FROM {
+            std::thread::scope(|s| {
+                let job = s.spawn(|| this.encode_placed());
+                first(this);
+                job.join().unwrap_or_else(|_| {
+                    Err(Error::msg("internal: serialising the lockfile failed"))
+                })
+            })
+        } else {
+            first(this);
+            this.encode_placed()
+        };
+        let (data, index, stamp) = encoded?;
+        self.policy_index = Some(stamp);
         fsutil::check_real_dirs(root, Path::new(STATE_DIR))?;
         fsutil::write_atomic(&root.join(super::lock_index::INDEX_PATH), &index)?;
         fsutil::write_atomic(&root.join(LOCK_PATH), &data)
     }
 }
+
+/// What `policy_index` holds while the lockfile is serialised: as long as a stamp.
+const STAMP_PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// From this many files on, [`LockFile::write_after`] makes the text on a thread of its own.
+const ENCODE_BESIDE_FROM: usize = 2048;
 
 /// True for the paths iw generates: `agents/<name>/.claude/<file>` with a valid agent name and
 /// a plain file name. A lockfile naming anything else is refused, so that a tampered lockfile
@@ -407,6 +440,31 @@ impl ApplyLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_must_come_first_runs_before_the_lockfile_is_written_at_any_size() {
+        for n in [1, ENCODE_BESIDE_FROM] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut lock = LockFile::empty();
+            for i in 0..n {
+                let entry = FileEntry {
+                    agent: format!("a{i}"),
+                    sha256: "0".repeat(64),
+                };
+                lock.files
+                    .insert(format!("agents/a{i}/.claude/CLAUDE.md"), entry);
+            }
+            let mut seen = None;
+            lock.write_after(dir.path(), |l| {
+                seen = Some((dir.path().join(LOCK_PATH).exists(), l.files.len()));
+            })
+            .unwrap();
+            assert_eq!(seen, Some((false, n)));
+            let back = LockFile::read(dir.path()).unwrap().unwrap();
+            assert_eq!(back, lock);
+            assert_ne!(back.policy_index.as_deref(), Some(STAMP_PLACEHOLDER));
+        }
+    }
 
     #[test]
     fn a_lockfile_without_hosts_has_no_hosts_section_and_bad_host_records_are_refused() {

@@ -152,12 +152,14 @@ pub fn apply_on(
     hosts::finish(plan, links, &mut lock, sessions_ok, &failed_hosts);
     failure = hosts_failure(failed_hosts, failure.take());
     finish_lock(project, plan, &mut lock, sessions_ok, failure.is_none());
-    write_stat_cache(project, &lock, &identities);
-    // A failure before anything was done leaves the lockfile as it was, byte for byte.
+    // A failure before anything was done leaves the lockfile as it was, byte for byte. The
+    // stat cache is written first either way.
     let nothing_done = failure.is_some() && report.applied.is_empty();
     if plan.lock.as_ref() != Some(&lock) && !nothing_done {
-        lock.write(root)?;
+        lock.write_after(root, |lock| write_stat_cache(project, lock, &identities))?;
         report.lock_written = true;
+    } else {
+        write_stat_cache(project, &lock, &identities);
     }
     match failure {
         Some(e) => Err(e),
