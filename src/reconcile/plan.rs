@@ -155,43 +155,76 @@ impl FileChange {
 
     /// [`FileChange::diff`], `after` unpacked.
     fn diff_to(&self, after: Option<&str>) -> String {
+        let (a, b) = self.diff_names();
+        let mut whole = String::new();
+        let written = match (&self.before, after) {
+            (None, Some(text)) => whole_file_diff(&mut whole, "", &a, &b, text, '+'),
+            (Some(text), None) => whole_file_diff(&mut whole, "", &a, &b, text, '-'),
+            _ => false,
+        };
+        if written {
+            return whole;
+        }
         let old = self.before.as_deref().unwrap_or("");
         let new = after.unwrap_or("");
-        let a = if self.before.is_some() {
-            format!("a/{}", self.path)
-        } else {
-            "/dev/null".to_string()
+        similar::TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&a, &b)
+            .to_string()
+    }
+
+    /// The names the diff's header gives the two sides.
+    fn diff_names(&self) -> (String, String) {
+        let name = |side: &str, present: bool| {
+            if present {
+                format!("{side}/{}", self.path)
+            } else {
+                "/dev/null".to_string()
+            }
         };
-        let b = if self.after.is_some() {
-            format!("b/{}", self.path)
-        } else {
-            "/dev/null".to_string()
-        };
-        let whole = match (&self.before, after) {
-            (None, Some(text)) => whole_file_diff(&a, &b, text, '+'),
-            (Some(text), None) => whole_file_diff(&a, &b, text, '-'),
-            _ => None,
-        };
-        whole.unwrap_or_else(|| {
-            similar::TextDiff::from_lines(old, new)
-                .unified_diff()
-                .context_radius(3)
-                .header(&a, &b)
-                .to_string()
-        })
+        (
+            name("a", self.before.is_some()),
+            name("b", self.after.is_some()),
+        )
+    }
+
+    /// For a file created or removed whole: writes its diff into `out`, every line after
+    /// `indent`, straight from the text (the diff is not made first), and returns true. False
+    /// (nothing written) for any other change.
+    pub fn whole_diff_into(&self, out: &mut String, indent: &str) -> bool {
+        match (&self.before, &self.after) {
+            (None, Some(after)) => after.with_text(|text| {
+                let (a, b) = self.diff_names();
+                whole_file_diff(out, indent, &a, &b, text, '+')
+            }),
+            (Some(text), None) => {
+                let (a, b) = self.diff_names();
+                whole_file_diff(out, indent, &a, &b, text, '-')
+            }
+            _ => false,
+        }
     }
 }
 
 /// The unified diff of a file created (`sign` `+`) or removed (`-`) whole, as `similar` writes it
-/// but without comparing anything: a new team's plan shows every file this way, and lining up
-/// each against an empty one cost a tenth of a 1 000-agent apply. `None` for text with a `\r`
-/// (`similar` ends lines at a lone `\r` too): such rare files are left to it.
-fn whole_file_diff(a: &str, b: &str, text: &str, sign: char) -> Option<String> {
+/// but without comparing anything, written into `out` with every line after `indent`: a new
+/// team's plan shows every file this way, and lining up each against an empty one cost a tenth
+/// of a 1 000-agent apply. False (nothing written) for text with a `\r` (`similar` ends lines at
+/// a lone `\r` too): such rare files are left to it.
+fn whole_file_diff(
+    out: &mut String,
+    indent: &str,
+    a: &str,
+    b: &str,
+    text: &str,
+    sign: char,
+) -> bool {
     if text.contains('\r') {
-        return None;
+        return false;
     }
     if text.is_empty() {
-        return Some(String::new());
+        return true;
     }
     let lines = crate::support::lines::count(text);
     let range = |n: usize| {
@@ -206,16 +239,29 @@ fn whole_file_diff(a: &str, b: &str, text: &str, sign: char) -> Option<String> {
     } else {
         (range(lines), "0,0".to_string())
     };
-    let mut out = String::with_capacity(text.len() + lines + a.len() + b.len() + 40);
-    out.push_str(&format!("--- {a}\n+++ {b}\n@@ -{old} +{new} @@\n"));
+    let mut start = String::with_capacity(indent.len() + 1);
+    start.push_str(indent);
+    start.push(sign);
+    out.reserve(text.len() + (lines + 4) * start.len() + a.len() + b.len() + 40);
+    for header in [
+        format!("--- {a}"),
+        format!("+++ {b}"),
+        format!("@@ -{old} +{new} @@"),
+    ] {
+        out.push_str(indent);
+        out.push_str(&header);
+        out.push('\n');
+    }
     for line in crate::support::lines::inclusive(text) {
-        out.push(sign);
+        out.push_str(&start);
         out.push_str(line);
     }
     if !text.ends_with('\n') {
-        out.push_str("\n\\ No newline at end of file\n");
+        out.push('\n');
+        out.push_str(indent);
+        out.push_str("\\ No newline at end of file\n");
     }
-    Some(out)
+    true
 }
 
 /// A change to one tmux session.
@@ -505,6 +551,14 @@ mod tests {
         fn whole_file_diffs_are_similars(text in "(([a-z \\t\\r]{0,6})(\\n|\\r\\n)?){0,8}", created in any::<bool>()) {
             let f = if created { change(None, Some(&text)) } else { change(Some(&text), None) };
             prop_assert_eq!(f.diff(), similar_diff(&f));
+            // Written in place with an indent: the same lines, each after it.
+            let mut indented = String::new();
+            if f.whole_diff_into(&mut indented, " ") {
+                let each: String = f.diff().lines().map(|l| format!(" {l}\n")).collect();
+                prop_assert_eq!(indented, each);
+            } else {
+                prop_assert!(text.contains('\r'));
+            }
         }
     }
 }

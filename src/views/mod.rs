@@ -234,7 +234,10 @@ fn file_block(f: &FileChange, show_diff: bool) -> String {
     }
     out.push('\n');
     if show_diff {
-        render_diff(&mut out, &f.diff(), " ");
+        // A whole new file (most of a large plan) is written in place when nothing is coloured.
+        if console::colors_enabled() || !f.whole_diff_into(&mut out, " ") {
+            render_diff(&mut out, &f.diff(), " ");
+        }
         out.push('\n');
     }
     out
