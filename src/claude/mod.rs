@@ -115,7 +115,7 @@ impl BadToolName {
 /// Checks a registry tool name: a built-in Claude Code tool, `mcp__server`, or
 /// `mcp__server__tool`.
 pub fn check_tool_name(name: &str) -> Result<(), BadToolName> {
-    if builtin_tools().any(|t| t == name) {
+    if catalogue::lookup(name).is_some() {
         return Ok(());
     }
     if name.starts_with("mcp__") {

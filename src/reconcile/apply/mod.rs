@@ -199,19 +199,18 @@ fn base_lock(project: &Project, plan: &Plan) -> LockFile {
         })
         .collect();
     let desired_paths: BTreeSet<&str> = plan.desired.iter().map(|f| f.path.as_str()).collect();
-    for f in plan
+    let unchanged = plan
         .desired
         .iter()
         .filter(|f| !changed.contains(f.path.as_str()))
-    {
-        lock.files.insert(
-            f.path.clone(),
-            FileEntry {
+        .map(|f| {
+            let entry = FileEntry {
                 agent: f.agent.clone(),
                 sha256: f.sha256.clone(),
-            },
-        );
-    }
+            };
+            (f.path.clone(), entry)
+        });
+    lock.files.extend(unchanged);
     lock.files.retain(|path, e| {
         !plan.selection.includes(&e.agent)
             || desired_paths.contains(path.as_str())
