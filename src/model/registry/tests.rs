@@ -167,6 +167,28 @@ fn exclusive_conflict() {
 }
 
 #[test]
+fn an_exclusive_conflict_points_at_its_own_entry_after_a_duplicate() {
+    // `back` lists `docs/**` twice (a warning) before the pattern `plan` holds: the error is at
+    // that pattern's own line, not at the duplicate's.
+    let src = OK
+        .replace(
+            "    delegates_to: [back]",
+            "    exclusive_access: [tests/**]",
+        )
+        .replace(
+            "    cannot_access: [tests/**]",
+            "    exclusive_access:\n      - docs/**\n      - docs/**\n      - tests/**",
+        );
+    let e = errors(&src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let line = src.lines().position(|l| l == "      - tests/**").unwrap() + 1;
+    assert!(
+        e[0].starts_with(&format!("{line}:9 ")) && e[0].contains("already held exclusively"),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn missing_required_fields_and_bad_names() {
     let src = "agents:\n  Bad_Name:\n    name: Bad_Name\n    tools: []\n";
     let e = errors(src);

@@ -438,17 +438,8 @@ impl Validator<'_> {
         agent: &str,
         list: Option<Spanned<Vec<Spanned<String>>>>,
     ) -> Vec<AccessPattern> {
-        let spans = list.clone();
-        let patterns = self.patterns(agent, "exclusive_access", list);
-        let Some(spans) = spans else {
-            return patterns;
-        };
-        // Each valid pattern with where it is written.
-        let valid = spans
-            .value
-            .iter()
-            .filter(|s| AccessPattern::parse(&s.value).is_ok());
-        for (p, span) in patterns.iter().zip(valid) {
+        let patterns = self.patterns_at(agent, "exclusive_access", list);
+        for (p, pos) in &patterns {
             match self.exclusive.get(&p.glob) {
                 Some((owner, written)) if owner != agent => {
                     let owner = owner.clone();
@@ -460,7 +451,7 @@ impl Validator<'_> {
                         .agent(agent)
                         .field("exclusive_access")
                         .help(format!("exclusive access has one holder; remove it here or from `{owner}`, or delegate that work to `{owner}`")),
-                        spos(span),
+                        *pos,
                     );
                 }
                 _ => {
@@ -469,7 +460,7 @@ impl Validator<'_> {
                 }
             }
         }
-        patterns
+        patterns.into_iter().map(|(p, _)| p).collect()
     }
 
     /// `deny_commands`: command patterns.
@@ -543,16 +534,27 @@ impl Validator<'_> {
         field: &str,
         list: Option<Spanned<Vec<Spanned<String>>>>,
     ) -> Vec<AccessPattern> {
-        let mut out: Vec<AccessPattern> = Vec::new();
+        let patterns = self.patterns_at(agent, field, list);
+        patterns.into_iter().map(|(p, _)| p).collect()
+    }
+
+    /// [`Validator::patterns`], each with where it is written.
+    fn patterns_at(
+        &mut self,
+        agent: &str,
+        field: &str,
+        list: Option<Spanned<Vec<Spanned<String>>>>,
+    ) -> Vec<(AccessPattern, Pos)> {
+        let mut out: Vec<(AccessPattern, Pos)> = Vec::new();
         for s in list.map(|l| l.value).unwrap_or_default() {
             match AccessPattern::parse(&s.value) {
-                Ok(p) if out.iter().any(|o| o.glob == p.glob) => self.out.push(
+                Ok(p) if out.iter().any(|(o, _)| o.glob == p.glob) => self.out.push(
                     Diagnostic::warning(format!("`{}` is listed twice", s.value))
                         .agent(agent)
                         .field(field),
                     spos(&s),
                 ),
-                Ok(p) => out.push(p),
+                Ok(p) => out.push((p, spos(&s))),
                 Err(why) => self.out.push(
                     Diagnostic::error(format!("`{}` is not a valid access pattern: {why}", s.value))
                         .agent(agent)
