@@ -236,9 +236,15 @@ impl LockFile {
             #[serde(default)]
             version: u64,
         }
-        let version = serde_json::from_slice::<Version>(&data)
-            .map_err(|e| damaged(e.to_string()))?
-            .version;
+        // As iw writes it, the version is in the first bytes; anything else is parsed for it.
+        let version = match version_prefix(&data) {
+            Some(v) => v,
+            None => {
+                serde_json::from_slice::<Version>(&data)
+                    .map_err(|e| damaged(e.to_string()))?
+                    .version
+            }
+        };
         if version > LOCK_VERSION as u64 {
             return Err(Error::with_help(
                 format!(
@@ -335,17 +341,36 @@ const STAMP_PLACEHOLDER: &str = "00000000000000000000000000000000000000000000000
 /// From this many files on, [`LockFile::write_after`] makes the text on a thread of its own.
 const ENCODE_BESIDE_FROM: usize = 2048;
 
+/// The format version in the first bytes of a lockfile as iw writes it (`{\n  "version": N,`);
+/// `None` when they are not in that form.
+fn version_prefix(data: &[u8]) -> Option<u64> {
+    let rest = data.strip_prefix(b"{\n  \"version\": ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=9).contains(&digits) || rest.get(digits) != Some(&b',') {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
 /// True for the paths iw generates: `agents/<name>/.claude/<file>` with a valid agent name and
 /// a plain file name. A lockfile naming anything else is refused, so that a tampered lockfile
 /// cannot make iw delete arbitrary files.
 pub fn is_generated_path(path: &str) -> bool {
-    let parts: Vec<&str> = path.split('/').collect();
-    matches!(parts.as_slice(),
-        ["agents", name, ".claude", file]
-            if crate::model::registry::valid_name(name)
-                && !file.is_empty()
-                && !file.starts_with('.')
-                && file.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+    let Some((name, rest)) = path
+        .strip_prefix("agents/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return false;
+    };
+    // No `/` in the file's name: it is not among the characters allowed.
+    rest.strip_prefix(".claude/").is_some_and(|file| {
+        crate::model::registry::valid_name(name)
+            && !file.is_empty()
+            && !file.starts_with('.')
+            && file
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+    })
 }
 
 /// An advisory lock held for the duration of an apply; released when dropped or when the
@@ -440,6 +465,71 @@ impl ApplyLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`is_generated_path`] as it was first written, by its parts.
+    fn generated_by_parts(path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').collect();
+        matches!(parts.as_slice(),
+            ["agents", name, ".claude", file]
+                if crate::model::registry::valid_name(name)
+                    && !file.is_empty()
+                    && !file.starts_with('.')
+                    && file.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+    }
+
+    proptest::proptest! {
+        /// The generated paths are exactly those the first form accepted.
+        #[test]
+        fn generated_paths_are_judged_as_by_their_parts(
+            path in "(agents|agent|\\.claude|[a-zA-Z0-9._/é -]{0,6})(/(a|b-1|A|\\.claude|\\.x|[a-z0-9._/é -]{0,5})){0,5}"
+        ) {
+            proptest::prop_assert_eq!(is_generated_path(&path), generated_by_parts(&path), "{}", path);
+        }
+    }
+
+    #[test]
+    fn generated_paths_by_example() {
+        for ok in [
+            "agents/a/.claude/CLAUDE.md",
+            "agents/b-1/.claude/iw-policy.json",
+        ] {
+            assert!(is_generated_path(ok), "{ok}");
+        }
+        for bad in [
+            "agents/a/.claude/",
+            "agents/a/.claude/.x",
+            "agents/a/.claude/x/y",
+            "agents/A/.claude/x",
+            "agents//.claude/x",
+            "agents/a/claude/x",
+            "x/agents/a/.claude/x",
+            "agents/a/.claude/é",
+        ] {
+            assert!(!is_generated_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_version_is_read_from_the_first_bytes_as_iw_writes_them() {
+        assert_eq!(version_prefix(b"{\n  \"version\": 3,\n"), Some(3));
+        for other in [
+            &b"{\"version\": 3}"[..],
+            b"{\n  \"version\": 3}",
+            b"{\n  \"version\": ,",
+            b"{\n  \"version\": 1234567890,",
+            b"",
+        ] {
+            assert_eq!(version_prefix(other), None);
+        }
+        // A newer version in the first bytes is refused as newer, not as damaged.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_PATH);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let newer = format!("{{\n  \"version\": {},\n  \"x\": [}}", LOCK_VERSION + 1);
+        std::fs::write(&path, newer).unwrap();
+        let e = LockFile::read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("newer than this iw understands"), "{e}");
+    }
 
     #[test]
     fn what_must_come_first_runs_before_the_lockfile_is_written_at_any_size() {
