@@ -80,12 +80,14 @@ pub fn run(root: &Path, opts: &Options) -> Result<Exit> {
             _ => {}
         }
     }
-    Ok(if !plan.unreachable.is_empty() {
+    let exit = if !plan.unreachable.is_empty() {
         // Some hosts could not be planned: the plan is incomplete, whatever it shows.
         Exit::Command(crate::support::exit::ERROR)
     } else if opts.exit_code && !plan.is_empty() {
         Exit::Changes
     } else {
         Exit::Success
-    })
+    };
+    crate::support::exit::keep_until_exit(plan);
+    Ok(exit)
 }
