@@ -125,12 +125,14 @@ echo '{"tool_name":"Bash","cwd":"'"$P"'/agents/backend-agent","tool_input":{"com
 measure "hook_write_deny" 26 -i "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
 measure "hook_write_allow" 26 "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/allow.json"
 measure "hook_bash" 26 -i "$IWH -C $P hook pre-tool-use --agent backend-agent < $WORK/bash.json"
+# What the hook rows above pay for the shell that redirects stdin (hyperfine subtracts only the
+# shell's own start), measured right after them: a hook figure minus the sh_c_true of its N is
+# iw's cost (issue 15's targets). The VM's speed drifts within minutes, so each N has its own.
+measure "sh_c_true" 26 "sh -c true"
 # The same decision through iw itself (what settings.json runs when iw-hook is not beside iw).
 measure "hook_write_deny_via_iw" 26 -i "$IW -C $P hook pre-tool-use --agent backend-agent < $WORK/write.json"
 measure "seed_python_hook" 26 -i "python3 scripts/seed_hook.py < $WORK/write.json"
 measure "true" 0 -N "/bin/true"
-# What the hook rows above pay for the shell that redirects stdin (hyperfine subtracts only the
-# shell's own start): a hook figure minus this one is iw's cost (issue 15's targets).
 measure "sh_c_true" 0 "sh -c true"
 
 # Sessions: 26 spawns from a stopped server (the sleep lets the old server finish exiting).
@@ -176,6 +178,7 @@ for n in ${SIZES:-100 250 500 1000 2500 5000 10000}; do
     RUNS=$runs measure "hook_write_deny" "$n" -i "$IWH -C $Q hook pre-tool-use --agent $A < $Q/write.json"
     RUNS=$runs measure "hook_write_allow" "$n" "$IWH -C $Q hook pre-tool-use --agent $A < $Q/allow.json"
     RUNS=$runs measure "hook_bash" "$n" -i "$IWH -C $Q hook pre-tool-use --agent $A < $Q/bash.json"
+    RUNS=$runs measure "sh_c_true" "$n" "sh -c true"
     # With sessions.yaml: a session per agent, up to 1 000 (a tmux pane needs a pty, and Linux
     # has 4 096 of them by default); the no-op proof then lists the live sessions.
     if [ "$n" -ge 1000 ]; then

@@ -23,12 +23,14 @@ HOOK = [
 W, H = 1000, 460
 
 
-def series(rows, keys, minus=0.0):
-    """The (n, median ms) points of each figure in `keys`, `minus` subtracted."""
+def series(rows, keys, minus=None):
+    """The (n, median ms) points of each figure in `keys`, less `minus[n]` (or `minus[0]`, for
+    an n without its own) when given."""
+    minus = minus or {}
     data = {}
     for key, _, _ in keys:
         pts = sorted(
-            (int(r["n"]), float(r["median_ms"]) - minus)
+            (int(r["n"]), float(r["median_ms"]) - minus.get(int(r["n"]), minus.get(0, 0.0)))
             for r in rows
             if r["figure"] == key and int(r["n"]) > 0
         )
@@ -75,9 +77,10 @@ def panel(out, x0, width, title, keys, data, ymin_top=None):
 def main(src, dst):
     rows = list(csv.DictReader(open(src)))
     # The hook's figures are run through `sh -c` (stdin redirection): its cost is what remains
-    # after the shell's own (figure sh_c_true), as issue 15's targets count it.
-    sh = [float(r["median_ms"]) for r in rows if r["figure"] == "sh_c_true"]
-    plan, hook = series(rows, PLAN), series(rows, HOOK, sh[0] if sh else 0.0)
+    # after the shell's own (figure sh_c_true), as issue 15's targets count it, measured right
+    # after the hook's figures at the same n (the VM's speed drifts within minutes).
+    sh = {int(r["n"]): float(r["median_ms"]) for r in rows if r["figure"] == "sh_c_true"}
+    plan, hook = series(rows, PLAN), series(rows, HOOK, sh)
     if not plan:
         sys.exit("no plan figures in " + src)
     out = [
