@@ -220,9 +220,11 @@ pub(super) struct FileDone {
 
 /// Carries out one file change. The file is read again just before it is written or deleted: if
 /// it is no longer what the plan was made over (edited while apply waited for confirmation, say),
-/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so. A file is
-/// written through its directory opened as a [`RealDir`] (created if missing), which `dirs`
-/// keeps for the unit's next files.
+/// it is backed up like any drift, and [`FileDone::changed_since_plan`] says so. (A file the plan
+/// saw missing is not read: its rename refuses to replace anything, and only if something is
+/// there after all is it read.) A file is written through its directory opened as a
+/// [`RealDir`] (created if missing; `fresh`: expected missing), which `dirs` keeps for the
+/// unit's next files.
 fn apply_file<'a>(
     bases: &Bases,
     f: &'a FileChange,
