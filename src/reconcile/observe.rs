@@ -100,11 +100,11 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
     // bytes kept only if they differ.
     let groups: Vec<&[super::diff::DesiredContent]> = desired
         .files
-        .chunk_by(|a, b| parent(&a.path) == parent(&b.path))
+        .chunk_by(|a, b| fsutil::split_rel(&a.path).0 == fsutil::split_rel(&b.path).0)
         .collect();
     let read = |group: &&[super::diff::DesiredContent]| {
-        let names: Vec<&str> = group.iter().map(|f| file_name(&f.path)).collect();
-        let dir = root.join(parent(&group[0].path));
+        let names: Vec<&str> = group.iter().map(|f| fsutil::split_rel(&f.path).1).collect();
+        let dir = root.join(fsutil::split_rel(&group[0].path).0);
         let reads = fsutil::read_optional_in(&dir, &names);
         group
             .iter()
@@ -162,16 +162,6 @@ fn observe_here(project: &Project, lock: Option<&LockFile>, desired: &Desired) -
     }
     observe_claude(root, desired, &mut o)?;
     Ok(o)
-}
-
-/// The directory part of a path relative to the root (`""` for a file at the root).
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
-}
-
-/// The last part of a path.
-fn file_name(path: &str) -> &str {
-    path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
 
 /// Whether the hook binaries named by each settings.json on disk that differs from the desired

@@ -161,6 +161,12 @@ pub fn real_dir_exists(root: &Path, rel: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// A path relative to the project root (`agents/<name>/.claude/<file>`), split at its last `/`
+/// into its directory and its name; the directory of a file at the root is `""`.
+pub fn split_rel(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
 /// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
 /// component (no `/`, no `.` or `..`), whoever supplied it.
 pub fn is_plain_name(name: &str, max_len: usize) -> bool {
@@ -310,6 +316,15 @@ pub fn remove_empty_dirs(dir: &Path, stop: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_path_splits_at_its_last_slash() {
+        assert_eq!(
+            split_rel("agents/a/.claude/x.md"),
+            ("agents/a/.claude", "x.md")
+        );
+        assert_eq!(split_rel("x.md"), ("", "x.md"));
+    }
 
     #[test]
     fn files_in_a_directory_are_read_as_one_by_one() {

@@ -27,11 +27,6 @@ pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String
     Ok(out)
 }
 
-/// The directory of a path relative to the root (`""` for a file at the root).
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
-}
-
 /// `dirs` sorted, each once.
 fn distinct<'a>(dirs: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut dirs: Vec<&str> = dirs.collect();
@@ -57,7 +52,7 @@ pub(super) fn check_and_clean(root: &Path, lock: &LockFile, plan: &Plan) -> Resu
         .filter_map(|c| match c {
             Change::File(f) if f.host.is_none() => {
                 backups |= f.backup;
-                Some(parent(&f.path))
+                Some(fsutil::split_rel(&f.path).0)
             }
             _ => None,
         })
@@ -71,7 +66,11 @@ pub(super) fn check_and_clean(root: &Path, lock: &LockFile, plan: &Plan) -> Resu
             Change::File(f) => Some(f.path.as_str()),
             Change::Session(_) => None,
         }));
-    let dirs = distinct(files.map(parent).chain([crate::reconcile::lock::STATE_DIR]));
+    let dirs = distinct(
+        files
+            .map(|p| fsutil::split_rel(p).0)
+            .chain([crate::reconcile::lock::STATE_DIR]),
+    );
     let seen = crate::support::parallel::map_in_order(
         &dirs,
         crate::support::parallel::PARALLEL_FROM,
@@ -235,7 +234,7 @@ fn apply_file<'a>(
     use std::os::unix::fs::PermissionsExt as _;
     let root = bases.root;
     let path = root.join(&f.path);
-    let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
+    let (dir, name) = fsutil::split_rel(&f.path);
     // A write's directory, opened (or created) once per unit; a delete goes by path.
     let real = match f.action {
         Action::Delete => None,
@@ -290,7 +289,7 @@ fn apply_file<'a>(
             sha256 = Some(after.sha256_hex());
         }
         Action::Delete => {
-            fsutil::check_real_dirs(root, Path::new(&f.path).parent().unwrap_or(Path::new("")))?;
+            fsutil::check_real_dirs(root, Path::new(dir))?;
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
