@@ -233,7 +233,6 @@ fn apply_file<'a>(
 ) -> Result<FileDone> {
     use std::os::unix::fs::PermissionsExt as _;
     let root = bases.root;
-    let path = root.join(&f.path);
     let (dir, name) = fsutil::split_rel(&f.path);
     // A write's directory, opened (or created) once per unit; a delete goes by path.
     let real = match f.action {
@@ -262,7 +261,7 @@ fn apply_file<'a>(
     }
     let read = match real {
         Some(real) => real.read_optional(name)?,
-        None => fsutil::read_optional_meta(&path)?,
+        None => fsutil::read_optional_meta(&root.join(&f.path))?,
     };
     // A file being replaced keeps its permissions.
     let mode = read
@@ -290,6 +289,7 @@ fn apply_file<'a>(
         }
         Action::Delete => {
             fsutil::check_real_dirs(root, Path::new(dir))?;
+            let path = root.join(&f.path);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
