@@ -201,7 +201,7 @@ impl LockFile {
     }
 
     /// The lockfile as bytes, as [`LockFile::write`] writes it (with whatever `policy_index` it
-    /// holds: [`LockFile::encode`] sets it).
+    /// holds: [`LockFile::write`] sets it).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.text().map(String::into_bytes)
     }
@@ -279,18 +279,10 @@ impl LockFile {
         Ok(Some(lock))
     }
 
-    /// The lockfile's bytes and, for the hook, its policy index ([`super::lock_index`]), whose
-    /// stamp the lockfile records in `policy_index` (set here).
-    pub fn encode(&mut self) -> Result<(Vec<u8>, Vec<u8>)> {
-        self.policy_index = Some(STAMP_PLACEHOLDER.to_string());
-        let (data, index, stamp) = self.encode_placed()?;
-        self.policy_index = Some(stamp);
-        Ok((data, index))
-    }
-
-    /// [`LockFile::encode`] of a lockfile whose `policy_index` is the placeholder: the stamp has
-    /// a fixed length, so the text is serialised with the placeholder, indexed (offsets do not
-    /// move), and the real stamp put in its place. Returns the stamp too.
+    /// The lockfile's bytes and, for the hook, its policy index ([`super::lock_index`]), with
+    /// the index's stamp, of a lockfile whose `policy_index` is the placeholder: the stamp has a
+    /// fixed length, so the text is serialised with the placeholder, indexed (offsets do not
+    /// move), and the real stamp put in its place.
     fn encode_placed(&self) -> Result<(Vec<u8>, Vec<u8>, String)> {
         let mut data = self.text()?;
         let index = super::lock_index::build(&data, &self.files);
