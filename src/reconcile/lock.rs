@@ -364,12 +364,11 @@ fn files_in_bulk<'de, D: serde::Deserializer<'de>>(
 /// The format version in the first bytes of a lockfile as iw writes it (`{\n  "version": N,`);
 /// `None` when they are not in that form.
 fn version_prefix(data: &[u8]) -> Option<u64> {
-    let rest = data.strip_prefix(b"{\n  \"version\": ")?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if !(1..=9).contains(&digits) || rest.get(digits) != Some(&b',') {
+    let (digits, rest) = super::lock_index::version_digits(data)?;
+    if digits.len() > 9 || !rest.starts_with(b",") {
         return None;
     }
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// True for the paths iw generates: `agents/<name>/.claude/<file>` with a valid agent name and

@@ -154,13 +154,20 @@ pub fn entry_sha256(after_key: &[u8]) -> Option<String> {
         .map(|e| e.sha256)
 }
 
-/// The stamp a lockfile starts with: `{"version": N, "policy_index": "<stamp>"`, pretty-printed.
-pub fn lock_stamp(prefix: &[u8]) -> Option<&str> {
+/// The digits of the format version a lockfile as iw writes it starts with
+/// (`{\n  "version": N`), and the bytes after them; `None` when it does not start so.
+pub fn version_digits(prefix: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = prefix.strip_prefix(b"{\n  \"version\": ")?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let rest = rest[digits..].strip_prefix(b",\n  \"policy_index\": \"")?;
+    (digits > 0).then(|| rest.split_at(digits))
+}
+
+/// The stamp a lockfile starts with: `{"version": N, "policy_index": "<stamp>"`, pretty-printed.
+pub fn lock_stamp(prefix: &[u8]) -> Option<&str> {
+    let (_, rest) = version_digits(prefix)?;
+    let rest = rest.strip_prefix(b",\n  \"policy_index\": \"")?;
     let stamp = rest.get(..64)?;
-    if digits == 0 || !is_sha256(stamp) || rest.get(64) != Some(&b'"') {
+    if !is_sha256(stamp) || rest.get(64) != Some(&b'"') {
         return None;
     }
     std::str::from_utf8(stamp).ok()
