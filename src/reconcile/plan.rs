@@ -147,27 +147,21 @@ impl FileChange {
 
     /// The unified diff from `before` to `after`.
     pub fn diff(&self) -> String {
+        let mut whole = String::new();
+        if self.whole_diff_into(&mut whole, "") {
+            return whole;
+        }
         match &self.after {
-            Some(after) => after.with_text(|text| self.diff_to(Some(text))),
-            None => self.diff_to(None),
+            Some(after) => after.with_text(|text| self.compared(Some(text))),
+            None => self.compared(None),
         }
     }
 
-    /// [`FileChange::diff`], `after` unpacked.
-    fn diff_to(&self, after: Option<&str>) -> String {
+    /// [`FileChange::diff`] as `similar` makes it, comparing line by line (`after` unpacked).
+    fn compared(&self, after: Option<&str>) -> String {
         let (a, b) = self.diff_names();
-        let mut whole = String::new();
-        let written = match (&self.before, after) {
-            (None, Some(text)) => whole_file_diff(&mut whole, "", &a, &b, text, '+'),
-            (Some(text), None) => whole_file_diff(&mut whole, "", &a, &b, text, '-'),
-            _ => false,
-        };
-        if written {
-            return whole;
-        }
         let old = self.before.as_deref().unwrap_or("");
-        let new = after.unwrap_or("");
-        similar::TextDiff::from_lines(old, new)
+        similar::TextDiff::from_lines(old, after.unwrap_or(""))
             .unified_diff()
             .context_radius(3)
             .header(&a, &b)
