@@ -181,10 +181,24 @@ impl RealDir {
 mod tests {
     use super::*;
 
+    /// A project directory and its canonical root (the directory lives as long as the first).
+    fn project() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        (dir, root)
+    }
+
+    /// The names in the directory `dir`, in any order.
+    fn names(dir: &Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    }
+
     #[test]
     fn creates_what_is_missing_and_writes_reads_and_replaces_by_name() {
-        let root = tempfile::tempdir().unwrap();
-        let root = root.path().canonicalize().unwrap();
+        let (_dir, root) = project();
         let dir = RealDir::create(&root, Path::new("agents/a/.claude")).unwrap();
         assert!(dir.read_optional("x.json").unwrap().is_none());
         let id = dir.write_atomic("x.json", b"one", 0o640).unwrap();
@@ -206,17 +220,12 @@ mod tests {
         let (bytes, _) = dir.read_optional("x.json").unwrap().unwrap();
         assert_eq!(bytes, b"two");
         // Nothing left behind but the file.
-        let names: Vec<_> = std::fs::read_dir(root.join("agents/a/.claude"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["x.json"]);
+        assert_eq!(names(&root.join("agents/a/.claude")), ["x.json"]);
     }
 
     #[test]
     fn a_link_anywhere_on_the_way_is_refused_and_nothing_is_written_through_it() {
-        let root = tempfile::tempdir().unwrap();
-        let root = root.path().canonicalize().unwrap();
+        let (_dir, root) = project();
         let outside = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.join("agents")).unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("agents/a")).unwrap();
@@ -235,8 +244,7 @@ mod tests {
 
     #[test]
     fn a_new_file_is_written_only_where_nothing_is() {
-        let root = tempfile::tempdir().unwrap();
-        let root = root.path().canonicalize().unwrap();
+        let (_dir, root) = project();
         let base = RealDir::create(&root, Path::new("agents")).unwrap();
         // Expected missing, and missing: created; expected missing, but there: opened.
         let dir = base.create_below(Path::new("a/.claude"), true).unwrap();
@@ -247,11 +255,7 @@ mod tests {
         // Something there now: left as it is, and no temporary file left behind.
         assert_eq!(again.write_new("x.json", b"two", 0o644).unwrap(), None);
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
-        let names: Vec<_> = std::fs::read_dir(root.join("agents/a/.claude"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["x.json"]);
+        assert_eq!(names(&root.join("agents/a/.claude")), ["x.json"]);
         // A link below a base is named from the project root.
         let outside = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("agents/b")).unwrap();
@@ -269,8 +273,7 @@ mod tests {
 
     #[test]
     fn reading_refuses_what_is_not_a_regular_file() {
-        let root = tempfile::tempdir().unwrap();
-        let root = root.path().canonicalize().unwrap();
+        let (_dir, root) = project();
         let dir = RealDir::create(&root, Path::new("d")).unwrap();
         std::fs::create_dir(root.join("d/sub")).unwrap();
         let err = dir.read_optional("sub").unwrap_err();
