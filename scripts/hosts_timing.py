@@ -13,7 +13,7 @@ scratch (hosts emptied before each run), and connecting cold (no master connecti
 Only the processes this script started are stopped (each sshd by its pid, each tmux server by its
 socket path, each ssh master by its control socket).
 
-Usage: scripts/hosts_timing.py [--iw target/release/iw] [--runs 20] [--json-dir DIR]
+Usage: scripts/hosts_timing.py [--iw target/<host tuple>/release/iw] [--runs 20] [--json-dir DIR]
 """
 
 import argparse
@@ -165,7 +165,10 @@ def hyperfine(name, cmd, runs, out_dir, prepare=None, warmup=2):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--iw", default=str(pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release/iw"))
+    # Built for the host's own tuple (.cargo/config.toml: iw is linked statically).
+    host = subprocess.run(["rustc", "--print", "host-tuple"], capture_output=True, text=True).stdout.strip()
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    ap.add_argument("--iw", default=str(target / host / "release/iw"))
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--apply-runs", type=int, default=5)
     ap.add_argument("--json-dir")

@@ -16,10 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 cargo build --release --quiet --bins
-IW=$PWD/target/release/iw
+# Built for the host's own tuple (.cargo/config.toml: iw is linked statically).
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/$(rustc --print host-tuple)/release
+IW=$BIN/iw
 # What settings.json runs before every tool call (src/hook_main.rs; same arguments as iw's form).
-IWH=$PWD/target/release/iw-hook
-SYNTH=$PWD/target/release/iw-synth
+IWH=$BIN/iw-hook
+SYNTH=$BIN/iw-synth
 TMPBASE=${IW_PERF_TMP:-/dev/shm}
 [ -d "$TMPBASE" ] && [ -w "$TMPBASE" ] || TMPBASE=/tmp
 WORK=$(mktemp -d "$TMPBASE/iw-perf-XXXXXX")

@@ -395,7 +395,7 @@ fn a_host_going_down_mid_use_is_an_error_not_a_hang() {
 }
 
 /// Round-trip times over the multiplexed connection, printed (`--nocapture`) for the record.
-/// `IW_REMOTE_TIMING_BINARY=target/release/iw` times shipping a release build instead.
+/// `IW_REMOTE_TIMING_BINARY=target/x86_64-unknown-linux-gnu/release/iw` (the host's tuple) times shipping a release build instead.
 #[test]
 fn round_trip_times() {
     let h = Sshd::start();

@@ -322,7 +322,7 @@ impl Sshd {
     /// Puts the `iw` binary where connecting installs it on this host, as a previous connect
     /// would have (a hard link to a private copy, or a copy): tests that are not about
     /// installing skip shipping ~190 MB of debug binary each time. The `iw` run by the tests
-    /// (target/debug/iw) then finds its own build in place there.
+    /// (target/<host tuple>/debug/iw) then finds its own build in place there.
     pub fn preinstall_iw(&self) {
         self.preinstall(private_iw_copy());
     }
@@ -617,8 +617,8 @@ impl Drop for Sshd {
 }
 
 /// A copy of the `iw` binary made once per test process, the one [`Sshd::preinstall_iw`] links
-/// from: a hard link to target/debug/iw itself would change its ctime, which is part of the
-/// no-op key (src/reconcile/noop.rs), and so disturb tests running beside these.
+/// from: a hard link to target/<host tuple>/debug/iw itself would change its ctime, which is
+/// part of the no-op key (src/reconcile/noop.rs), and so disturb tests running beside these.
 fn private_iw_copy() -> &'static Path {
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     COPY.get_or_init(|| {
