@@ -392,11 +392,12 @@ pub struct PendingSessions {
     tmux: Tmux,
     /// The request sent to the server's socket, if it could be.
     #[cfg(target_os = "linux")]
-    sent: Option<wire::Pending>,
+    sent: Option<wire::Sent>,
 }
 
 impl PendingSessions {
-    /// True if the server was asked through its socket: the answer comes without a process.
+    /// True if the server was asked through its socket, or found absent there: the answer comes
+    /// without a process.
     pub fn sent(&self) -> bool {
         #[cfg(target_os = "linux")]
         let sent = self.sent.is_some();
@@ -408,8 +409,15 @@ impl PendingSessions {
     /// The sessions: the server's answer, else the client's.
     pub fn answer(self) -> Result<Vec<LiveSession>> {
         #[cfg(target_os = "linux")]
-        if let Some(out) = self.sent.and_then(wire::Pending::finish) {
-            return Ok(parse_sessions(&out));
+        match self.sent {
+            // What the client answers then (`list_sessions_in`).
+            Some(wire::Sent::NoServer) => return Ok(Vec::new()),
+            Some(wire::Sent::Pending(p)) => {
+                if let Some(out) = p.finish() {
+                    return Ok(parse_sessions(&out));
+                }
+            }
+            None => {}
         }
         self.tmux.list_sessions_in(&brief_format())
     }

@@ -18,7 +18,11 @@
 //! as tmux's client reads it: stdout opened (`MSG_WRITE_OPEN`, answered `MSG_WRITE_READY`), its
 //! data (`MSG_WRITE`), then `MSG_EXIT` with the exit status.
 //!
-//! Anything else — no server, a socket directory tmux would refuse, any other message (an older
+//! No server at the socket (nothing there, or nothing accepting) is an answer too: the client
+//! would have failed the same way (`Sent::NoServer`), and a no-op plan of a project whose
+//! `sessions:` are all elsewhere or none need not start one to hear it.
+//!
+//! Anything else — a socket directory tmux would refuse, any other message (an older
 //! tmux's output messages, say), error output, a non-zero status, a malformed message, no
 //! answer within a second — gives `None`, and the caller runs the real `tmux` client instead:
 //! this path only ever returns what the client would have printed, and otherwise steps aside.
@@ -156,16 +160,37 @@ pub struct Pending {
     sock: UnixStream,
 }
 
+/// What became of a command given to [`send`].
+#[derive(Debug)]
+pub enum Sent {
+    /// The server has it; [`Pending::finish`] reads its answer.
+    Pending(Pending),
+    /// No server: nothing at the socket's path, or nothing accepting there. tmux's client
+    /// connects to that same path, and for a command that does not start a server (as
+    /// `list-sessions` does not) it fails the same way, printing "no server running on …" or
+    /// "error connecting to …" without running anything.
+    NoServer,
+}
+
 /// Sends `tmux -u -L label ARGV` to the server of this machine through its socket, as tmux's
 /// client would. `None` when that cannot be done cleanly (see the module's documentation).
-pub fn send(label: &str, argv: &[&str]) -> Option<Pending> {
+pub fn send(label: &str, argv: &[&str]) -> Option<Sent> {
     let path = socket_path(label)?;
+    let sock = match UnixStream::connect(&path) {
+        Ok(sock) => sock,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(libc::ECONNREFUSED) =>
+        {
+            return Some(Sent::NoServer);
+        }
+        Err(_) => return None,
+    };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let pid = i32::try_from(std::process::id()).ok()?;
     let request = request(cwd.as_os_str().as_encoded_bytes(), pid, argv)?;
-    let sock = UnixStream::connect(&path).ok()?;
     sock.set_read_timeout(Some(TIMEOUT)).ok()?;
-    send_all(&sock, &request).then_some(Pending { sock })
+    send_all(&sock, &request).then_some(Sent::Pending(Pending { sock }))
 }
 
 impl Pending {

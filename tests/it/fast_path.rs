@@ -288,9 +288,35 @@ proptest! {
 fn a_server_asked_through_its_socket_answers_what_its_client_prints() {
     use iw::tmux::wire;
     let srv = TmuxServer::new();
-    let ask =
-        |socket: &str, argv: &[&str]| wire::send(socket, argv).and_then(wire::Pending::finish);
-    assert_eq!(ask(&srv.socket, &["list-sessions"]), None, "no server yet");
+    let ask = |socket: &str, argv: &[&str]| match wire::send(socket, argv)? {
+        wire::Sent::Pending(p) => p.finish(),
+        wire::Sent::NoServer => panic!("no server on {socket}"),
+    };
+    // No server yet: said without a client, as the client says it (and runs nothing).
+    let client_says = || {
+        let out = std::process::Command::new("tmux")
+            .args(["-u", "-L", &srv.socket, "list-sessions"])
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // (The client first: it makes tmux's socket directory, where there was none.)
+    assert!(client_says().contains("error connecting to"));
+    assert!(matches!(
+        wire::send(&srv.socket, &["list-sessions"]),
+        Some(wire::Sent::NoServer)
+    ));
+    // A socket left behind with nothing accepting on it (a server killed with SIGKILL).
+    let path = wire::socket_path(&srv.socket).expect("tmux's socket directory exists");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(matches!(
+        wire::send(&srv.socket, &["list-sessions"]),
+        Some(wire::Sent::NoServer)
+    ));
+    assert!(client_says().contains("no server running"));
+    std::fs::remove_file(&path).unwrap();
     let long = format!("{{\"note\":\"é ✓ {}\"}}", "x".repeat(10_000));
     for name in ["iw-a", "iw-b", "iw-ç", "iw-d"] {
         srv.tmux(&["new-session", "-d", "-s", name, "sleep 1000"]);
@@ -371,4 +397,69 @@ fn the_stat_cache_vouches_for_a_settled_registry_and_an_edit_is_still_seen() {
     let plan = p.plan_json(&[]);
     assert_eq!(plan["noop_from_lock"], false, "{plan:#}");
     assert!(!plan["changes"].as_array().unwrap().is_empty(), "{plan:#}");
+}
+
+/// sessions.yaml declares no session, and no server runs on its socket: the no-op plan hears
+/// "no server" at the socket itself and runs no tmux client (a `tmux` on the PATH that logs its
+/// calls sees none), and still proves the plan empty.
+#[test]
+#[cfg(target_os = "linux")]
+fn with_no_server_the_no_op_plan_runs_no_tmux_client() {
+    let p = TempProject::with_registry(SMALL);
+    let srv = TmuxServer::new();
+    p.write(
+        "sessions.yaml",
+        &format!("socket: {}\nsessions: {{}}\n", srv.socket),
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let real = std::env::split_paths(&path)
+        .map(|d| d.join("tmux"))
+        .find(|t| t.is_file())
+        .expect("tmux is installed");
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls");
+    let shim = bin.path().join("tmux");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut paths = vec![bin.path().to_path_buf()];
+    paths.extend(std::env::split_paths(&path));
+    let path = std::env::join_paths(paths).unwrap();
+    p.iw()
+        .args(["apply", "--yes"])
+        .env("PATH", &path)
+        .assert()
+        .success();
+    // tmux's socket directory exists (a client makes it), as on any machine tmux ran on.
+    assert!(srv.sessions().is_empty());
+    let _ = std::fs::remove_file(&log);
+    let plan = crate::common::json_stdout(p.iw().args(["plan", "--json"]).env("PATH", &path));
+    assert_eq!(plan["noop_from_lock"], true, "{plan:#}");
+    assert_eq!(plan["changed"], false);
+    assert!(
+        !log.exists(),
+        "tmux was run: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    // The shim itself works: the full plan asks the client.
+    let full = crate::common::json_stdout(
+        p.iw()
+            .args(["plan", "--json"])
+            .env("PATH", &path)
+            .env("IW_NO_FAST_PATH", "1"),
+    );
+    assert_eq!(full["changed"], false);
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("list-sessions")
+    );
 }
