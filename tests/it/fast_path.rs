@@ -418,18 +418,7 @@ fn with_no_server_the_no_op_plan_runs_no_tmux_client() {
         .expect("tmux is installed");
     let bin = tempfile::tempdir().unwrap();
     let log = bin.path().join("calls");
-    let shim = bin.path().join("tmux");
-    std::fs::write(
-        &shim,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
-            log.display(),
-            real.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::logging_tmux(&bin.path().join("tmux"), &log, &real);
     let mut paths = vec![bin.path().to_path_buf()];
     paths.extend(std::env::split_paths(&path));
     let path = std::env::join_paths(paths).unwrap();

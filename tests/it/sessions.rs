@@ -408,16 +408,7 @@ fn sessions_start_in_delegation_order_on_the_26_agent_registry() {
     // Count tmux round trips through a logging wrapper: 26 sessions must not cost 26 of them.
     let log = p.path().join("tmux-calls.log");
     let wrapper = p.path().join("tmux-wrapper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\necho \"$*\" | cut -c1-60 >> '{}'\nexec tmux \"$@\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::logging_tmux(&wrapper, &log, std::path::Path::new("tmux"));
     p.iw()
         .env("IW_TMUX", &wrapper)
         .args(["apply", "--yes", "--no-diff"])

@@ -170,6 +170,23 @@ fn copy_file(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
 }
 
+/// Writes an executable `script` that appends each call's arguments to `log`, a line per call,
+/// then runs `real` (a tmux, or its name on the PATH) with them: for tests that count tmux
+/// calls, or rule them out.
+pub fn logging_tmux(script: &Path, log: &Path, real: &Path) {
+    std::fs::write(
+        script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// A copy of the `iw` binary in a directory of its own (so that a test can move, replace or
 /// touch it), and the copy's path.
 pub fn copied_iw() -> (tempfile::TempDir, PathBuf) {
