@@ -39,6 +39,42 @@ pub fn path(var: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .map(|d| PathBuf::from(d).join(FILE_NAME))
 }
 
+/// What a Claude Code session started with the environment `var` reads of its user
+/// configuration: the file, the `ANTHROPIC_API_KEY` Claude Code will ask about, and whether it
+/// runs sandboxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// The configuration file ([`path`]).
+    pub path: PathBuf,
+    /// `ANTHROPIC_API_KEY`, when set and not empty.
+    pub api_key: Option<String>,
+    /// `CLAUDE_CODE_SANDBOXED` is set (Claude Code then trusts every directory).
+    pub sandboxed: bool,
+}
+
+impl SessionView {
+    /// The view of a session whose environment is `var`; `None` when no configuration file can
+    /// be named (neither `CLAUDE_CONFIG_DIR` nor `HOME`).
+    pub fn of(var: impl Fn(&str) -> Option<String>) -> Option<SessionView> {
+        Some(SessionView {
+            path: path(&var)?,
+            api_key: var("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
+            sandboxed: var("CLAUDE_CODE_SANDBOXED").is_some_and(|v| !v.is_empty()),
+        })
+    }
+
+    /// The file, and the key as Claude Code records an answer about it ([`key_tail`]): sessions
+    /// alike in both have the same [`status`], though they may share a file and not a key.
+    pub fn seen(&self) -> (PathBuf, Option<String>) {
+        (self.path.clone(), self.api_key.as_deref().map(key_tail))
+    }
+
+    /// [`status`] of this view for the project at `root`.
+    pub fn status(&self, root: &Path) -> Result<Status> {
+        status(&self.path, root, self.api_key.as_deref())
+    }
+}
+
 /// The parts of the file iw reads.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

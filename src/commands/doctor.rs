@@ -307,21 +307,45 @@ fn claude_setup(p: &Project, claude_specs: &[&SessionSpec], out: &mut Vec<Check>
         ));
         return;
     }
-    for path in crate::commands::trust::config_paths(p) {
-        let key = claude_specs
-            .first()
-            .and_then(|s| s.env.get("ANTHROPIC_API_KEY").cloned())
-            .or_else(|| Caller::get().var("ANTHROPIC_API_KEY").map(str::to_string));
-        let status = match config::status(&path, &p.root, key.as_deref()) {
-            Ok(s) => s,
-            Err(e) => {
-                out.push(check("Claude Code setup", Status::Fail, e.to_string()));
-                continue;
+    // Each agent as it will see its configuration (as `iw plan` judges it): its file, its API
+    // key, sandboxed or not; each problem once per file, each file found in order once.
+    let mut problems: Vec<config::Problem> = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for view in claude_specs.iter().filter_map(|s| s.claude_view()) {
+        if !seen.insert((view.seen(), view.sandboxed)) {
+            continue;
+        }
+        if !files.contains(&view.path) {
+            files.push(view.path.clone());
+        }
+        match view.status(&p.root) {
+            Ok(status) => {
+                for pr in config::problems(&status, &p.root, view.sandboxed) {
+                    if !problems
+                        .iter()
+                        .any(|o| o.kind == pr.kind && o.config == pr.config)
+                    {
+                        problems.push(pr);
+                    }
+                }
             }
-        };
-        let sandboxed = Caller::get().var("CLAUDE_CODE_SANDBOXED").is_some();
-        let problems = config::problems(&status, &p.root, sandboxed);
-        if problems.is_empty() {
+            Err(e) => out.push(check("Claude Code setup", Status::Fail, e.to_string())),
+        }
+    }
+    if files.is_empty() {
+        out.push(
+            check(
+                "Claude Code setup",
+                Status::Fail,
+                "cannot tell where Claude Code keeps its configuration: neither HOME nor \
+                 CLAUDE_CONFIG_DIR is set for the agents",
+            )
+            .help("set HOME for iw, or give the sessions one (sessions.yaml `env: {HOME: …}`)"),
+        );
+    }
+    for path in files {
+        if !problems.iter().any(|pr| pr.config == path) {
             out.push(check(
                 "Claude Code setup",
                 Status::Ok,
@@ -332,9 +356,9 @@ fn claude_setup(p: &Project, claude_specs: &[&SessionSpec], out: &mut Vec<Check>
                 ),
             ));
         }
-        for pr in problems {
-            out.push(check("Claude Code setup", Status::Fail, pr.message).help(pr.help));
-        }
+    }
+    for pr in problems {
+        out.push(check("Claude Code setup", Status::Fail, pr.message).help(pr.help));
     }
 }
 

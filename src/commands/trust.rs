@@ -23,11 +23,10 @@ pub fn config_paths(project: &Project) -> Vec<PathBuf> {
             if !spec.is_claude() {
                 continue;
             }
-            let var = |k: &str| spec.env.get(k).cloned().or_else(|| env(k));
-            if let Some(p) = config::path(var)
-                && !out.contains(&p)
+            if let Some(v) = spec.claude_view()
+                && !out.contains(&v.path)
             {
-                out.push(p);
+                out.push(v.path);
             }
         }
     }

@@ -504,13 +504,13 @@ fn claude_setup(changes: &[Change], root: &Path, observed: &Observed) -> Vec<Pro
         {
             continue;
         }
-        let Some((path, sandboxed)) = observed.claude_of.get(&s.session) else {
+        let Some(view) = observed.claude_of.get(&s.session) else {
             continue;
         };
-        let Some(status) = observed.claude.get(path) else {
+        let Some(status) = observed.claude.get(&view.seen()) else {
             continue;
         };
-        for p in config::problems(status, root, *sandboxed) {
+        for p in config::problems(status, root, view.sandboxed) {
             if !out.iter().any(|o| o.kind == p.kind && o.config == p.config) {
                 out.push(p);
             }

@@ -11,7 +11,7 @@ use super::diff::Desired;
 use super::lock::LockFile;
 use crate::claude::config;
 use crate::project::Project;
-use crate::support::{Caller, Result, fsutil};
+use crate::support::{Result, fsutil};
 use crate::tmux::{LiveSession, Tmux};
 
 /// What planning saw.
@@ -31,11 +31,12 @@ pub struct Observed {
     pub executable: BTreeMap<String, bool>,
     /// The live sessions on each socket observed.
     pub live: BTreeMap<String, Vec<LiveSession>>,
-    /// Claude Code's user configuration, by file, for the Claude Code sessions that may start.
-    pub claude: BTreeMap<PathBuf, config::Status>,
-    /// For each Claude Code session: its configuration file, and whether the agents' environment
-    /// sets `CLAUDE_CODE_SANDBOXED`.
-    pub claude_of: BTreeMap<String, (PathBuf, bool)>,
+    /// Claude Code's user configuration for the Claude Code sessions that may start, as each
+    /// would see it: by file and by the API key in its environment
+    /// ([`config::SessionView::seen`]).
+    pub claude: BTreeMap<(PathBuf, Option<String>), config::Status>,
+    /// For each Claude Code session: how it sees its configuration.
+    pub claude_of: BTreeMap<String, config::SessionView>,
     /// What was seen on each other host, or why it could not be observed.
     pub remote: BTreeMap<String, std::result::Result<super::hosts::HostObserved, String>>,
     /// The hosts that could not be reached or observed.
@@ -194,25 +195,14 @@ fn observe_hook_binaries(desired: &Desired, o: &mut Observed) {
 /// Claude Code's user configuration for each Claude Code session that may start, read from the
 /// file its environment points at (never changed).
 fn observe_claude(root: &Path, desired: &Desired, o: &mut Observed) -> Result<()> {
-    let caller = Caller::get();
     for spec in desired.specs.iter().filter(|s| s.is_claude()) {
-        let var = |k: &str| {
-            spec.env
-                .get(k)
-                .cloned()
-                .or_else(|| caller.var(k).map(str::to_string))
-        };
-        let Some(path) = config::path(var) else {
+        let Some(view) = spec.claude_view() else {
             continue;
         };
-        let sandboxed = var("CLAUDE_CODE_SANDBOXED").is_some_and(|v| !v.is_empty());
-        o.claude_of
-            .insert(spec.name.clone(), (path.clone(), sandboxed));
-        if let std::collections::btree_map::Entry::Vacant(slot) = o.claude.entry(path) {
-            let key = var("ANTHROPIC_API_KEY");
-            let status = config::status(slot.key(), root, key.as_deref())?;
-            slot.insert(status);
+        if let std::collections::btree_map::Entry::Vacant(slot) = o.claude.entry(view.seen()) {
+            slot.insert(view.status(root)?);
         }
+        o.claude_of.insert(spec.name.clone(), view);
     }
     Ok(())
 }

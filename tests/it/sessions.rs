@@ -821,6 +821,54 @@ fn a_declared_path_reaches_the_pane_although_tmux_ignores_it_in_new_session() {
     assert_eq!(p.plan_code(), 0);
 }
 
+/// Two Claude Code agents read the same configuration with different API keys: Claude Code
+/// approved the first (lead's) key, and would ask the worker about its own. The plan says so;
+/// it does not take the first agent's answer for both.
+#[test]
+fn each_agent_api_key_is_checked_not_only_the_first() {
+    let srv = TmuxServer::new();
+    let home = tempfile::tempdir().unwrap();
+    let p = TempProject::with_registry(SMALL);
+    let (approved, other) = (
+        "sk-ant-approved-0123456789abcdefghij",
+        "sk-ant-other-9876543210zyxwvutsrq",
+    );
+    let root = p.path().to_string_lossy().into_owned();
+    let config = serde_json::json!({
+        "hasCompletedOnboarding": true,
+        "projects": {root: {"hasTrustDialogAccepted": true}},
+        "customApiKeyResponses": {"approved": [&approved[approved.len() - 20..]], "rejected": []},
+    });
+    std::fs::write(home.path().join(".claude.json"), config.to_string()).unwrap();
+    let sessions = |worker_key: &str| {
+        format!(
+            "socket: {}\nenv: {{HOME: '{}'}}\nsessions:\n  lead: {{env: {{ANTHROPIC_API_KEY: {approved}}}}}\n  \
+             worker: {{env: {{ANTHROPIC_API_KEY: {worker_key}}}}}\n",
+            srv.socket,
+            home.path().display()
+        )
+    };
+    let kinds = |p: &TempProject| -> Vec<String> {
+        plan(p)["claude_setup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // `iw doctor` judges each agent's key as the plan does.
+    let doctor = |p: &TempProject| {
+        let out = p.iw().args(["doctor", "--json"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    p.write("sessions.yaml", &sessions(other));
+    assert_eq!(kinds(&p), ["api_key"]);
+    assert!(doctor(&p).contains("ANTHROPIC_API_KEY"));
+    p.write("sessions.yaml", &sessions(approved));
+    assert!(kinds(&p).is_empty());
+    assert!(!doctor(&p).contains("ANTHROPIC_API_KEY"));
+}
+
 #[test]
 fn claude_code_sessions_are_not_started_until_claude_code_is_set_up_and_trusts_the_root() {
     // No Claude Code is needed: plan reads its user configuration, apply refuses before starting.

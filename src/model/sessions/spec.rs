@@ -42,6 +42,18 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
+    /// How this session, if it runs Claude Code, will see Claude Code's user configuration: its
+    /// environment as sessions.yaml gives it, else iw's own.
+    pub fn claude_view(&self) -> Option<crate::claude::config::SessionView> {
+        let caller = crate::support::Caller::get();
+        crate::claude::config::SessionView::of(|k| {
+            self.env
+                .get(k)
+                .cloned()
+                .or_else(|| caller.var(k).map(str::to_string))
+        })
+    }
+
     /// True if the session runs Claude Code (started with the agent's launch arguments).
     pub fn is_claude(&self) -> bool {
         launch::is_claude(&self.command)
