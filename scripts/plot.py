@@ -47,8 +47,11 @@ def panel(out, x0, width, title, keys, data, ymin_top=None):
     ymax = max(ms for pts in data.values() for _, ms in pts) * 1.15
     if ymin_top:
         ymax = max(ymax, ymin_top)
+    # A figure net of a baseline can come out below zero (the baseline's own noise): shown, not
+    # clipped, with the zero line drawn.
+    ymin = min(0.0, min(ms for pts in data.values() for _, ms in pts) * 1.15)
     sx = lambda n: left + (right - left) * n / xmax
-    sy = lambda ms: H - B - (H - T - B) * ms / ymax
+    sy = lambda ms: H - B - (H - T - B) * (ms - ymin) / (ymax - ymin)
     out += [
         f'<text x="{(left + right) / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
         f'<line x1="{left}" y1="{H - B}" x2="{right}" y2="{H - B}" stroke="black"/>',
@@ -57,10 +60,12 @@ def panel(out, x0, width, title, keys, data, ymin_top=None):
         f'<text x="{x0 + 16}" y="{(T + H - B) / 2}" text-anchor="middle" '
         f'transform="rotate(-90 {x0 + 16} {(T + H - B) / 2})">milliseconds (median)</text>',
     ]
+    if ymin < 0:
+        out.append(f'<line x1="{left}" y1="{sy(0)}" x2="{right}" y2="{sy(0)}" stroke="#888"/>')
     for i in range(6):
-        n, ms = xmax * i / 5, ymax * i / 5
+        n, ms = xmax * i / 5, ymin + (ymax - ymin) * i / 5
         out.append(f'<text x="{sx(n)}" y="{H - B + 18}" text-anchor="middle">{n:.0f}</text>')
-        out.append(f'<text x="{left - 8}" y="{sy(ms) + 4}" text-anchor="end">{ms:.{0 if ymax > 10 else 1}f}</text>')
+        out.append(f'<text x="{left - 8}" y="{sy(ms) + 4}" text-anchor="end">{ms:.{0 if ymax > 10 else 2}f}</text>')
         out.append(f'<line x1="{left}" y1="{sy(ms)}" x2="{right}" y2="{sy(ms)}" stroke="#ddd"/>')
     shown = [k for k in keys if k[0] in data]
     for k, (key, label, color) in enumerate(shown):
