@@ -270,6 +270,16 @@ pub fn problems(status: &Status, root: &Path, sandboxed: bool) -> Vec<Problem> {
     out
 }
 
+/// Adds the [`problems`] of `status` to `out`, each kind once per configuration file: agents
+/// that share a file would otherwise each report the same one.
+pub fn add_problems(out: &mut Vec<Problem>, status: &Status, root: &Path, sandboxed: bool) {
+    for p in problems(status, root, sandboxed) {
+        if !out.iter().any(|o| o.kind == p.kind && o.config == p.config) {
+            out.push(p);
+        }
+    }
+}
+
 /// What `iw trust` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trusted {

@@ -320,16 +320,7 @@ fn claude_setup(p: &Project, claude_specs: &[&SessionSpec], out: &mut Vec<Check>
             files.push(view.path.clone());
         }
         match view.status(&p.root) {
-            Ok(status) => {
-                for pr in config::problems(&status, &p.root, view.sandboxed) {
-                    if !problems
-                        .iter()
-                        .any(|o| o.kind == pr.kind && o.config == pr.config)
-                    {
-                        problems.push(pr);
-                    }
-                }
-            }
+            Ok(status) => config::add_problems(&mut problems, &status, &p.root, view.sandboxed),
             Err(e) => out.push(check("Claude Code setup", Status::Fail, e.to_string())),
         }
     }

@@ -510,11 +510,7 @@ fn claude_setup(changes: &[Change], root: &Path, observed: &Observed) -> Vec<Pro
         let Some(status) = observed.claude.get(&view.seen()) else {
             continue;
         };
-        for p in config::problems(status, root, view.sandboxed) {
-            if !out.iter().any(|o| o.kind == p.kind && o.config == p.config) {
-                out.push(p);
-            }
-        }
+        config::add_problems(&mut out, status, root, view.sandboxed);
     }
     out
 }
