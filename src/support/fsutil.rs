@@ -231,13 +231,13 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(read_optional_meta(path)?.map(|(data, _)| data))
 }
 
-/// [`read_optional`], with the file's metadata as it was just before it was read.
-pub fn read_optional_meta(path: &Path) -> Result<Option<(Vec<u8>, std::fs::Metadata)>> {
-    optional(path, read_regular_meta(path))
-}
-
 /// A file's bytes and its metadata just before they were read; `None`: it is missing.
 pub type Read = Option<(Vec<u8>, std::fs::Metadata)>;
+
+/// [`read_optional`], with the file's metadata as it was just before it was read.
+pub fn read_optional_meta(path: &Path) -> Result<Read> {
+    optional(path, read_regular_meta(path))
+}
 
 /// [`read_optional_meta`] of the files `names` in the directory `dir`, which is opened once
 /// (through links, as the files' paths would be): a missing directory makes every file missing

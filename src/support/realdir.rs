@@ -103,7 +103,7 @@ impl RealDir {
     }
 
     /// [`fsutil::read_optional_meta`] of the file `name` in this directory.
-    pub fn read_optional(&self, name: &str) -> Result<Option<(Vec<u8>, std::fs::Metadata)>> {
+    pub fn read_optional(&self, name: &str) -> Result<fsutil::Read> {
         fsutil::read_optional_at(&self.fd, &self.path, name)
     }
 
