@@ -616,19 +616,40 @@ impl Drop for Sshd {
     }
 }
 
-/// A copy of the `iw` binary made once per test process, the one [`Sshd::preinstall_iw`] links
-/// from: a hard link to target/<host tuple>/debug/iw itself would change its ctime, which is
-/// part of the no-op key (src/reconcile/noop.rs), and so disturb tests running beside these.
+/// A copy of the `iw` binary, the one [`Sshd::preinstall_iw`] links from: a hard link to
+/// target/<host tuple>/debug/iw itself would change its ctime, which is part of the no-op key
+/// (src/reconcile/noop.rs), and so disturb tests running beside these.
+///
+/// One copy per build, shared by every test process (nextest runs each test in its own), in
+/// cargo's temp dir for tests: a copy per process, left in /tmp, was 100-200 MB a run.
 fn private_iw_copy() -> &'static Path {
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     COPY.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("iw-test-bin-")
-            .tempdir()
+        let src = Path::new(env!("CARGO_BIN_EXE_iw"));
+        let meta = std::fs::metadata(src).unwrap();
+        let mtime = meta
+            .modified()
             .unwrap()
-            .keep();
-        let copy = dir.join("iw");
-        std::fs::copy(env!("CARGO_BIN_EXE_iw"), &copy).unwrap();
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("iw-{}-{mtime}", meta.len());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("iw-copy");
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join(&name);
+        if !copy.exists() {
+            // Whole or not at all, should another process be making the same copy.
+            let tmp = tempfile::NamedTempFile::new_in(&dir).unwrap();
+            std::fs::copy(src, tmp.path()).unwrap();
+            drop(tmp.persist(&copy).unwrap());
+            // Copies of earlier builds.
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let old = entry.file_name();
+                if old != name.as_str() && old.to_string_lossy().starts_with("iw-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         copy
     })
 }
