@@ -321,7 +321,7 @@ impl Sshd {
 
     /// Puts the `iw` binary where connecting installs it on this host, as a previous connect
     /// would have (a hard link to a private copy, or a copy): tests that are not about
-    /// installing skip shipping ~100 MB of debug binary each time. The `iw` run by the tests
+    /// installing skip shipping ~70 MB of debug binary each time. The `iw` run by the tests
     /// (target/<host tuple>/debug/iw) then finds its own build in place there.
     pub fn preinstall_iw(&self) {
         self.preinstall(private_iw_copy());
