@@ -58,7 +58,7 @@ impl From<crate::project::render::RenderedFile> for DesiredContent {
 pub struct Desired {
     /// What the plan covers.
     pub selection: Selection,
-    /// Every generated file.
+    /// Every generated file, in path order.
     pub files: Vec<DesiredContent>,
     /// The desired sessions of the selected agents on the sockets in scope.
     pub specs: Vec<SessionSpec>,
@@ -116,7 +116,11 @@ pub fn desired_with(
             .values()
             .filter(|a| selection.includes(&a.name) && here(&a.name)),
     )?;
-    let files: Vec<DesiredContent> = rendered.into_iter().map(DesiredContent::from).collect();
+    let mut files: Vec<DesiredContent> = rendered.into_iter().map(DesiredContent::from).collect();
+    // In path order (agent order is not: `a-2/` sorts before `a/`), sorted once here: the maps
+    // and sets made from these files later are then built from sorted runs, and the plan's
+    // changes come out sorted.
+    files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let config = project.sessions.clone();
     if let Some(t) = &selection.tenant {
         sessions::tenant(config.as_ref(), t)?;
@@ -356,8 +360,8 @@ pub fn file_changes(
     for f in &mut out {
         f.security = super::security::security_drift(f, &executable);
     }
-    // Desired files come sorted; only deletes can be out of place (moving 30 000 changes to
-    // sort them is not free).
+    // Desired files come sorted by path; only deletes can be out of place (moving 30 000
+    // changes to sort them is not free).
     if !out.is_sorted_by(|a, b| a.path <= b.path) {
         out.sort_by(|a, b| a.path.cmp(&b.path));
     }
