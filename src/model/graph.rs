@@ -23,14 +23,14 @@ impl DelegationGraph {
     pub fn new<'a>(agents: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Self {
         let agents: Vec<(&str, &[String])> = agents.into_iter().collect();
         let mut graph = DiGraph::new();
-        let mut nodes = BTreeMap::new();
         let mut names: Vec<&str> = agents.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
-        for name in names {
-            nodes
-                .entry(name.to_string())
-                .or_insert_with(|| graph.add_node(name.to_string()));
-        }
+        names.dedup();
+        // Built from sorted names in one go (linear), not inserted one by one.
+        let nodes: BTreeMap<String, _> = names
+            .into_iter()
+            .map(|name| (name.to_string(), graph.add_node(name.to_string())))
+            .collect();
         let mut sorted = agents;
         sorted.sort_by_key(|(n, _)| *n);
         for (name, delegates) in sorted {

@@ -86,7 +86,7 @@ fn entry_starts(src: &str) -> Option<Vec<(usize, usize)>> {
     let mut in_block = false;
     let mut indent = None;
     let mut starts = Vec::new();
-    for (i, line) in src.split_inclusive('\n').enumerate() {
+    for (i, line) in crate::support::lines::inclusive(src).enumerate() {
         let at = offset;
         offset += line.len();
         let text = line.trim_end_matches(['\n', '\r']);

@@ -224,3 +224,42 @@ fn norway_is_a_string() {
     let (r, _) = parse("r.yaml", &src).unwrap();
     assert_eq!(r.agents["plan"].display_name, "NO");
 }
+
+#[test]
+fn each_tool_is_judged_the_same_in_every_agent_that_lists_it() {
+    // Valid tools are looked up once per registry: a later agent listing one twice, or listing a
+    // bad one beside it, is still told so, at its own line and column.
+    let src = "agents:
+  a:
+    name: a
+    display_name: A
+    description: A
+    model: opus
+    tools: [Read, Grep]
+  b:
+    name: b
+    display_name: B
+    description: B
+    model: opus
+    tools: [Grep, Read, Read, Raed]
+";
+    assert_eq!(
+        errors(src),
+        vec!["13:31 agent `b`, field `tools`: `Raed` is not a Claude Code tool".to_string()]
+    );
+    let fixed = src.replace(", Raed]", "]");
+    let (r, warnings) = parse("r.yaml", &fixed).unwrap();
+    assert_eq!(r.agents["b"].tools, vec!["Grep", "Read"]);
+    let got: Vec<(Option<u32>, Option<u32>, String)> = warnings
+        .iter()
+        .map(|w| (w.line, w.column, w.headline()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            Some(13),
+            Some(25),
+            "agent `b`, field `tools`: `Read` is listed twice".to_string()
+        )]
+    );
+}

@@ -54,6 +54,7 @@ pub(super) fn check(doc: raw::RegistryDoc, file: &str, src: &str) -> Checked<Reg
         known: Vec::new(),
         known_set: HashSet::new(),
         exclusive: BTreeMap::new(),
+        plain_tools: HashSet::new(),
     };
     let registry = v.registry(doc);
     v.out.finish(registry)
@@ -71,6 +72,9 @@ struct Validator<'a> {
     known_set: HashSet<String>,
     /// Each `exclusive_access` glob held so far: its holder, and the pattern as it wrote it.
     exclusive: BTreeMap<String, (String, String)>,
+    /// Tool names found valid and without a warning: agents give the same few tools, and each
+    /// is looked up in the catalogue once.
+    plain_tools: HashSet<String>,
 }
 
 /// The fields that name and describe an agent.
@@ -101,12 +105,15 @@ impl Validator<'_> {
             .map(|(k, _)| k.value.clone())
             .collect();
         self.known_set = self.known.iter().cloned().collect();
-        let mut out = BTreeMap::new();
-        for (key, agent) in agents.value.0 {
-            if let Some(a) = self.agent(&key, agent) {
-                out.insert(a.name.clone(), a);
-            }
-        }
+        // Built in one go (from sorted entries, in time linear in their number) rather than
+        // inserted one by one.
+        let out: BTreeMap<String, Agent> = agents
+            .value
+            .0
+            .into_iter()
+            .filter_map(|(key, agent)| self.agent(&key, agent))
+            .map(|a| (a.name.clone(), a))
+            .collect();
         let hook_failure = self.hook_failure(doc.hook_failure);
         let holders = out
             .values()
@@ -332,7 +339,17 @@ impl Validator<'_> {
         };
         let mut tools: Vec<String> = Vec::new();
         for t in list {
-            if let Err(e) = claude::check_tool_name(&t.value) {
+            let plain = self.plain_tools.contains(&t.value) || {
+                let plain = claude::check_tool_name(&t.value).is_ok()
+                    && claude::tool_warning(&t.value).is_none();
+                if plain {
+                    self.plain_tools.insert(t.value.clone());
+                }
+                plain
+            };
+            if plain && !tools.contains(&t.value) {
+                tools.push(t.value);
+            } else if let Err(e) = claude::check_tool_name(&t.value) {
                 self.out.push(
                     Diagnostic::error(e.message)
                         .agent(agent)
