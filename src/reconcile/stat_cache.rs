@@ -18,12 +18,12 @@ use crate::support::{Result, fsutil};
 pub const PATH: &str = "state/iw.stat";
 
 /// A file's identity and the SHA-256 of its content then.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known<'a> {
     /// [`fsutil::fingerprint`] of the file.
-    pub identity: String,
+    pub identity: &'a str,
     /// SHA-256 of its content.
-    pub sha256: String,
+    pub sha256: &'a str,
 }
 
 /// The cache as read: its text and its own modification time (ns).
@@ -98,7 +98,10 @@ pub fn read(root: &Path) -> Cache {
 }
 
 /// Writes the cache (atomically) with `entries`: (path, known).
-pub fn write<'a>(root: &Path, entries: impl IntoIterator<Item = (&'a str, Known)>) -> Result<()> {
+pub fn write<'a>(
+    root: &Path,
+    entries: impl IntoIterator<Item = (&'a str, Known<'a>)>,
+) -> Result<()> {
     use std::fmt::Write as _;
     let entries = entries.into_iter();
     // About 170 bytes a line: reserved at once rather than grown by doubling (and copying).
@@ -122,10 +125,7 @@ mod tests {
     fn an_entry_vouches_only_for_its_identity_and_hash_and_only_when_older_than_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
-        let k = |i: &str, s: &str| Known {
-            identity: i.into(),
-            sha256: s.into(),
-        };
+        let k = |identity, sha256| Known { identity, sha256 };
         write(dir.path(), [("agents/a/.claude/x", k("1 2 3 4", "abc"))]).unwrap();
         let cache = read(dir.path());
         let c = cache.entries();

@@ -164,7 +164,12 @@ pub fn real_dir_exists(root: &Path, rel: &Path) -> Result<bool> {
 /// A path relative to the project root (`agents/<name>/.claude/<file>`), split at its last `/`
 /// into its directory and its name; the directory of a file at the root is `""`.
 pub fn split_rel(path: &str) -> (&str, &str) {
-    path.rsplit_once('/').unwrap_or(("", path))
+    // What `rsplit_once('/')` gives, found with a vectorised search: a large plan splits every
+    // path several times.
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
 }
 
 /// True if `name` is 1 to `max_len` ASCII letters, digits, `-` and `_`: safe as one path
@@ -324,6 +329,10 @@ mod tests {
             ("agents/a/.claude", "x.md")
         );
         assert_eq!(split_rel("x.md"), ("", "x.md"));
+        // As `rsplit_once`, with multi-byte characters on either side.
+        for p in ["", "/", "a/", "/b", "é/ü/ö", "ü/", "a//b", "日本/語.md"] {
+            assert_eq!(split_rel(p), p.rsplit_once('/').unwrap_or(("", p)), "{p}");
+        }
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub fn drifted_files(root: &Path, plan: &Plan, agent: &str) -> Result<Vec<String
 /// `dirs` sorted, each once.
 fn distinct<'a>(dirs: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut dirs: Vec<&str> = dirs.collect();
+    // Files of one directory come together: fewer to sort.
+    dirs.dedup();
     dirs.sort_unstable();
     dirs.dedup();
     dirs

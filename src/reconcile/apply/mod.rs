@@ -406,15 +406,21 @@ fn write_stat_cache(project: &Project, lock: &LockFile, identities: &BTreeMap<St
         stat_cache::remove(root);
         return;
     }
-    let files = lock.files.iter().filter_map(|(path, e)| {
-        let identity = identities.get(path)?.clone();
-        let sha256 = e.sha256.clone();
-        Some((path.as_str(), Known { identity, sha256 }))
-    });
-    let registry = project.registry_identity.as_ref().map(|identity| {
+    // Both maps are by path: walked side by side rather than looked up (30 000 files).
+    let mut ids = identities.iter().peekable();
+    let files = lock.files.iter().filter_map(move |(path, e)| {
+        while ids.next_if(|(p, _)| *p < path).is_some() {}
+        let (_, identity) = ids.next_if(|(p, _)| *p == path)?;
         let known = Known {
-            identity: identity.clone(),
-            sha256: project.registry_sha256.clone(),
+            identity,
+            sha256: &e.sha256,
+        };
+        Some((path.as_str(), known))
+    });
+    let registry = project.registry_identity.as_deref().map(|identity| {
+        let known = Known {
+            identity,
+            sha256: &project.registry_sha256,
         };
         (crate::project::REGISTRY_PATH, known)
     });
