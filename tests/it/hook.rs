@@ -332,6 +332,17 @@ fn hook_failure_open_allows_what_it_cannot_check_but_still_denies_violations() {
     assert!(warning.contains("hook_failure is `open`"), "{warning}");
     let root = p.path().to_string_lossy().into_owned();
     assert_eq!(write(&p, "worker", &format!("{root}/tests/x.py")).0, 2);
+    // A number too long for a descriptor before `>` once made the Bash parser panic: a call the
+    // hook could not check, which failing open allowed. It is now read as Bash reads it, an
+    // argument, and the write behind it is judged.
+    let bash = |command: &str| {
+        let input = call(&p, "worker", "Bash", json!({"command": command}));
+        run(&p, "worker", &input)
+    };
+    let (code, why) = bash("echo x 99999999999>../../tests/out.txt");
+    assert_eq!(code, 2, "{why}");
+    assert!(why.contains("exclusive_access"), "{why}");
+    assert_eq!(bash("echo x 99999999999>../../src/out.txt"), (0, String::new()));
 }
 
 #[test]

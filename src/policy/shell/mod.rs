@@ -106,6 +106,57 @@ fn options() -> brush_parser::ParserOptions {
     }
 }
 
+/// `src` parsed by brush-parser, with a redirection's number read as Bash reads it. Bash takes
+/// the digits right before `<` or `>` as the descriptor only when they fit an `int`; a longer
+/// number is a word of its own, and the redirection is of the default descriptor (`echo a
+/// 99999999999>f` writes `a 99999999999` into `f`). brush-parser 0.4 panics on such a number
+/// (it unwraps its conversion to `i32`): the digits are then kept apart from the operator, as
+/// Bash keeps them.
+fn parse(src: &str) -> Result<ast::Program, brush_parser::ParseError> {
+    let whole = || {
+        brush_parser::Parser::new(std::io::BufReader::new(src.as_bytes()), &options())
+            .parse_program()
+    };
+    if !long_number_before_redirection(src) {
+        return whole();
+    }
+    let options = options();
+    let Ok(mut tokens) = brush_parser::tokenize_str_with_options(src, &options.tokenizer_options())
+    else {
+        return whole(); // the parser reports the tokenizer's error its own way
+    };
+    for i in 1..tokens.len() {
+        let (before, after) = tokens.split_at_mut(i);
+        if let (brush_parser::Token::Word(word, span), brush_parser::Token::Operator(op, op_span)) =
+            (&mut before[i - 1], &after[0])
+            && op.starts_with(['<', '>'])
+            && span.end.index == op_span.start.index
+            && !word.is_empty()
+            && word.bytes().all(|b| b.is_ascii_digit())
+            && word.parse::<i32>().is_err()
+        {
+            // The parser takes a number as the descriptor only when it ends where the operator
+            // starts.
+            let mut end = (*span.end).clone();
+            end.index -= 1;
+            span.end = std::sync::Arc::new(end);
+        }
+    }
+    brush_parser::parse_tokens(&tokens, &options)
+}
+
+/// True if `src` has ten or more digits right before a `<` or `>` (fewer always fit an `i32`).
+fn long_number_before_redirection(src: &str) -> bool {
+    let mut digits = 0;
+    for b in src.bytes() {
+        if (b == b'<' || b == b'>') && digits >= 10 {
+            return true;
+        }
+        digits = if b.is_ascii_digit() { digits + 1 } else { 0 };
+    }
+    false
+}
+
 /// Walks a parsed command, recording what it reads, writes and runs.
 struct Walker<'a> {
     /// The home directory, for `~`.
@@ -121,9 +172,7 @@ impl Walker<'_> {
             self.opaque("commands nested too deeply to follow".into());
             return Ok(());
         }
-        let mut parser =
-            brush_parser::Parser::new(std::io::BufReader::new(src.as_bytes()), &options());
-        let program = parser.parse_program().map_err(|e| ShellError {
+        let program = parse(src).map_err(|e| ShellError {
             reason: e.to_string(),
         })?;
         for c in &program.complete_commands {

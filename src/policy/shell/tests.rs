@@ -245,6 +245,33 @@ fn what_it_cannot_see_is_listed() {
     assert!(analyze("if then fi", None).is_err());
 }
 
+#[test]
+fn a_number_too_long_for_a_descriptor_is_a_word_as_in_bash() {
+    // Bash: `echo a 99999999999>f` writes "a 99999999999" into f (the number is no `int`, so
+    // it is an argument); brush-parser 0.4 panicked on it (found by cargo fuzz).
+    for cmd in [
+        "echo a 99999999999>out.txt",
+        "echo a 2147483648>out.txt",
+        "echo $(echo a 99999999999>out.txt)",
+        "bash -c 'echo a 99999999999>out.txt'",
+    ] {
+        assert_eq!(paths(cmd), ["out.txt"], "{cmd}");
+    }
+    let a = analyze("echo a 99999999999>out.txt", None).unwrap();
+    assert_eq!(a.commands, [["echo", "a", "99999999999"]]);
+    assert_eq!(writes("cat 12345678901<in >out")[0].0, "out");
+    // One that fits is a descriptor, as before; leading zeros too.
+    assert_eq!(paths("echo a 2147483647>out.txt"), ["out.txt"]);
+    let a = analyze("echo a 2147483647>out.txt", None).unwrap();
+    assert_eq!(a.commands, [["echo", "a"]]);
+    let a = analyze("echo a 00000000001>out.txt", None).unwrap();
+    assert_eq!(a.commands, [["echo", "a"]]);
+    // Quoted, it is no redirection at all.
+    assert!(paths("echo '99999999999>out.txt'").is_empty());
+    // The fuzzer's input.
+    let _ = analyze("6666666661>6[61>6[&", None);
+}
+
 proptest! {
     #[test]
     fn never_panics(s in ".{0,200}") {
@@ -258,7 +285,8 @@ proptest! {
     #[test]
     fn never_panics_on_shell_tokens(tokens in prop::collection::vec(
         prop::sample::select(vec!["echo", "rm", "a", ">", ">>", "&&", "||", ";", "|", "(", ")",
-            "{", "}", "$(", "`", "'", "\"", "EOF", "\n", "cd", "-rf", "2>&1", "&", "*", "$x", "\\"]),
+            "{", "}", "$(", "`", "'", "\"", "EOF", "\n", "cd", "-rf", "2>&1", "&", "*", "$x", "\\",
+            "99999999999>", "2147483648<", "00000000002>"]),
         0..30,
     )) {
         let _ = analyze(&tokens.join(" "), Some("/h"));
