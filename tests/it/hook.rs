@@ -267,6 +267,19 @@ fn bash_writes_and_denied_commands() {
     assert_eq!(code, 2);
     assert!(why.contains("deny_commands"), "{why}");
     assert_eq!(bash("git status").0, 0);
+    // Nested subshells that the shell parser took for arithmetic, and command substitutions
+    // inside expansions: Bash runs them, so the hook judges their writes.
+    for hidden in [
+        "( (echo x > ../../tests/out.txt) )",
+        "((echo x > ../../tests/out.txt) )",
+        "echo ${x:-$(echo x > ../../tests/out.txt)}",
+        "(( $(echo x > ../../tests/out.txt) ))",
+    ] {
+        let (code, why) = bash(hidden);
+        assert_eq!(code, 2, "{hidden}");
+        assert!(why.contains("exclusive_access"), "{hidden}: {why}");
+    }
+    assert_eq!(bash("(( 1 > 0 )) && echo yes").0, 0);
 }
 
 #[test]
@@ -342,7 +355,10 @@ fn hook_failure_open_allows_what_it_cannot_check_but_still_denies_violations() {
     let (code, why) = bash("echo x 99999999999>../../tests/out.txt");
     assert_eq!(code, 2, "{why}");
     assert!(why.contains("exclusive_access"), "{why}");
-    assert_eq!(bash("echo x 99999999999>../../src/out.txt"), (0, String::new()));
+    assert_eq!(
+        bash("echo x 99999999999>../../src/out.txt"),
+        (0, String::new())
+    );
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! simple commands it runs. Parsed with a real shell parser (brush-parser), never split on spaces.
 //!
 //! Found through `&&`, `||`, `;`, `|`, `&`, newlines, subshells, `{ …; }`, `if`/`while`/`for`/
-//! `case` bodies, functions, `$(…)`, backticks, `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
+//! `case` bodies, functions, `$(…)`, backticks (also inside `${…}`, `$((…))` and `((…))`),
+//! `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
 //! `nice`, `nohup`, `time`, `timeout`, `xargs`, `command`, `exec`, `stdbuf`) and `cd DIR &&`
 //! prefixes: redirections (`>`, `>>`, `>|`, `<>`, `&>`, `N>`), `tee`, `cp`, `mv`, `install`, `ln`,
 //! `rm`, `rmdir`, `mkdir`, `touch`, `truncate`, `shred`, `unlink`, `chmod`, `chown`, `chgrp`,
@@ -93,6 +94,7 @@ pub fn analyze(command: &str, home: Option<&str>) -> Result<Analysis, ShellError
     let mut w = Walker {
         home,
         out: Analysis::default(),
+        src: String::new(),
     };
     w.program(command, &mut Vec::new(), 0)?;
     Ok(w.out)
@@ -145,6 +147,17 @@ fn parse(src: &str) -> Result<ast::Program, brush_parser::ParseError> {
     brush_parser::parse_tokens(&tokens, &options)
 }
 
+/// The characters `start..end` of `text` (the parser's positions count characters).
+fn char_span(text: &str, start: usize, end: usize) -> Option<&str> {
+    let byte = |i: usize| {
+        text.char_indices()
+            .map(|(b, _)| b)
+            .chain([text.len()])
+            .nth(i)
+    };
+    text.get(byte(start)?..byte(end)?)
+}
+
 /// True if `src` has ten or more digits right before a `<` or `>` (fewer always fit an `i32`).
 fn long_number_before_redirection(src: &str) -> bool {
     let mut digits = 0;
@@ -163,6 +176,8 @@ struct Walker<'a> {
     home: Option<&'a str>,
     /// What was found so far.
     out: Analysis,
+    /// The text of the script being walked (for what the parser's tree does not keep).
+    src: String,
 }
 
 impl Walker<'_> {
@@ -175,9 +190,11 @@ impl Walker<'_> {
         let program = parse(src).map_err(|e| ShellError {
             reason: e.to_string(),
         })?;
+        let outer = std::mem::replace(&mut self.src, src.to_string());
         for c in &program.complete_commands {
             self.list(c, cd, depth);
         }
+        self.src = outer;
         Ok(())
     }
 
@@ -193,6 +210,33 @@ impl Walker<'_> {
         let mut cd = cd.to_vec();
         if let Err(e) = self.program(src, &mut cd, depth + 1) {
             self.opaque(format!("a nested command could not be parsed ({e})"));
+        }
+    }
+
+    /// `(( … ))`. brush-parser 0.4 also takes `( (…) )` and `((…) )` for one; Bash reads `((` as
+    /// arithmetic only when its two opening parentheses touch and so do the two that close it,
+    /// and otherwise as nested subshells, whose commands run. The command substitutions of a
+    /// real arithmetic command run too.
+    fn arithmetic(&mut self, a: &ast::ArithmeticCommand, cd: &[String], depth: usize) {
+        let text = char_span(&self.src, a.loc.start.index, a.loc.end.index).map(str::to_string);
+        match text {
+            Some(t) if t.starts_with("((") && t.ends_with("))") => {
+                self.substitutions_in(&a.expr.value, cd, depth)
+            }
+            // Subshells (or, should the text not be found, possibly so).
+            _ => {
+                let t = text.unwrap_or_else(|| format!("({})", a.expr.value));
+                let inner = t.strip_prefix('(').and_then(|t| t.strip_suffix(')'));
+                self.nested(inner.unwrap_or(&t), cd, depth);
+                self.substitutions_in(&a.expr.value, cd, depth);
+            }
+        }
+    }
+
+    /// The command substitutions in `text` (an arithmetic expression), each analysed.
+    fn substitutions_in(&mut self, text: &str, cd: &[String], depth: usize) {
+        for s in words::substitutions_in(text) {
+            self.nested(&s, cd, depth);
         }
     }
 
@@ -259,8 +303,14 @@ impl Walker<'_> {
     /// A compound command's bodies: every branch may run; subshells and branches keep their `cd`.
     fn compound(&mut self, c: &ast::CompoundCommand, cd: &mut Vec<String>, depth: usize) {
         match c {
-            ast::CompoundCommand::Arithmetic(_) => {}
-            ast::CompoundCommand::ArithmeticForClause(f) => self.list(&f.body.list, cd, depth),
+            ast::CompoundCommand::Arithmetic(a) => self.arithmetic(a, cd, depth),
+            ast::CompoundCommand::ArithmeticForClause(f) => {
+                let parts = [&f.initializer, &f.condition, &f.updater];
+                for e in parts.into_iter().flatten() {
+                    self.substitutions_in(&e.value, cd, depth);
+                }
+                self.list(&f.body.list, cd, depth);
+            }
             ast::CompoundCommand::BraceGroup(b) => self.list(&b.list, cd, depth),
             ast::CompoundCommand::Subshell(s) => self.list(&s.list, &mut cd.clone(), depth),
             ast::CompoundCommand::ForClause(f) => {

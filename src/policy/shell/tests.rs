@@ -303,3 +303,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nested_subshells_are_not_taken_for_arithmetic() {
+    // brush-parser 0.4 parses `( (…) )` as an arithmetic command; Bash runs the subshells (and
+    // `(( … ))` with touching parentheses is arithmetic to both: nothing is written).
+    for cmd in [
+        "( (echo x > f) )",
+        "( ( echo x > f ) )",
+        "((echo x > f) )",
+        "( (echo x > f))",
+        "( (echo é > f) )",
+    ] {
+        assert_eq!(paths(cmd), ["f"], "{cmd}");
+    }
+    assert!(paths("(( x > 5 ))").is_empty());
+    assert!(paths("((x>5)) && echo yes").is_empty());
+    assert!(paths("(( echo x > f ))").is_empty());
+    assert!(
+        paths("((( echo x > f ) ))").is_empty(),
+        "arithmetic to Bash too"
+    );
+    assert_eq!(paths("echo é; ( (echo x > f) )"), ["f"]);
+}
+
+#[test]
+fn command_substitutions_in_expansions_and_arithmetic_are_followed() {
+    for cmd in [
+        "(( $(echo x > f) ))",
+        "for (( i=$(echo x > f); i<1; i++ )); do :; done",
+        "echo $(( $(echo x > f) + 1 ))",
+        "echo ${x:-$(echo x > f)}",
+        "echo \"${x:-$(echo x > f)}\"",
+        "echo ${x:-${y:-`echo x > f`}}",
+        "cat <<EOF\n${x:-$(echo x > f)}\nEOF",
+    ] {
+        assert_eq!(paths(cmd), ["f"], "{cmd}");
+    }
+    assert!(paths("echo ${x:-default} $(( 1 + 2 ))").is_empty());
+}

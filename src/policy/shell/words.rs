@@ -75,6 +75,7 @@ fn pieces_into(
             WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
                 e.text.push_str(src);
                 e.dynamic = true;
+                expansion_substitutions(src, &mut e.substitutions);
             }
             WordPiece::CommandSubstitution(c) | WordPiece::BackquotedCommandSubstitution(c) => {
                 e.text.push_str(src);
@@ -89,19 +90,47 @@ fn pieces_into(
 pub(super) fn substitutions_in_heredoc(body: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(pieces) = brush_parser::word::parse_heredoc(body, &options()) {
-        collect_substitutions(&pieces, &mut out);
+        collect_substitutions(&pieces, body, &mut out);
     }
     out
 }
 
-fn collect_substitutions(pieces: &[WordPieceWithSource], out: &mut Vec<String>) {
+/// Command substitutions in `text` read as a word (an arithmetic expression, say).
+pub(super) fn substitutions_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(pieces) = brush_parser::word::parse(text, &options()) {
+        collect_substitutions(&pieces, text, &mut out);
+    }
+    out
+}
+
+/// The command substitutions inside a `${…}` or `$((…))` (`${x:-$(cmd)}`, `$(( $(cmd) + 1 ))`):
+/// Bash runs them when it expands the word.
+fn expansion_substitutions(src: &str, out: &mut Vec<String>) {
+    let inner = src
+        .strip_prefix("$((")
+        .and_then(|s| s.strip_suffix("))"))
+        .or_else(|| src.strip_prefix("${").and_then(|s| s.strip_suffix('}')));
+    if let Some(inner) = inner
+        && (inner.contains("$(") || inner.contains('`'))
+    {
+        out.extend(substitutions_in(inner));
+    }
+}
+
+fn collect_substitutions(pieces: &[WordPieceWithSource], raw: &str, out: &mut Vec<String>) {
     for p in pieces {
         match &p.piece {
             WordPiece::CommandSubstitution(c) | WordPiece::BackquotedCommandSubstitution(c) => {
                 out.push(c.clone())
             }
             WordPiece::DoubleQuotedSequence(inner)
-            | WordPiece::GettextDoubleQuotedSequence(inner) => collect_substitutions(inner, out),
+            | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                collect_substitutions(inner, raw, out)
+            }
+            WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
+                expansion_substitutions(raw.get(p.start_index..p.end_index).unwrap_or(""), out)
+            }
             _ => {}
         }
     }
