@@ -91,6 +91,15 @@ fn call(p: &TempProject, agent: &str, tool: &str, input: Value) -> Value {
     })
 }
 
+/// Asserts that `bash` (a Bash call through the hook) blocks each of `commands`, saying `why`.
+fn all_blocked(bash: impl Fn(&str) -> (i32, String), commands: &[&str], why: &str) {
+    for command in commands {
+        let (code, reason) = bash(command);
+        assert_eq!(code, 2, "{command}: {reason}");
+        assert!(reason.contains(why), "{command}: {reason}");
+    }
+}
+
 fn write(p: &TempProject, agent: &str, path: &str) -> (i32, String) {
     run(
         p,
@@ -269,16 +278,13 @@ fn bash_writes_and_denied_commands() {
     assert_eq!(bash("git status").0, 0);
     // Nested subshells that the shell parser took for arithmetic, and command substitutions
     // inside expansions: Bash runs them, so the hook judges their writes.
-    for hidden in [
+    let hidden = [
         "( (echo x > ../../tests/out.txt) )",
         "((echo x > ../../tests/out.txt) )",
         "echo ${x:-$(echo x > ../../tests/out.txt)}",
         "(( $(echo x > ../../tests/out.txt) ))",
-    ] {
-        let (code, why) = bash(hidden);
-        assert_eq!(code, 2, "{hidden}");
-        assert!(why.contains("exclusive_access"), "{hidden}: {why}");
-    }
+    ];
+    all_blocked(bash, &hidden, "exclusive_access");
     assert_eq!(bash("(( 1 > 0 )) && echo yes").0, 0);
 }
 
@@ -670,17 +676,14 @@ fn hard_links_cannot_open_a_second_door_to_a_protected_file() {
         )
     };
     // Making a hard link to a file the agent may not write is refused, however it is made.
-    for command in [
+    let links = [
         "ln ../../agents/registry.yaml ../../src/x.yaml",
         "cd ../.. && ln -f agents/registry.yaml src/",
         "cp -l ../../agents/registry.yaml ../../src/x.yaml",
         "cp -al ../../agents ../../src/copy",
         "link ../../agents/registry.yaml ../../src/x.yaml",
-    ] {
-        let (code, why) = bash(command);
-        assert_eq!(code, 2, "{command}: {why}");
-        assert!(why.contains("hard link"), "{command}: {why}");
-    }
+    ];
+    all_blocked(bash, &links, "hard link");
     // A symbolic link, a hard link between files it may write, and a plain copy are fine.
     assert_eq!(bash("ln -s ../../agents/registry.yaml ../../src/l").0, 0);
     assert_eq!(bash("ln ../../src/a.rs ../../src/b.rs").0, 0);
@@ -725,7 +728,7 @@ fn cannot_read_covers_the_common_reading_commands_in_bash() {
             &call(&p, "worker", "Bash", json!({"command": command})),
         )
     };
-    for command in [
+    let reads = [
         "cat ../../secrets/key.pem",
         "head -n 3 ../../secrets/key.pem",
         "base64 < ../../secrets/key.pem",
@@ -737,14 +740,8 @@ fn cannot_read_covers_the_common_reading_commands_in_bash() {
         "tar czf /tmp/iw-hook-ok-2 ../../secrets",
         "echo $(cat ../../secrets/key.pem) | wc -c",
         "sudo sed -n p ../../secrets/key.pem",
-    ] {
-        let (code, why) = bash(command);
-        assert_eq!(code, 2, "{command}: {why}");
-        assert!(
-            why.contains("`secrets/` is in worker's cannot_read"),
-            "{command}: {why}"
-        );
-    }
+    ];
+    all_blocked(bash, &reads, "`secrets/` is in worker's cannot_read");
     // Searching the area itself with the Grep tool is a read of it too.
     let grep = json!({"pattern": "BEGIN", "path": root.join("secrets")});
     assert_eq!(run(&p, "worker", &call(&p, "worker", "Grep", grep)).0, 2);
