@@ -283,6 +283,7 @@ fn bash_writes_and_denied_commands() {
         "((echo x > ../../tests/out.txt) )",
         "echo ${x:-$(echo x > ../../tests/out.txt)}",
         "(( $(echo x > ../../tests/out.txt) ))",
+        "[[ -n $(echo x > ../../tests/out.txt) ]]",
     ];
     all_blocked(bash, &hidden, "exclusive_access");
     assert_eq!(bash("(( 1 > 0 )) && echo yes").0, 0);

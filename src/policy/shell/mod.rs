@@ -2,7 +2,8 @@
 //! simple commands it runs. Parsed with a real shell parser (brush-parser), never split on spaces.
 //!
 //! Found through `&&`, `||`, `;`, `|`, `&`, newlines, subshells, `{ …; }`, `if`/`while`/`for`/
-//! `case` bodies, functions, `$(…)`, backticks (also inside `${…}`, `$((…))` and `((…))`),
+//! `case` bodies, functions, `$(…)`, backticks (also inside `${…}`, `$((…))`, `((…))` and
+//! `[[ … ]]`),
 //! `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
 //! `nice`, `nohup`, `time`, `timeout`, `xargs`, `command`, `exec`, `stdbuf`) and `cd DIR &&`
 //! prefixes: redirections (`>`, `>>`, `>|`, `<>`, `&>`, `N>`), `tee`, `cp`, `mv`, `install`, `ln`,
@@ -290,12 +291,33 @@ impl Walker<'_> {
                     }
                 }
             }
-            ast::Command::ExtendedTest(_, redirects) => {
+            ast::Command::ExtendedTest(t, redirects) => {
+                self.test_expr(&t.expr, cd, depth);
                 if let Some(r) = redirects {
                     for io in &r.0 {
                         self.redirect(io, cd, depth);
                     }
                 }
+            }
+        }
+    }
+
+    /// The words of `[[ … ]]`: Bash expands them, running their command substitutions.
+    fn test_expr(&mut self, e: &ast::ExtendedTestExpr, cd: &[String], depth: usize) {
+        match e {
+            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+                self.test_expr(a, cd, depth);
+                self.test_expr(b, cd, depth);
+            }
+            ast::ExtendedTestExpr::Not(x) | ast::ExtendedTestExpr::Parenthesized(x) => {
+                self.test_expr(x, cd, depth)
+            }
+            ast::ExtendedTestExpr::UnaryTest(_, w) => {
+                self.word(&w.value, cd, depth);
+            }
+            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+                self.word(&a.value, cd, depth);
+                self.word(&b.value, cd, depth);
             }
         }
     }

@@ -337,6 +337,8 @@ fn command_substitutions_in_expansions_and_arithmetic_are_followed() {
         "echo \"${x:-$(echo x > f)}\"",
         "echo ${x:-${y:-`echo x > f`}}",
         "cat <<EOF\n${x:-$(echo x > f)}\nEOF",
+        "[[ -n $(echo x > f) ]]",
+        "if [[ a == b || ! ( $(echo x > f) == c ) ]]; then :; fi",
     ] {
         assert_eq!(paths(cmd), ["f"], "{cmd}");
     }
