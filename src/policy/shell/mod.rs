@@ -3,8 +3,7 @@
 //!
 //! Found through `&&`, `||`, `;`, `|`, `&`, newlines, subshells, `{ …; }`, `if`/`while`/`for`/
 //! `case` bodies, functions, `$(…)`, backticks (also inside `${…}`, `$((…))`, `((…))` and
-//! `[[ … ]]`),
-//! `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
+//! `[[ … ]]`), `<(…)`, `bash -c '…'`, wrappers (`sudo`, `env`,
 //! `nice`, `nohup`, `time`, `timeout`, `xargs`, `command`, `exec`, `stdbuf`) and `cd DIR &&`
 //! prefixes: redirections (`>`, `>>`, `>|`, `<>`, `&>`, `N>`), `tee`, `cp`, `mv`, `install`, `ln`,
 //! `rm`, `rmdir`, `mkdir`, `touch`, `truncate`, `shred`, `unlink`, `chmod`, `chown`, `chgrp`,
@@ -220,18 +219,22 @@ impl Walker<'_> {
     /// real arithmetic command run too.
     fn arithmetic(&mut self, a: &ast::ArithmeticCommand, cd: &[String], depth: usize) {
         let text = char_span(&self.src, a.loc.start.index, a.loc.end.index).map(str::to_string);
-        match text {
-            Some(t) if t.starts_with("((") && t.ends_with("))") => {
-                self.substitutions_in(&a.expr.value, cd, depth)
-            }
-            // Subshells (or, should the text not be found, possibly so).
-            _ => {
-                let t = text.unwrap_or_else(|| format!("({})", a.expr.value));
-                let inner = t.strip_prefix('(').and_then(|t| t.strip_suffix(')'));
-                self.nested(inner.unwrap_or(&t), cd, depth);
-                self.substitutions_in(&a.expr.value, cd, depth);
-            }
+        let arithmetic = text
+            .as_deref()
+            .is_some_and(|t| t.starts_with("((") && t.ends_with("))"));
+        if !arithmetic {
+            // Subshells (or, should the text not be found, possibly so): what the outer
+            // parentheses hold, as a script.
+            let inner = match &text {
+                Some(t) => t
+                    .strip_prefix('(')
+                    .and_then(|t| t.strip_suffix(')'))
+                    .unwrap_or(t),
+                None => &a.expr.value,
+            };
+            self.nested(inner, cd, depth);
         }
+        self.substitutions_in(&a.expr.value, cd, depth);
     }
 
     /// The command substitutions in `text` (an arithmetic expression), each analysed.
