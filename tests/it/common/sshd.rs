@@ -627,13 +627,7 @@ fn private_iw_copy() -> &'static Path {
     COPY.get_or_init(|| {
         let src = Path::new(env!("CARGO_BIN_EXE_iw"));
         let meta = std::fs::metadata(src).unwrap();
-        let mtime = meta
-            .modified()
-            .unwrap()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("iw-{}-{mtime}", meta.len());
+        let name = format!("iw-{}-{}", meta.len(), iw::support::fsutil::mtime_ns(&meta));
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("iw-copy");
         std::fs::create_dir_all(&dir).unwrap();
         let copy = dir.join(&name);
