@@ -110,12 +110,7 @@ impl Team {
     /// Carries `e` out (quietly skipping what no longer applies, e.g. a session already gone).
     fn apply_edit(&self, e: &Edit) {
         let tmux = |srv: &TmuxServer, args: &[&str]| {
-            let _ = std::process::Command::new("tmux")
-                .arg("-L")
-                .arg(&srv.socket)
-                .args(args)
-                .env_remove("TMUX")
-                .output();
+            srv.run(args);
         };
         let file = |i: usize| FILES[i];
         match e {

@@ -266,6 +266,7 @@ fn kill_marks_killed_and_stops_the_command_and_its_session() {
         !pid_alive(pid)
             && !std::process::Command::new("pgrep")
                 .args(["-g", &pid.to_string()])
+                .stdout(std::process::Stdio::null())
                 .status()
                 .unwrap()
                 .success()

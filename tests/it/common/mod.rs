@@ -278,15 +278,35 @@ impl TmuxServer {
         }
     }
 
+    /// Runs `tmux -L <socket> ARGS` and returns what it printed, whether it succeeded or not. A
+    /// server shutting down (its last session was just killed) answers "server exited
+    /// unexpectedly" without running anything, so that answer is retried until a fresh server
+    /// can start, as iw's own tmux client does.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        for _ in 0..200 {
+            let out = std::process::Command::new("tmux")
+                .arg("-L")
+                .arg(&self.socket)
+                .args(args)
+                .env_remove("TMUX")
+                .output()
+                .expect("tmux is installed");
+            if out.status.success()
+                || !String::from_utf8_lossy(&out.stderr).contains("server exited unexpectedly")
+            {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!(
+            "tmux {args:?}: the server on {} never finished exiting",
+            self.socket
+        )
+    }
+
     /// Runs `tmux -L <socket> ARGS`, returning stdout (panics if tmux fails).
     pub fn tmux(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux is installed");
+        let out = self.run(args);
         assert!(
             out.status.success(),
             "tmux {args:?}: {}",
@@ -374,11 +394,7 @@ impl TmuxServer {
 
     /// Session names on the server, sorted (none if no server runs).
     pub fn sessions(&self) -> Vec<String> {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "list-sessions", "-F", "#{session_name}"])
-            .env_remove("TMUX")
-            .output()
-            .unwrap();
+        let out = self.run(&["list-sessions", "-F", "#{session_name}"]);
         let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(String::from)
