@@ -126,7 +126,7 @@ impl Team {
                     .then(|| srv.format(name, "#{pane_pid}"));
                 if let Some(pid) = pid.filter(|p| !p.is_empty()) {
                     let _ = std::process::Command::new("kill").arg(pid).status();
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    srv.wait_pane_dead(name);
                 }
             }
             Edit::ForeignUnderDeclaredName(i) => {

@@ -112,7 +112,7 @@ fn a_dead_pane_is_kept_visible_then_replaced() {
         .arg(&old)
         .status()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    srv.wait_pane_dead("iw-worker");
     assert_eq!(
         srv.format("iw-worker", "#{pane_dead}"),
         "1",

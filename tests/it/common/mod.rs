@@ -403,6 +403,24 @@ impl TmuxServer {
         v
     }
 
+    /// Waits (up to 10 s) until session `name`'s pane has died after its process was killed:
+    /// kept visible as dead (`remain-on-exit`), or gone with its session.
+    pub fn wait_pane_dead(&self, name: &str) {
+        let target = format!("={name}:");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let out = self.run(&["display-message", "-p", "-t", &target, "#{pane_dead}"]);
+            if !out.status.success() || out.stdout.starts_with(b"1") {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the pane of {name} is still alive 10 s after its process was killed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// A tmux format evaluated for one session (exact target).
     pub fn format(&self, session: &str, format: &str) -> String {
         self.tmux(&[
