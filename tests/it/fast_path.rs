@@ -109,14 +109,11 @@ impl Team {
 
     /// Carries `e` out (quietly skipping what no longer applies, e.g. a session already gone).
     fn apply_edit(&self, e: &Edit) {
-        let tmux = |srv: &TmuxServer, args: &[&str]| {
-            srv.run(args);
-        };
         let file = |i: usize| FILES[i];
         match e {
             Edit::KillSession(i) => {
                 let (srv, name) = self.server(*i);
-                tmux(srv, &["kill-session", "-t", &format!("={name}:")]);
+                srv.run(&["kill-session", "-t", &format!("={name}:")]);
             }
             Edit::KillPaneProcess(i) => {
                 let (srv, name) = self.server(*i);
@@ -131,33 +128,25 @@ impl Team {
             }
             Edit::ForeignUnderDeclaredName(i) => {
                 let (srv, name) = self.server(*i);
-                tmux(srv, &["kill-session", "-t", &format!("={name}:")]);
-                tmux(srv, &["new-session", "-d", "-s", name, "sleep 1000"]);
+                srv.run(&["kill-session", "-t", &format!("={name}:")]);
+                srv.run(&["new-session", "-d", "-s", name, "sleep 1000"]);
             }
             Edit::UnrelatedSession => {
-                tmux(
-                    &self.base,
-                    &["new-session", "-d", "-s", "someone-else", "sleep 1000"],
-                );
+                self.base
+                    .run(&["new-session", "-d", "-s", "someone-else", "sleep 1000"]);
             }
             Edit::Rename(i) => {
                 let (srv, name) = self.server(*i);
-                tmux(
-                    srv,
-                    &[
-                        "rename-session",
-                        "-t",
-                        &format!("={name}:"),
-                        &format!("{name}-x"),
-                    ],
-                );
+                srv.run(&[
+                    "rename-session",
+                    "-t",
+                    &format!("={name}:"),
+                    &format!("{name}-x"),
+                ]);
             }
             Edit::SetHash(i) => {
                 let (srv, name) = self.server(*i);
-                tmux(
-                    srv,
-                    &["set-option", "-t", &format!("={name}:"), "@iw-hash", "0"],
-                );
+                srv.run(&["set-option", "-t", &format!("={name}:"), "@iw-hash", "0"]);
             }
             Edit::SessionsCommand => {
                 let s = self.p.read("sessions.yaml");

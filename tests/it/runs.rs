@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{SMALL, TempProject, TmuxServer};
+use crate::common::{SMALL, TempProject, TmuxServer, until};
 use serde_json::Value;
 
 /// A project with SMALL's agents, generated files applied, runs on `srv`'s socket with `command`.
@@ -65,15 +65,6 @@ fn wait_code(p: &TempProject, ids: &[&str], extra: &[&str]) -> i32 {
         .status
         .code()
         .unwrap()
-}
-
-/// Polls until `cond` holds (or panics after 10 s).
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn audit(p: &TempProject) -> Vec<Value> {

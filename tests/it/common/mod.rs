@@ -255,6 +255,18 @@ pub const SMALL: &str = "agents:
     cannot_access: [tests/**, '*.spec.*']
 ";
 
+/// Polls until `cond` holds (or panics after 10 s).
+pub fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A private tmux server for one test: a unique socket `iw-test-<pid>-<n>-<nanos>`, whose server
 /// (and only it) is killed when the guard is dropped, also when the test panics.
 pub struct TmuxServer {
@@ -407,18 +419,10 @@ impl TmuxServer {
     /// kept visible as dead (`remain-on-exit`), or gone with its session.
     pub fn wait_pane_dead(&self, name: &str) {
         let target = format!("={name}:");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
+        until(&format!("the pane of {name} dies"), || {
             let out = self.run(&["display-message", "-p", "-t", &target, "#{pane_dead}"]);
-            if !out.status.success() || out.stdout.starts_with(b"1") {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the pane of {name} is still alive 10 s after its process was killed"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+            !out.status.success() || out.stdout.starts_with(b"1")
+        });
     }
 
     /// A tmux format evaluated for one session (exact target).
